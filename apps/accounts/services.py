@@ -1,0 +1,64 @@
+"""Writes of organisations, users and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from apps.accounts.models import ApiToken, Organisation, User
+from apps.audit.services import audit_append
+
+
+def organisation_key(name: str) -> str:
+    """The natural key of an organisation name: case-, space- and punctuation-folded."""
+    return re.sub(r"[^0-9a-z]+", " ", name.casefold()).strip()
+
+
+def organisations_ensure(*, names: Iterable[str], kind: str) -> dict[str, int]:
+    """Get or create organisations by name in bulk; returns {name: id}."""
+    by_key = {organisation_key(n): n for n in names if n}
+    Organisation.objects.bulk_create(
+        [Organisation(name=name, key=key, kind=kind) for key, name in by_key.items()],
+        batch_size=1000,
+        ignore_conflicts=True,
+    )
+    ids = dict(Organisation.objects.filter(key__in=by_key).values_list("key", "id"))
+    return {name: ids[key] for key, name in by_key.items()}
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def api_token_create(*, user: User) -> tuple[str, datetime]:
+    """Issue a token; only its SHA-256 is stored. Returns (token, expiry)."""
+    token = secrets.token_urlsafe(32)
+    expires = timezone.now() + settings.API_TOKEN_TTL
+    with transaction.atomic():
+        record = ApiToken.objects.create(
+            user=user, key_sha256=token_hash(token), prefix=token[:8], expires_at=expires
+        )
+        audit_append(
+            actor=user,
+            action="token.create",
+            object_type="api_token",
+            object_id=record.pk,
+            payload={"expires": expires.isoformat()},
+        )
+    return token, expires
+
+
+def api_token_revoke(*, token: ApiToken, actor: User) -> None:
+    with transaction.atomic():
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+        audit_append(
+            actor=actor, action="token.revoke", object_type="api_token", object_id=token.pk
+        )

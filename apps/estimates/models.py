@@ -1,0 +1,52 @@
+"""Estimates of specific embedded emissions (SEE), each with its canonical trace."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Tier(models.TextChoices):
+    """The data-quality ladder of DESIGN §3, best first."""
+
+    VERIFIED = "verified", "Verified actual"
+    DISCLOSED = "disclosed", "Disclosed actual"
+    MODELLED = "modelled", "Modelled"
+    DEFAULT = "default", "Default value"
+
+
+class Estimate(models.Model):
+    # Natural key: what the estimate is *of*; one row per distinct trace of it.
+    subject_key = models.CharField(max_length=128, help_text="e.g. default|CN|72081000|2026")
+    tier = models.CharField(max_length=16, choices=Tier.choices)
+    methodology = models.CharField(max_length=64)
+    methodology_version = models.CharField(max_length=32)
+    engine_version = models.CharField(max_length=32)
+    cn_code = models.CharField(max_length=8)
+    origin = models.CharField(max_length=8)
+    installation = models.ForeignKey(
+        "facilities.Installation", null=True, blank=True, on_delete=models.PROTECT
+    )
+    period_start = models.DateField()
+    period_end = models.DateField()
+    see_direct_t_per_t = models.FloatField()
+    see_indirect_t_per_t = models.FloatField(null=True, blank=True)
+    see_total_t_per_t = models.FloatField()
+    interval_low_t_per_t = models.FloatField(null=True, blank=True)
+    interval_high_t_per_t = models.FloatField(null=True, blank=True)
+    direct_only = models.BooleanField(default=False)
+    reason = models.TextField(blank=True)
+    # The canonical JSON (RFC 8785) bytes and their SHA-256: the trace *is* the result.
+    trace = models.TextField()
+    trace_sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subject_key", "trace_sha256"], name="estimate_natural_key"
+            )
+        ]
+        indexes = [models.Index(fields=["cn_code", "origin"])]
+
+    def __str__(self) -> str:
+        return f"{self.subject_key} {self.see_total_t_per_t:.4f} t/t ({self.tier})"

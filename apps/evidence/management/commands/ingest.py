@@ -1,0 +1,71 @@
+"""``python manage.py ingest <source> PATH... [--json]`` (DESIGN §7).
+
+Each file is stored content-addressed, then read by a task on the queue (in-process when
+no broker is configured); the command waits, printing progress, then prints counts and
+the row-level error report. Exit status 0 when every file was taken (even with rejected
+rows), 1 when a file could not be read at all.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from apps.evidence.ingesters import INGESTERS
+from apps.evidence.models import IngestRun
+from apps.evidence.selectors import IngestTimeout, ingest_run_report, ingest_run_wait
+from apps.evidence.services import evidence_store_path, ingest_run_create
+
+MAX_ERRORS_PRINTED = 50
+
+
+class Command(BaseCommand):
+    help = "Ingest evidence files of one source: " + ", ".join(INGESTERS)
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("source", choices=sorted(INGESTERS))
+        parser.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+        parser.add_argument("--json", action="store_true", help="print one JSON summary last")
+        parser.add_argument(
+            "--timeout", type=float, default=None, help="seconds to wait for the worker"
+        )
+
+    def handle(self, *args, source: str, paths: list[Path], **options) -> None:
+        as_json: bool = options["json"]
+        failed = False
+        for path in paths:
+            if not path.is_file():
+                raise CommandError(f"{path}: no such file")
+            evidence = evidence_store_path(path=path, kind=source)
+            run = ingest_run_create(source=source, evidence=evidence)
+            run = self._wait(run, options["timeout"], quiet=as_json)
+            summary = run.summary()
+            summary["file"] = str(path)
+            if run.status == IngestRun.Status.FAILED:
+                failed = True
+                summary["failure"] = run.failure
+            if as_json:  # one JSON object per file, each on one line; the last line is JSON
+                self.stdout.write(json.dumps(summary))
+            else:
+                self._print_report(run)
+        if failed:
+            sys.exit(1)
+
+    def _wait(self, run: IngestRun, timeout: float | None, *, quiet: bool) -> IngestRun:
+        def show(r: IngestRun) -> None:
+            self.stderr.write(f"run {r.pk}: {r.status}…")
+
+        try:
+            return ingest_run_wait(run=run, timeout=timeout, on_change=None if quiet else show)
+        except IngestTimeout as exc:
+            raise CommandError(str(exc)) from None
+
+    def _print_report(self, run: IngestRun) -> None:
+        lines = ingest_run_report(run, max_errors=MAX_ERRORS_PRINTED)
+        if run.status == IngestRun.Status.FAILED:
+            self.stderr.write(self.style.ERROR(lines[0]))
+        else:
+            self.stdout.write("\n".join(lines))

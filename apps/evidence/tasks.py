@@ -1,0 +1,12 @@
+"""Thin tasks: take ids, call one service."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from apps.evidence import services
+
+
+@shared_task(name="evidence.ingest_run_execute", acks_late=True, reject_on_worker_lost=True)
+def ingest_run_execute_task(run_id: int) -> None:
+    services.ingest_run_execute(run_id=run_id)

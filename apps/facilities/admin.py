@@ -1,0 +1,9 @@
+from django.contrib import admin
+
+from apps.facilities.models import Installation
+
+
+@admin.register(Installation)
+class InstallationAdmin(admin.ModelAdmin):
+    list_display = ("identifier", "name", "organisation", "country", "grid_zone")
+    search_fields = ("identifier", "name")

@@ -1,0 +1,141 @@
+"""``python manage.py demo [--no-serve]``: build the sample world and show it (DESIGN §7).
+
+Creates one demo user per role, loads the real CBAM default values, generates customs
+declaration lines from the real Eurostat Comext flows (with a sprinkle of realistic
+errors), runs the pipeline through the task queue, prints a summary, and serves the web
+app on 127.0.0.1:8000.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import transaction
+from django.db.models import Count, Sum
+
+from apps.accounts.models import Organisation, User
+from apps.accounts.services import api_token_create
+from apps.evidence.models import IngestRun
+from apps.evidence.selectors import ingest_run_report, ingest_run_wait
+from apps.evidence.services import evidence_store_path, ingest_run_create
+from apps.shipments.models import Shipment
+from fixtures.trade.generate_declarations import generate_declarations
+
+FIXTURES = settings.BASE_DIR / "fixtures"
+DEFAULTS_FILE = FIXTURES / "cbam" / "cbam_default_values_IR2025-2621_by_country.csv"
+COMEXT_EXTRACT = FIXTURES / "trade" / "eurostat_comext_ds045409_us_eu27_monthly.csv"
+
+# Demo users: (username, password, role). The passwords are printed; demo use only.
+DEMO_USERS = [
+    ("official", "official-demo-2026", User.Role.OFFICIAL),
+    ("exporter", "exporter-demo-2026", User.Role.EXPORTER),
+    ("auditor", "auditor-demo-2026", User.Role.AUDITOR),
+    ("admin", "admin-demo-2026", User.Role.ADMIN),
+]
+
+
+class Command(BaseCommand):
+    help = "Build the sample world, run the pipeline through the queue, serve on :8000."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--no-serve", action="store_true", help="stop after the summary")
+        parser.add_argument("--scale", type=float, default=1.0, help="share of the real flows")
+        parser.add_argument("--addr", default="127.0.0.1:8000")
+
+    def handle(self, *args, **options) -> None:
+        call_command("migrate", interactive=False, verbosity=0)
+        self._users_ensure()
+        work = settings.VAR_DIR / "demo"
+        work.mkdir(parents=True, exist_ok=True)
+
+        self._heading("1. CBAM default values (IR 2025/2621, Annex I)")
+        self._ingest("defaults", DEFAULTS_FILE)
+
+        self._heading("2. Customs declarations generated from Eurostat Comext flows")
+        declarations = work / "declarations_2026.csv"
+        made = generate_declarations(
+            COMEXT_EXTRACT, declarations, year=2026, scale=options["scale"]
+        )
+        self.stdout.write(
+            f"generated {made['lines']:,} lines in {made['declarations']:,} declarations "
+            f"({made['comext_lines']:,} from Comext US flows of {made['source_year']}, "
+            f"{made['synthetic_lines']:,} of other origins; {made['rejected_lines']} planted "
+            f"errors)"
+        )
+        run = self._ingest("customs", declarations)
+
+        exporter_user = User.objects.get(username="exporter")
+        if exporter_user.organisation_id is None:
+            top = Shipment.objects.values("exporter").annotate(n=Count("id")).order_by("-n").first()
+            if top:
+                exporter_user.organisation_id = top["exporter"]
+                exporter_user.save(update_fields=["organisation"])
+
+        self._heading("3. Summary")
+        self._summary(run)
+        if options["no_serve"]:
+            return
+        self._heading(f"Serving on http://{options['addr']}/  (Ctrl-C to stop)")
+        call_command("runserver", options["addr"], use_reloader=False)
+
+    def _heading(self, text: str) -> None:
+        self.stdout.write(self.style.MIGRATE_HEADING(f"\n{text}"))
+
+    def _users_ensure(self) -> None:
+        authority, _ = Organisation.objects.get_or_create(
+            key="demo customs authority",
+            defaults={"name": "Demo customs authority", "kind": Organisation.Kind.AUTHORITY},
+        )
+        for username, password, role in DEMO_USERS:
+            if User.objects.filter(username=username).exists():
+                continue
+            user = User(username=username, role=role)
+            user.set_password(password)
+            if role == User.Role.ADMIN:
+                user.is_staff = user.is_superuser = True
+            if role == User.Role.OFFICIAL:
+                user.organisation = authority
+            user.save()
+
+    def _ingest(self, source: str, path: Path) -> IngestRun:
+        with transaction.atomic():
+            evidence = evidence_store_path(path=path, kind=source)
+            run = ingest_run_create(source=source, evidence=evidence)
+        run = ingest_run_wait(run=run)
+        lines = ingest_run_report(run, max_errors=8)
+        if run.status == IngestRun.Status.FAILED:
+            self.stderr.write(self.style.ERROR(lines[0]))
+        else:
+            self.stdout.write("\n".join(lines))
+        return run
+
+    def _summary(self, run: IngestRun) -> None:
+        totals = Shipment.objects.aggregate(
+            n=Count("id"), mass=Sum("net_mass_t"), emb=Sum("embedded_emissions_t")
+        )
+        self.stdout.write(
+            f"shipments {totals['n']:,}; net mass {totals['mass'] or 0:,.0f} t; "
+            f"embedded emissions {totals['emb'] or 0:,.0f} tCO2e"
+        )
+        for row in (
+            Shipment.objects.values("origin")
+            .annotate(mass=Sum("net_mass_t"), emb=Sum("embedded_emissions_t"))
+            .order_by("-emb")[:10]
+        ):
+            self.stdout.write(
+                f"  {row['origin']}: {row['mass']:,.0f} t, {row['emb'] or 0:,.0f} tCO2e"
+            )
+        self.stdout.write("\nDemo users (demo passwords, change them for anything real):")
+        for username, password, role in DEMO_USERS:
+            self.stdout.write(f"  {role.label:<16} {username} / {password}")
+        token, expires = api_token_create(user=User.objects.get(username="auditor"))
+        first = Shipment.objects.exclude(estimate=None).order_by("id").first()
+        self.stdout.write(f"\nAuditor API token (expires {expires:%Y-%m-%d %H:%M} UTC): {token}")
+        if first is not None:
+            self.stdout.write(
+                f"  curl -s -H 'Authorization: Token {token}' "
+                f"http://127.0.0.1:8000/api/v1/estimates/{first.estimate_id}/trace"
+            )

@@ -1,0 +1,47 @@
+"""Site URLs: web pages, the REST API under /api/v1/, its schema and docs."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from apps.accounts.api import TokenView
+from apps.estimates.api import EstimateViewSet
+from apps.shipments import views as shipment_views
+from apps.shipments.api import ShipmentViewSet
+from apps.web import views as web_views
+
+router = DefaultRouter(trailing_slash=True)
+router.register("shipments", ShipmentViewSet, basename="shipment")
+router.register("estimates", EstimateViewSet, basename="estimate")
+
+# DESIGN §7 names /estimates/{id}/trace and /verify without a trailing slash.
+api_v1 = [
+    path("auth/token/", TokenView.as_view(), name="api-token"),
+    path(
+        "estimates/<int:pk>/trace",
+        EstimateViewSet.as_view({"get": "trace"}),
+        name="estimate-trace-exact",
+    ),
+    path(
+        "estimates/<int:pk>/verify",
+        EstimateViewSet.as_view({"post": "verify"}),
+        name="estimate-verify-exact",
+    ),
+    path("", include(router.urls)),
+]
+
+urlpatterns = [
+    path("", web_views.home, name="home"),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("shipments/", shipment_views.shipment_list_view, name="shipment-list"),
+    path("shipments/<int:pk>/", shipment_views.shipment_detail_view, name="shipment-detail"),
+    path("api/v1/", include((api_v1, "api"), namespace="api")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("admin/", admin.site.urls),
+]

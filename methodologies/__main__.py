@@ -1,0 +1,82 @@
+"""Command line of the engine (DESIGN.md §7).
+
+    python -m methodologies run CASE.json     # result with its trace, as JSON, on stdout
+    python -m methodologies run -             # the case read from stdin
+    python -m methodologies list [--verbose]  # id, version, summary (and docstring)
+
+Exit status: 0 on success; 2 for a malformed case or unreadable case file (the message
+on stderr names the key and the expected unit); 1 when a well-formed case has no answer
+(for example no default value for its CN code).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import textwrap
+from pathlib import Path
+
+from methodologies import METHODOLOGIES, run_case
+from methodologies.errors import CaseError, MethodologyError
+
+
+def _read_case(path: str) -> object:
+    text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run one case file and print the result as JSON."""
+    try:
+        case = _read_case(args.case)
+    except OSError as exc:
+        print(f"error: cannot read {args.case}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except json.JSONDecodeError as exc:
+        print(f"error: {args.case} is not JSON: {exc}", file=sys.stderr)
+        return 2
+    try:
+        result = run_case(case)
+    except CaseError as exc:
+        print(f"error: malformed case: {exc}", file=sys.stderr)
+        return 2
+    except MethodologyError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    json.dump(result, sys.stdout, ensure_ascii=False, indent=2, sort_keys=True)
+    sys.stdout.write("\n")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    """Print the registered methodologies."""
+    for m in METHODOLOGIES.values():
+        print(f"{m.id}\t{m.version}\t{m.summary}")
+        if args.verbose:
+            print()
+            print(textwrap.indent(m.docstring, "    "))
+            print()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse ``argv`` and run the sub-command; returns the exit status."""
+    parser = argparse.ArgumentParser(
+        prog="python -m methodologies", description="Carbon Manifest methodology engine"
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_run = sub.add_parser("run", help="run a case file and print the result with its trace")
+    p_run.add_argument("case", help="path of the case JSON file, or - for stdin")
+    p_run.set_defaults(func=cmd_run)
+    p_list = sub.add_parser("list", help="list the methodologies and their versions")
+    p_list.add_argument(
+        "--verbose", "-v", action="store_true", help="also print each methodology's documentation"
+    )
+    p_list.set_defaults(func=cmd_list)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,71 @@
+"""Errors of the methodology engine.
+
+One base class, :class:`MethodologyError`, with narrow subclasses whose messages name
+the key, the expected unit or form, and the reason (STYLE.md, "Tests").
+"""
+
+from __future__ import annotations
+
+
+class MethodologyError(Exception):
+    """Base class of every error the engine raises on purpose."""
+
+
+class CaseError(MethodologyError):
+    """A case is malformed: a key is missing, has the wrong type, or is out of range.
+
+    ``key`` is the dotted path of the offending key (``"good.activity_level_t"``,
+    ``"precursors[0].mass_t"``), ``expected`` the unit or form it must have.
+    """
+
+    def __init__(self, key: str, expected: str, reason: str) -> None:
+        self.key = key
+        self.expected = expected
+        self.reason = reason
+        super().__init__(f"{key}: {reason} (expected {expected})")
+
+
+class UnknownMethodologyError(CaseError):
+    """``case["methodology"]`` names no registered methodology."""
+
+    def __init__(self, name: object, known: list[str]) -> None:
+        super().__init__(
+            "methodology",
+            "one of " + ", ".join(sorted(known)),
+            f"unknown methodology {name!r}",
+        )
+
+
+class NoDefaultValueError(MethodologyError):
+    """No row of the default-value table matches the case's CN code and origin."""
+
+    def __init__(self, cn_code: str, origin: str, hint: str = "") -> None:
+        self.cn_code = cn_code
+        self.origin = origin
+        message = (
+            f"cn_code: no default value for CN {cn_code} from origin {origin}, nor in "
+            "'Other countries and territories' (expected a CN code listed in "
+            "IR 2025/2621 Annex I)"
+        )
+        super().__init__(message + (f"; {hint}" if hint else ""))
+
+
+class AmbiguousCNCodeError(MethodologyError):
+    """The case's CN code is less specific than every table row under it."""
+
+    def __init__(self, cn_code: str, candidates: list[str]) -> None:
+        self.cn_code = cn_code
+        self.candidates = candidates
+        shown = ", ".join(candidates[:20]) + (" …" if len(candidates) > 20 else "")
+        super().__init__(
+            f"cn_code: CN {cn_code} is ambiguous: the table only has more specific codes "
+            f"under it ({shown}) (expected one of those codes)"
+        )
+
+
+class TraceError(MethodologyError):
+    """A value cannot go into a canonical trace (NaN, infinity, unsupported type)."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        super().__init__(f"{path}: {reason} (expected a finite JSON number, string, bool or null)")

@@ -1,0 +1,28 @@
+"""Helpers for the platform tests: run the public `ingest` command and read its JSON."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+from django.core.management import call_command
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULTS_CSV = ROOT / "fixtures" / "cbam" / "cbam_default_values_IR2025-2621_by_country.csv"
+
+CUSTOMS_HEADER = (
+    "declaration_id,line,acceptance_date,cn_code,origin,exporter,importer,net_mass_kg,"
+    "statistical_value_eur,procedure,installation_id"
+)
+
+
+def ingest_json(source: str, path: Path) -> dict:
+    out = io.StringIO()
+    call_command("ingest", source, str(path), "--json", stdout=out, stderr=io.StringIO())
+    return json.loads(out.getvalue().strip().splitlines()[-1])
+
+
+def write_customs(path: Path, lines: list[str]) -> Path:
+    path.write_text("\n".join([CUSTOMS_HEADER, *lines]) + "\n", encoding="utf-8")
+    return path

@@ -1,0 +1,172 @@
+"""Shared fixtures: services (PostgreSQL, Redis, a real Celery worker) and demo users.
+
+A test that needs a service asks for its fixture. When the service is absent the test is
+skipped, unless CM_REQUIRE_SERVICES=1 (CI sets it), in which case it fails.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = ROOT.parent / "shared" / "data"
+REQUIRE_SERVICES = os.environ.get("CM_REQUIRE_SERVICES", "") in {"1", "true", "yes"}
+
+
+def service_missing(reason: str) -> None:
+    if REQUIRE_SERVICES:
+        pytest.fail(f"required service missing: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def postgres_tx(django_db_serialized_rollback, transactional_db):
+    """PostgreSQL with committed transactions, as in production: tasks enqueued on commit
+    run, and other processes (workers) see the rows. The reference data loaded by
+    migrations (the CN catalogue) is restored after each test (serialized rollback).
+    """
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        service_missing(f"needs PostgreSQL, DATABASE_URL gives {connection.vendor}")
+    return connection
+
+
+postgres = postgres_tx
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    url = os.environ.get("CM_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    parsed = urlparse(url)
+    try:
+        socket.create_connection((parsed.hostname, parsed.port or 6379), timeout=1).close()
+    except OSError:
+        service_missing(f"needs Redis at {url}")
+    return url
+
+
+def database_url_of(connection) -> str:
+    """A URL for the *test* database, for child processes."""
+    s = connection.settings_dict
+    user = s.get("USER") or ""
+    password = f":{s['PASSWORD']}" if s.get("PASSWORD") else ""
+    auth = f"{user}{password}@" if user else ""
+    return f"postgres://{auth}{s.get('HOST') or '127.0.0.1'}:{s.get('PORT') or 5432}/{s['NAME']}"
+
+
+class Worker:
+    """A real ``celery worker`` process on Redis, against the test database."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.env = env
+        self.log = log
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> Worker:
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "--pool=prefork",
+                "--concurrency=1",
+                "--loglevel=INFO",
+                "--without-heartbeat",
+                "--without-gossip",
+                "--without-mingle",
+                "-Q",
+                "carbon-manifest",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=open(self.log, "ab"),
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if b"ready." in self.log.read_bytes():
+                return self
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"worker exited: {self.log.read_text()[-2000:]}")
+            time.sleep(0.2)
+        raise RuntimeError(f"worker not ready in 60 s: {self.log.read_text()[-2000:]}")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+@pytest.fixture
+def service_env(postgres_tx, redis_url, tmp_path) -> dict[str, str]:
+    """Environment for child processes: the test database and a clean Redis queue."""
+    import redis
+
+    redis.Redis.from_url(redis_url).flushdb()
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=database_url_of(postgres_tx),
+        CELERY_BROKER_URL=redis_url,
+        CM_VAR_DIR=str(tmp_path / "var"),
+        CM_MEDIA_ROOT=str(tmp_path / "media"),
+    )
+    return env
+
+
+@pytest.fixture
+def celery_worker_process(service_env, tmp_path, settings):
+    settings.MEDIA_ROOT = Path(service_env["CM_MEDIA_ROOT"])
+    settings.EVIDENCE_ROOT = settings.MEDIA_ROOT / "evidence"
+    worker = Worker(service_env, tmp_path / "worker.log").start()
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture(autouse=True)
+def _media_in_tmp(request, tmp_path):
+    """Evidence files of each test go to its own temporary folder."""
+    if not request.config.pluginmanager.hasplugin("django"):
+        return  # the pure packages' tests run without Django (-p no:django)
+    settings = request.getfixturevalue("settings")
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.EVIDENCE_ROOT = settings.MEDIA_ROOT / "evidence"
+
+
+@pytest.fixture
+def users(db):
+    from apps.accounts.models import Organisation, User
+
+    org_a = Organisation.objects.create(name="Exporter A", key="exporter a", kind="exporter")
+    org_b = Organisation.objects.create(name="Exporter B", key="exporter b", kind="exporter")
+
+    def make(username, role, org=None, **extra):
+        user = User(username=username, role=role, organisation=org, **extra)
+        user.set_password("pw-" + username)
+        user.save()
+        return user
+
+    return {
+        "official": make("official", User.Role.OFFICIAL),
+        "auditor": make("auditor", User.Role.AUDITOR),
+        "exporter_a": make("exporter_a", User.Role.EXPORTER, org_a),
+        "exporter_b": make("exporter_b", User.Role.EXPORTER, org_b),
+        "admin": make("admin", User.Role.ADMIN, is_staff=True, is_superuser=True),
+        "org_a": org_a,
+        "org_b": org_b,
+    }

@@ -1,0 +1,360 @@
+"""cbam.default: IR 2025/2621 Annex I default values with the mark-up of the import year.
+
+Expected numbers come from the published table (fixtures/cbam/
+cbam_default_values_IR2025-2621_by_country.csv, = /work/shared/data/cbam, README §1a)
+unless a comment says otherwise.
+"""
+
+from __future__ import annotations
+
+import csv
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+import pytest
+from numpy.testing import assert_allclose
+
+from methodologies import run_case
+from methodologies.cbam_default import (
+    SOURCE,
+    candidate_rows,
+    compute_default,
+    load_bundled_table,
+)
+from methodologies.cbam_goods import goods_sector
+from methodologies.errors import (
+    AmbiguousCNCodeError,
+    CaseError,
+    MethodologyError,
+    NoDefaultValueError,
+)
+from methodologies.trace import canonical_bytes
+
+FIXTURE = (
+    Path(__file__).parents[2]
+    / "fixtures"
+    / "cbam"
+    / "cbam_default_values_IR2025-2621_by_country.csv"
+)
+YEAR_COLUMNS = {
+    2026: "dv_2026_incl_markup",
+    2027: "dv_2027_incl_markup",
+    2028: "dv_2028_onwards_incl_markup",
+}
+
+
+def default(cn_code: str, origin: str, year: int = 2026, **extra) -> dict:
+    return run_case(
+        {"methodology": "cbam.default", "cn_code": cn_code, "origin": origin, "year": year, **extra}
+    )
+
+
+def test_china_7208_in_2026_is_3_5056_marked_up():
+    # data README §1a worked example: China 7208 direct 3.1869, dv_2026 3.5056;
+    # the China 7208 row's total is 3.1869 too (indirect N/A, steel is direct-only).
+    r = default("7208", "CN", 2026)
+    assert_allclose(r["see_total_t_per_t"], 3.5056, rtol=0, atol=0)
+    assert_allclose(r["see_direct_t_per_t"], 3.1869, rtol=0, atol=0)
+    assert_allclose(r["see_total_unmarked_t_per_t"], 3.1869, rtol=0, atol=0)
+    assert r["see_indirect_t_per_t"] is None
+    assert r["markup"] == 0.1
+    assert r["fallback"] is False
+    assert r["direct_only"] is True
+    assert r["tier"] == "default"
+    assert (r["matched_cn_code"], r["matched_country"]) == ("7208", "China")
+
+
+def test_india_7601_is_1_87_unmarked():
+    # data README §1a worked example: India 7601 unwrought aluminium 1.87 (direct = total);
+    # the India row publishes 2.057 for 2026 (= 1.87 × 1.1).
+    r = default("7601", "IN", 2026)
+    assert_allclose(r["see_total_unmarked_t_per_t"], 1.87, rtol=0, atol=0)
+    assert_allclose(r["see_direct_t_per_t"], 1.87, rtol=0, atol=0)
+    assert_allclose(r["see_total_t_per_t"], 2.057, rtol=0, atol=0)
+
+
+def test_an_8_digit_code_matches_its_4_digit_heading():
+    r = default("7208 10 00", "CN", 2026)
+    assert r["matched_cn_code"] == "7208"
+    assert_allclose(r["see_total_t_per_t"], 3.5056, rtol=0, atol=0)
+    assert "matched the table's 4-digit code 7208" in r["reason"]
+
+
+def test_the_most_specific_row_wins():
+    # China rows 761090 (6 digits) and 76109010 (8 digits) both publish total 4.8955.
+    assert default("76109010", "CN")["matched_cn_code"] == "76109010"
+    assert default("76109050", "CN")["matched_cn_code"] == "761090"
+    assert default("7610.90", "CN")["matched_cn_code"] == "761090"
+
+
+def test_it_falls_back_to_other_countries_for_an_origin_without_a_sheet():
+    # "Other Countries and Territorie" 7208: total 4.0487, dv_2026 4.4536 (4.0487 × 1.1).
+    r = default("7208", "AQ", 2026)
+    assert r["fallback"] is True
+    assert r["matched_country"] == "_Other Countries and Territorie"
+    assert_allclose(r["see_total_unmarked_t_per_t"], 4.0487, rtol=0, atol=0)
+    assert_allclose(r["see_total_t_per_t"], 4.4536, rtol=0, atol=0)
+    assert r["reason"].startswith(
+        "No value for origin AQ; fell back to Other countries "
+        "and territories, CN 7208, 2026 mark-up +10 %"
+    )
+
+
+def test_it_falls_back_when_the_origin_sheet_lacks_the_code():
+    # The Albania sheet has 30 rows, none for 7208.
+    r = default("7208", "AL", 2026)
+    assert r["fallback"] is True
+    assert_allclose(r["see_total_t_per_t"], 4.4536, rtol=0, atol=0)
+
+
+def test_rounding_is_half_up_at_the_fifth_decimal():
+    # 1.0695 × 1.1 = 1.17645 exactly (Decimal): half-up gives 1.1765, whereas
+    # half-even and float round(1.0695 * 1.1, 4) give 1.1764.
+    exact = Decimal("1.0695") * Decimal("1.1")
+    assert exact == Decimal("1.17645")
+    assert exact.quantize(Decimal("0.0001"), ROUND_HALF_UP) == Decimal("1.1765")
+    assert round(1.0695 * 1.1, 4) == 1.1764
+    row = {
+        "origin": "OTHER",
+        "country": "test",
+        "sector": "Iron and steel",
+        "cn_code": "7208",
+        "cn_code_as_published": "7208",
+        "description": "constructed row",
+        "direct_t_per_t": 1.0695,
+        "indirect_t_per_t": None,
+        "total_t_per_t": 1.0695,
+        "route_flag": None,
+    }
+    r = default("7208", "CN", 2026, default_values=[row])
+    assert r["see_total_t_per_t"] == 1.1765
+    assert r["value_source"] == "rule"
+
+
+def test_fertilisers_carry_1_percent_every_year():
+    # China 28141000 anhydrous ammonia: total 4.36, published 4.4036 for 2026, 2027, 2028+.
+    for year in (2026, 2027, 2031):
+        r = default("28141000", "CN", year)
+        assert r["markup"] == 0.01
+        assert_allclose(r["see_total_t_per_t"], 4.4036, rtol=0, atol=0)
+
+
+def test_2028_onwards_applies_to_later_years():
+    # China 7208 dv_2028_onwards 4.143 (3.1869 × 1.3 = 4.14297 → 4.1430).
+    r = default("7208", "CN", 2035)
+    assert r["markup"] == 0.3
+    assert_allclose(r["see_total_t_per_t"], 4.143, rtol=0, atol=0)
+
+
+def test_years_before_2026_are_refused():
+    with pytest.raises(CaseError) as exc:
+        default("7208", "CN", 2025)
+    assert exc.value.key == "year"
+
+
+def test_a_variant_picks_among_rows_sharing_a_cn_code():
+    # China 2523 10 00: White clinker total 1.3 (2026: 1.43), Grey clinker 1.39 (1.529).
+    white = default("25231000", "CN", variant="white clinker")
+    assert_allclose(white["see_total_t_per_t"], 1.43, rtol=0, atol=0)
+    grey = default("25231000", "CN", variant="Grey clinker")
+    assert_allclose(grey["see_total_t_per_t"], 1.529, rtol=0, atol=0)
+
+
+def test_without_a_variant_the_highest_total_is_used_and_said():
+    r = default("25231000", "CN")
+    assert r["matched_description"] == "Grey clinker"
+    assert "highest total (conservative)" in r["reason"]
+
+
+def test_an_unknown_variant_is_a_case_error():
+    with pytest.raises(CaseError) as exc:
+        default("25231000", "CN", variant="Blue clinker")
+    assert exc.value.key == "variant"
+    assert "White clinker" in str(exc.value)
+
+
+def test_a_compounded_published_markup_is_rejected_for_the_rule():
+    # Angola 2523 10 00 grey clinker: total 1.26; Annex table gives 1.5246 for 2027
+    # (= 1.26 × 1.21, the 10 % compounded); the +20 % rule gives 1.512.
+    r = default("25231000", "AO", 2027)
+    assert_allclose(r["see_total_t_per_t"], 1.512, rtol=0, atol=0)
+    assert r["value_source"] == "rule"
+    assert "1.5246" in r["reason"] and "rejected" in r["reason"]
+
+
+def test_a_published_value_off_by_rounding_of_the_total_wins():
+    # China 7207 11 11: total 3.1688; Annex 2027 value 3.8025, while
+    # 3.1688 × 1.2 = 3.80256 → 3.8026: the Commission rounded from its unrounded total.
+    r = default("72071111", "CN", 2027)
+    assert_allclose(r["see_total_t_per_t"], 3.8025, rtol=0, atol=0)
+    assert r["value_source"] == "published"
+    # A row without the published columns (e.g. from a database of totals) gets the rule.
+    rows = [
+        {k: v for k, v in row.items() if not k.startswith("dv_")}
+        for row in candidate_rows(load_bundled_table(), "CN", "72071111")
+    ]
+    r = default("72071111", "CN", 2027, default_values=rows)
+    assert_allclose(r["see_total_t_per_t"], 3.8026, rtol=0, atol=0)
+    assert r["value_source"] == "rule"
+
+
+def test_a_heading_code_with_only_more_specific_rows_is_ambiguous():
+    with pytest.raises(AmbiguousCNCodeError) as exc:
+        default("2523", "CN")
+    assert "25231000" in exc.value.candidates
+    # Taiwan's 7218 heading publishes no total: its sub-codes must be used.
+    with pytest.raises(AmbiguousCNCodeError):
+        default("7218", "TW")
+    assert_allclose(default("72181000", "TW")["see_total_t_per_t"], 9.537, rtol=0, atol=0)
+
+
+def test_a_code_outside_the_table_is_a_methodology_error():
+    with pytest.raises(NoDefaultValueError) as exc:
+        default("72041000", "CN")  # ferrous scrap: not in Annex I
+    assert isinstance(exc.value, MethodologyError)
+    assert "72041000" in str(exc.value)
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("cn_code", "72A8"), ("cn_code", "720"), ("origin", "China"), ("year", "2026")],
+)
+def test_malformed_cases_name_the_key(key, value):
+    case = {"methodology": "cbam.default", "cn_code": "7208", "origin": "CN", "year": 2026}
+    case[key] = value
+    with pytest.raises(CaseError) as exc:
+        run_case(case)
+    assert exc.value.key == key
+
+
+def test_a_malformed_row_names_its_key_and_unit():
+    row = {"origin": "CN", "cn_code": "7208", "total_t_per_t": 1.0}
+    with pytest.raises(CaseError) as exc:
+        default("7208", "CN", default_values=[row])
+    assert exc.value.key == "default_values[0].direct_t_per_t"
+    assert "tCO2e/t" in str(exc.value)
+
+
+def test_direct_only_follows_annex_ii():
+    assert default("25232900", "CN")["direct_only"] is False  # cement
+    assert default("72026000", "CN")["direct_only"] is False  # ferro-nickel, 7202
+    assert default("76011000", "CN")["direct_only"] is True  # aluminium
+
+
+def test_factors_cite_the_regulation():
+    trace = default("7208", "CN")["trace"]
+    assert {f["source"] for f in trace["factors"]} == {SOURCE}
+    assert all(f["valid_from"] >= "2026-01-01" for f in trace["factors"])
+    assert trace["methodology"] == {"id": "cbam.default", "version": "2025.2621.1"}
+
+
+def test_candidate_rows_are_the_origin_and_other_rows_that_can_match():
+    rows = candidate_rows(load_bundled_table(), "cn", "76109010")
+    assert [(r["origin"], r["cn_code"]) for r in rows] == [
+        ("CN", "761090"),
+        ("CN", "76109010"),
+        ("OTHER", "761090"),
+        ("OTHER", "76109010"),
+    ]
+
+
+def test_platform_rows_and_bundled_rows_give_byte_identical_traces():
+    table = load_bundled_table()
+    cli = default("72081000", "IN", 2027)
+    whole_table = default("72081000", "IN", 2027, default_values=table)
+    prefiltered = default(
+        "72081000", "IN", 2027, default_values=candidate_rows(table, "IN", "72081000")
+    )
+    assert canonical_bytes(cli["trace"]) == canonical_bytes(whole_table["trace"])
+    assert canonical_bytes(cli["trace"]) == canonical_bytes(prefiltered["trace"])
+    assert cli["trace_sha256"] == prefiltered["trace_sha256"]
+
+
+def _fixture_rows() -> list[dict[str, str]]:
+    with FIXTURE.open(newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_the_engine_reproduces_every_published_marked_up_value():
+    """All 10 932 rows × 3 years against the published dv columns.
+
+    Expected exceptions, documented in methodologies/cbam_default.py: 10 cement cells of
+    Angola and Argentina with a compounded mark-up (the rule wins), and 397 cells where
+    the published value is 0.0001 off the rule on the rounded total (published wins).
+    """
+    bundled = load_bundled_table()
+    fixture = _fixture_rows()
+    assert len(bundled) == len(fixture) == 10932
+    compounded, off_by_rounding, exact, empty = [], 0, 0, 0
+    for row, rec in zip(bundled, fixture, strict=True):
+        assert row["cn_code"] == rec["cn_code_digits"]
+        for year, column in YEAR_COLUMNS.items():
+            published = rec[column]
+            if not published or row["total_t_per_t"] is None:
+                empty += 1
+                continue
+            origin = "AQ" if row["origin"] == "OTHER" else row["origin"]
+            case = {
+                "methodology": "cbam.default",
+                "cn_code": row["cn_code"],
+                "origin": origin,
+                "year": year,
+                "default_values": [row],
+            }
+            result = compute_default(case)
+            if result.see_total_t_per_t == float(published):
+                exact += 1
+                off_by_rounding += result.rule_value != Decimal(published)
+            else:
+                compounded.append(
+                    (
+                        rec["country"],
+                        row["cn_code"],
+                        year,
+                        float(Decimal(published) / Decimal(rec["total_tco2e_per_t"])),
+                    )
+                )
+                assert result.value_source == "rule"
+                assert result.see_total_t_per_t == float(result.rule_value)
+    assert empty == 4  # Taiwan 7218 (3 years), Chile 7306 11 00 (2026)
+    assert off_by_rounding == 397
+    assert exact == 10932 * 3 - 4 - 10
+    assert sorted({c[0] for c in compounded}) == ["Angola", "Argentina"]
+    assert len(compounded) == 10
+    assert_allclose(sorted({round(c[3], 3) for c in compounded}), [1.21, 1.331], atol=1e-3)
+
+
+def test_the_sector_label_disagrees_with_the_cn_code_only_for_tunisian_aluminium():
+    labels = {
+        "Cement": "cement",
+        "Iron and steel": "iron_and_steel",
+        "Aluminium": "aluminium",
+        "Fertilisers": "fertilisers",
+        "Hydrogen": "hydrogen",
+    }
+    odd = {
+        (r["country"], r["cn_code"])
+        for r in load_bundled_table()
+        if labels[r["sector"]] != goods_sector(r["cn_code"])
+    }
+    assert len(odd) == 24
+    assert {country for country, _ in odd} == {"Tunisia"}
+    assert all(cn.startswith("76") for _, cn in odd)
+    # Tunisia 7601: total 0.36, published 2026 value 0.396 = +10 % (aluminium), not +1 %.
+    assert_allclose(default("7601", "TN")["see_total_t_per_t"], 0.396, rtol=0, atol=0)
+
+
+def test_the_bundled_table_is_the_published_table_plus_iso2():
+    bundled = (
+        Path(__file__).parents[2] / "methodologies" / "data" / "cbam_default_values_IR2025-2621.csv"
+    )
+    with bundled.open(newline="", encoding="utf-8") as fh:
+        ours = list(csv.reader(fh))
+    with FIXTURE.open(newline="", encoding="utf-8") as fh:
+        theirs = list(csv.reader(fh))
+    assert ours[0] == [*theirs[0], "iso2"]
+    assert [row[:-1] for row in ours] == theirs
+    sheets = {(row[0], row[-1]) for row in ours[1:]}
+    assert len(sheets) == len({code for _, code in sheets}) == 120
+    assert ("_Other Countries and Territorie", "OTHER") in sheets
+    assert ("Democratic Republic of the Cong", "CD") in sheets

@@ -1,0 +1,172 @@
+"""cbam.installation: SEE = (AttrEm + Σ M_i × SEE_i) / AL, direct and indirect apart.
+
+Expected numbers are worked by hand in the comments (IR 2025/2547 Annex III; DESIGN.md §4).
+"""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+from numpy.testing import assert_allclose
+
+from methodologies import run_case
+from methodologies.errors import CaseError
+
+#: The example case of DESIGN.md §7.
+DESIGN_CASE = {
+    "methodology": "cbam.installation",
+    "good": {"cn_code": "7208", "activity_level_t": 1000},
+    "direct": {
+        "attributed_emissions_t": 1500,
+        "waste_gas_exported_tj": 0,
+        "waste_gas_ef_t_per_tj": 0,
+    },
+    "electricity": {"consumed_mwh": 400, "ef_t_per_mwh": 0.5},
+    "precursors": [
+        {
+            "cn_code": "7203",
+            "mass_t": 1100,
+            "origin": "IN",
+            "see_direct_t_per_t": 0.9,
+            "see_indirect_t_per_t": 0.1,
+        }
+    ],
+}
+
+
+def design_case(**changes) -> dict:
+    case = copy.deepcopy(DESIGN_CASE)
+    case.update(changes)
+    return case
+
+
+def test_the_design_example_by_hand():
+    # AttrEm_dir   = 1500 − 0 × 0                = 1500 t
+    # AttrEm_indir = 400 MWh × 0.5 t/MWh         = 200 t
+    # precursor 7203 (DRI, Annex II) from IN: direct 1100 × 0.9 = 990 t; indirect dropped
+    # SEE_dir   = (1500 + 990) / 1000 = 2.49 t/t
+    # SEE_indir = (200 + 0) / 1000    = 0.2 t/t (reported; 7208 is direct-only)
+    # SEE_total = SEE_dir             = 2.49 t/t
+    r = run_case(DESIGN_CASE)
+    assert_allclose(r["see_direct_t_per_t"], 2.49, rtol=1e-15)
+    assert_allclose(r["see_indirect_t_per_t"], 0.2, rtol=1e-15)
+    assert_allclose(r["see_total_t_per_t"], 2.49, rtol=1e-15)
+    assert_allclose(r["precursor_direct_emissions_t"], 990.0, rtol=1e-15)
+    assert r["precursor_indirect_emissions_t"] == 0.0
+    assert r["direct_only"] is True
+    assert r["tier"] == "disclosed"
+
+
+def test_an_eu_origin_precursor_counts_zero():
+    # Same case, precursor made in Germany: SEE_dir = (1500 + 0) / 1000 = 1.5 t/t.
+    case = design_case()
+    case["precursors"][0]["origin"] = "DE"
+    r = run_case(case)
+    assert_allclose(r["see_direct_t_per_t"], 1.5, rtol=1e-15)
+    assert r["precursor_direct_emissions_t"] == 0.0
+    assert "EU-origin" in r["reason"]
+
+
+def test_a_cement_good_counts_direct_and_indirect_and_carries_clinker_indirect():
+    # Grey Portland cement 2523 29 00, AL 1000 t; DirEm 100 t; 50 MWh × 0.4 = 20 t;
+    # clinker 2523 10 00 (not Annex II) from TR: 800 t × 0.85 = 680 t direct,
+    # 800 t × 0.05 = 40 t indirect (carried).
+    # SEE_dir = (100 + 680) / 1000 = 0.78; SEE_indir = (20 + 40) / 1000 = 0.06;
+    # SEE_total = 0.84 t/t.
+    case = {
+        "methodology": "cbam.installation",
+        "good": {"cn_code": "2523 29 00", "activity_level_t": 1000},
+        "direct": {"attributed_emissions_t": 100},
+        "electricity": {"consumed_mwh": 50, "ef_t_per_mwh": 0.4},
+        "precursors": [
+            {
+                "cn_code": "25231000",
+                "mass_t": 800,
+                "origin": "TR",
+                "see_direct_t_per_t": 0.85,
+                "see_indirect_t_per_t": 0.05,
+            }
+        ],
+    }
+    r = run_case(case)
+    assert r["direct_only"] is False
+    assert_allclose(r["see_direct_t_per_t"], 0.78, rtol=1e-15)
+    assert_allclose(r["see_indirect_t_per_t"], 0.06, rtol=1e-15)
+    assert_allclose(r["see_total_t_per_t"], 0.84, rtol=1e-15)
+
+
+def test_annex_ii_precursor_indirect_is_dropped_and_others_are_carried():
+    # Steel 7208, AL 100 t, DirEm 150 t, no electricity. Precursors:
+    #   7203 DRI (Annex II):            10 t × (2.0, 0.5) → direct 20, indirect dropped
+    #   2601 12 00 sintered ore (not):  50 t × (0.2, 0.02) → direct 10, indirect 1
+    #   7202 ferro-alloy (not Annex II): 2 t × (3.0, 4.0)  → direct 6,  indirect 8
+    # SEE_dir = (150 + 20 + 10 + 6) / 100 = 1.86; SEE_indir = (0 + 1 + 8) / 100 = 0.09
+    case = {
+        "methodology": "cbam.installation",
+        "good": {"cn_code": "7208", "activity_level_t": 100},
+        "direct": {"attributed_emissions_t": 150},
+        "precursors": [
+            {
+                "cn_code": "7203",
+                "mass_t": 10,
+                "origin": "IN",
+                "see_direct_t_per_t": 2.0,
+                "see_indirect_t_per_t": 0.5,
+            },
+            {
+                "cn_code": "26011200",
+                "mass_t": 50,
+                "origin": "BR",
+                "see_direct_t_per_t": 0.2,
+                "see_indirect_t_per_t": 0.02,
+            },
+            {
+                "cn_code": "72024100",
+                "mass_t": 2,
+                "origin": "ZA",
+                "see_direct_t_per_t": 3.0,
+                "see_indirect_t_per_t": 4.0,
+            },
+        ],
+    }
+    r = run_case(case)
+    assert_allclose(r["see_direct_t_per_t"], 1.86, rtol=1e-15)
+    assert_allclose(r["see_indirect_t_per_t"], 0.09, rtol=1e-15)
+    assert_allclose(r["see_total_t_per_t"], 1.86, rtol=1e-15)  # 7208 is direct-only
+    steps = {s["formula_id"]: s["value"] for s in r["trace"]["steps"]}
+    assert_allclose(steps["cbam.installation.precursor[1]"], [10.0, 1.0], rtol=1e-15)
+
+
+def test_exported_waste_gas_is_deducted():
+    # 10 TJ of waste gas exported at 56.1 tCO2e/TJ: AttrEm_dir = 1500 − 561 = 939 t;
+    # SEE_dir = (939 + 990) / 1000 = 1.929 t/t.
+    case = design_case()
+    case["direct"] = {
+        "attributed_emissions_t": 1500,
+        "waste_gas_exported_tj": 10,
+        "waste_gas_ef_t_per_tj": 56.1,
+    }
+    r = run_case(case)
+    assert_allclose(r["attributed_direct_emissions_t"], 939.0, rtol=1e-15)
+    assert_allclose(r["see_direct_t_per_t"], 1.929, rtol=1e-15)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "key", "unit"),
+    [
+        (lambda c: c["good"].update(activity_level_t=0), "good.activity_level_t", "t"),
+        (lambda c: c.pop("direct"), "direct.attributed_emissions_t", "tCO2e"),
+        (lambda c: c["electricity"].update(consumed_mwh="400"), "electricity.consumed_mwh", "MWh"),
+        (lambda c: c["precursors"][0].pop("mass_t"), "precursors[0].mass_t", "t"),
+        (lambda c: c["precursors"][0].update(origin="India"), "precursors[0].origin", "ISO 3166"),
+        (lambda c: c.update(precursor=[]), "precursor", "one of"),
+    ],
+)
+def test_malformed_cases_name_the_key_and_unit(mutate, key, unit):
+    case = design_case()
+    mutate(case)
+    with pytest.raises(CaseError) as exc:
+        run_case(case)
+    assert exc.value.key == key
+    assert unit in exc.value.expected

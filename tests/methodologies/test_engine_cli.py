@@ -1,0 +1,125 @@
+"""``python -m methodologies`` (DESIGN.md §7)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from methodologies import run_case
+
+ROOT = Path(__file__).parents[2]
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "methodologies", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_run_prints_the_result_with_its_trace(tmp_path):
+    case = {"methodology": "cbam.default", "cn_code": "7208", "origin": "CN", "year": 2026}
+    path = tmp_path / "case.json"
+    path.write_text(json.dumps(case))
+    proc = cli("run", str(path))
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["see_total_t_per_t"] == 3.5056  # data README §1a worked example
+    assert result["trace_sha256"] == run_case(case)["trace_sha256"]
+
+
+def test_list_names_methodologies_and_versions():
+    proc = cli("list")
+    assert proc.returncode == 0
+    assert "cbam.default\t2025.2621.1\t" in proc.stdout
+    assert "cbam.installation\t" in proc.stdout
+    verbose = cli("list", "--verbose")
+    assert "activity_level_t" in verbose.stdout and "Case (JSON)" in verbose.stdout
+
+
+def test_a_malformed_case_exits_2_naming_key_and_unit(tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text(
+        json.dumps(
+            {
+                "methodology": "cbam.installation",
+                "good": {"cn_code": "7208", "activity_level_t": "lots"},
+                "direct": {"attributed_emissions_t": 1},
+            }
+        )
+    )
+    proc = cli("run", str(path))
+    assert proc.returncode == 2
+    assert "good.activity_level_t" in proc.stderr and "in t" in proc.stderr
+    assert proc.stdout == ""
+
+
+def test_a_file_that_is_not_json_exits_2(tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text("{not json")
+    assert cli("run", str(path)).returncode == 2
+    assert cli("run", str(tmp_path / "missing.json")).returncode == 2
+
+
+def test_a_case_without_an_answer_exits_1(tmp_path):
+    path = tmp_path / "scrap.json"
+    path.write_text(
+        json.dumps(
+            {"methodology": "cbam.default", "cn_code": "72041000", "origin": "CN", "year": 2026}
+        )
+    )
+    proc = cli("run", str(path))
+    assert proc.returncode == 1
+    assert "72041000" in proc.stderr
+
+
+def test_run_works_for_installation_and_certificates(tmp_path):
+    cases = [
+        {
+            "methodology": "cbam.installation",
+            "good": {"cn_code": "7208", "activity_level_t": 10},
+            "direct": {"source_streams": [{"type": "process", "ad_t": 10, "ef_t_per_t": 2}]},
+        },
+        {
+            "methodology": "cbam.certificates",
+            "year": 2027,
+            "see_total_t_per_t": 2.0,
+            "mass_t": 10,
+            "benchmark_t_per_t": 1.0,
+            "benchmark_column": "B",
+            "benchmark_source": "hypothetical",
+            "cscf": 1.0,
+            "cscf_source": "hypothetical",
+        },
+    ]
+    for i, case in enumerate(cases):
+        path = tmp_path / f"case{i}.json"
+        path.write_text(json.dumps(case))
+        proc = cli("run", str(path))
+        assert proc.returncode == 0, proc.stderr
+        assert json.loads(proc.stdout)["trace_sha256"] == run_case(case)["trace_sha256"]
+
+
+def test_every_methodology_names_a_missing_key_and_exits_2(tmp_path):
+    from methodologies import METHODOLOGIES
+
+    for name in METHODOLOGIES:
+        path = tmp_path / "empty.json"
+        path.write_text(json.dumps({"methodology": name}))
+        proc = cli("run", str(path))
+        assert proc.returncode == 2, (name, proc.stderr)
+        assert "malformed case" in proc.stderr and "expected" in proc.stderr, name
+
+
+def test_list_verbose_prints_every_methodologys_inputs():
+    from methodologies import METHODOLOGIES
+
+    out = cli("list", "--verbose").stdout
+    for m in METHODOLOGIES.values():
+        assert f"{m.id}\t{m.version}\t" in out
+    assert "benchmark_t_per_t" in out and "source_streams" in out
