@@ -10,6 +10,7 @@ from rest_framework.routers import DefaultRouter
 
 from apps.accounts.api import TokenView
 from apps.estimates.api import EstimateViewSet
+from apps.evidence import views as evidence_views
 from apps.shipments import views as shipment_views
 from apps.shipments.api import ShipmentViewSet
 from apps.web import views as web_views
@@ -40,6 +41,13 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("shipments/", shipment_views.shipment_list_view, name="shipment-list"),
     path("shipments/<int:pk>/", shipment_views.shipment_detail_view, name="shipment-detail"),
+    path("ingests/", evidence_views.ingest_run_list_view, name="ingest-run-list"),
+    path("ingests/<int:pk>/", evidence_views.ingest_run_detail_view, name="ingest-run-detail"),
+    path(
+        "ingests/<int:pk>/errors.csv",
+        evidence_views.ingest_run_errors_csv,
+        name="ingest-run-errors",
+    ),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

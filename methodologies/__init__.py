@@ -22,10 +22,12 @@ from methodologies import (  # noqa: E402
     cbam_default,
     cbam_installation,
     certificates,
+    hydrogen,
     route_aluminium,
     route_cement,
     route_minerals,
     route_steel,
+    satellite,
 )
 from methodologies.errors import CaseError, UnknownMethodologyError  # noqa: E402
 from methodologies.trace import canonical_bytes, sha256_hex  # noqa: E402
@@ -62,6 +64,24 @@ METHODOLOGIES: dict[str, Methodology] = {
         _register(route_cement),
         _register(route_aluminium),
         _register(route_minerals),
+        _register(satellite),
+        Methodology(
+            hydrogen.RFNBO_ID,
+            hydrogen.VERSION,
+            hydrogen.RFNBO_SUMMARY,
+            hydrogen.run_rfnbo,
+            hydrogen,
+        ),
+        Methodology(
+            hydrogen.US45V_ID,
+            hydrogen.VERSION,
+            hydrogen.US45V_SUMMARY,
+            hydrogen.run_us45v,
+            hydrogen,
+        ),
+        Methodology(
+            hydrogen.SMR_ID, hydrogen.VERSION, hydrogen.SMR_SUMMARY, hydrogen.run_smr, hydrogen
+        ),
     )
 }
 

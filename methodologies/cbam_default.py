@@ -34,7 +34,9 @@ its 6-digit prefix, else the row of its 4-digit prefix (the most specific row wi
 The origin's rows are searched first; when none matches, the rows of "Other countries
 and territories" are (``fallback`` true).  A row that publishes no total (Taiwan 7218,
 a heading whose values are given on its sub-codes) is skipped.  A 4- or 6-digit case
-code that only has more specific rows under it is ambiguous: the engine raises
+code (as aggregate statistics declare) that Annex I gives only through ONE more specific
+code matches that code (CN 7303 → 7303 00, its only subheading); if several more
+specific codes lie under it, the case is ambiguous: the engine raises
 :class:`~methodologies.errors.AmbiguousCNCodeError` listing them rather than guess.
 Several rows at one CN code (grey vs white clinker, grey vs white hydraulic cement):
 ``variant`` picks the row whose description equals it (case-insensitive) or, failing
@@ -195,9 +197,14 @@ def candidate_rows(
     out = []
     for i, row in enumerate(table_rows):
         row_origin = str(row.get("origin", "")).upper()
-        if row_origin in wanted and cn.startswith(_loose_digits(row.get("cn_code", "x"))):
+        row_cn = _loose_digits(row.get("cn_code", "x"))
+        if row_origin in wanted and (cn.startswith(row_cn) or row_cn.startswith(cn)):
             out.append(normalise_row(row, f"default_values[{i}]"))
-    out = [r for r in out if r["origin"] in wanted and cn.startswith(r["cn_code"])]
+    out = [
+        r
+        for r in out
+        if r["origin"] in wanted and (cn.startswith(r["cn_code"]) or r["cn_code"].startswith(cn))
+    ]
     return sorted(out, key=lambda r: _row_sort_key(r, origin))
 
 
@@ -365,7 +372,8 @@ def _pick_variant(rows: list[dict[str, Any]], variant: str | None) -> tuple[dict
 
 def find_row(rows: list[dict[str, Any]], origin: str, cn: str, variant: str | None) -> Match:
     """Most specific usable row for ``cn``: 8 → 6 → 4 digits, the origin's rows first,
-    then "Other countries and territories" (see the module docstring)."""
+    then "Other countries and territories" (see the module docstring).  A heading that
+    Annex I only gives through one more specific code (CN 7303 → 7303 00) matches it."""
     skipped: list[str] = []
     for level, fallback in ((origin, False), (OTHER, True)):
         level_rows = [r for r in rows if r["origin"] == level]
@@ -383,11 +391,18 @@ def find_row(rows: list[dict[str, Any]], origin: str, cn: str, variant: str | No
                 row, rule = _pick_variant(usable, variant)
                 others = tuple(sorted(r["description"] for r in usable if r is not row))
                 return Match(row, fallback, others, rule, tuple(skipped))
-    more_specific = sorted(
-        {r["cn_code"] for r in _bundled() if r["cn_code"].startswith(cn) and r["cn_code"] != cn}
-    )
-    if more_specific:
-        raise AmbiguousCNCodeError(cn, more_specific)
+        under = [
+            r
+            for r in level_rows
+            if r["cn_code"].startswith(cn) and r["cn_code"] != cn and r["total_t_per_t"] is not None
+        ]
+        codes = sorted({r["cn_code"] for r in under})
+        if len(codes) > 1:
+            raise AmbiguousCNCodeError(cn, codes)
+        if codes:
+            row, rule = _pick_variant(under, variant)
+            others = tuple(sorted(r["description"] for r in under if r is not row))
+            return Match(row, fallback, others, rule, tuple(skipped))
     raise NoDefaultValueError(cn, origin)
 
 
@@ -496,11 +511,13 @@ def _reason(
         f"{year} mark-up +{_pct(markup)} %: {row['total_t_per_t']!r} × "
         f"{1 + markup} → {float(value)!r} tCO2e/t"
     )
-    if row["cn_code"] != case["cn_code"]:
+    if len(row["cn_code"]) < len(case["cn_code"]):
         parts.append(
             f"CN {case['cn_code']} matched the table's {len(row['cn_code'])}-digit "
             f"code {row['cn_code']}"
         )
+    elif row["cn_code"] != case["cn_code"]:
+        parts.append(f"CN heading {case['cn_code']} has a single code in Annex I, {row['cn_code']}")
     if match.variant_rule == "highest_total":
         parts.append(
             f"{len(match.alternatives) + 1} rows share this CN code; no variant "

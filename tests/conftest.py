@@ -66,9 +66,10 @@ def database_url_of(connection) -> str:
 class Worker:
     """A real ``celery worker`` process on Redis, against the test database."""
 
-    def __init__(self, env: dict[str, str], log: Path) -> None:
+    def __init__(self, env: dict[str, str], log: Path, *, new_session: bool = False) -> None:
         self.env = env
         self.log = log
+        self.new_session = new_session  # its own process group, to kill it whole
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> Worker:
@@ -93,6 +94,7 @@ class Worker:
             env=self.env,
             stdout=open(self.log, "ab"),
             stderr=subprocess.STDOUT,
+            start_new_session=self.new_session,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.db.models import Q
+
 from apps.catalogue.models import CNCode, DefaultValue
 
 
@@ -34,9 +36,12 @@ def cn_index() -> CNIndex:
 
 def default_value_candidates(*, origin: str, cn_code: str) -> list[dict]:
     """The table rows that can match (origin, cn_code): the origin's and OTHER's rows
-    whose CN code equals the declared code or one of its 4/6-digit headings."""
+    whose CN code equals the declared code, is one of its headings, or lies under it
+    (methodologies.cbam_default.candidate_rows)."""
     prefixes = {cn_code[:n] for n in (4, 6, 8) if n <= len(cn_code)}
-    rows = DefaultValue.objects.filter(origin__in=[origin, "OTHER"], cn_code__in=prefixes)
+    rows = DefaultValue.objects.filter(
+        Q(cn_code__in=prefixes) | Q(cn_code__startswith=cn_code), origin__in=[origin, "OTHER"]
+    )
     return [default_value_as_row(r) for r in rows.order_by("origin", "cn_code", "source_line")]
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 
 from apps.accounts.models import User
 from apps.estimates.models import Estimate
@@ -17,7 +17,5 @@ def estimate_list(*, user: User) -> QuerySet[Estimate]:
         return qs
     if not user.organisation_id:
         return qs.none()
-    own_shipment = Shipment.objects.filter(
-        estimate=OuterRef("pk"), exporter_id=user.organisation_id
-    )
-    return qs.filter(Exists(own_shipment) | Q(installation__organisation_id=user.organisation_id))
+    used_for_own = Shipment.objects.filter(exporter_id=user.organisation_id).values("estimate_id")
+    return qs.filter(Q(pk__in=used_for_own) | Q(installation__organisation_id=user.organisation_id))

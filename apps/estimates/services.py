@@ -2,7 +2,7 @@
 
 Today the ladder of DESIGN §3 has its last rung: the official default value of
 (origin, CN code, year of import) with the year's mark-up. Better tiers (verified,
-disclosed, modelled) slot in ahead of it in :func:`estimates_assign`.
+disclosed, modelled) slot in ahead of it in :func:`estimates_choose`.
 """
 
 from __future__ import annotations
@@ -12,20 +12,26 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+import pandas as pd
 from django.db import transaction
-from django.db.models import F, QuerySet
-from django.db.models.functions import ExtractYear
 
 import methodologies
 from apps.audit.services import audit_append
 from apps.catalogue.selectors import default_value_candidates
 from apps.estimates.models import Estimate, Tier
+from methodologies import batch
 from methodologies.errors import MethodologyError
 from methodologies.trace import canonical_bytes
 
 
 @dataclass
 class Assignment:
+    """The estimate chosen for each row of a batch of shipments (arrays aligned with it)."""
+
+    estimate_id: np.ndarray  # int64, 0 where no estimate could be made
+    tier: np.ndarray  # str
+    embedded_emissions_t: np.ndarray  # float64, NaN where no estimate
     estimates: int = 0
     unestimated: int = 0
     reasons: list[str] = field(default_factory=list)
@@ -76,53 +82,61 @@ def estimate_record(
     return estimate
 
 
-def estimates_assign(*, shipments: QuerySet, actor: Any = None) -> Assignment:
-    """Give every shipment without an estimate the best one available.
+def estimates_choose(
+    *,
+    origin: np.ndarray,
+    cn_code: np.ndarray,
+    year: np.ndarray,
+    net_mass_t: np.ndarray,
+    actor: Any = None,
+) -> Assignment:
+    """Choose the best estimate for each shipment of a batch, before it is stored.
 
-    Shipments are grouped by (origin, CN code, year): one engine run per group, then one
-    set-based UPDATE writes the estimate, tier and embedded emissions of the whole group.
+    Rows are grouped by (origin, CN code, year): the engine runs once per group and the
+    estimate is recorded (its natural key makes this idempotent); then the engine's batch
+    path gathers each row's SEE and multiplies by its mass in one vectorised pass.
     """
-    outcome = Assignment()
-    pending = shipments.filter(estimate__isnull=True)
-    groups = (
-        pending.annotate(year=ExtractYear("date"))
-        .values_list("origin", "cn_code", "year")
-        .distinct()
-        .order_by()
-    )
-    with transaction.atomic():
-        for origin, cn_code, year in list(groups):
-            case = {
-                "methodology": "cbam.default",
-                "cn_code": cn_code,
-                "origin": origin,
-                "year": year,
-                "default_values": default_value_candidates(origin=origin, cn_code=cn_code),
-            }
-            members = pending.filter(origin=origin, cn_code=cn_code, date__year=year)
-            try:
-                result = methodologies.run_case(case)
-            except MethodologyError as exc:
-                outcome.unestimated += members.count()
-                outcome.reasons.append(f"{origin} {cn_code} {year}: {exc}")
-                continue
+    codes, groups = pd.factorize(pd.MultiIndex.from_arrays([origin, cn_code, year]))
+    estimate_ids = np.zeros(len(groups), dtype=np.int64)
+    see_total = np.full(len(groups), np.nan)
+    tiers = np.full(len(groups), "", dtype=object)
+    reasons = []
+    for k, (o, c, y) in enumerate(groups):
+        case = {
+            "methodology": "cbam.default",
+            "cn_code": c,
+            "origin": o,
+            "year": int(y),
+            "default_values": default_value_candidates(origin=o, cn_code=c),
+        }
+        try:
+            result = methodologies.run_case(case)
+        except MethodologyError as exc:
+            reasons.append(f"{o} {c} {y}: {exc}")
+            continue
+        with transaction.atomic():
             estimate = estimate_record(
                 result=result,
-                subject_key=f"default|{origin}|{cn_code}|{year}",
+                subject_key=f"default|{o}|{c}|{y}",
                 tier=Tier.DEFAULT,
-                cn_code=cn_code,
-                origin=origin,
-                period_start=dt.date(year, 1, 1),
-                period_end=dt.date(year, 12, 31),
+                cn_code=c,
+                origin=o,
+                period_start=dt.date(int(y), 1, 1),
+                period_end=dt.date(int(y), 12, 31),
                 actor=actor,
             )
-            members.update(
-                estimate=estimate,
-                tier=Tier.DEFAULT,
-                embedded_emissions_t=F("net_mass_t") * estimate.see_total_t_per_t,
-            )
-            outcome.estimates += 1
-    return outcome
+        estimate_ids[k] = estimate.pk
+        see_total[k] = estimate.see_total_t_per_t
+        tiers[k] = estimate.tier
+    embedded = batch.embedded_emissions(net_mass_t, codes, see_total)
+    return Assignment(
+        estimate_id=estimate_ids[codes],
+        tier=tiers[codes],
+        embedded_emissions_t=embedded,
+        estimates=int((estimate_ids > 0).sum()),
+        unestimated=int(np.isnan(embedded).sum()),
+        reasons=reasons,
+    )
 
 
 def estimate_verify(*, estimate: Estimate) -> dict[str, Any]:

@@ -61,6 +61,7 @@ class IngestRun(models.Model):
     accepted = models.BigIntegerField(default=0)
     rejected = models.BigIntegerField(default=0)
     duplicates = models.BigIntegerField(default=0)
+    corrections = models.BigIntegerField(default=0, help_text="accepted rows that correct a line")
     errors = models.JSONField(default=list, blank=True)
     failure = models.TextField(blank=True)
     attempts = models.IntegerField(default=0)

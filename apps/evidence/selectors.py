@@ -5,6 +5,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from django.db.models import QuerySet
+
+from apps.accounts.models import User
 from apps.evidence.models import IngestRun
 
 FINAL = (IngestRun.Status.DONE, IngestRun.Status.FAILED)
@@ -21,16 +24,18 @@ def ingest_run_wait(
     on_change: Callable[[IngestRun], None] | None = None,
     poll: float = 0.2,
 ) -> IngestRun:
-    """Wait until a run is done or failed (it may be executing in another process)."""
+    """Wait until a run is done or failed (it may be executing in another process);
+    ``on_change`` is called whenever its status or progress counts change."""
     started = time.monotonic()
     last = None
     while True:
         run.refresh_from_db()
         if run.status in FINAL:
             return run
-        if on_change and run.status != last:
+        progress = (run.status, run.rows_read, run.accepted, run.rejected)
+        if on_change and progress != last:
             on_change(run)
-            last = run.status
+            last = progress
         if timeout is not None and time.monotonic() - started > timeout:
             raise IngestTimeout(f"run {run.pk} still {run.status} after {timeout:.0f} s")
         time.sleep(poll)
@@ -52,3 +57,14 @@ def ingest_run_report(run: IngestRun, *, max_errors: int = 50) -> list[str]:
     if len(run.errors) > max_errors:
         lines.append(f"  … and {len(run.errors) - max_errors} more in the run's error report")
     return lines
+
+
+def ingest_run_list(*, user: User) -> QuerySet[IngestRun]:
+    """Officials, auditors and admins see every run; an exporter sees the runs of files
+    its organisation uploaded."""
+    runs = IngestRun.objects.order_by("-created_at")
+    if user.role == User.Role.EXPORTER:
+        if not user.organisation_id:
+            return runs.none()
+        return runs.filter(evidence__organisation_id=user.organisation_id)
+    return runs

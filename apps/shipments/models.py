@@ -8,6 +8,16 @@ from apps.estimates.models import Tier
 
 
 class Shipment(models.Model):
+    """A customs declaration line.
+
+    Shipments are a bulk fact table, loaded a hundred thousand rows at a time. Its
+    references to the exporter, the ingest run and the estimate are therefore not
+    database-level foreign-key constraints (each would cost a check per row, about half
+    the load time): the ingest service writes only ids it has just resolved or created,
+    those rows are never deleted (PROTECT, and the audit log), and a test checks that no
+    reference dangles after an ingest.
+    """
+
     declaration_id = models.CharField(max_length=64)
     line = models.IntegerField()
     # A corrected re-submission of a line becomes a new version; the old one is kept.
@@ -17,7 +27,11 @@ class Shipment(models.Model):
     cn_code = models.CharField(max_length=8)
     origin = models.CharField(max_length=2, help_text="ISO 3166-1 alpha-2")
     exporter = models.ForeignKey(
-        "accounts.Organisation", on_delete=models.PROTECT, related_name="exported_shipments"
+        "accounts.Organisation",
+        on_delete=models.PROTECT,
+        related_name="exported_shipments",
+        db_index=False,  # covered by the (exporter, id) index
+        db_constraint=False,
     )
     importer_name = models.CharField(max_length=255, blank=True)
     net_mass_t = models.FloatField()
@@ -26,14 +40,27 @@ class Shipment(models.Model):
     procedure = models.CharField(max_length=8, blank=True)
     installation_identifier = models.CharField(max_length=64, blank=True)
     installation = models.ForeignKey(
-        "facilities.Installation", null=True, blank=True, on_delete=models.PROTECT
+        "facilities.Installation",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        db_index=False,  # rarely declared; looked up through installation_identifier
     )
     ingest_run = models.ForeignKey(
-        "evidence.IngestRun", on_delete=models.PROTECT, related_name="shipments"
+        "evidence.IngestRun",
+        on_delete=models.PROTECT,
+        related_name="shipments",
+        db_constraint=False,
+        db_index=False,  # each index costs every load; a run's rows are read rarely
     )
     source_line = models.IntegerField()
     estimate = models.ForeignKey(
-        "estimates.Estimate", null=True, blank=True, on_delete=models.PROTECT
+        "estimates.Estimate",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        db_constraint=False,
+        db_index=False,  # exporters' estimate scoping goes through the exporter index
     )
     tier = models.CharField(max_length=16, choices=Tier.choices, blank=True)
     embedded_emissions_t = models.FloatField(null=True, blank=True)
@@ -45,12 +72,35 @@ class Shipment(models.Model):
                 fields=["declaration_id", "line", "version"], name="shipment_natural_key"
             )
         ]
-        indexes = [
-            models.Index(fields=["cn_code", "id"]),
-            models.Index(fields=["origin", "id"]),
-            models.Index(fields=["date", "id"]),
-            models.Index(fields=["exporter", "id"]),
-        ]
+        # Few indexes on purpose: each one costs every bulk load. Lists page by id (keyset)
+        # and filter while scanning it; totals come from ShipmentTotal. The exporter index
+        # serves the exporter-scoped lists (and the foreign key).
+        indexes = [models.Index(fields=["exporter", "id"])]
 
     def __str__(self) -> str:
         return f"{self.declaration_id}/{self.line}"
+
+
+class ShipmentTotal(models.Model):
+    """Pre-aggregated totals of current shipments by (origin, CN code, exporter, month),
+    refreshed for the keys each ingest touches."""
+
+    origin = models.CharField(max_length=2)
+    cn_code = models.CharField(max_length=8)
+    exporter = models.ForeignKey("accounts.Organisation", on_delete=models.CASCADE)
+    month = models.DateField(help_text="first day of the month")
+    shipments = models.IntegerField()
+    net_mass_t = models.FloatField()
+    embedded_emissions_t = models.FloatField()
+    estimated_mass_t = models.FloatField(help_text="mass of the shipments with an estimate")
+    default_mass_t = models.FloatField(help_text="mass of the shipments on default values")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["origin", "cn_code", "exporter", "month"], name="shipmenttotal_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.origin} {self.cn_code} {self.month:%Y-%m}"

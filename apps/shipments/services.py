@@ -1,92 +1,331 @@
-"""Writes of shipments: the customs ingest."""
+"""Writes of shipments: the customs ingest, and the totals kept beside them.
+
+The ingest is built to be replayed: rows are written in batches, each batch in its own
+transaction, keyed by (declaration id, line). A batch replayed after a crash finds its rows
+already there and adds nothing; a line that comes back with different content becomes a
+new *version* and the earlier one is kept (``is_current`` false). On PostgreSQL each batch
+is loaded with ``COPY`` into a temporary staging table and merged with two set-based
+statements; SQLite (the embedded default) takes a slower ORM path with the same rules.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import io
 from dataclasses import asdict
 
 import pandas as pd
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
 
 from apps.accounts.models import Organisation
 from apps.accounts.services import organisations_ensure
 from apps.catalogue.selectors import cn_index
-from apps.estimates.services import estimates_assign
+from apps.estimates.services import estimates_choose
 from apps.evidence.models import IngestRun
 from apps.evidence.services import IngestOutcome, ingest_run_finish
-from apps.shipments.models import Shipment
+from apps.shipments.models import Shipment, ShipmentTotal
 from ingest.customs import read_customs
 
-BATCH = 5000
+BATCH_ROWS = 100_000
+# The content of a declaration line; a re-submission that differs in any is a correction.
+CONTENT = [
+    "date",
+    "cn_code",
+    "origin",
+    "exporter_id",
+    "importer_name",
+    "net_mass_t",
+    "mass_unit",
+    "statistical_value_eur",
+    "procedure",
+    "installation_identifier",
+]
+# What the ingest writes with each line: the estimate chosen for it before it is stored.
+ESTIMATE = ["estimate_id", "tier", "embedded_emissions_t"]
+STAGED = ["declaration_id", "line", *CONTENT, "source_line", *ESTIMATE]
+_TOTALS_LOCK = 0x434D_544F  # "CMTO"
 
 
 def _catalogue_errors(data: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
-    """Reject rows whose CN code is not in the CBAM catalogue (hierarchical match)."""
+    """Reject rows whose CN code is not a CBAM good of the catalogue (hierarchical match)."""
     index = cn_index()
-    known = data["cn_code"].map(lambda code: code in index)
+    codes = data["cn_code"].unique()
+    known_codes = {code for code in codes if code in index}
+    known = data["cn_code"].isin(known_codes)
     errors = [
         {
-            "line": int(r.source_line),
+            "line": int(line),
             "field": "cn_code",
-            "value": r.cn_code,
-            "reason": f"CN code {r.cn_code} is not a CBAM good in the catalogue",
+            "value": code,
+            "reason": f"CN code {code} is not a CBAM good in the catalogue",
         }
-        for r in data.loc[~known, ["source_line", "cn_code"]].itertuples(index=False)
+        for line, code in zip(
+            data.loc[~known, "source_line"], data.loc[~known, "cn_code"], strict=True
+        )
     ]
     return data.loc[known], errors
 
 
-def shipments_ingest(*, run: IngestRun) -> IngestOutcome:
-    """Load declaration lines; (declaration id, line) makes a re-ingest a no-op.
+def _staged_frame(data: pd.DataFrame) -> pd.DataFrame:
+    """The reader's rows in the shape of the staging table (exporters resolved to ids)."""
+    exporters = organisations_ensure(
+        names=data["exporter"].unique().tolist(), kind=Organisation.Kind.EXPORTER
+    )
+    return pd.DataFrame(
+        {
+            "declaration_id": data["declaration_id"],
+            "line": data["line"].astype("int64"),
+            "date": pd.to_datetime(data["date"]).dt.date,
+            "cn_code": data["cn_code"],
+            "origin": data["origin"],
+            "exporter_id": data["exporter"].map(exporters).astype("int64"),
+            "importer_name": data["importer"].fillna(""),
+            "net_mass_t": data["net_mass_t"].astype("float64"),
+            "mass_unit": data["mass_unit"],
+            "statistical_value_eur": data["statistical_value_eur"].astype("float64"),
+            "procedure": data["procedure"].fillna(""),
+            "installation_identifier": data["installation_id"].fillna(""),
+            "source_line": data["source_line"].astype("int64"),
+        }
+    )
 
-    Rows, estimates, the run's counts and the audit event commit in one transaction.
-    """
+
+def shipments_ingest(*, run: IngestRun) -> IngestOutcome:
+    """Read, validate, estimate, then store declaration lines in batches; refresh totals."""
     data, meta = read_customs(run.evidence.path)
     errors = [asdict(e) for e in meta["errors"]]
     data, cn_errors = _catalogue_errors(data)
     errors.extend(cn_errors)
     errors.sort(key=lambda e: (e["line"] or 0, e["field"]))
+    rejected = len({e["line"] for e in errors})
+    staged = _staged_frame(data)
+    IngestRun.objects.filter(pk=run.pk).update(rows_read=meta["rows_read"], rejected=rejected)
+
+    chosen = estimates_choose(
+        origin=staged["origin"].to_numpy(),
+        cn_code=staged["cn_code"].to_numpy(),
+        year=pd.to_datetime(staged["date"]).dt.year.to_numpy(),
+        net_mass_t=staged["net_mass_t"].to_numpy(),
+        actor=run.requested_by,
+    )
+    staged["estimate_id"] = pd.array(chosen.estimate_id, dtype="Int64").astype("Int64")
+    staged.loc[staged["estimate_id"] == 0, "estimate_id"] = pd.NA
+    staged["tier"] = chosen.tier
+    staged["embedded_emissions_t"] = chosen.embedded_emissions_t
+
+    write = _write_batch_postgres if connection.vendor == "postgresql" else _write_batch_orm
+    step = BATCH_ROWS if connection.vendor == "postgresql" else 10_000
+    for start in range(0, len(staged), step):
+        with transaction.atomic():
+            stored, corrected = write(staged.iloc[start : start + step], run)
+            # Progress, committed with the batch it counts: a batch replayed after a crash
+            # stores nothing and adds nothing, so the counts stay exact.
+            IngestRun.objects.filter(pk=run.pk).update(
+                accepted=F("accepted") + stored, corrections=F("corrections") + corrected
+            )
 
     with transaction.atomic():
-        exporters = organisations_ensure(
-            names=data["exporter"].unique().tolist(), kind=Organisation.Kind.EXPORTER
-        )
-        records = data.to_dict("records")
-        for start in range(0, len(records), BATCH):
-            Shipment.objects.bulk_create(
-                [_shipment(r, run, exporters) for r in records[start : start + BATCH]],
-                ignore_conflicts=True,
-            )
-        accepted = Shipment.objects.filter(ingest_run=run).count()
-        assigned = estimates_assign(
-            shipments=Shipment.objects.filter(ingest_run=run), actor=run.requested_by
-        )
+        if connection.vendor != "postgresql":
+            shipment_totals_rebuild()  # the embedded default is small: rebuild them all
+        run.refresh_from_db(fields=["accepted", "corrections"])
+        accepted = run.accepted
         outcome = IngestOutcome(
             rows_read=meta["rows_read"],
             accepted=accepted,
-            rejected=len({e["line"] for e in errors}),
-            duplicates=len(records) - accepted,
+            rejected=rejected,
+            duplicates=len(staged) - accepted,
             errors=errors,
-            extra={"estimates": assigned.estimates, "unestimated": assigned.unestimated},
+            extra={
+                "estimates": chosen.estimates,
+                "unestimated": chosen.unestimated,
+                "unestimated_reasons": chosen.reasons[:100],
+                "corrections": run.corrections,
+            },
         )
         ingest_run_finish(run=run, outcome=outcome)
     return outcome
 
 
-def _shipment(r: dict, run: IngestRun, exporters: dict[str, int]) -> Shipment:
-    value = r.get("statistical_value_eur")
-    return Shipment(
-        declaration_id=r["declaration_id"],
-        line=int(r["line"]),
-        date=r["date"],
-        cn_code=r["cn_code"],
-        origin=r["origin"],
-        exporter_id=exporters[r["exporter"]],
-        importer_name=r.get("importer") or "",
-        net_mass_t=float(r["net_mass_t"]),
-        mass_unit=r["mass_unit"],
-        statistical_value_eur=None if value is None or pd.isna(value) else float(value),
-        procedure=r.get("procedure") or "",
-        installation_identifier=r.get("installation_id") or "",
-        ingest_run=run,
-        source_line=int(r["source_line"]),
+_STAGE_DDL = """
+CREATE TEMP TABLE IF NOT EXISTS shipment_stage (
+    declaration_id text, line integer, date date, cn_code text, origin text,
+    exporter_id bigint, importer_name text, net_mass_t double precision, mass_unit text,
+    statistical_value_eur double precision, procedure text, installation_identifier text,
+    source_line integer, estimate_id bigint, tier text, embedded_emissions_t double precision
+) ON COMMIT DELETE ROWS
+"""
+_CONTENT_C = ", ".join(f"c.{f}" for f in CONTENT)
+_CONTENT_S = ", ".join(f"s.{f}" for f in CONTENT)
+_COLUMNS = (
+    f"declaration_id, line, version, is_current, {', '.join(CONTENT)}, source_line, "
+    f"{', '.join(ESTIMATE)}, ingest_run_id, created_at"
+)
+_VALUES = f"{_CONTENT_S}, s.source_line, {', '.join('s.' + f for f in ESTIMATE)}, %(run)s, %(now)s"
+_TOTALS_OF = (
+    "origin, cn_code, exporter_id, date, net_mass_t, embedded_emissions_t, estimate_id, tier"
+)
+_TOTALS_OF_C = ", ".join("c." + f for f in _TOTALS_OF.split(", "))
+# Add (sign +1) or take away (sign -1) rows from the totals of their (origin, CN, exporter,
+# month), in the transaction that writes them: the totals are always those of the
+# current versions.
+_TOTALS_DELTA = """
+INSERT INTO shipments_shipmenttotal AS t (origin, cn_code, exporter_id, month, shipments,
+    net_mass_t, embedded_emissions_t, estimated_mass_t, default_mass_t)
+SELECT origin, cn_code, exporter_id, date_trunc('month', date)::date, SUM(sign),
+    SUM(sign * net_mass_t), COALESCE(SUM(sign * embedded_emissions_t), 0),
+    COALESCE(SUM(sign * net_mass_t) FILTER (WHERE estimate_id IS NOT NULL), 0),
+    COALESCE(SUM(sign * net_mass_t) FILTER (WHERE tier = 'default'), 0)
+FROM delta GROUP BY 1, 2, 3, 4
+ON CONFLICT (origin, cn_code, exporter_id, month) DO UPDATE SET
+    shipments = t.shipments + excluded.shipments,
+    net_mass_t = t.net_mass_t + excluded.net_mass_t,
+    embedded_emissions_t = t.embedded_emissions_t + excluded.embedded_emissions_t,
+    estimated_mass_t = t.estimated_mass_t + excluded.estimated_mass_t,
+    default_mass_t = t.default_mass_t + excluded.default_mass_t
+RETURNING 1
+"""
+# 1. New lines (an anti-join on the natural key) go in as version 1. A line stored
+#    meanwhile by a concurrent run makes the batch fail on the unique key; the task is
+#    retried and the replay skips it.
+_INSERT_NEW = f"""
+WITH delta AS (
+    INSERT INTO shipments_shipment ({_COLUMNS})
+    SELECT s.declaration_id, s.line, 1, true, {_VALUES} FROM shipment_stage s
+    WHERE NOT EXISTS (
+        SELECT 1 FROM shipments_shipment c
+        WHERE c.declaration_id = s.declaration_id AND c.line = s.line
     )
+    RETURNING {_TOTALS_OF}, 1 AS sign
+), totals AS ({_TOTALS_DELTA})
+SELECT COUNT(*) FROM delta
+"""
+# 2. Only when some lines were already stored: retire the current version of each line
+#    whose content changed and insert the new content as the next version. Unchanged
+#    lines (duplicates) keep their current version.
+_INSERT_CHANGED = f"""
+WITH old AS (
+    UPDATE shipments_shipment c SET is_current = false
+    FROM shipment_stage s
+    WHERE c.declaration_id = s.declaration_id AND c.line = s.line AND c.is_current
+      AND ({_CONTENT_C}) IS DISTINCT FROM ({_CONTENT_S})
+    RETURNING c.declaration_id, c.line, c.version, {_TOTALS_OF_C}
+), new AS (
+    INSERT INTO shipments_shipment ({_COLUMNS})
+    SELECT s.declaration_id, s.line, o.version + 1, true, {_VALUES}
+    FROM shipment_stage s JOIN old o ON o.declaration_id = s.declaration_id AND o.line = s.line
+    ON CONFLICT (declaration_id, line, version) DO NOTHING
+    RETURNING {_TOTALS_OF}, 1 AS sign
+), delta AS (
+    SELECT {_TOTALS_OF}, -1 AS sign FROM old UNION ALL SELECT * FROM new
+), totals AS ({_TOTALS_DELTA})
+SELECT COUNT(*) FROM new
+"""
+_COPY = f"COPY shipment_stage ({', '.join(STAGED)}) FROM STDIN (FORMAT csv, NULL '\\N')"
+
+
+def _write_batch_postgres(batch: pd.DataFrame, run: IngestRun) -> tuple[int, int]:
+    """Merge one batch (COPY into the staging table, then the two statements above);
+    returns the rows it stored and how many of them are corrections."""
+    buffer = io.StringIO()
+    batch[STAGED].to_csv(buffer, index=False, header=False, na_rep="\\N")
+    params = {"run": run.pk, "now": timezone.now()}
+    with connection.cursor() as cursor:
+        cursor.execute(_STAGE_DDL)
+        with cursor.cursor.copy(_COPY) as copy:
+            copy.write(buffer.getvalue())
+        cursor.execute(_INSERT_NEW, params)
+        (inserted,) = cursor.fetchone()
+        corrected = 0
+        if inserted < len(batch):
+            cursor.execute(_INSERT_CHANGED, params)
+            (corrected,) = cursor.fetchone()
+        cursor.execute("TRUNCATE shipment_stage")
+    return inserted + corrected, corrected
+
+
+def _write_batch_orm(batch: pd.DataFrame, run: IngestRun) -> tuple[int, int]:
+    """The same merge as on PostgreSQL, row by row in Python (the embedded default);
+    the totals are rebuilt once at the end of the ingest."""
+    records = batch.to_dict("records")
+    ids = {r["declaration_id"] for r in records}
+    current = {
+        (s.declaration_id, s.line): s
+        for s in Shipment.objects.filter(is_current=True, declaration_id__in=ids)
+    }
+    latest: dict[tuple[str, int], int] = {}
+    for declaration_id, line, version in Shipment.objects.filter(
+        declaration_id__in=ids
+    ).values_list("declaration_id", "line", "version"):
+        key = (declaration_id, line)
+        latest[key] = max(latest.get(key, 0), version)
+    new, retire = [], []
+    for r in records:
+        key = (r["declaration_id"], r["line"])
+        old = current.get(key)
+        if old is not None and _same_content(old, r):
+            continue
+        if old is not None:
+            retire.append(old.pk)
+        latest[key] = latest.get(key, 0) + 1
+        new.append(Shipment(**_orm_fields(r), version=latest[key], ingest_run=run))
+    Shipment.objects.filter(pk__in=retire).update(is_current=False)
+    Shipment.objects.bulk_create(new, batch_size=2000, ignore_conflicts=True)
+    return len(new), len(retire)
+
+
+def _orm_fields(r: dict) -> dict:
+    fields = {f: r[f] for f in STAGED}
+    for name in ("statistical_value_eur", "embedded_emissions_t", "estimate_id"):
+        fields[name] = None if pd.isna(fields[name]) else fields[name]
+    return fields
+
+
+def _same_content(old: Shipment, r: dict) -> bool:
+    new = _orm_fields(r)
+    return all(getattr(old, f) == new[f] for f in CONTENT)
+
+
+def shipment_totals_rebuild(*, months: set[dt.date] | None = None) -> None:
+    """Recompute totals from the current shipments (of the given months, or all) in one
+    set-based ``INSERT … SELECT … GROUP BY``, serialised by a lock on PostgreSQL.
+
+    On PostgreSQL each batch adds its own delta (``_TOTALS_DELTA``) and this only
+    repairs; the embedded default (SQLite) rebuilds at the end of each ingest."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_TOTALS_LOCK])
+    month_sql, month_params = connection.ops.date_trunc_sql("month", "date", (), None)
+    if connection.vendor == "postgresql":
+        month_sql = f"({month_sql})::date"
+    where, params = "is_current", []
+    if months is not None:
+        if not months:
+            return
+        months = sorted(months)
+        where += (
+            f" AND date >= %s AND date < %s AND {month_sql} IN ({', '.join(['%s'] * len(months))})"
+        )
+        params = [months[0], _next_month(months[-1]), *month_params, *months]
+        ShipmentTotal.objects.filter(month__in=months).delete()
+    else:
+        ShipmentTotal.objects.all().delete()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO shipments_shipmenttotal (origin, cn_code, exporter_id, month,
+                shipments, net_mass_t, embedded_emissions_t, estimated_mass_t, default_mass_t)
+            SELECT origin, cn_code, exporter_id, {month_sql} AS m, COUNT(*), SUM(net_mass_t),
+                COALESCE(SUM(embedded_emissions_t), 0),
+                COALESCE(SUM(CASE WHEN estimate_id IS NOT NULL THEN net_mass_t END), 0),
+                COALESCE(SUM(CASE WHEN tier = 'default' THEN net_mass_t END), 0)
+            FROM shipments_shipment WHERE {where}
+            GROUP BY origin, cn_code, exporter_id, {month_sql}
+            """,
+            [*month_params, *params, *month_params],
+        )
+
+
+def _next_month(month: dt.date) -> dt.date:
+    return (month.replace(day=1) + dt.timedelta(days=32)).replace(day=1)

@@ -7,7 +7,6 @@ import datetime as dt
 import io
 import subprocess
 import sys
-import time
 import zipfile
 
 import numpy as np
@@ -569,10 +568,7 @@ def test_it_parses_and_validates_a_large_simple_file_quickly(tmp_path):
     )
     path = tmp_path / "large.csv"
     frame.to_csv(path, index=False, sep=";", decimal=",")
-    started = time.perf_counter()
     data, meta = read_customs(path)
-    rate = n / (time.perf_counter() - started)
     assert len(data) == n and meta["errors"] == []
     assert_allclose(data["net_mass_t"].sum(), frame["net_mass_kg"].sum() / 1000)
-    print(f"read_customs: {rate:,.0f} rows/s")
-    assert rate > 60_000  # measured ~300,000 rows/s on the 2-core CI machine; slack for load
+    # Speed is measured in benchmarks/customs_ingest.py, not asserted here.

@@ -358,3 +358,20 @@ def test_the_bundled_table_is_the_published_table_plus_iso2():
     assert len(sheets) == len({code for _, code in sheets}) == 120
     assert ("_Other Countries and Territorie", "OTHER") in sheets
     assert ("Democratic Republic of the Cong", "CD") in sheets
+
+
+def test_a_heading_with_a_single_code_in_annex_i_matches_it():
+    # Annex I gives CN heading 7303 only as "7303 00"; United States row: total 1.85,
+    # dv_2026 2.035 (fixtures/cbam/cbam_default_values_IR2025-2621_by_country.csv).
+    result = run_case(
+        {"methodology": "cbam.default", "cn_code": "7303", "origin": "US", "year": 2026}
+    )
+    assert result["matched_cn_code"] == "730300"
+    assert result["see_total_t_per_t"] == 2.035
+    assert "single code" in result["reason"]
+
+
+def test_a_heading_with_several_codes_under_it_is_ambiguous():
+    # Cement heading 2523 is published per 8-digit code (2523 10 00, 2523 21 00, ...).
+    with pytest.raises(AmbiguousCNCodeError):
+        run_case({"methodology": "cbam.default", "cn_code": "2523", "origin": "ZZ", "year": 2026})

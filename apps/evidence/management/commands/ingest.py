@@ -56,7 +56,10 @@ class Command(BaseCommand):
 
     def _wait(self, run: IngestRun, timeout: float | None, *, quiet: bool) -> IngestRun:
         def show(r: IngestRun) -> None:
-            self.stderr.write(f"run {r.pk}: {r.status}…")
+            self.stderr.write(
+                f"run {r.pk}: {r.status}, read {r.rows_read}, accepted {r.accepted}, "
+                f"rejected {r.rejected}…"
+            )
 
         try:
             return ingest_run_wait(run=run, timeout=timeout, on_change=None if quiet else show)

@@ -1,0 +1,171 @@
+"""Checks a disclosure file must pass before any parser sees it.
+
+- **Type by content, not by name**: ``%PDF-`` → PDF; a ZIP (``PK\\x03\\x04``) is an XLSX only
+  if it holds ``[Content_Types].xml`` and ``xl/workbook.xml``; CSV is text that decodes
+  (UTF-8, UTF-16 with BOM, else Latin-1 without control characters) and has no NUL bytes.
+  HTML or XML text (a web page saved as ``.xlsx``) is rejected.
+- **Size caps** per type (:data:`MAX_BYTES`).
+- **XLSX**: a ZIP bomb check before openpyxl opens it: number of entries, the sum of the
+  declared uncompressed sizes, the compression ratio, and the actual decompressed size
+  while streaming (declared sizes can lie); every XML part is parsed with defusedxml, which
+  rejects DTDs, entity declarations and external references (billion laughs, XXE).
+- **PDF**: only ever parsed in the sandboxed child of :mod:`ingest.disclosure.pdf_text`.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import iterparse
+
+from ingest.disclosure.model import UnsafeFile
+
+MAX_BYTES = {"pdf": 50 * 2**20, "xlsx": 20 * 2**20, "csv": 20 * 2**20}
+XLSX_MAX_ENTRIES = 2000
+XLSX_MAX_UNCOMPRESSED = 200 * 2**20  # all parts together, declared and actual
+XLSX_MAX_RATIO = 200  # uncompressed / compressed, for the archive and for each large part
+XLSX_RATIO_MIN_SIZE = 2**20  # small parts may compress better than this without harm
+XLSX_REQUIRED = ("[Content_Types].xml", "xl/workbook.xml")
+_CHUNK = 2**16
+
+
+def sniff_type(head: bytes) -> str | None:
+    """``"pdf"``, ``"zip"``, ``"text"`` or None from a file's first bytes (≥ 64 KiB)."""
+    if head.startswith(b"%PDF-") or head[:1024].lstrip().startswith(b"%PDF-"):
+        return "pdf"
+    if head.startswith(b"PK\x03\x04"):
+        return "zip"
+    if _decode_text(head) is not None:
+        return "text"
+    return None
+
+
+def _decode_text(raw: bytes) -> str | None:
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError:
+            return None
+    if b"\x00" in raw:
+        return None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(raw) - 3:  # a character cut by the sample's end
+            text = raw[: exc.start].decode("utf-8-sig")
+        else:
+            text = raw.decode("latin-1")
+    if any(ord(c) < 32 and c not in "\t\n\r\f" for c in text):
+        return None
+    return text
+
+
+def check_file(path: str | Path) -> str:
+    """The file's type (``"pdf"``, ``"xlsx"``, ``"csv"``) once it passed every check.
+
+    Raises :class:`UnsafeFile` with the reason otherwise.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise UnsafeFile(str(path), "no such file")
+    size = path.stat().st_size
+    if size == 0:
+        raise UnsafeFile(str(path), "the file is empty")
+    with path.open("rb") as handle:
+        head = handle.read(_CHUNK)
+    kind = sniff_type(head)
+    if kind == "zip":
+        kind = "xlsx"
+    elif kind == "text":
+        if head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"<":
+            raise UnsafeFile(str(path), "HTML or XML text is not a disclosure format")
+        kind = "csv"
+    elif kind is None:
+        raise UnsafeFile(str(path), "not a PDF, XLSX or CSV file (binary content)")
+    if size > MAX_BYTES[kind]:
+        raise UnsafeFile(str(path), f"{kind.upper()} of {size} bytes exceeds {MAX_BYTES[kind]}")
+    if kind == "xlsx":
+        check_xlsx(path)
+    elif kind == "csv":
+        with path.open("rb") as handle:
+            if _decode_text(handle.read()) is None:
+                raise UnsafeFile(str(path), "not text: NUL or control characters")
+    return kind
+
+
+class _Capped:
+    """A read-only stream that raises once more than ``limit`` bytes came out of it."""
+
+    def __init__(self, stream, limit: int, path: str, name: str) -> None:
+        self.stream, self.limit, self.path, self.name = stream, limit, path, name
+        self.count = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.stream.read(_CHUNK if size is None or size < 0 else min(size, _CHUNK))
+        self.count += len(data)
+        if self.count > self.limit:
+            raise UnsafeFile(self.path, f"{self.name} decompresses beyond {self.limit} bytes")
+        return data
+
+
+def check_xlsx(path: str | Path) -> None:
+    """Reject a ZIP that is not a workbook or that would exhaust memory or CPU."""
+    path = str(path)
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise UnsafeFile(path, f"not a readable ZIP archive ({exc})") from exc
+    with archive:
+        entries = archive.infolist()
+        if len(entries) > XLSX_MAX_ENTRIES:
+            raise UnsafeFile(path, f"{len(entries)} ZIP entries (limit {XLSX_MAX_ENTRIES})")
+        names = {entry.filename for entry in entries}
+        missing = [name for name in XLSX_REQUIRED if name not in names]
+        if missing:
+            raise UnsafeFile(path, f"a ZIP but not an XLSX workbook (no {', '.join(missing)})")
+        declared = sum(entry.file_size for entry in entries)
+        compressed = sum(entry.compress_size for entry in entries) or 1
+        if declared > XLSX_MAX_UNCOMPRESSED:
+            raise UnsafeFile(
+                path, f"declares {declared} bytes uncompressed (limit {XLSX_MAX_UNCOMPRESSED})"
+            )
+        if declared > XLSX_RATIO_MIN_SIZE and declared / compressed > XLSX_MAX_RATIO:
+            raise UnsafeFile(path, f"compression ratio {declared / compressed:.0f} is a ZIP bomb")
+        budget = XLSX_MAX_UNCOMPRESSED
+        for entry in entries:
+            if entry.flag_bits & 0x1:
+                raise UnsafeFile(path, f"{entry.filename} is encrypted")
+            if entry.file_size > XLSX_RATIO_MIN_SIZE and (
+                entry.file_size / max(entry.compress_size, 1) > XLSX_MAX_RATIO
+            ):
+                raise UnsafeFile(path, f"{entry.filename}: compression ratio is a ZIP bomb")
+            # Stream every part with a cap: the declared sizes are the attacker's to choose.
+            limit = min(budget, max(entry.file_size, 0) + 1)
+            try:
+                with archive.open(entry) as raw:
+                    stream = _Capped(raw, limit, path, entry.filename)
+                    if entry.filename.endswith((".xml", ".rels", ".vml")):
+                        _check_xml(stream, path, entry.filename)
+                    while stream.read(_CHUNK):
+                        pass
+            except UnsafeFile:
+                raise
+            except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+                raise UnsafeFile(path, f"{entry.filename} cannot be decompressed ({exc})") from exc
+            budget -= stream.count
+            if budget < 0:
+                raise UnsafeFile(path, "the parts decompress beyond the size limit")
+
+
+def _check_xml(stream: _Capped, path: str, name: str) -> None:
+    try:
+        for _ in iterparse(stream, forbid_dtd=True, forbid_entities=True, forbid_external=True):
+            pass
+    except DefusedXmlException as exc:
+        raise UnsafeFile(path, f"{name}: XML with a DTD or entities is refused ({exc!r})") from exc
+    except UnsafeFile:
+        raise
+    except Exception as exc:  # ParseError and friends: malformed XML
+        raise UnsafeFile(path, f"{name}: malformed XML ({exc})") from exc
