@@ -8,8 +8,8 @@ Prints, measured in the same run on the same file:
 - Django `bulk_create` of the same rows (ORM objects, batch 5,000).
 Targets (issue 4): ours >= half the floor; estimate pass < 5 s for 1M shipments.
 
-Run: DATABASE_URL=postgres://postgres@127.0.0.1:5432/cm_bench .venv/bin/python benchmarks/customs_ingest.py
-(the database is created if missing and its tables are emptied first).
+Run: .venv/bin/python benchmarks/customs_ingest.py (DATABASE_URL defaults to the
+database cm_bench on 127.0.0.1, created if missing; its shipments are emptied first).
 """
 
 from __future__ import annotations
