@@ -9,7 +9,7 @@ Prints, measured in the same run on the same file:
 Targets (issue 4): ours >= half the floor; estimate pass < 5 s for 1M shipments.
 
 Run: .venv/bin/python benchmarks/customs_ingest.py (DATABASE_URL defaults to the
-database cm_bench on 127.0.0.1, created if missing; its shipments are emptied first).
+database cm_bench on 127.0.0.1, which is dropped and created anew).
 """
 
 from __future__ import annotations
@@ -32,11 +32,13 @@ import psycopg  # noqa: E402
 LINES = int(os.environ.get("BENCH_LINES", "1000000"))
 
 
-def ensure_database(url: str) -> None:
+def fresh_database(url: str) -> None:
+    """Drop and create the benchmark's own database (never point this at real data)."""
     name = url.rsplit("/", 1)[1]
+    assert name.startswith("cm_bench"), "the benchmark drops its database: name it cm_bench*"
     with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def write_file(path: Path, n: int) -> None:
@@ -70,7 +72,7 @@ def write_file(path: Path, n: int) -> None:
 
 def main() -> None:
     url = os.environ["DATABASE_URL"]
-    ensure_database(url)
+    fresh_database(url)
     import django
 
     django.setup()
@@ -82,11 +84,6 @@ def main() -> None:
     from apps.evidence.services import evidence_store_path, ingest_run_create
     from apps.shipments.models import Shipment
 
-    with connection.cursor() as c:
-        c.execute(
-            "TRUNCATE shipments_shipment, shipments_shipmenttotal, estimates_estimate, "
-            "audit_auditevent CASCADE"
-        )
     if not DefaultValue.objects.exists():
         call_command(
             "ingest",

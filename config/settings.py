@@ -139,6 +139,13 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("CM_VISIBILITY_TIMEOUT_S", 3600, minimum=10)
 }
 CELERY_TASK_DEFAULT_QUEUE = "carbon-manifest"
+# `celery -A config beat` signs an audit checkpoint periodically (it also signs on demand).
+CELERY_BEAT_SCHEDULE = {
+    "audit-checkpoint": {
+        "task": "audit.checkpoint",
+        "schedule": env_int("CM_AUDIT_CHECKPOINT_INTERVAL_S", 300, minimum=10),
+    }
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # --- LLM endpoint (OpenAI-compatible); unset → deterministic rule-based extractor --------

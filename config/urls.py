@@ -12,16 +12,19 @@ from apps.accounts.api import TokenView
 from apps.estimates.api import EstimateViewSet
 from apps.evidence import views as evidence_views
 from apps.shipments import views as shipment_views
-from apps.shipments.api import ShipmentViewSet
+from apps.shipments.api import ShipmentViewSet, TotalsView, TradeAggregateViewSet
 from apps.web import views as web_views
 
 router = DefaultRouter(trailing_slash=True)
 router.register("shipments", ShipmentViewSet, basename="shipment")
 router.register("estimates", EstimateViewSet, basename="estimate")
+router.register("trade-aggregates", TradeAggregateViewSet, basename="trade-aggregate")
 
 # DESIGN §7 names /estimates/{id}/trace and /verify without a trailing slash.
 api_v1 = [
     path("auth/token/", TokenView.as_view(), name="api-token"),
+    path("audit/", include("apps.audit.urls")),
+    path("totals/", TotalsView.as_view(), name="totals"),
     path(
         "estimates/<int:pk>/trace",
         EstimateViewSet.as_view({"get": "trace"}),

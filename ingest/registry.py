@@ -15,10 +15,12 @@ from ingest.entsoe import read_entsoe
 from ingest.facilities import read_facilities
 from ingest.grid_averages import read_ember, read_ifi
 from ingest.raster import read_raster
+from ingest.trade_stats import read_trade_stats
 
 SOURCES: dict[str, Reader] = {
     "defaults": read_cbam_defaults,
     "customs": read_customs,
+    "trade_stats": read_trade_stats,
     "grid": read_emaps_hourly,
     "entsoe": read_entsoe,
     "factors": read_emission_factors,

@@ -15,10 +15,23 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+from django.db.backends.signals import connection_created
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
 REQUIRE_SERVICES = os.environ.get("CM_REQUIRE_SERVICES", "") in {"1", "true", "yes"}
+
+
+def _allow_reset_of_test_database(sender, connection, **kwargs) -> None:
+    """Let Django's test machinery empty the audit tables of the *test* database between
+    tests: the append-only trigger (audit migration 0003) refuses TRUNCATE unless the
+    session sets ``carbon_manifest.audit_reset``. Only the tests' connections do."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET carbon_manifest.audit_reset = 'on'")
+
+
+connection_created.connect(_allow_reset_of_test_database, dispatch_uid="audit-reset")
 
 
 def service_missing(reason: str) -> None:

@@ -1,14 +1,10 @@
 from django.contrib import admin
 
-from apps.audit.models import AuditEvent
+from apps.audit.models import AuditEvent, Checkpoint
 
 
-@admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
-    """Read-only: the log is append-only."""
-
-    list_display = ("index", "created_at", "actor", "action", "object_type", "object_id")
-    list_filter = ("action",)
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Read-only: the log and its checkpoints are append-only."""
 
     def has_add_permission(self, request):
         return False
@@ -18,3 +14,14 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = ("index", "created_at", "actor", "action", "object_type", "object_id")
+    list_filter = ("action",)
+
+
+@admin.register(Checkpoint)
+class CheckpointAdmin(ReadOnlyAdmin):
+    list_display = ("tree_size", "timestamp", "root_hash", "key_id")

@@ -27,3 +27,30 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.index} {self.action} {self.object_type}:{self.object_id}"
+
+
+class Checkpoint(models.Model):
+    """A signed tree head: the log's root at ``tree_size``, signed with Ed25519.
+
+    What is signed is ``verifier.checkpoint.checkpoint_body`` (origin, size, base64 root,
+    timestamp). One checkpoint per tree size and key; rows are never changed (a trigger
+    refuses UPDATE, DELETE and TRUNCATE on PostgreSQL, migration 0003).
+    """
+
+    tree_size = models.BigIntegerField()
+    root_hash = models.CharField(max_length=64)  # hex
+    timestamp = models.DateTimeField()  # whole seconds, UTC: signed as YYYY-MM-DDTHH:MM:SSZ
+    signature = models.CharField(max_length=88)  # base64 of the 64-byte Ed25519 signature
+    key_id = models.CharField(max_length=16)  # verifier.checkpoint.key_id(public key)
+    public_key = models.CharField(max_length=44)  # base64 of the 32-byte Ed25519 key
+
+    class Meta:
+        ordering = ["-tree_size", "-timestamp"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tree_size", "key_id"], name="audit_checkpoint_size_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"checkpoint {self.tree_size} @ {self.timestamp:%Y-%m-%dT%H:%M:%SZ}"

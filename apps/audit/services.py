@@ -1,4 +1,4 @@
-"""Append events to the audit log, inside the caller's transaction.
+"""Writes to the audit log: append events (inside the caller's transaction), sign checkpoints.
 
 The leaf hash follows RFC 6962 §2.1: ``SHA-256(0x00 || data)`` where ``data`` is the
 canonical JSON (RFC 8785) of the event. Indices are gapless: appends are serialised by a
@@ -7,7 +7,7 @@ transaction-scoped advisory lock on PostgreSQL (SQLite serialises writers itself
 
 from __future__ import annotations
 
-import hashlib
+import base64
 from typing import Any
 
 import rfc8785
@@ -15,13 +15,17 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from apps.audit.models import AuditEvent
+from apps.audit.models import AuditEvent, Checkpoint
+from apps.audit.selectors import audit_root, audit_tree_size
+from apps.audit.signing import public_key_bytes, signing_key
+from verifier import merkle
+from verifier.checkpoint import TIMESTAMP_FORMAT, checkpoint_body, key_id
 
 _LOCK_KEY = 0x434D_4155  # "CMAU": the audit-log append lock
 
 
 def leaf_hash(data: bytes) -> str:
-    return hashlib.sha256(b"\x00" + data).hexdigest()
+    return merkle.leaf_hash(data).hex()
 
 
 def audit_append(
@@ -64,3 +68,32 @@ def audit_append(
         data=data,
         leaf_hash=leaf_hash(data),
     )
+
+
+def checkpoint_ensure() -> Checkpoint:
+    """The checkpoint of the current tree signed with the current key, created if missing.
+
+    Signs ``verifier.checkpoint.checkpoint_body`` (origin, size, base64 root, timestamp)
+    with Ed25519. Safe to run twice and concurrently: one row per (tree size, key).
+    """
+    key = signing_key()
+    public_key = public_key_bytes(key)
+    kid = key_id(public_key)
+    size = audit_tree_size()
+    existing = Checkpoint.objects.filter(tree_size=size, key_id=kid).first()
+    if existing is not None:
+        return existing
+    root_hash = audit_root(tree_size=size)
+    timestamp = timezone.now().replace(microsecond=0)
+    signature = key.sign(checkpoint_body(size, root_hash, timestamp.strftime(TIMESTAMP_FORMAT)))
+    checkpoint, _ = Checkpoint.objects.get_or_create(
+        tree_size=size,
+        key_id=kid,
+        defaults={
+            "root_hash": root_hash.hex(),
+            "timestamp": timestamp,
+            "signature": base64.b64encode(signature).decode("ascii"),
+            "public_key": base64.b64encode(public_key).decode("ascii"),
+        },
+    )
+    return checkpoint

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict
 
 from django.db import transaction
 
 from apps.catalogue.models import CNCode, DefaultValue
 from apps.evidence.models import IngestRun
-from apps.evidence.services import IngestOutcome, ingest_run_finish
+from apps.evidence.services import IngestOutcome, ingest_rows_store
 from ingest.cbam_defaults import read_cbam_defaults
 
 
@@ -21,7 +20,6 @@ def default_values_ingest(*, run: IngestRun) -> IngestOutcome:
     """Load IR 2025/2621 Annex I rows; the natural key (origin, CN, description) makes a
     re-ingest a no-op."""
     data, meta = read_cbam_defaults(run.evidence.path)
-    errors = [asdict(e) for e in meta["errors"]]
     rows = [
         DefaultValue(
             origin=r.origin,
@@ -44,7 +42,6 @@ def default_values_ingest(*, run: IngestRun) -> IngestOutcome:
         for r in data.itertuples(index=False)
     ]
     with transaction.atomic():
-        DefaultValue.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)
         # Annex I of IR 2025/2621 follows the current CN: its codes join the catalogue
         # (the communication template's list predates some of them, e.g. urea 3102 10 19).
         goods = data.drop_duplicates("cn_code")
@@ -55,14 +52,10 @@ def default_values_ingest(*, run: IngestRun) -> IngestOutcome:
             ],
             ignore_conflicts=True,
         )
-        accepted = DefaultValue.objects.filter(ingest_run=run).count()
-        outcome = IngestOutcome(
-            rows_read=meta["rows_read"],
-            accepted=accepted,
-            rejected=len({e["line"] for e in errors}),
-            duplicates=len(rows) - accepted,
-            errors=errors,
+        return ingest_rows_store(
+            run=run,
+            model=DefaultValue,
+            rows=rows,
+            meta=meta,
             extra={"countries": meta.get("countries"), "cn_codes": meta.get("cn_codes")},
         )
-        ingest_run_finish(run=run, outcome=outcome)
-    return outcome

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -153,6 +153,26 @@ def ingest_run_finish(*, run: IngestRun, outcome: IngestOutcome) -> None:
             **outcome.extra,
         },
     )
+
+
+def ingest_rows_store(
+    *, run: IngestRun, model: type, rows: list, meta: dict, extra: dict | None = None
+) -> IngestOutcome:
+    """Store a small source's rows (keyed by a natural unique constraint, so a re-ingest
+    is a no-op), then finish the run; call inside the ingester's transaction."""
+    model.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)
+    accepted = model.objects.filter(ingest_run=run).count()
+    errors = [asdict(e) for e in meta["errors"]]
+    outcome = IngestOutcome(
+        rows_read=meta["rows_read"],
+        accepted=accepted,
+        rejected=len({e["line"] for e in errors}),
+        duplicates=len(rows) - accepted,
+        errors=errors,
+        extra=extra or {},
+    )
+    ingest_run_finish(run=run, outcome=outcome)
+    return outcome
 
 
 def _run_fail(run: IngestRun, reason: str) -> None:

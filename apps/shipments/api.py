@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import django_filters
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, viewsets
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from apps.shipments.filters import ShipmentFilter
-from apps.shipments.models import Shipment
-from apps.shipments.selectors import shipment_list
+from apps.shipments.models import Shipment, TradeAggregate
+from apps.shipments.selectors import TOTALS_GROUPS, shipment_list, shipment_totals
 
 
 class ShipmentSerializer(serializers.ModelSerializer):
@@ -37,6 +41,7 @@ class ShipmentSerializer(serializers.ModelSerializer):
             "net_mass_t",
             "mass_unit",
             "statistical_value_eur",
+            "supplementary_units",
             "procedure",
             "installation_identifier",
             "see_direct_t_per_t",
@@ -55,3 +60,77 @@ class ShipmentViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         return shipment_list(user=self.request.user)
+
+
+class TotalsQuerySerializer(serializers.Serializer):
+    group_by = serializers.CharField(
+        required=False,
+        default="origin,cn_code,month",
+        help_text="comma-separated, of: " + ", ".join(TOTALS_GROUPS),
+    )
+    cn_code = serializers.RegexField(r"^[0-9]{1,8}$", required=False, help_text="code or prefix")
+    origin = serializers.RegexField(r"^[A-Za-z]{2}$", required=False)
+    period_from = serializers.DateField(required=False)
+    period_to = serializers.DateField(required=False)
+
+    def validate_group_by(self, value: str) -> list[str]:
+        groups = [g.strip() for g in value.split(",") if g.strip()]
+        unknown = [g for g in groups if g not in TOTALS_GROUPS]
+        if unknown or not groups or len(set(groups)) != len(groups):
+            raise serializers.ValidationError(
+                f"group_by takes distinct names among {', '.join(TOTALS_GROUPS)}"
+            )
+        return groups
+
+
+class TotalRowSerializer(serializers.Serializer):
+    origin = serializers.CharField(required=False)
+    cn_code = serializers.CharField(required=False)
+    exporter = serializers.CharField(required=False)
+    month = serializers.DateField(required=False)
+    year = serializers.IntegerField(required=False)
+    shipments = serializers.IntegerField()
+    net_mass_t = serializers.FloatField()
+    embedded_emissions_t = serializers.FloatField()
+    default_mass_t = serializers.FloatField(help_text="mass of the shipments on default values")
+
+
+class TotalsView(APIView):
+    """``GET /api/v1/totals/?group_by=origin,cn_code,month``: embedded emissions and mass of
+    the current shipments, from the totals kept current by every ingest."""
+
+    @extend_schema(
+        parameters=[TotalsQuerySerializer],
+        responses=inline_serializer("Totals", {"results": TotalRowSerializer(many=True)}),
+    )
+    def get(self, request):
+        query = TotalsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        rows = shipment_totals(user=request.user, **query.validated_data)
+        return Response({"results": TotalRowSerializer(rows, many=True).data})
+
+
+class TradeAggregateFilter(django_filters.FilterSet):
+    cn_code = django_filters.CharFilter(field_name="cn_code", lookup_expr="startswith")
+    origin = django_filters.CharFilter(field_name="origin")
+    period_from = django_filters.DateFilter(field_name="month", lookup_expr="gte")
+    period_to = django_filters.DateFilter(field_name="month", lookup_expr="lte")
+
+    class Meta:
+        model = TradeAggregate
+        fields = ["cn_code", "origin", "period_from", "period_to"]
+
+
+class TradeAggregateSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = TradeAggregate
+        fields = ["id", "reporter", "origin", "cn_code", "month", "flow", "tonnes", "value_eur"]
+        read_only_fields = fields
+
+
+class TradeAggregateViewSet(viewsets.ReadOnlyModelViewSet):
+    """Aggregate trade statistics (e.g. Eurostat Comext), apart from declaration lines."""
+
+    queryset = TradeAggregate.objects.all()
+    serializer_class = TradeAggregateSerializer
+    filterset_class = TradeAggregateFilter

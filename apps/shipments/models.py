@@ -37,6 +37,9 @@ class Shipment(models.Model):
     net_mass_t = models.FloatField()
     mass_unit = models.CharField(max_length=2, help_text="unit as declared: kg or t")
     statistical_value_eur = models.FloatField(null=True, blank=True)
+    supplementary_units = models.FloatField(
+        null=True, blank=True, help_text="where the CN code asks for them (items, m³ …)"
+    )
     procedure = models.CharField(max_length=8, blank=True)
     installation_identifier = models.CharField(max_length=64, blank=True)
     installation = models.ForeignKey(
@@ -104,3 +107,30 @@ class ShipmentTotal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.origin} {self.cn_code} {self.month:%Y-%m}"
+
+
+class TradeAggregate(models.Model):
+    """Aggregate trade statistics (e.g. Eurostat Comext): tonnes and value of imports by
+    CN code, partner country and month. Kept apart from declaration lines: they carry no
+    exporter, no line and no estimate."""
+
+    reporter = models.CharField(max_length=16, help_text="e.g. EU27_2020")
+    origin = models.CharField(max_length=2, help_text="partner country, ISO 3166-1 alpha-2")
+    cn_code = models.CharField(max_length=8)
+    month = models.DateField(help_text="first day of the month")
+    flow = models.CharField(max_length=8, default="import")
+    tonnes = models.FloatField()
+    value_eur = models.FloatField(null=True, blank=True)
+    ingest_run = models.ForeignKey("evidence.IngestRun", on_delete=models.PROTECT)
+    source_line = models.IntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reporter", "origin", "cn_code", "month", "flow"],
+                name="tradeaggregate_natural_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reporter} ← {self.origin} {self.cn_code} {self.month:%Y-%m}"

@@ -13,9 +13,10 @@ from __future__ import annotations
 import datetime as dt
 import io
 from dataclasses import asdict
+from functools import partial
 
 import pandas as pd
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -24,9 +25,11 @@ from apps.accounts.services import organisations_ensure
 from apps.catalogue.selectors import cn_index
 from apps.estimates.services import estimates_choose
 from apps.evidence.models import IngestRun
-from apps.evidence.services import IngestOutcome, ingest_run_finish
-from apps.shipments.models import Shipment, ShipmentTotal
+from apps.evidence.services import IngestOutcome, ingest_rows_store, ingest_run_finish
+from apps.shipments.models import Shipment, ShipmentTotal, TradeAggregate
+from ingest.base import MissingColumns
 from ingest.customs import read_customs
+from ingest.trade_stats import is_trade_stats, read_trade_stats
 
 BATCH_ROWS = 100_000
 # The content of a declaration line; a re-submission that differs in any is a correction.
@@ -39,6 +42,7 @@ CONTENT = [
     "net_mass_t",
     "mass_unit",
     "statistical_value_eur",
+    "supplementary_units",
     "procedure",
     "installation_identifier",
 ]
@@ -85,6 +89,7 @@ def _staged_frame(data: pd.DataFrame) -> pd.DataFrame:
             "net_mass_t": data["net_mass_t"].astype("float64"),
             "mass_unit": data["mass_unit"],
             "statistical_value_eur": data["statistical_value_eur"].astype("float64"),
+            "supplementary_units": data["supplementary_units"].astype("float64"),
             "procedure": data["procedure"].fillna(""),
             "installation_identifier": data["installation_id"].fillna(""),
             "source_line": data["source_line"].astype("int64"),
@@ -93,8 +98,16 @@ def _staged_frame(data: pd.DataFrame) -> pd.DataFrame:
 
 
 def shipments_ingest(*, run: IngestRun) -> IngestOutcome:
-    """Read, validate, estimate, then store declaration lines in batches; refresh totals."""
-    data, meta = read_customs(run.evidence.path)
+    """Read, validate, estimate, then store declaration lines in batches; refresh totals.
+
+    A file of aggregate statistics (tonnes by CN code × partner × month, no declaration
+    lines) is recognised by its header and stored as :class:`TradeAggregate` rows."""
+    try:
+        data, meta = read_customs(run.evidence.path)
+    except MissingColumns as exc:
+        if is_trade_stats(exc.found):
+            return trade_aggregates_ingest(run=run)
+        raise
     errors = [asdict(e) for e in meta["errors"]]
     data, cn_errors = _catalogue_errors(data)
     errors.extend(cn_errors)
@@ -115,8 +128,15 @@ def shipments_ingest(*, run: IngestRun) -> IngestOutcome:
     staged["tier"] = chosen.tier
     staged["embedded_emissions_t"] = chosen.embedded_emissions_t
 
-    write = _write_batch_postgres if connection.vendor == "postgresql" else _write_batch_orm
-    step = BATCH_ROWS if connection.vendor == "postgresql" else 10_000
+    if connection.vendor == "postgresql":
+        # A file none of whose declarations is stored yet (the usual bulk load) is copied
+        # straight into the table; otherwise (a re-submission, or the replay of a run that
+        # crashed) each batch is merged through the staging table.
+        fresh = not _any_stored(staged["declaration_id"].unique().tolist())
+        write = partial(_write_batch_postgres, fresh=fresh)
+        step = BATCH_ROWS
+    else:
+        write, step = _write_batch_orm, 10_000
     for start in range(0, len(staged), step):
         with transaction.atomic():
             stored, corrected = write(staged.iloc[start : start + step], run)
@@ -152,7 +172,8 @@ _STAGE_DDL = """
 CREATE TEMP TABLE IF NOT EXISTS shipment_stage (
     declaration_id text, line integer, date date, cn_code text, origin text,
     exporter_id bigint, importer_name text, net_mass_t double precision, mass_unit text,
-    statistical_value_eur double precision, procedure text, installation_identifier text,
+    statistical_value_eur double precision, supplementary_units double precision,
+    procedure text, installation_identifier text,
     source_line integer, estimate_id bigint, tier text, embedded_emissions_t double precision
 ) ON COMMIT DELETE ROWS
 """
@@ -225,9 +246,110 @@ SELECT COUNT(*) FROM new
 _COPY = f"COPY shipment_stage ({', '.join(STAGED)}) FROM STDIN (FORMAT csv, NULL '\\N')"
 
 
-def _write_batch_postgres(batch: pd.DataFrame, run: IngestRun) -> tuple[int, int]:
-    """Merge one batch (COPY into the staging table, then the two statements above);
-    returns the rows it stored and how many of them are corrections."""
+def _any_stored(declaration_ids: list[str]) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT EXISTS (SELECT 1 FROM shipments_shipment WHERE declaration_id = ANY(%s))",
+            [declaration_ids],
+        )
+        return cursor.fetchone()[0]
+
+
+_DIRECT = [
+    "declaration_id",
+    "line",
+    "version",
+    "is_current",
+    *CONTENT,
+    "source_line",
+    *ESTIMATE,
+    "ingest_run_id",
+    "created_at",
+]
+_COPY_DIRECT = f"COPY shipments_shipment ({', '.join(_DIRECT)}) FROM STDIN (FORMAT csv, NULL '\\N')"
+_TOTAL_COLUMNS = [
+    "origin",
+    "cn_code",
+    "exporter_id",
+    "month",
+    "shipments",
+    "net_mass_t",
+    "embedded_emissions_t",
+    "estimated_mass_t",
+    "default_mass_t",
+]
+_TOTALS_STAGE_DDL = """
+CREATE TEMP TABLE IF NOT EXISTS shipmenttotal_stage (
+    origin text, cn_code text, exporter_id bigint, month date, shipments integer,
+    net_mass_t double precision, embedded_emissions_t double precision,
+    estimated_mass_t double precision, default_mass_t double precision
+) ON COMMIT DELETE ROWS
+"""
+_COPY_TOTALS = f"COPY shipmenttotal_stage ({', '.join(_TOTAL_COLUMNS)}) FROM STDIN (FORMAT csv)"
+_TOTALS_ADD = f"""
+INSERT INTO shipments_shipmenttotal AS t ({", ".join(_TOTAL_COLUMNS)})
+SELECT {", ".join(_TOTAL_COLUMNS)} FROM shipmenttotal_stage
+ON CONFLICT (origin, cn_code, exporter_id, month) DO UPDATE SET
+    shipments = t.shipments + excluded.shipments,
+    net_mass_t = t.net_mass_t + excluded.net_mass_t,
+    embedded_emissions_t = t.embedded_emissions_t + excluded.embedded_emissions_t,
+    estimated_mass_t = t.estimated_mass_t + excluded.estimated_mass_t,
+    default_mass_t = t.default_mass_t + excluded.default_mass_t
+"""
+
+
+def _copy_direct(batch: pd.DataFrame, run: IngestRun) -> None:
+    """COPY a batch of new lines straight into the table, and add it to the totals."""
+    rows = batch.assign(
+        version=1, is_current="t", ingest_run_id=run.pk, created_at=timezone.now().isoformat()
+    )
+    buffer = io.StringIO()
+    rows[_DIRECT].to_csv(buffer, index=False, header=False, na_rep="\\N")
+    month = pd.to_datetime(rows["date"]).dt.to_period("M").dt.start_time.dt.date
+    mass = rows["net_mass_t"]
+    totals = (
+        rows.assign(
+            month=month,
+            shipments=1,
+            embedded=rows["embedded_emissions_t"].fillna(0.0),
+            estimated=mass.where(rows["estimate_id"].notna(), 0.0),
+            on_default=mass.where(rows["tier"] == "default", 0.0),
+        )
+        .groupby(["origin", "cn_code", "exporter_id", "month"], sort=False)
+        .agg(
+            shipments=("shipments", "sum"),
+            net_mass_t=("net_mass_t", "sum"),
+            embedded_emissions_t=("embedded", "sum"),
+            estimated_mass_t=("estimated", "sum"),
+            default_mass_t=("on_default", "sum"),
+        )
+        .reset_index()
+    )
+    with connection.cursor() as cursor:
+        with cursor.cursor.copy(_COPY_DIRECT) as copy:
+            copy.write(buffer.getvalue())
+        cursor.execute(_TOTALS_STAGE_DDL)
+        with cursor.cursor.copy(_COPY_TOTALS) as copy:
+            copy.write(totals[_TOTAL_COLUMNS].to_csv(index=False, header=False))
+        cursor.execute(_TOTALS_ADD)
+        cursor.execute("TRUNCATE shipmenttotal_stage")
+
+
+def _write_batch_postgres(
+    batch: pd.DataFrame, run: IngestRun, *, fresh: bool = False
+) -> tuple[int, int]:
+    """Store one batch; returns the rows it stored and how many of them are corrections.
+
+    ``fresh``: COPY straight into the table (in a savepoint: a line stored meanwhile by a
+    concurrent run breaks the unique key, and the batch is then merged as below).
+    Otherwise COPY into the staging table and merge with the two statements above."""
+    if fresh:
+        try:
+            with transaction.atomic():
+                _copy_direct(batch, run)
+            return len(batch), 0
+        except IntegrityError:
+            pass
     buffer = io.StringIO()
     batch[STAGED].to_csv(buffer, index=False, header=False, na_rep="\\N")
     params = {"run": run.pk, "now": timezone.now()}
@@ -277,7 +399,12 @@ def _write_batch_orm(batch: pd.DataFrame, run: IngestRun) -> tuple[int, int]:
 
 def _orm_fields(r: dict) -> dict:
     fields = {f: r[f] for f in STAGED}
-    for name in ("statistical_value_eur", "embedded_emissions_t", "estimate_id"):
+    for name in (
+        "statistical_value_eur",
+        "supplementary_units",
+        "embedded_emissions_t",
+        "estimate_id",
+    ):
         fields[name] = None if pd.isna(fields[name]) else fields[name]
     return fields
 
@@ -329,3 +456,31 @@ def shipment_totals_rebuild(*, months: set[dt.date] | None = None) -> None:
 
 def _next_month(month: dt.date) -> dt.date:
     return (month.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+
+
+def trade_aggregates_ingest(*, run: IngestRun) -> IngestOutcome:
+    """Store aggregate statistics; the natural key (reporter, partner, CN, month, flow)
+    makes a re-ingest a no-op."""
+    data, meta = read_trade_stats(run.evidence.path)
+    rows = [
+        TradeAggregate(
+            reporter=r.reporter,
+            origin=r.origin,
+            cn_code=r.cn_code,
+            month=r.month,
+            flow=r.flow,
+            tonnes=float(r.tonnes),
+            value_eur=None if pd.isna(r.value_eur) else float(r.value_eur),
+            ingest_run=run,
+            source_line=int(r.source_line),
+        )
+        for r in data.itertuples(index=False)
+    ]
+    with transaction.atomic():
+        return ingest_rows_store(
+            run=run,
+            model=TradeAggregate,
+            rows=rows,
+            meta=meta,
+            extra={"kind": "aggregate statistics"},
+        )

@@ -75,6 +75,13 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
         "value eur",
         "invoice value eur",
     ),
+    "supplementary_units": (
+        "supplementary_units",
+        "supplementary unit",
+        "supplementary units",
+        "supplementary quantity",
+        "su quantity",
+    ),
     "procedure": ("procedure", "procedure code", "customs procedure", "cpc"),
     "installation_id": (
         "installation_id",
@@ -112,6 +119,7 @@ COLUMNS = [
     "net_mass_t",
     "mass_unit",
     "statistical_value_eur",
+    "supplementary_units",
     "procedure",
     "installation_id",
     "source_line",
@@ -173,8 +181,8 @@ def read_customs(path: str | Path) -> tuple[pd.DataFrame, dict]:
     ``declaration_id`` str; ``line`` int64 (≥ 1); ``date`` datetime64 (a calendar date);
     ``cn_code`` digits; ``origin`` ISO 3166-1 alpha-2; ``exporter``, ``importer`` str;
     ``net_mass_t`` float64 (> 0, tonnes); ``mass_unit`` "kg" or "t" as the file gave it;
-    ``statistical_value_eur`` float64 (NaN if absent); ``procedure``, ``installation_id``
-    str ("" if absent); ``source_line`` int64.
+    ``statistical_value_eur`` and ``supplementary_units`` float64 (NaN if absent);
+    ``procedure``, ``installation_id`` str ("" if absent); ``source_line`` int64.
 
     ``meta`` adds ``encoding``, ``delimiter`` (CSV), ``decimal``, ``columns`` (field →
     header used), ``ignored_columns``, ``duplicates`` (lines repeating a (declaration_id,
@@ -288,6 +296,16 @@ def read_customs(path: str | Path) -> tuple[pd.DataFrame, dict]:
     )
     check(value < 0, "statistical_value_eur", value_text, "statistical value must be >= 0")
     data["statistical_value_eur"] = value
+    # Supplementary units (e.g. items, m³) where the CN code asks for them: optional.
+    units_text = raw("supplementary_units")
+    units, _, bad = parse_numbers(units_text, decimal)
+    check(
+        bad | (units < 0),
+        "supplementary_units",
+        units_text,
+        lambda v: f"supplementary units '{v}' must be a number >= 0",
+    )
+    data["supplementary_units"] = units
     data["procedure"] = text("procedure")
     data["installation_id"] = text("installation_id")
     data["source_line"] = lines.astype(np.int64)

@@ -127,3 +127,19 @@ def test_incremental_totals_equal_a_rebuild_and_no_reference_dangles(defaults_lo
             """
         )
         assert cursor.fetchone()[0] == 0
+
+
+def test_aggregate_statistics_are_stored_apart_from_declarations(defaults_loaded):
+    from apps.shipments.models import TradeAggregate
+    from tests.apps.helpers import ROOT
+
+    extract = ROOT / "fixtures/trade/eurostat_comext_ds045409_us_eu27_monthly.csv"
+    summary = ingest_json("customs", extract)
+    assert (summary["accepted"], summary["rejected"]) == (4236, 0)
+    assert not Shipment.objects.exists()
+    # Eurostat Comext, EU27 imports from the US, CN 2507 00 80, January 2022: 504.451 t
+    # (fixtures/trade/eurostat_comext_ds045409_us_eu27_monthly.csv, line 2).
+    row = TradeAggregate.objects.get(cn_code="25070080", month="2022-01-01")
+    assert (row.origin, row.reporter, row.tonnes) == ("US", "EU27_2020", 504.451)
+    again = ingest_json("customs", extract)
+    assert (again["accepted"], again["duplicates"]) == (0, 4236)

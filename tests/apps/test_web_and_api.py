@@ -131,3 +131,22 @@ def test_the_openapi_schema_and_docs_are_served_without_a_cdn(world, client):
     docs = client.get("/api/docs/").content.decode()
     assert "swagger-ui" in docs
     assert "cdn" not in docs.lower() and "https://" not in docs.split("<body")[0]
+
+
+def test_totals_group_by_origin_cn_code_and_month(world):
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION="Token " + token_for(api, "official"))
+    rows = api.get("/api/v1/totals/?group_by=origin,cn_code,month").json()["results"]
+    by_key = {(r["origin"], r["cn_code"], r["month"]): r for r in rows}
+    steel = by_key[("CN", "72081000", "2026-03-01")]
+    assert steel["net_mass_t"] == pytest.approx(1000.0)
+    assert steel["embedded_emissions_t"] == pytest.approx(1000 * 3.5056)
+    assert len(rows) == 3
+    by_origin = api.get("/api/v1/totals/?group_by=origin").json()["results"]
+    assert {r["origin"] for r in by_origin} == {"CN", "IN", "TR"}
+    assert api.get("/api/v1/totals/?group_by=colour").status_code == 400
+
+    exporter = APIClient()
+    exporter.credentials(HTTP_AUTHORIZATION="Token " + token_for(exporter, "exporter_b"))
+    own = exporter.get("/api/v1/totals/?group_by=exporter").json()["results"]
+    assert [r["exporter"] for r in own] == ["Exporter B"]

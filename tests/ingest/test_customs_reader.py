@@ -30,6 +30,7 @@ HEADER = [
     "importer",
     "net_mass_kg",
     "statistical_value_eur",
+    "supplementary_units",
     "procedure",
     "installation_id",
 ]
@@ -43,6 +44,7 @@ ROW = [
     "EU Importer",
     "25000",
     "12345.50",
+    "3",
     "4000",
     "INST-1",
 ]
@@ -137,6 +139,7 @@ def test_every_header_alias_maps_to_its_field(tmp_path, field, alias):
         "exporter": "Shanghai Steel",
         "importer": "EU Importer",
         "statistical_value_eur": 12345.5,
+        "supplementary_units": 3.0,
         "procedure": "4000",
         "installation_id": "INST-1",
     }
@@ -441,7 +444,7 @@ def test_a_row_with_too_many_fields_is_an_error_and_the_others_are_kept(tmp_path
     data, meta = read_customs(path)
     assert data["source_line"].tolist() == [2, 4, 5]  # a trailing empty field is tolerated
     assert [(e.line, e.field, e.reason) for e in meta["errors"]] == [
-        (3, "row", "12 fields, the header has 11")
+        (3, "row", "13 fields, the header has 12")
     ]
     assert meta["rows_read"] == 4 and meta["rows_rejected"] == 1
 
@@ -572,3 +575,17 @@ def test_it_parses_and_validates_a_large_simple_file_quickly(tmp_path):
     assert len(data) == n and meta["errors"] == []
     assert_allclose(data["net_mass_t"].sum(), frame["net_mass_kg"].sum() / 1000)
     # Speed is measured in benchmarks/customs_ingest.py, not asserted here.
+
+
+def test_supplementary_units_are_read_when_declared(tmp_path):
+    path = tmp_path / "su.csv"
+    path.write_text(
+        "declaration_id,line,date,cn_code,origin,exporter,net_mass_kg,supplementary unit\n"
+        "S1,1,2026-01-02,73089098,CN,X,1000,12\n"
+        "S1,2,2026-01-02,73089098,CN,X,1000,\n"
+        "S1,3,2026-01-02,73089098,CN,X,1000,-1\n",
+        encoding="utf-8",
+    )
+    data, meta = read_customs(path)
+    assert list(data["supplementary_units"].fillna(-9)) == [12.0, -9.0]
+    assert [(e.line, e.field) for e in meta["errors"]] == [(4, "supplementary_units")]

@@ -20,7 +20,15 @@ def extract() -> pd.DataFrame:
 
 
 def test_the_extract_is_long_format_with_only_traded_months(extract):
-    assert list(extract.columns) == ["cn_code", "period", "tonnes", "value_eur"]
+    assert list(extract.columns) == [
+        "cn_code",
+        "period",
+        "tonnes",
+        "value_eur",
+        "reporter",
+        "partner",
+        "flow",
+    ]
     assert extract["period"].str.fullmatch(r"20\d\d-(0[1-9]|1[0-2])").all()
     assert extract["cn_code"].str.fullmatch(r"\d{4}|\d{6}|\d{8}").all()
     assert ((extract["tonnes"] != 0) | (extract["value_eur"] != 0)).all()

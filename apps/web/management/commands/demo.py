@@ -72,6 +72,9 @@ class Command(BaseCommand):
         )
         run = self._ingest("customs", declarations)
 
+        self._heading("3. Aggregate statistics: Eurostat Comext monthly flows (kept apart)")
+        self._ingest("customs", COMEXT_EXTRACT)
+
         exporter_user = User.objects.get(username="exporter")
         if exporter_user.organisation_id is None:
             top = Shipment.objects.values("exporter").annotate(n=Count("id")).order_by("-n").first()
@@ -79,7 +82,7 @@ class Command(BaseCommand):
                 exporter_user.organisation_id = top["exporter"]
                 exporter_user.save(update_fields=["organisation"])
 
-        self._heading("3. Summary")
+        self._heading("4. Summary")
         self._summary(run)
         if options["no_serve"]:
             return

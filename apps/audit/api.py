@@ -1,0 +1,110 @@
+"""``/api/v1/audit/``: signed checkpoints, entries and Merkle proofs (DESIGN §7).
+
+Any authenticated user may read (officials, auditors, exporters, admins): an event holds
+ids, actions and hashes, never business values, and auditors outside the platform must be
+able to check inclusion of any entry. Anonymous requests are refused.
+"""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.audit.models import AuditEvent
+from apps.audit.selectors import (
+    OutOfRange,
+    audit_consistency_proof,
+    audit_inclusion_proof,
+    checkpoint_document,
+    entry_document,
+)
+from apps.audit.services import checkpoint_ensure
+
+
+class CheckpointSerializer(serializers.Serializer):
+    tree_size = serializers.IntegerField()
+    root_hash = serializers.CharField(help_text="hex SHA-256, RFC 6962 §2.1")
+    timestamp = serializers.CharField(help_text="RFC 3339 UTC, YYYY-MM-DDTHH:MM:SSZ")
+    signature = serializers.CharField(
+        help_text="base64 Ed25519 signature of 'carbon-manifest/audit-log\\n<tree_size>\\n"
+        "<base64 root>\\n<timestamp>\\n'"
+    )
+    public_key = serializers.CharField(help_text="base64 of the 32-byte Ed25519 public key")
+
+
+class EntrySerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    leaf_hash = serializers.CharField(help_text="hex SHA-256(0x00 || data)")
+    data = serializers.CharField(help_text="base64 of the exact bytes hashed as the leaf")
+
+
+class ProofSerializer(serializers.Serializer):
+    hashes = serializers.ListField(child=serializers.CharField(help_text="hex SHA-256"))
+
+
+class InclusionQuerySerializer(serializers.Serializer):
+    index = serializers.IntegerField(min_value=0, help_text="leaf index, 0-based")
+    tree_size = serializers.IntegerField(min_value=1, help_text="size of the tree")
+
+
+class ConsistencyQuerySerializer(serializers.Serializer):
+    first = serializers.IntegerField(min_value=0, help_text="size of the older tree")
+    second = serializers.IntegerField(min_value=0, help_text="size of the newer tree")
+
+
+def _query(serializer_class: type[serializers.Serializer], request) -> dict[str, int]:
+    serializer = serializer_class(data=request.query_params)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _proof(hashes: list[bytes]) -> Response:
+    return Response({"hashes": [h.hex() for h in hashes]})
+
+
+class CheckpointView(APIView):
+    @extend_schema(
+        responses=CheckpointSerializer,
+        description="The latest signed checkpoint covering the whole log "
+        "(created if the log grew since the last one).",
+    )
+    def get(self, request):
+        return Response(checkpoint_document(checkpoint_ensure()))
+
+
+class EntryView(APIView):
+    @extend_schema(responses=EntrySerializer, description="One event, as hashed into the log.")
+    def get(self, request, index: int):
+        return Response(entry_document(get_object_or_404(AuditEvent, index=index)))
+
+
+class InclusionProofView(APIView):
+    @extend_schema(
+        parameters=[InclusionQuerySerializer],
+        responses=ProofSerializer,
+        description="PATH(index, D[tree_size]), RFC 6962 §2.1.1, leaf to root.",
+    )
+    def get(self, request):
+        query = _query(InclusionQuerySerializer, request)
+        try:
+            return _proof(audit_inclusion_proof(**query))
+        except OutOfRange as exc:
+            raise ValidationError({"detail": str(exc)}) from None
+
+
+class ConsistencyProofView(APIView):
+    @extend_schema(
+        parameters=[ConsistencyQuerySerializer],
+        responses=ProofSerializer,
+        description="PROOF(first, D[second]), RFC 6962 §2.1.2.",
+    )
+    def get(self, request):
+        query = _query(ConsistencyQuerySerializer, request)
+        try:
+            return _proof(audit_consistency_proof(**query))
+        except OutOfRange as exc:
+            raise ValidationError({"detail": str(exc)}) from None

@@ -1,0 +1,180 @@
+"""Command line of the auditor's verifier; talks to the REST API with the standard library.
+
+    python -m verifier check --url URL --token T --checkpoint saved.json [--public-key K]
+        verify the saved checkpoint's signature, fetch the latest checkpoint and the
+        consistency proof between them, and verify both (RFC 9162 §2.1.4.2);
+        ``--save FILE`` then writes the verified latest checkpoint for next time.
+    python -m verifier inclusion --url URL --token T --index I [--public-key K]
+        fetch entry I, hash its data (RFC 6962 §2.1), and verify its inclusion in the
+        latest checkpoint (RFC 9162 §2.1.3.2).
+
+The public key is pinned with ``--public-key`` (base64); without it, ``check`` trusts the
+key recorded in the saved checkpoint and ``inclusion`` the key the server sends (said so
+in the report). The token may also come from the environment variable ``CM_API_TOKEN``.
+Exit status: 0 all verified; 1 a verification failed; 2 usage, input or network error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import binascii
+import json
+import os
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from verifier.checkpoint import Checkpoint, key_id, parse_checkpoint, verify_checkpoint
+from verifier.errors import FormatError, VerificationError, VerifierError
+from verifier.merkle import leaf_hash, verify_consistency, verify_inclusion
+
+
+class FetchError(VerifierError):
+    """The API could not be reached or answered with an error."""
+
+
+class Api:
+    def __init__(self, url: str, token: str) -> None:
+        if urllib.parse.urlparse(url).scheme not in ("http", "https"):
+            raise FormatError(f"--url {url!r} is not an http(s) URL")
+        self.base = url.rstrip("/") + "/api/v1/audit/"
+        self.token = token
+
+    def get(self, path: str, **params: int) -> Any:
+        url = self.base + path + ("?" + urllib.parse.urlencode(params) if params else "")
+        request = urllib.request.Request(  # noqa: S310 (the scheme is checked above)
+            url, headers={"Authorization": f"Token {self.token}", "Accept": "application/json"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+                return json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            detail = exc.read()[:300].decode("utf-8", "replace")
+            raise FetchError(f"GET {url}: HTTP {exc.code} {detail}") from None
+        except (urllib.error.URLError, OSError) as exc:
+            raise FetchError(f"GET {url}: {exc}") from None
+        except ValueError:
+            raise FetchError(f"GET {url}: the answer is not JSON") from None
+
+    def hashes(self, path: str, **params: int) -> list[bytes]:
+        answer = self.get(path, **params)
+        try:
+            return [bytes.fromhex(h) for h in answer["hashes"]]
+        except (KeyError, TypeError, ValueError):
+            raise FormatError(f"{path}: expected {{'hashes': [hex, ...]}}") from None
+
+
+def _say(ok: bool, text: str) -> None:
+    print(f"[{'ok' if ok else 'FAIL'}] {text}")
+
+
+def _latest(api: Api, pinned: bytes | None) -> Checkpoint:
+    document = api.get("checkpoint")
+    key = pinned if pinned is not None else parse_checkpoint(document).public_key
+    latest = verify_checkpoint(document, key)
+    _say(True, f"latest checkpoint: tree size {latest.tree_size}, signed by key {key_id(key)}")
+    return latest
+
+
+def _pinned_key(value: str | None) -> bytes | None:
+    if value is None:
+        return None
+    try:
+        key = base64.b64decode(value, validate=True)
+    except binascii.Error:
+        raise FormatError("--public-key is not base64") from None
+    if len(key) != 32:
+        raise FormatError("--public-key is not a 32-byte Ed25519 key")
+    return key
+
+
+def cmd_check(args: argparse.Namespace, api: Api) -> None:
+    saved_doc = json.loads(Path(args.checkpoint).read_text(encoding="utf-8"))
+    pinned = _pinned_key(args.public_key)
+    if pinned is None:
+        pinned = parse_checkpoint(saved_doc).public_key
+        print(f"note: no --public-key; trusting key {key_id(pinned)} from {args.checkpoint}")
+    saved = verify_checkpoint(saved_doc, pinned)
+    _say(True, f"saved checkpoint: tree size {saved.tree_size}, signature verifies")
+    latest = _latest(api, pinned)
+    proof = api.hashes("proof/consistency", first=saved.tree_size, second=latest.tree_size)
+    verify_consistency(saved.tree_size, latest.tree_size, saved.root_hash, latest.root_hash, proof)
+    _say(True, f"consistency {saved.tree_size} → {latest.tree_size}: {len(proof)} hashes verify")
+    if args.save:
+        Path(args.save).write_text(json.dumps(_document(latest), indent=2) + "\n", "utf-8")
+        print(f"saved the latest checkpoint to {args.save}")
+
+
+def _document(checkpoint: Checkpoint) -> dict[str, Any]:
+    return {
+        "tree_size": checkpoint.tree_size,
+        "root_hash": checkpoint.root_hash.hex(),
+        "timestamp": checkpoint.timestamp,
+        "signature": base64.b64encode(checkpoint.signature).decode("ascii"),
+        "public_key": base64.b64encode(checkpoint.public_key).decode("ascii"),
+    }
+
+
+def cmd_inclusion(args: argparse.Namespace, api: Api) -> None:
+    pinned = _pinned_key(args.public_key)
+    if pinned is None:
+        print("note: no --public-key; trusting the key the server sends")
+    latest = _latest(api, pinned)
+    entry = api.get(f"entries/{args.index}")
+    try:
+        data = base64.b64decode(entry["data"], validate=True)
+        claimed = bytes.fromhex(entry["leaf_hash"])
+    except (KeyError, TypeError, ValueError, binascii.Error):
+        raise FormatError(
+            f"entries/{args.index}: expected data (base64), leaf_hash (hex)"
+        ) from None
+    computed = leaf_hash(data)
+    if computed != claimed:
+        raise VerificationError(
+            f"entry {args.index}: SHA-256(0x00 || data) = {computed.hex()}, "
+            f"the server says {claimed.hex()}"
+        )
+    _say(True, f"entry {args.index}: leaf hash {computed.hex()} matches its data")
+    proof = api.hashes("proof/inclusion", index=args.index, tree_size=latest.tree_size)
+    verify_inclusion(computed, args.index, latest.tree_size, proof, latest.root_hash)
+    _say(True, f"entry {args.index} is included in tree size {latest.tree_size}")
+
+
+COMMANDS = {"check": cmd_check, "inclusion": cmd_inclusion}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m verifier", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, help_text in (
+        ("check", "verify a saved checkpoint and its consistency with the latest"),
+        ("inclusion", "verify that one entry is included in the latest checkpoint"),
+    ):
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("--url", required=True, help="the platform, e.g. http://127.0.0.1:8000")
+        p.add_argument("--token", default=os.environ.get("CM_API_TOKEN"), help="API token")
+        p.add_argument("--public-key", help="the pinned Ed25519 public key (base64)")
+    sub.choices["check"].add_argument("--checkpoint", required=True, help="saved checkpoint")
+    sub.choices["check"].add_argument("--save", help="write the verified latest checkpoint here")
+    sub.choices["inclusion"].add_argument("--index", type=int, required=True)
+    args = parser.parse_args(argv)
+    if not args.token:
+        parser.error("--token (or CM_API_TOKEN) is required")
+    try:
+        COMMANDS[args.command](args, Api(args.url, args.token))
+    except VerificationError as exc:
+        _say(False, str(exc))
+        return 1
+    except (VerifierError, OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print("all checks passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
