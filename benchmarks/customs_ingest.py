@@ -42,7 +42,10 @@ def fresh_database(url: str) -> None:
 
 
 def write_file(path: Path, n: int) -> None:
-    """n lines, 12 columns, realistic values (kg masses, ISO dates, CBAM CN codes)."""
+    """n lines, 12 columns, realistic values (kg masses, ISO dates, CBAM CN codes).
+
+    As in real customs data, an exporter ships from one country and a few products:
+    400 exporters, each with its origin and two of the six CN codes."""
     rng = np.random.default_rng(3)
     cn = np.array(["72081000", "72085120", "72104900", "76011010", "73089098", "25232900"])
     origins = np.array(["CN", "IN", "TR", "US", "UA", "BR", "ZA", "EG"])
@@ -59,8 +62,10 @@ def write_file(path: Path, n: int) -> None:
         value = (mass * rng.uniform(0.3, 2.0, n)).round(2)
         exporter = rng.integers(0, 400, n)
         importer = rng.integers(0, 200, n)
-        ci = rng.integers(0, len(cn), n)
-        oi = rng.integers(0, len(origins), n)
+        exporter_origin = rng.integers(0, len(origins), 400)
+        exporter_goods = rng.integers(0, len(cn), (400, 2))
+        oi = exporter_origin[exporter]
+        ci = exporter_goods[exporter, rng.integers(0, 2, n)]
         rows = (
             f"D{d:09d},{ln},{dt},{cn[c]},{origins[o]},Exporter {e},Importer {i},{m},{v},4000,,\n"
             for d, ln, dt, c, o, e, i, m, v in zip(

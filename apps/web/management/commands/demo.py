@@ -8,6 +8,7 @@ app on 127.0.0.1:8000.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from django.conf import settings
@@ -18,6 +19,8 @@ from django.db.models import Count, Sum
 
 from apps.accounts.models import Organisation, User
 from apps.accounts.services import api_token_create
+from apps.audit.selectors import checkpoint_document
+from apps.audit.services import checkpoint_ensure
 from apps.evidence.models import IngestRun
 from apps.evidence.selectors import ingest_run_report, ingest_run_wait
 from apps.evidence.services import evidence_store_path, ingest_run_create
@@ -153,3 +156,13 @@ class Command(BaseCommand):
                 f"  curl -s -H 'Authorization: Token {token}' "
                 f"http://127.0.0.1:8000/api/v1/estimates/{first.estimate_id}/trace"
             )
+        checkpoint = checkpoint_ensure()
+        saved = settings.VAR_DIR / "demo" / "checkpoint.json"
+        saved.write_text(json.dumps(checkpoint_document(checkpoint), indent=2))
+        self.stdout.write(
+            f"\nAudit log: {checkpoint.tree_size:,} events, root {checkpoint.root_hash[:16]}…, "
+            f"signed checkpoint saved to {saved}\n"
+            f"  python manage.py verify_audit_log --checkpoint {saved}\n"
+            f"  python -m verifier check --url http://127.0.0.1:8000 --token {token} "
+            f"--checkpoint {saved}"
+        )
