@@ -16,6 +16,7 @@ from dataclasses import asdict
 from functools import partial
 
 import pandas as pd
+import psycopg
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -123,8 +124,8 @@ def shipments_ingest(*, run: IngestRun) -> IngestOutcome:
         net_mass_t=staged["net_mass_t"].to_numpy(),
         actor=run.requested_by,
     )
-    staged["estimate_id"] = pd.array(chosen.estimate_id, dtype="Int64").astype("Int64")
-    staged.loc[staged["estimate_id"] == 0, "estimate_id"] = pd.NA
+    staged["estimate_id"] = pd.array(chosen.estimate_id, dtype="Int64")
+    staged.loc[staged["estimate_id"] == 0, "estimate_id"] = pd.NA  # no estimate could be made
     staged["tier"] = chosen.tier
     staged["embedded_emissions_t"] = chosen.embedded_emissions_t
 
@@ -348,8 +349,8 @@ def _write_batch_postgres(
             with transaction.atomic():
                 _copy_direct(batch, run)
             return len(batch), 0
-        except IntegrityError:
-            pass
+        except (IntegrityError, psycopg.errors.UniqueViolation):
+            pass  # (COPY raises psycopg's own error: it runs on the driver's cursor)
     buffer = io.StringIO()
     batch[STAGED].to_csv(buffer, index=False, header=False, na_rep="\\N")
     params = {"run": run.pk, "now": timezone.now()}

@@ -143,3 +143,22 @@ def test_aggregate_statistics_are_stored_apart_from_declarations(defaults_loaded
     assert (row.origin, row.reporter, row.tonnes) == ("US", "EU27_2020", 504.451)
     again = ingest_json("customs", extract)
     assert (again["accepted"], again["duplicates"]) == (0, 4236)
+
+
+def test_a_batch_copied_as_fresh_that_meets_stored_lines_is_merged_instead(
+    defaults_loaded, tmp_path, monkeypatch
+):
+    """Two runs loading the same new file at once: the second one's direct COPY breaks the
+    unique key; its batch is then merged and its lines count as duplicates."""
+    from apps.shipments import services
+
+    path = write_customs(
+        tmp_path / "race.csv",
+        [f"R{i},1,2026-02-0{1 + i % 5},72081000,CN,Race Steel,Imp,1000,,4000," for i in range(20)],
+    )
+    first = ingest_json("customs", path)
+    monkeypatch.setattr(services, "_any_stored", lambda ids: False)  # as if checked first
+    second = ingest_json("customs", path)
+    assert (first["accepted"], second["accepted"], second["duplicates"]) == (20, 0, 20)
+    assert Shipment.objects.count() == 20
+    assert ShipmentTotal.objects.get(origin="CN").shipments == 20
