@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
@@ -17,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ingest.base import AmbiguousColumns, RowError, UnreadableFile
+from ingest.base import AmbiguousColumns, MissingColumns, RowError, UnreadableFile
 from ingest.countries import fold
 
 DELIMITERS = (",", ";", "\t", "|")
@@ -405,3 +406,30 @@ def match_columns(
         columns[name] = found[0][1]
         ignored.extend(headers[p] for _, p in found[1:])
     return columns, ignored
+
+
+def require_columns(
+    path: str | Path,
+    table: Table,
+    aliases: dict[str, tuple[str, ...]],
+    required: Iterable[str],
+    *,
+    headers: list[str] | None = None,
+) -> tuple[dict[str, int], list[str]]:
+    """:func:`match_columns` on the table's header row (or ``headers``, a normalised copy
+    of it), raising :class:`MissingColumns` when a required field has no column."""
+    columns, ignored = match_columns(path, headers or table.headers, aliases)
+    missing = [name for name in required if name not in columns]
+    if missing:
+        raise MissingColumns(path, missing, table.headers)
+    return columns, ignored
+
+
+def column_text(table: Table, columns: dict[str, int]) -> Callable[[str], pd.Series]:
+    """A field name → its cells, stripped (empty strings for an absent optional field)."""
+    empty = pd.Series([""] * len(table.frame), index=table.frame.index, dtype=str)
+
+    def text(name: str) -> pd.Series:
+        return strip(table.frame[columns[name]]) if name in columns else empty
+
+    return text

@@ -18,8 +18,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ingest.base import MissingColumns, RowError
-from ingest.tabular import load_table, match_columns, parse_numbers, row_errors, strip
+from ingest.base import RowError
+from ingest.tabular import (
+    column_text,
+    load_table,
+    parse_numbers,
+    require_columns,
+    row_errors,
+)
 
 SOURCE = "grid"
 
@@ -80,17 +86,10 @@ def read_emaps_hourly(path: str | Path) -> tuple[pd.DataFrame, dict]:
     """
     table = load_table(path)
     headers = [_fold_header(h) for h in table.headers]
-    columns, ignored = match_columns(path, headers, COLUMN_ALIASES)
-    missing = [name for name in REQUIRED if name not in columns]
-    if missing:
-        raise MissingColumns(path, missing, table.headers)
+    columns, ignored = require_columns(path, table, COLUMN_ALIASES, REQUIRED, headers=headers)
     cells, lines = table.frame, table.lines
     n = len(cells)
-
-    def text(name: str) -> pd.Series:
-        if name not in columns:
-            return pd.Series([""] * n, index=cells.index, dtype=str)
-        return strip(cells[columns[name]])
+    text = column_text(table, columns)
 
     errors: list[RowError] = list(table.errors)
     reject = np.zeros(n, dtype=bool)

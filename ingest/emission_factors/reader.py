@@ -34,8 +34,14 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from ingest.base import IngestError, MissingColumns, RowError, UnreadableFile
-from ingest.tabular import load_table, match_columns, parse_numbers, row_errors, strip
+from ingest.base import IngestError, RowError, UnreadableFile
+from ingest.tabular import (
+    column_text,
+    load_table,
+    parse_numbers,
+    require_columns,
+    row_errors,
+)
 
 SOURCE = "factors"
 DEFAULT_ZONE = "_DEFAULT"
@@ -192,17 +198,10 @@ def _read_yaml(paths: list[tuple[Path, str]]) -> tuple[pd.DataFrame, list[RowErr
 
 def _read_csv(path: Path) -> tuple[pd.DataFrame, list[RowError], int, dict]:
     table = load_table(path)
-    columns, _ = match_columns(path, table.headers, COLUMN_ALIASES)
-    missing = [name for name in REQUIRED if name not in columns]
-    if missing:
-        raise MissingColumns(path, missing, table.headers)
+    columns, _ = require_columns(path, table, COLUMN_ALIASES, REQUIRED)
     cells, lines = table.frame, table.lines
     n = len(cells)
-
-    def text(name: str) -> pd.Series:
-        if name not in columns:
-            return pd.Series([""] * n, index=cells.index, dtype=str)
-        return strip(cells[columns[name]])
+    text = column_text(table, columns)
 
     errors = list(table.errors)
     reject = np.zeros(n, dtype=bool)

@@ -15,10 +15,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ingest.base import MissingColumns, RowError
+from ingest.base import RowError
 from ingest.cn import cn_problem, normalise_cn_series
 from ingest.countries import to_iso2
-from ingest.tabular import load_table, match_columns, parse_numbers, row_errors, strip
+from ingest.tabular import (
+    column_text,
+    load_table,
+    match_columns,
+    parse_numbers,
+    require_columns,
+    row_errors,
+)
 
 SOURCE = "trade_stats"
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
@@ -50,16 +57,9 @@ def _month(text: str) -> date | None:
 
 def read_trade_stats(path: str | Path) -> tuple[pd.DataFrame, dict]:
     table = load_table(path)
-    columns, ignored = match_columns(path, table.headers, COLUMN_ALIASES)
-    missing = [f for f in REQUIRED if f not in columns]
-    if missing:
-        raise MissingColumns(path, missing, table.headers)
+    columns, ignored = require_columns(path, table, COLUMN_ALIASES, REQUIRED)
     lines = table.lines
-
-    def text(name: str) -> pd.Series:
-        if name not in columns:
-            return pd.Series([""] * len(table.frame), index=table.frame.index)
-        return strip(table.frame[columns[name]])
+    text = column_text(table, columns)
 
     errors: list[RowError] = list(table.errors)
     bad = np.zeros(len(table.frame), dtype=bool)
