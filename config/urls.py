@@ -20,7 +20,7 @@ router.register("shipments", ShipmentViewSet, basename="shipment")
 router.register("estimates", EstimateViewSet, basename="estimate")
 router.register("trade-aggregates", TradeAggregateViewSet, basename="trade-aggregate")
 
-# DESIGN §7 names /estimates/{id}/trace and /verify without a trailing slash.
+# DESIGN §7 names /estimates/{id}/trace and /verify, without a trailing slash.
 api_v1 = [
     path("auth/token/", TokenView.as_view(), name="api-token"),
     path("audit/", include("apps.audit.urls")),

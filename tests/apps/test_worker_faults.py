@@ -43,7 +43,8 @@ def test_sigkill_mid_ingest_then_restart_gives_exact_counts(service_env, tmp_pat
     evidence = evidence_store_path(path=tmp_path / "big.csv", kind="customs")
     # The test process enqueues on Redis, as the `ingest` command does.
     run = IngestRun.objects.create(source="customs", evidence=evidence)
-    with Celery(broker=env["CELERY_BROKER_URL"]) as client:
+    # Not set as the current app: the shared tasks of this process stay on the eager one.
+    with Celery(broker=env["CELERY_BROKER_URL"], set_as_current=False) as client:
         client.send_task("evidence.ingest_run_execute", args=[run.pk], queue="carbon-manifest")
 
     # Wait until at least one batch is committed, then kill the whole worker.

@@ -1,0 +1,138 @@
+"""Real-browser tests: Playwright driving Debian's headless Chromium against ``live_server``.
+
+Chromium is not downloaded by Playwright here: the tests launch ``/usr/bin/chromium`` with
+flags that keep it from calling Google (the machine has no internet). When it is missing
+the tests are skipped, unless CM_REQUIRE_SERVICES=1, in which case they fail.
+
+Every test gets a fresh browser context (its own cookies) on the live server, and a
+screenshot of its last page is saved to ``test-artifacts/browser/<test name>.png`` when it
+ends, passed or failed.
+
+Playwright's sync API keeps an asyncio loop marked as running in the main thread while the
+browser is up, and Django refuses ORM calls under a running loop (SynchronousOnlyOperation).
+The tests' own ORM work (building the world through the ``ingest`` command, the database
+flush after each test) runs in that thread, so ``DJANGO_ALLOW_ASYNC_UNSAFE`` is set while
+the browser lives; browser tests are moved to the end of the session so that no other
+test runs alongside the loop or the variable.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, service_missing
+
+CHROMIUM = Path(os.environ.get("CM_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = ROOT / "test-artifacts" / "browser"
+HERE = Path(__file__).resolve().parent
+TIMEOUT_MS = 15_000
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "browser: drives Debian's headless Chromium (Playwright) against the live server; "
+        "skipped when /usr/bin/chromium is absent unless CM_REQUIRE_SERVICES=1, then it fails",
+    )
+
+
+def _is_browser_test(item: pytest.Item) -> bool:
+    return HERE in Path(str(item.path)).resolve().parents
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the tests of this folder ``browser`` (they need PostgreSQL too: ``services``)
+    and run them last, so that Playwright's loop never overlaps another test."""
+    ours = [item for item in items if _is_browser_test(item)]
+    for item in ours:
+        for name in ("browser", "services"):
+            if item.get_closest_marker(name) is None:
+                item.add_marker(name)
+    others = [item for item in items if not _is_browser_test(item)]
+    items[:] = others + ours
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator:
+    """One headless Chromium for the session."""
+    if not CHROMIUM.is_file() or not os.access(CHROMIUM, os.X_OK):
+        service_missing(f"needs Chromium at {CHROMIUM} (Debian package `chromium`)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        service_missing("needs the playwright Python package (test extra)")
+
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    playwright = sync_playwright().start()
+    try:
+        try:
+            chromium = playwright.chromium.launch(
+                executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+            )
+        except Exception as exc:  # report why Chromium would not start
+            service_missing(f"Chromium at {CHROMIUM} did not start: {exc}")
+        yield chromium
+        chromium.close()
+    finally:
+        playwright.stop()
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@dataclass
+class BrowserLog:
+    """What the page did: every request URL, failed requests, console errors."""
+
+    requests: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    console_errors: list[str] = field(default_factory=list)
+
+
+@pytest.fixture
+def browser_log() -> BrowserLog:
+    return BrowserLog()
+
+
+def _artifact_name(nodeid_name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", nodeid_name).strip("_") or "test"
+
+
+@pytest.fixture
+def page(browser, live_server, browser_log: BrowserLog, request: pytest.FixtureRequest):
+    """A page in a fresh context on the live server; screenshot saved at the end."""
+    context = browser.new_context(
+        base_url=live_server.url, viewport={"width": 1280, "height": 900}, accept_downloads=True
+    )
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    page.on("request", lambda r: browser_log.requests.append(r.url))
+    page.on("requestfailed", lambda r: browser_log.failed.append(f"{r.url}: {r.failure}"))
+    page.on(
+        "console",
+        lambda m: browser_log.console_errors.append(m.text) if m.type == "error" else None,
+    )
+    page.on("pageerror", lambda exc: browser_log.console_errors.append(str(exc)))
+    yield page
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    try:
+        page.screenshot(path=ARTIFACTS / f"{_artifact_name(request.node.name)}.png", full_page=True)
+    finally:
+        context.close()
