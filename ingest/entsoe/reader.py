@@ -127,6 +127,15 @@ COLUMNS = [
     "source_line",
 ]
 
+# to_hourly: one row per hour, so no curve position; the count of slots it averages instead.
+HOURLY_COLUMNS = [
+    *(c for c in COLUMNS if c not in ("curve_type", "position", "filled", "source_line")),
+    "n_slots",
+    "complete",
+    "filled",
+    "source_line",
+]
+
 _RESOLUTION = re.compile(r"^PT([0-9]+)([MH])$")
 _DOMAINS = (
     ("inBiddingZone_Domain.mRID", "in"),
@@ -463,22 +472,4 @@ def to_hourly(data: pd.DataFrame) -> pd.DataFrame:
     out["complete"] = out["n_slots"] >= out["per_hour"]
     out = out.rename(columns={"hour": "time_utc"}).drop(columns="per_hour")
     out["resolution"] = "PT60M"
-    return out[
-        [
-            "zone",
-            "domain",
-            "direction",
-            "time_utc",
-            "kind",
-            "psr_type",
-            "mode",
-            "value",
-            "unit",
-            "resolution",
-            "timeseries",
-            "n_slots",
-            "complete",
-            "filled",
-            "source_line",
-        ]
-    ]
+    return out[HOURLY_COLUMNS]
