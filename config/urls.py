@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from importlib import import_module
+
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -37,6 +39,10 @@ api_v1 = [
     ),
     path("", include(router.urls)),
 ]
+# Each evidence area mounts its own pages and API routes.
+AREAS = ("grid", "satellite", "disclosures")
+area_urls = [import_module(f"apps.{area}.urls") for area in AREAS]
+api_v1 += [path("", include(module.api_urlpatterns)) for module in area_urls]
 
 urlpatterns = [
     path("", web_views.home, name="home"),
@@ -55,4 +61,5 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("admin/", admin.site.urls),
+    *[path("", include(module.urlpatterns)) for module in area_urls],
 ]

@@ -1,14 +1,27 @@
-"""Which service ingests which source: a plain registry (DESIGN §7 sources)."""
+"""Which service ingests which source: a plain registry (DESIGN §7 sources).
+
+Values are dotted paths, imported when a run executes, so that each evidence area owns its
+service (and the evidence app imports none of them at start-up)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from apps.catalogue.services import default_values_ingest
-from apps.evidence.services import IngestOutcome
-from apps.shipments.services import shipments_ingest
+from django.utils.module_loading import import_string
 
-INGESTERS: dict[str, Callable[..., IngestOutcome]] = {
-    "defaults": default_values_ingest,
-    "customs": shipments_ingest,
+from apps.evidence.services import IngestOutcome
+
+INGESTERS: dict[str, str] = {
+    "defaults": "apps.catalogue.services.default_values_ingest",
+    "customs": "apps.shipments.services.shipments_ingest",
+    "grid": "apps.grid.services.grid_ingest",
+    "factors": "apps.grid.services.factors_ingest",
+    "raster": "apps.satellite.services.raster_ingest",
+    "facilities": "apps.facilities.services.facilities_ingest",
+    "disclosure": "apps.disclosures.services.disclosure_ingest",
 }
+
+
+def ingester(source: str) -> Callable[..., IngestOutcome]:
+    """The service that ingests ``source`` (KeyError for an unknown source)."""
+    return import_string(INGESTERS[source])

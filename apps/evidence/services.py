@@ -109,7 +109,7 @@ def ingest_run_create(
 
 def ingest_run_execute(*, run_id: int) -> None:
     """Execute a run; safe to call twice and after a crash (see the module docstring)."""
-    from apps.evidence.ingesters import INGESTERS
+    from apps.evidence.ingesters import ingester
     from ingest.base import IngestError
 
     claimed = IngestRun.objects.filter(
@@ -123,7 +123,7 @@ def ingest_run_execute(*, run_id: int) -> None:
         return
     try:
         # The ingester commits its rows, its audit event and the run's counts together.
-        INGESTERS[run.source](run=run)
+        ingester(run.source)(run=run)
     except IngestError as exc:
         _run_fail(run, str(exc))
 

@@ -16,6 +16,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 from django.db.models import Count, Sum
+from django.utils.module_loading import import_string
 
 from apps.accounts.models import Organisation, User
 from apps.accounts.services import api_token_create
@@ -30,6 +31,13 @@ from fixtures.trade.generate_declarations import generate_declarations
 FIXTURES = settings.BASE_DIR / "fixtures"
 DEFAULTS_FILE = FIXTURES / "cbam" / "cbam_default_values_IR2025-2621_by_country.csv"
 COMEXT_EXTRACT = FIXTURES / "trade" / "eurostat_comext_ds045409_us_eu27_monthly.csv"
+
+# The areas' demo steps, in order: each is ``run(*, command, number)`` and prints its section.
+DEMO_STEPS = [
+    "apps.grid.demo.run",
+    "apps.satellite.demo.run",
+    "apps.disclosures.demo.run",
+]
 
 # Demo users: (username, password, role). The passwords are printed; demo use only.
 DEMO_USERS = [
@@ -85,7 +93,11 @@ class Command(BaseCommand):
                 exporter_user.organisation_id = top["exporter"]
                 exporter_user.save(update_fields=["organisation"])
 
-        self._heading("4. Summary")
+        # Each evidence area adds its part of the sample world (grid, satellite, disclosures).
+        for number, step in enumerate(DEMO_STEPS, start=4):
+            import_string(step)(command=self, number=number)
+
+        self._heading(f"{4 + len(DEMO_STEPS)}. Summary")
         self._summary(run)
         if options["no_serve"]:
             return
