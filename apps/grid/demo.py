@@ -1,9 +1,121 @@
-"""This area's part of ``manage.py demo``."""
+"""This area's part of ``manage.py demo``: the real factor library, ENTSO-E files, the
+Portugal hourly series and country averages, one synthetic year for three zones, and an
+electrolyser whose RFNBO verdict differs between monthly and hourly matching."""
 
 from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+
+from apps.accounts.models import Organisation, User
+from apps.facilities.models import Installation
+from apps.grid import synthetic
+from apps.grid.models import EmissionFactor, GridZone, IntensitySeries
+from apps.grid.selectors import grid_factor_lookup
+from apps.grid.services import hydrogen_assessment_run
+
+GRID = settings.BASE_DIR / "fixtures" / "grid"
+FACTOR_LIBRARY = GRID / "electricitymaps" / "emission_factors_flat.csv"
+GRID_FILES = [
+    *sorted((GRID / "entsoe").glob("*.xml")),
+    GRID / "electricitymaps" / "PT_2024_hourly_first_week.csv",
+    GRID / "co2js" / "average-intensities.json",
+    GRID / "co2js" / "IFI_Default_Grid_Factors_2021_v3.1_unfccc.csv",
+]
+YEAR, SEED = 2024, 2024
+
+#: (identifier, name, zone, country, electrolyser MW, solar PPA MW peak, efficiency)
+ELECTROLYSERS = (
+    ("DEMO-H2-ES-01", "Solar electrolyser, Spain (demo)", "ES-SYNTH", "ES", 10.0, 75.0, 0.65),
+)
+BASE_URL = "http://127.0.0.1:8000"
 
 
 def run(*, command, number: int) -> None:
     """Add this area's sample data through the queue and print what it shows."""
-    command._heading(f"{number}. grid")
-    command.stdout.write("  (not built yet)")
+    command._heading(f"{number}. Grid telemetry and hydrogen")
+    command.stdout.write("factor library (Electricity Maps config, 202 zones + global defaults):")
+    command._ingest("factors", FACTOR_LIBRARY)
+    for path in GRID_FILES:
+        command.stdout.write(f"{path.name}:")
+        command._ingest("grid", path)
+    work = settings.VAR_DIR / "demo"
+    work.mkdir(parents=True, exist_ok=True)
+    made = synthetic.write_zones_csv(work / f"grid_synthetic_{YEAR}.csv", year=YEAR, seed=SEED)
+    command.stdout.write(
+        f"{made.name}: one synthetic year of {', '.join(z.key for z in synthetic.DEMO_ZONES)} "
+        f"(seed {SEED}; {sum(g.stop - g.start for g in synthetic.GAPS)} hours left out per "
+        "zone to show gap filling):"
+    )
+    command._ingest("grid", made)
+    command.stdout.write(
+        f"  store: {IntensitySeries.objects.count()} zone-year files, "
+        f"{EmissionFactor.objects.count():,} factors, {GridZone.objects.count()} zones"
+    )
+
+    organisation = _exporter_organisation()
+    lines = []
+    for ident, name, zone, country, load_mw, solar_mw, efficiency in ELECTROLYSERS:
+        installation, _ = Installation.objects.get_or_create(
+            identifier=ident,
+            defaults={
+                "name": name,
+                "organisation": organisation,
+                "country": country,
+                "routes": [Installation.Route.H2_ELECTROLYSIS],
+                "grid_zone": zone,
+            },
+        )
+        _, ppa, consumption = synthetic.electrolyser_profile(
+            year=YEAR, seed=SEED + len(lines), load_mw=load_mw, solar_mw=solar_mw
+        )
+        assessment = hydrogen_assessment_run(
+            installation=installation,
+            start=dt.datetime(YEAR, 1, 1, tzinfo=dt.UTC),
+            renewable_mwh=ppa,
+            consumption_mwh=consumption,
+            electrolyser_efficiency=efficiency,
+        )
+        verdict = "differs" if assessment.monthly_passes != assessment.hourly_passes else "same"
+        lines.append(
+            f"  {name} [{zone}, {load_mw:g} MW, solar PPA {solar_mw:g} MWp]: monthly "
+            f"{'passes' if assessment.monthly_passes else 'fails'} "
+            f"({assessment.monthly_g_per_mj:.2f} g/MJ), hourly "
+            f"{'passes' if assessment.hourly_passes else 'fails'} "
+            f"({assessment.hourly_g_per_mj:.2f} g/MJ) — verdict {verdict}; 45V "
+            f"{assessment.us45v_credit_usd_per_kg:.3f} USD/kg; "
+            f"{assessment.gap_filled_hours} gap-filled hours used\n"
+            f"    {BASE_URL}/grid/hydrogen/{assessment.pk}/"
+        )
+    command.stdout.write(
+        f"hydrogen producers of {organisation.name} (RFNBO threshold 28.2 gCO2e/MJ):"
+    )
+    command.stdout.write("\n".join(lines))
+    factor = grid_factor_lookup(zone="DE", country="DE", year=YEAR, kind="direct")
+    command.stdout.write(
+        f"fallback chain for an installation in DE, {YEAR}: {factor.value_t_per_mwh:.4f} "
+        f"tCO2e/MWh ({factor.kind}); " + " → ".join(factor.steps)
+    )
+    command.stdout.write(
+        f"pages: {BASE_URL}/grid/  {BASE_URL}/grid/zones/ES-SYNTH/  "
+        f"{BASE_URL}/grid/zones/PT/?year=2024  {BASE_URL}/grid/zones/FI/\n"
+        f"API:   {BASE_URL}/api/v1/grid/zones/  "
+        f"{BASE_URL}/api/v1/grid/zones/PT/intensity/?start=2024-01-01&end=2024-01-08  "
+        f"{BASE_URL}/api/v1/grid/lookup/?zone=PT&country=PT&year=2024&kind=lifecycle"
+    )
+
+
+def _exporter_organisation() -> Organisation:
+    """The demo exporter user's organisation (so that user sees the reports), else one."""
+    user = User.objects.filter(username="exporter").first()
+    if user is not None and user.organisation_id:
+        return user.organisation
+    organisation, _ = Organisation.objects.get_or_create(
+        key="demo hydrogen exporter",
+        defaults={"name": "Demo Hydrogen Exporter", "kind": Organisation.Kind.EXPORTER},
+    )
+    if user is not None:
+        user.organisation = organisation
+        user.save(update_fields=["organisation"])
+    return organisation
