@@ -484,7 +484,8 @@ class ZonalPlan:
             w_valid = np.where(valid, weights, 0.0)
             in_raster += np.bincount(seg, weights, minlength=n)
             count += np.bincount(seg, w_valid, minlength=n)
-            total += np.bincount(seg, values * w_valid, minlength=n)
+            # NaN × 0 is NaN: invalid pixels must be zeroed, not weighted by 0
+            total += np.bincount(seg, np.where(valid, values * weights, 0.0), minlength=n)
             np.maximum.at(high, seg[valid], values[valid])
             if percentiles:
                 kept.append((seg[valid].astype(np.int64), values[valid], weights[valid]))

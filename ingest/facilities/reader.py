@@ -19,6 +19,8 @@ Output: a GeoDataFrame in EPSG:4326, one row per valid facility, columns :data:`
 none), ``owner`` str, ``capacity_mw`` float64 (NaN if absent), ``primary_fuel`` str,
 ``latitude``, ``longitude`` [degrees, WGS 84] of the facility's point (a declared
 footprint's representative point when the file gives no point), ``footprint_source``,
+optional ``reference_production_t`` [t/year] (NaN if absent), ``routes`` (text, routes
+separated by ";" or ","), ``grid_zone`` (text),
 ``source_line`` (CSV: physical line, header = 1; GeoJSON/GeoPackage: 1-based feature
 number) and ``geometry`` (the footprint).
 
@@ -63,6 +65,13 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "latitude": ("latitude", "lat"),
     "longitude": ("longitude", "lon", "lng", "long"),
     "footprint_wkt": ("footprint_wkt", "footprint", "wkt", "geometry_wkt"),
+    "reference_production_t": (
+        "reference_production_t",
+        "annual_production_t",
+        "production_t",
+    ),
+    "routes": ("routes", "route", "production_route"),
+    "grid_zone": ("grid_zone", "zone", "bidding_zone"),
 }
 COLUMNS = [
     "facility_id",
@@ -74,6 +83,9 @@ COLUMNS = [
     "latitude",
     "longitude",
     "footprint_source",
+    "reference_production_t",
+    "routes",
+    "grid_zone",
     "source_line",
     "geometry",
 ]
@@ -101,12 +113,29 @@ def buffer_footprints(
     return shapely.polygons(ring)
 
 
+def _sniff_geo(path: Path) -> str | None:
+    """ "gpkg" or "geojson" from the file's first bytes (content-addressed evidence files
+    have no suffix), else None."""
+    with path.open("rb") as handle:
+        head = handle.read(64)
+    if head.startswith(b"SQLite format 3\x00"):
+        return "gpkg"
+    if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
+        return "geojson"
+    return None
+
+
 def _geo_table(path: Path) -> tuple[list[str], pd.DataFrame, np.ndarray, np.ndarray, dict]:
     """Properties as text, feature numbers and geometries (EPSG:4326) of a GeoJSON/GPKG."""
+    import warnings
+
     import geopandas as gpd
 
     try:
-        frame = gpd.read_file(path)
+        with warnings.catch_warnings():
+            # evidence files are stored without a suffix; GDAL notes it for GeoPackages
+            warnings.filterwarnings("ignore", message=".*non conformant file extension")
+            frame = gpd.read_file(path)
     except Exception as exc:  # pyogrio raises its own DataSourceError and others
         raise UnreadableFile(path, f"not a readable GeoJSON or GeoPackage ({exc})") from exc
     if frame.crs is not None and frame.crs.to_epsg() != 4326:
@@ -115,7 +144,7 @@ def _geo_table(path: Path) -> tuple[list[str], pd.DataFrame, np.ndarray, np.ndar
     cells = frame[headers].astype(object).where(frame[headers].notna(), "").astype(str)
     cells.columns = range(len(headers))
     lines = np.arange(1, len(frame) + 1)
-    fmt = "gpkg" if path.suffix.lower() == ".gpkg" else "geojson"
+    fmt = "gpkg" if path.suffix.lower() == ".gpkg" or _sniff_geo(path) == "gpkg" else "geojson"
     return headers, cells.reset_index(drop=True), lines, frame.geometry.to_numpy(), {"format": fmt}
 
 
@@ -132,7 +161,7 @@ def read_facilities(path: str | Path) -> tuple[pd.DataFrame, dict]:
     path = Path(path)
     if not path.is_file():
         raise UnreadableFile(path, "no such file")
-    if path.suffix.lower() in GEO_SUFFIXES:
+    if path.suffix.lower() in GEO_SUFFIXES or _sniff_geo(path):
         headers, cells, lines, geoms, extra = _geo_table(path)
     else:
         table = load_table(path)
@@ -170,6 +199,15 @@ def read_facilities(path: str | Path) -> tuple[pd.DataFrame, dict]:
         "country",
         country_text,
         lambda v: f"unknown country '{v}' (write an ISO code or an English name)",
+    )
+
+    production_text = strip(raw("reference_production_t"))
+    production, _, bad = parse_numbers(production_text, "point")
+    check(
+        bad | (np.isfinite(production) & (production < 0)),
+        "reference_production_t",
+        production_text,
+        lambda v: f"reference production '{v}' is not a number >= 0",
     )
 
     capacity_text = strip(raw("capacity_mw"))
@@ -268,6 +306,9 @@ def read_facilities(path: str | Path) -> tuple[pd.DataFrame, dict]:
             "latitude": point_lat[keep],
             "longitude": point_lon[keep],
             "footprint_source": source[keep],
+            "reference_production_t": production[keep],
+            "routes": strip(raw("routes")).to_numpy()[keep],
+            "grid_zone": strip(raw("grid_zone")).to_numpy()[keep],
             "source_line": np.asarray(lines)[keep].astype(np.int64),
         },
         geometry=footprint[keep],

@@ -7,6 +7,7 @@ from ingest.raster.reader import (
     iter_blocks,
     raster_meta,
     read_raster,
+    read_window,
 )
 
 __all__ = [
@@ -16,4 +17,5 @@ __all__ = [
     "iter_blocks",
     "raster_meta",
     "read_raster",
+    "read_window",
 ]

@@ -37,6 +37,7 @@ file's internal blocks, so a raster larger than memory is processed block by blo
 ``variables``, ``crs``, ``crs_epsg``, ``transform`` (a, b, c, d, e, f), ``shape`` (bands,
 rows, cols), ``dtype`` (the file's), ``nodata`` (fill values masked, packed units),
 ``scale``, ``offset`` (per band), ``units``, ``bands`` (band names), ``times`` (or None),
+``acquired`` (a GeoTIFF's acquisition time from its ``time`` metadata or TIFF DateTime tag),
 ``valid_cells``, ``masked_cells``; and, as the reader contract wants, ``rows_read`` /
 ``rows_accepted`` (a raster "row" is a band), ``rows_rejected`` 0, ``errors`` [].
 """
@@ -271,7 +272,12 @@ def _meta(path: str | Path, kind: str, ds: Any, root: Any, variables: list[str])
         epsg = CRS.from_wkt(crs).to_epsg()
     times = _times(tags, band_tags) if kind == "netCDF" else None
     names = [d or (times[i] if times else str(i + 1)) for i, d in enumerate(ds.descriptions)]
-    variable = first.get("NETCDF_VARNAME") or (variables[0] if variables else None)
+    variable = (
+        first.get("NETCDF_VARNAME")
+        or (variables[0] if variables else None)
+        or tags.get("variable")
+        or None
+    )
     return {
         "source": SOURCE,
         "path": str(path),
@@ -289,12 +295,35 @@ def _meta(path: str | Path, kind: str, ds: Any, root: Any, variables: list[str])
         "units": first.get("units") or (ds.units[0] if ds.units and ds.units[0] else None),
         "bands": names,
         "times": times,
+        "acquired": _acquired(tags) if times is None else None,
         "block_shape": tuple(ds.block_shapes[0]) if ds.block_shapes else None,
         "rows_read": ds.count,
         "rows_accepted": ds.count,
         "rows_rejected": 0,
         "errors": [],
     }
+
+
+def _acquired(tags: dict[str, str]) -> str | None:
+    """Acquisition time of a GeoTIFF scene (ISO 8601 UTC) from its ``time`` or
+    ``acquisition_time`` metadata item (ISO 8601) or the TIFF ``DateTime`` tag
+    ("YYYY:MM:DD HH:MM:SS", TIFF 6.0 §8, taken as UTC); None when the file says nothing."""
+    from datetime import datetime
+
+    for key in ("time", "acquisition_time", "TIFFTAG_DATETIME"):
+        text = (tags.get(key) or "").strip()
+        if not text:
+            continue
+        if key == "TIFFTAG_DATETIME":
+            text = text.replace(":", "-", 2).replace(" ", "T", 1)
+        try:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            continue
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return moment.astimezone(UTC).isoformat()
+    return None
 
 
 def _unpack(raw: np.ndarray, meta: dict, bands: list[int]) -> np.ma.MaskedArray:
@@ -385,6 +414,29 @@ def iter_blocks(
                         path, f"truncated or corrupt pixel data at {window} ({exc})"
                     ) from exc
                 yield window, _unpack(raw[np.newaxis], meta, [band])[0]
+
+
+def read_window(
+    path: str | Path,
+    window: Window | tuple[tuple[int, int], tuple[int, int]],
+    *,
+    variable: str | None = None,
+    max_cells: int = MAX_CELLS,
+) -> np.ma.MaskedArray:
+    """All bands of the raster inside ``window`` (a rasterio ``Window`` or
+    ((row_off, col_off), (height, width))), unpacked and masked like :func:`read_raster`:
+    shape (bands, height, width). One tile of a scene split for parallel workers."""
+    if not isinstance(window, Window):
+        (row_off, col_off), (height, width) = window
+        window = Window(col_off, row_off, width, height)
+    with open_checked(path, variable=variable, max_cells=max_cells) as (ds, meta):
+        try:
+            raw = ds.read(window=window)
+        except _gdal_errors() as exc:
+            raise UnreadableFile(
+                path, f"truncated or corrupt pixel data at {window} ({exc})"
+            ) from exc
+    return _unpack(raw, meta, list(range(1, raw.shape[0] + 1)))
 
 
 def raster_meta(

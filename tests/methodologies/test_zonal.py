@@ -184,6 +184,25 @@ def test_blocks_read_from_the_file_give_the_whole_raster_result(rgb):
     np.testing.assert_array_equal(streamed.percentile(95), whole.percentile(95))
 
 
+def test_nan_pixels_inside_a_footprint_do_not_poison_streamed_sums():
+    # A cloud (NaN) over part of one footprint and all of another: streaming by blocks
+    # must give apply()'s numbers (NaN × weight 0 is NaN, so invalid pixels are zeroed).
+    array = np.arange(100, dtype=float).reshape(10, 10)
+    array[0:4, :] = np.nan
+    plan = ZonalPlan.build([shapely.box(1, 6, 4, 9), shapely.box(2, 2, 5, 6.5)], UNIT)
+    whole = plan.apply(array)
+    blocks = [((r, 0), array[r : r + 3]) for r in range(0, 10, 3)]
+    streamed = plan.apply_blocks(
+        ((type("W", (), {"row_off": r, "col_off": 0, "height": b.shape[0], "width": 10})(), b))
+        for (r, _), b in blocks
+    )
+    assert np.isfinite(streamed.sum).all()
+    assert_allclose(streamed.sum, whole.sum, rtol=1e-12)
+    assert_allclose(streamed.count, whole.count, rtol=1e-12)
+    # box(1, 6, 4, 9) in a grid whose top is y = 10: rows 1–3 (all NaN) → nothing valid.
+    assert whole.count[0] == 0 and streamed.sum[0] == 0
+
+
 def test_agrees_with_exactextract_on_rgb_byte(rgb):
     exactextract = pytest.importorskip("exactextract")
     import geopandas as gpd

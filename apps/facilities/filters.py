@@ -1,0 +1,40 @@
+"""Installation filters shared by the web list and the API (django-filter)."""
+
+from __future__ import annotations
+
+import django_filters
+
+from apps.facilities.models import Installation
+
+
+class InstallationFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="filter_q", label="Name or identifier")
+    country = django_filters.CharFilter(method="filter_country", label="Country (ISO alpha-2)")
+    owner = django_filters.CharFilter(
+        field_name="organisation__name", lookup_expr="icontains", label="Owner"
+    )
+    route = django_filters.ChoiceFilter(
+        choices=Installation.Route.choices, method="filter_route", label="Route"
+    )
+    flagged = django_filters.BooleanFilter(method="filter_flagged", label="Has an open flag")
+
+    class Meta:
+        model = Installation
+        fields = ["q", "country", "owner", "route", "flagged"]
+
+    def filter_q(self, queryset, name, value):
+        from django.db.models import Q
+
+        return queryset.filter(Q(name__icontains=value) | Q(identifier__icontains=value))
+
+    def filter_country(self, queryset, name, value):
+        return queryset.filter(country=value.strip().upper())
+
+    def filter_route(self, queryset, name, value):
+        # JSON list membership, portable across SQLite and PostgreSQL.
+        ids = [pk for pk, routes in queryset.values_list("id", "routes") if value in (routes or [])]
+        return queryset.filter(pk__in=ids)
+
+    def filter_flagged(self, queryset, name, value):
+        open_flags = queryset.filter(reconciliation_flags__status="open").values("pk")
+        return queryset.filter(pk__in=open_flags) if value else queryset.exclude(pk__in=open_flags)

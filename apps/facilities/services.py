@@ -1,0 +1,149 @@
+"""Writes of installations: the ``facilities`` ingest (GeoJSON, GeoPackage, CSV/XLSX with
+latitude and longitude, the WRI Global Power Plant Database files).
+
+An installation is keyed by its identifier (``gppd_idnr``, ``facility_id`` …): a re-ingest of
+the same content is a no-op (its rows come back as duplicates); a row whose identifier exists
+with different content updates the installation (counted as a correction). The footprint is
+the file's polygon, else the documented 500 m geodesic disc around the point
+(``ingest.facilities.BUFFER_M``). Owners become exporter organisations, matched by name
+(``apps.accounts.services.organisations_ensure``); a row without an owner belongs to none.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import asdict
+
+import shapely
+from django.db import transaction
+
+from apps.accounts.models import Organisation
+from apps.accounts.services import organisation_key, organisations_ensure
+from apps.evidence.models import IngestRun
+from apps.evidence.services import IngestOutcome, ingest_run_finish
+from apps.facilities.models import Installation
+from ingest.facilities import read_facilities
+
+# Fields a re-ingest compares and may update.
+_FIELDS = (
+    "name",
+    "organisation_id",
+    "owner_name",
+    "country",
+    "latitude",
+    "longitude",
+    "footprint_geojson",
+    "footprint_source",
+    "capacity_mw",
+    "primary_fuel",
+    "reference_production_t",
+    "routes",
+    "grid_zone",
+)
+_ROUTES = set(Installation.Route.values)
+
+
+def _float(value) -> float | None:
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
+
+
+def _routes(text: str) -> tuple[list[str], list[str]]:
+    """(known routes, unknown words) of a "bf_bof; cement" cell."""
+    words = [w.strip().lower() for w in re.split(r"[;,]", text or "") if w.strip()]
+    return [w for w in words if w in _ROUTES], [w for w in words if w not in _ROUTES]
+
+
+def facilities_ingest(*, run: IngestRun) -> IngestOutcome:
+    """Load installations from ``run.evidence`` (see the module docstring)."""
+    data, meta = read_facilities(run.evidence.path)
+    errors = [asdict(e) for e in meta["errors"]]
+    owners = sorted({o for o in data["owner"] if o})
+    geojson = [json.loads(g) for g in shapely.to_geojson(data.geometry.to_numpy())]
+
+    rows: dict[str, dict] = {}
+    lines: dict[str, int] = {}
+    ignored = 0
+    for i, r in enumerate(data.itertuples(index=False)):
+        ident = str(r.facility_id)[:64]
+        line = int(r.source_line)
+        if ident in rows:
+            errors.append(
+                {
+                    "line": line,
+                    "field": "facility_id",
+                    "value": ident,
+                    "reason": f"duplicate identifier (first on line {lines[ident]}); row ignored",
+                }
+            )
+            ignored += 1
+            continue
+        routes, unknown = _routes(r.routes)
+        for word in unknown:
+            errors.append(
+                {
+                    "line": line,
+                    "field": "routes",
+                    "value": word,
+                    "reason": "unknown route (kept the installation without it); known: "
+                    + ", ".join(sorted(_ROUTES)),
+                }
+            )
+        lines[ident] = line
+        rows[ident] = {
+            "name": (r.name or ident)[:255],
+            "owner_name": (r.owner or "")[:255],
+            "country": r.country or "",
+            "latitude": _float(r.latitude),
+            "longitude": _float(r.longitude),
+            "footprint_geojson": geojson[i],
+            "footprint_source": r.footprint_source,
+            "capacity_mw": _float(r.capacity_mw),
+            "primary_fuel": (r.primary_fuel or "")[:64],
+            "reference_production_t": _float(r.reference_production_t),
+            "routes": routes,
+            "grid_zone": (r.grid_zone or "")[:32],
+        }
+
+    with transaction.atomic():
+        org_ids = organisations_ensure(names=owners, kind=Organisation.Kind.EXPORTER)
+        # Names that fold to the same key ("NTPC", "Ntpc") are one organisation.
+        by_key = {organisation_key(name): pk for name, pk in org_ids.items()}
+        for row in rows.values():
+            key = organisation_key(row["owner_name"]) if row["owner_name"] else None
+            row["organisation_id"] = by_key.get(key)
+        existing = {i.identifier: i for i in Installation.objects.filter(identifier__in=list(rows))}
+        created, changed = [], []
+        for ident, row in rows.items():
+            current = existing.get(ident)
+            if current is None:
+                created.append(
+                    Installation(identifier=ident, ingest_run=run, source_line=lines[ident], **row)
+                )
+            elif any(getattr(current, f) != row[f] for f in _FIELDS):
+                for f in _FIELDS:
+                    setattr(current, f, row[f])
+                current.ingest_run, current.source_line = run, lines[ident]
+                changed.append(current)
+        Installation.objects.bulk_create(created, batch_size=1000, ignore_conflicts=True)
+        Installation.objects.bulk_update(
+            changed, [*_FIELDS, "ingest_run", "source_line"], batch_size=1000
+        )
+        run.corrections = len(changed)
+        errors.sort(key=lambda e: (e["line"] or 0, e["field"]))
+        outcome = IngestOutcome(
+            rows_read=meta["rows_read"],
+            accepted=len(created) + len(changed),
+            rejected=meta["rows_rejected"] + ignored,
+            duplicates=len(rows) - len(created) - len(changed),
+            errors=errors,
+            extra={
+                "created": len(created),
+                "updated": len(changed),
+                "owners": len(org_ids),
+                "footprints": meta["footprints"],
+            },
+        )
+        ingest_run_finish(run=run, outcome=outcome)
+    return outcome

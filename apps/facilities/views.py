@@ -1,0 +1,86 @@
+"""Installation pages: a filtered list, and a page per installation with its footprint map,
+routes, grid zone, satellite activity against disclosed production, and flags."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.template.loader import select_template
+
+from apps.facilities.filters import InstallationFilter
+from apps.facilities.maps import footprint_label, footprint_svg
+from apps.facilities.models import Installation
+from apps.facilities.selectors import installation_get, installation_list
+from apps.satellite.charts import activity_chart_svg
+from apps.satellite.selectors import installation_satellite_view
+
+PAGE = 50
+# The disclosures area lists an installation's disclosures and estimates by providing this
+# template; until it exists the empty-safe placeholder of this app is included.
+DISCLOSURES_TEMPLATES = ["disclosures/_installation.html", "facilities/_disclosures.html"]
+NEIGHBOURHOOD_DEG = 0.05
+
+
+@login_required
+def installation_list_view(request: HttpRequest) -> HttpResponse:
+    filterset = InstallationFilter(request.GET, queryset=installation_list(user=request.user))
+    qs = filterset.qs.order_by("-id") if filterset.is_valid() else filterset.queryset.none()
+    after = request.GET.get("after", "")
+    if after.isdigit():
+        qs = qs.filter(id__lt=int(after))
+    rows = list(qs[: PAGE + 1])
+    next_after = rows[PAGE - 1].id if len(rows) > PAGE else None
+    params = request.GET.copy()
+    params.pop("after", None)
+    return render(
+        request,
+        "facilities/installation_list.html",
+        {
+            "filter": filterset,
+            "installations": rows[:PAGE],
+            "next_after": next_after,
+            "query": params.urlencode(),
+        },
+    )
+
+
+@login_required
+def installation_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
+    installation = installation_get(user=request.user, pk=pk)
+    if installation is None:
+        raise Http404("No such installation")
+    neighbours = []
+    if installation.latitude is not None and installation.longitude is not None:
+        neighbours = list(
+            installation_list(user=request.user)
+            .exclude(pk=installation.pk)
+            .filter(
+                latitude__range=(
+                    installation.latitude - NEIGHBOURHOOD_DEG,
+                    installation.latitude + NEIGHBOURHOOD_DEG,
+                ),
+                longitude__range=(
+                    installation.longitude - NEIGHBOURHOOD_DEG,
+                    installation.longitude + NEIGHBOURHOOD_DEG,
+                ),
+            )[:50]
+        )
+    satellite = installation_satellite_view(installation_id=installation.pk)
+    routes = dict(Installation.Route.choices)
+    return render(
+        request,
+        "facilities/installation_detail.html",
+        {
+            "installation": installation,
+            "routes": [routes.get(r, r) for r in installation.routes or []],
+            "footprint_label": footprint_label(installation.footprint_source),
+            "map_svg": footprint_svg(installation, neighbours),
+            "neighbours": neighbours,
+            "satellite": satellite,
+            "chart_svg": activity_chart_svg(
+                satellite["monthly"], satellite["annual"], satellite["flags"]
+            ),
+            "disclosures_template": select_template(DISCLOSURES_TEMPLATES),
+        },
+    )
