@@ -3,5 +3,23 @@ mounted under /api/v1/) of this area."""
 
 from __future__ import annotations
 
-urlpatterns: list = []
-api_urlpatterns: list = []
+from django.urls import include, path
+from rest_framework.routers import SimpleRouter
+
+from apps.disclosures import api, views
+
+urlpatterns: list = [
+    path("disclosures/", views.disclosure_list_view, name="disclosure-list"),
+    path("disclosures/upload/", views.disclosure_upload_view, name="disclosure-upload"),
+    path("disclosures/<int:pk>/", views.disclosure_detail_view, name="disclosure-detail"),
+    path(
+        "disclosures/<int:pk>/versions/<int:number>/review/",
+        views.disclosure_review_view,
+        name="disclosure-review",
+    ),
+]
+
+router = SimpleRouter(trailing_slash=True)
+router.register("disclosures", api.DisclosureViewSet, basename="disclosure")
+router.register("disclosure-values", api.ExtractedValueViewSet, basename="disclosure-value")
+api_urlpatterns: list = [path("", include(router.urls))]

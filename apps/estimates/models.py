@@ -14,6 +14,10 @@ class Tier(models.TextChoices):
     DEFAULT = "default", "Default value"
 
 
+#: Rank on the ladder, best first (DESIGN §3).
+TIER_RANK = {Tier.VERIFIED: 0, Tier.DISCLOSED: 1, Tier.MODELLED: 2, Tier.DEFAULT: 3}
+
+
 class Estimate(models.Model):
     # Natural key: what the estimate is *of*; one row per distinct trace of it.
     subject_key = models.CharField(max_length=128, help_text="e.g. default|CN|72081000|2026")
@@ -38,6 +42,11 @@ class Estimate(models.Model):
     # The canonical JSON (RFC 8785) bytes and their SHA-256: the trace *is* the result.
     trace = models.TextField()
     trace_sha256 = models.CharField(max_length=64)
+    # A disclosed (or verified) estimate replaced by a later one for the same subject, e.g.
+    # when the exporter restates its disclosure: kept, but no longer chosen.
+    superseded_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="supersedes"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

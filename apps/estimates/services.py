@@ -1,8 +1,24 @@
 """Writes of estimates: choose the best SEE for shipments and record it with its trace.
 
-Today the ladder of DESIGN §3 has its last rung: the official default value of
-(origin, CN code, year of import) with the year's mark-up. Better tiers (verified,
-disclosed, modelled) slot in ahead of it in :func:`estimates_choose`.
+The ladder of DESIGN §3, best first: verified > disclosed > modelled > default.
+
+- **default**: the official default value of (origin, CN code, year of import) with the
+  year's mark-up, for every shipment (:func:`estimates_choose`).
+- **disclosed** (and verified; modelled when a partial disclosure went through a route
+  model): an estimate made from an installation's confirmed disclosure (apps.disclosures),
+  recorded with ``installation`` set and a subject key
+  ``installation|<installation>|<CN>|<year>``. It replaces a worse tier for the shipments
+  declared with that installation's identifier, of its origin, a CN code under the
+  disclosed one and a date in the disclosed period (:func:`estimate_ladder_apply`); when a
+  batch of new shipments is chosen with ``installation_identifier`` given,
+  :func:`estimates_choose` picks it too. A restatement supersedes the earlier estimate
+  (``superseded_by``); a verified estimate is never replaced by a disclosed one.
+
+An estimate's trace is the engine's canonical trace; a disclosed one adds a
+``provenance`` object (the disclosure version, its file's SHA-256, each value's evidence,
+reconciliation flags, why this rung). The engine does not compute ``provenance``, so
+:func:`estimate_verify` recomputes the engine part from ``case`` and carries the stored
+``provenance`` over before comparing bytes; ``trace_sha256`` covers both.
 """
 
 from __future__ import annotations
@@ -15,14 +31,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from django.db import transaction
+from django.db.models import F, Q
 
 import methodologies
 from apps.audit.services import audit_append
 from apps.catalogue.selectors import default_value_candidates
-from apps.estimates.models import Estimate, Tier
+from apps.estimates.models import TIER_RANK, Estimate, Tier
 from methodologies import batch
 from methodologies.errors import MethodologyError
-from methodologies.trace import canonical_bytes
+from methodologies.trace import canonical_bytes, sha256_hex
 
 
 @dataclass
@@ -47,8 +64,13 @@ def estimate_record(
     period_start: dt.date,
     period_end: dt.date,
     actor: Any = None,
+    installation: Any = None,
 ) -> Estimate:
-    """Store an engine result; the same trace for the same subject is stored once."""
+    """Store an engine result; the same trace for the same subject is stored once.
+
+    ``result["trace"]`` may carry a ``provenance`` object beside the engine's keys (see
+    the module docstring); ``result["trace_sha256"]`` must then be the SHA-256 of it all.
+    """
     trace_bytes = canonical_bytes(result["trace"])
     methodology = result["trace"]["methodology"]
     estimate, created = Estimate.objects.get_or_create(
@@ -69,6 +91,7 @@ def estimate_record(
             "direct_only": bool(result.get("direct_only")),
             "reason": result.get("reason", ""),
             "trace": trace_bytes.decode(),
+            "installation": installation,
         },
     )
     if created:
@@ -82,6 +105,45 @@ def estimate_record(
     return estimate
 
 
+def _ladder_candidates(
+    *, identifiers: list[str], years: list[int]
+) -> dict[tuple[str, int], list[Estimate]]:
+    """Current (not superseded) verified, disclosed and modelled estimates of these
+    installations and years, best tier first, then newest."""
+    found: dict[tuple[str, int], list[Estimate]] = {}
+    if not identifiers:
+        return found
+    qs = (
+        Estimate.objects.filter(
+            tier__in=[Tier.VERIFIED, Tier.DISCLOSED, Tier.MODELLED],
+            superseded_by__isnull=True,
+            installation__identifier__in=identifiers,
+            period_start__year__in=years,
+        )
+        .select_related("installation")
+        .order_by("-id")
+    )
+    for estimate in qs:
+        key = (estimate.installation.identifier, estimate.period_start.year)
+        found.setdefault(key, []).append(estimate)
+    for candidates in found.values():
+        candidates.sort(key=lambda e: (TIER_RANK[e.tier], -e.pk))
+    return found
+
+
+def _ladder_pick(
+    candidates: dict[tuple[str, int], list[Estimate]],
+    identifier: str,
+    origin: str,
+    cn_code: str,
+    year: int,
+) -> Estimate | None:
+    for estimate in candidates.get((identifier, year), []):
+        if estimate.origin == origin and cn_code.startswith(estimate.cn_code):
+            return estimate
+    return None
+
+
 def estimates_choose(
     *,
     origin: np.ndarray,
@@ -89,19 +151,35 @@ def estimates_choose(
     year: np.ndarray,
     net_mass_t: np.ndarray,
     actor: Any = None,
+    installation_identifier: np.ndarray | None = None,
 ) -> Assignment:
     """Choose the best estimate for each shipment of a batch, before it is stored.
 
-    Rows are grouped by (origin, CN code, year): the engine runs once per group and the
-    estimate is recorded (its natural key makes this idempotent); then the engine's batch
-    path gathers each row's SEE and multiplies by its mass in one vectorised pass.
+    Rows are grouped by (origin, CN code, year[, installation identifier]): a group whose
+    declared installation has a current verified, disclosed or modelled estimate for its CN code
+    and year takes it (that estimate's trace says why: ``provenance.ladder``); every
+    other group runs the engine's default method once and the estimate is recorded (its
+    natural key makes this idempotent). Then the engine's batch path gathers each row's
+    SEE and multiplies by its mass in one vectorised pass.
     """
-    codes, groups = pd.factorize(pd.MultiIndex.from_arrays([origin, cn_code, year]))
+    if installation_identifier is None:
+        installation_identifier = np.full(len(origin), "", dtype=object)
+    codes, groups = pd.factorize(
+        pd.MultiIndex.from_arrays([origin, cn_code, year, installation_identifier])
+    )
+    identifiers = sorted({str(g[3]) for g in groups if g[3]})
+    ladder = _ladder_candidates(identifiers=identifiers, years=sorted({int(g[2]) for g in groups}))
     estimate_ids = np.zeros(len(groups), dtype=np.int64)
     see_total = np.full(len(groups), np.nan)
     tiers = np.full(len(groups), "", dtype=object)
     reasons = []
-    for k, (o, c, y) in enumerate(groups):
+    for k, (o, c, y, ident) in enumerate(groups):
+        better = _ladder_pick(ladder, str(ident), o, c, int(y)) if ident else None
+        if better is not None:
+            estimate_ids[k] = better.pk
+            see_total[k] = better.see_total_t_per_t
+            tiers[k] = better.tier
+            continue
         case = {
             "methodology": "cbam.default",
             "cn_code": c,
@@ -140,10 +218,109 @@ def estimates_choose(
 
 
 def estimate_verify(*, estimate: Estimate) -> dict[str, Any]:
-    """Recompute an estimate from the inputs stored in its trace; compare the bytes."""
-    recomputed_bytes, recomputed_sha = methodologies.recompute(json.loads(estimate.trace))
+    """Recompute an estimate from the inputs stored in its trace; compare the bytes.
+
+    A stored ``provenance`` (citations, not computed) is carried over to the recomputed
+    trace; the stored bytes must also hash to the stored ``trace_sha256``."""
+    stored = json.loads(estimate.trace)
+    recomputed = methodologies.run_case(stored["case"])["trace"]
+    if "provenance" in stored:
+        recomputed["provenance"] = stored["provenance"]
+    recomputed_bytes = canonical_bytes(recomputed)
+    recomputed_sha = sha256_hex(recomputed_bytes)
+    stored_bytes = estimate.trace.encode()
     return {
-        "match": recomputed_bytes == estimate.trace.encode(),
+        "match": recomputed_bytes == stored_bytes
+        and sha256_hex(stored_bytes) == estimate.trace_sha256,
         "stored_sha256": estimate.trace_sha256,
         "recomputed_sha256": recomputed_sha,
     }
+
+
+def estimates_supersede(*, old: list[Estimate], new: Estimate | None, actor: Any = None) -> int:
+    """Mark earlier estimates of a subject as replaced by ``new`` (a restatement); call
+    inside the transaction that records ``new``."""
+    ids = [e.pk for e in old if new is None or e.pk != new.pk]
+    if not ids:
+        return 0
+    count = Estimate.objects.filter(pk__in=ids, superseded_by__isnull=True).update(
+        superseded_by=new
+    )
+    audit_append(
+        actor=actor,
+        action="estimate.supersede",
+        object_type="estimate",
+        object_id=new.pk if new else ids[0],
+        payload={"superseded": ids},
+    )
+    return count
+
+
+@dataclass
+class LadderOutcome:
+    """What :func:`estimate_ladder_apply` changed."""
+
+    shipments: int
+    months: list[str]
+    tiers_before: dict[str, int]
+
+
+def estimate_ladder_apply(
+    *,
+    estimate: Estimate,
+    installation_identifier: str,
+    period_start: dt.date,
+    period_end: dt.date,
+    actor: Any = None,
+) -> LadderOutcome:
+    """Point the shipments this estimate is better for at it, in one set-based UPDATE,
+    and rebuild the totals of the months they fall in.
+
+    Shipments concerned: current lines declared with ``installation_identifier``, of the
+    estimate's origin, a CN code under the estimate's code, dated within the period.
+    A rung replaces a worse one, and a restatement replaces the estimates of the same
+    subject it superseded; a verified estimate is never replaced by a disclosed one. Call
+    inside a transaction.
+    """
+    from apps.shipments.models import Shipment
+    from apps.shipments.services import shipment_totals_rebuild
+
+    rank = TIER_RANK[estimate.tier]
+    replaceable = [t for t, r in TIER_RANK.items() if r > rank]
+    # A restatement replaces the estimates it superseded, whatever their rung.
+    superseded = Estimate.objects.filter(
+        subject_key=estimate.subject_key, superseded_by__isnull=False
+    ).values("pk")
+    qs = Shipment.objects.filter(
+        is_current=True,
+        installation_identifier=installation_identifier,
+        origin=estimate.origin,
+        cn_code__startswith=estimate.cn_code,
+        date__gte=period_start,
+        date__lte=period_end,
+    ).exclude(estimate_id=estimate.pk)
+    qs = qs.filter(Q(tier__in=replaceable) | Q(tier="") | Q(estimate_id__in=superseded))
+    before: dict[str, int] = {}
+    for tier in qs.values_list("tier", flat=True):
+        before[tier] = before.get(tier, 0) + 1
+    months = {d.replace(day=1) for d in qs.dates("date", "month")}
+    count = qs.update(
+        estimate_id=estimate.pk,
+        tier=estimate.tier,
+        embedded_emissions_t=F("net_mass_t") * estimate.see_total_t_per_t,
+    )
+    if count:
+        shipment_totals_rebuild(months=months)
+        audit_append(
+            actor=actor,
+            action="estimate.apply",
+            object_type="estimate",
+            object_id=estimate.pk,
+            payload={
+                "installation": installation_identifier,
+                "shipments": count,
+                "tiers_before": before,
+                "months": sorted(m.isoformat() for m in months),
+            },
+        )
+    return LadderOutcome(count, sorted(m.isoformat() for m in months), before)

@@ -32,21 +32,36 @@ class Command(BaseCommand):
         parser.add_argument(
             "--timeout", type=float, default=None, help="seconds to wait for the worker"
         )
+        # disclosure only (DESIGN §7): whose disclosure, which installation and period.
+        parser.add_argument("--exporter", default="", help="disclosure: the organisation")
+        parser.add_argument("--installation", default="", help="disclosure: installation id")
+        parser.add_argument("--period", type=int, default=None, help="disclosure: year YYYY")
 
     def handle(self, *args, source: str, paths: list[Path], **options) -> None:
         as_json: bool = options["json"]
         failed = False
+        run_options = {}
+        if source == "disclosure":
+            run_options = {
+                "exporter": options["exporter"],
+                "installation": options["installation"],
+                "period": options["period"],
+            }
         for path in paths:
             if not path.is_file():
                 raise CommandError(f"{path}: no such file")
             evidence = evidence_store_path(path=path, kind=source)
-            run = ingest_run_create(source=source, evidence=evidence)
+            run = ingest_run_create(source=source, evidence=evidence, options=run_options)
             run = self._wait(run, options["timeout"], quiet=as_json)
             summary = run.summary()
             summary["file"] = str(path)
             if run.status == IngestRun.Status.FAILED:
                 failed = True
                 summary["failure"] = run.failure
+            if source == "disclosure":  # DESIGN §7: "extractor" and "values"
+                from apps.disclosures.selectors import disclosure_run_summary
+
+                summary.update(disclosure_run_summary(run=run))
             if as_json:  # one JSON object per file, each on one line; the last line is JSON
                 self.stdout.write(json.dumps(summary))
             else:

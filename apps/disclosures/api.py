@@ -1,0 +1,232 @@
+"""``/api/v1/disclosures/`` and ``/api/v1/disclosure-values/``: list and read disclosures
+(scoped: an exporter its own organisation's, others' ids 404), upload a file (exporters),
+read the extracted values with their evidence, confirm, correct or drop a value, and
+confirm a version (exporters)."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+
+from apps.accounts.models import User
+from apps.disclosures.models import Disclosure, DisclosureVersion, ExtractedValue
+from apps.disclosures.selectors import (
+    disclosure_list,
+    extracted_value_list,
+    installation_choices,
+)
+from apps.disclosures.services import (
+    ReviewError,
+    disclosure_submit,
+    disclosure_version_confirm,
+    extracted_value_review,
+)
+from apps.disclosures.views import upload_cap
+from apps.evidence.services import evidence_store
+
+
+class ExtractedValueSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ExtractedValue
+        fields = [
+            "id",
+            "index",
+            "field",
+            "value",
+            "text",
+            "unit",
+            "page",
+            "cell",
+            "line",
+            "quote",
+            "bbox",
+            "extractor",
+            "status",
+            "reason",
+            "corrected_value",
+            "corrected_unit",
+            "plausibility",
+            "reviewed_at",
+        ]
+        read_only_fields = fields
+
+
+class VersionSerializer(serializers.ModelSerializer):
+    file = serializers.CharField(source="evidence.original_name", read_only=True)
+    file_sha256 = serializers.CharField(source="evidence.sha256", read_only=True)
+    superseded_by = serializers.IntegerField(
+        source="superseded_by.number", read_only=True, allow_null=True
+    )
+
+    class Meta:
+        model = DisclosureVersion
+        fields = [
+            "id",
+            "number",
+            "kind",
+            "cn_code",
+            "status",
+            "progress",
+            "failure",
+            "extractor",
+            "file",
+            "file_sha256",
+            "ingest_run",
+            "created_at",
+            "confirmed_at",
+            "superseded_by",
+            "engine",
+        ]
+        read_only_fields = fields
+
+
+class DisclosureSerializer(serializers.ModelSerializer):
+    organisation = serializers.CharField(source="organisation.name", read_only=True)
+    installation = serializers.CharField(source="installation.identifier", read_only=True)
+    versions = VersionSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Disclosure
+        fields = [
+            "id",
+            "organisation",
+            "installation",
+            "period_year",
+            "period_start",
+            "period_end",
+            "status",
+            "progress",
+            "updated_at",
+            "versions",
+        ]
+        read_only_fields = fields
+
+
+class UploadSerializer(serializers.Serializer):
+    installation = serializers.CharField(help_text="the installation's identifier")
+    period = serializers.IntegerField(min_value=2000, max_value=2100)
+    cn_code = serializers.RegexField(r"^\d{4}(\d{2}){0,2}$", required=False, default="")
+    file = serializers.FileField()
+
+
+class ReviewSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(choices=["confirm", "correct", "drop"])
+    corrected_value = serializers.FloatField(required=False, allow_null=True, default=None)
+    corrected_unit = serializers.CharField(required=False, allow_blank=True, default="")
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+def _exporter_only(user: User) -> None:
+    if user.role != User.Role.EXPORTER:
+        raise PermissionDenied("only exporters change disclosures")
+
+
+class DisclosureViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    queryset = Disclosure.objects.none()  # the schema's model; requests use get_queryset
+    serializer_class = DisclosureSerializer
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
+
+    def get_queryset(self):
+        return disclosure_list(user=self.request.user).prefetch_related("versions__evidence")
+
+    @extend_schema(
+        request={"multipart/form-data": UploadSerializer}, responses={201: VersionSerializer}
+    )
+    def create(self, request, *args, **kwargs):
+        """Upload a disclosure file for one of your organisation's installations (exporters)."""
+        _exporter_only(request.user)
+        form = UploadSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
+        installation = (
+            installation_choices(user=request.user).filter(identifier=data["installation"]).first()
+        )
+        if installation is None:
+            raise ValidationError({"installation": "not an installation of your organisation"})
+        upload = data["file"]
+        if upload.size > upload_cap():
+            raise ValidationError({"file": f"larger than {upload_cap()} bytes"})
+        with transaction.atomic():
+            evidence = evidence_store(
+                stream=upload,
+                original_name=upload.name,
+                kind="disclosure",
+                uploaded_by=request.user,
+                organisation=request.user.organisation,
+                max_bytes=upload_cap(),
+            )
+            version = disclosure_submit(
+                user=request.user,
+                installation=installation,
+                period_year=data["period"],
+                evidence=evidence,
+                cn_code=data["cn_code"],
+            )
+        version.refresh_from_db()
+        return Response(VersionSerializer(version).data, status=status.HTTP_201_CREATED)
+
+    def _version(self, number: str) -> DisclosureVersion:
+        version = self.get_object().versions.filter(number=int(number)).first()
+        if version is None:
+            raise NotFound("No such version")
+        return version
+
+    @extend_schema(
+        parameters=[OpenApiParameter("number", int, OpenApiParameter.PATH)],
+        responses=ExtractedValueSerializer(many=True),
+    )
+    @action(detail=True, methods=["get"], url_path=r"versions/(?P<number>\d+)/values")
+    def values(self, request, pk=None, number=None):
+        """The values of one version, each with its evidence (page, quote, box or cell)."""
+        version = self._version(number)
+        return Response(ExtractedValueSerializer(version.values.all(), many=True).data)
+
+    @extend_schema(
+        request=None,
+        parameters=[OpenApiParameter("number", int, OpenApiParameter.PATH)],
+        responses=inline_serializer(
+            "ConfirmResult",
+            {
+                "estimates": serializers.ListField(child=serializers.DictField()),
+                "notes": serializers.ListField(child=serializers.CharField()),
+                "shipments": serializers.IntegerField(),
+                "tiers_before": serializers.DictField(child=serializers.IntegerField()),
+            },
+        ),
+    )
+    @action(detail=True, methods=["post"], url_path=r"versions/(?P<number>\d+)/confirm")
+    def confirm(self, request, pk=None, number=None):
+        """Submit a reviewed version (exporters): it feeds the installation's estimates."""
+        version = self._version(number)
+        _exporter_only(request.user)
+        try:
+            return Response(disclosure_version_confirm(version=version, user=request.user))
+        except ReviewError as exc:
+            raise ValidationError({"detail": str(exc)}) from exc
+
+
+class ExtractedValueViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = ExtractedValue.objects.none()
+    serializer_class = ExtractedValueSerializer
+
+    def get_queryset(self):
+        return extracted_value_list(user=self.request.user)
+
+    @extend_schema(request=ReviewSerializer, responses=ExtractedValueSerializer)
+    @action(detail=True, methods=["post"])
+    def review(self, request, pk=None):
+        """Confirm, correct (value, unit, reason) or drop (reason) one value (exporters)."""
+        value = self.get_object()
+        _exporter_only(request.user)
+        form = ReviewSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        try:
+            value = extracted_value_review(value=value, user=request.user, **form.validated_data)
+        except ReviewError as exc:
+            raise ValidationError({"detail": str(exc)}) from exc
+        return Response(ExtractedValueSerializer(value).data)

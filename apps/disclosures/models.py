@@ -1,0 +1,199 @@
+"""Exporters' disclosures: every submission a version, every value with its evidence.
+
+A :class:`Disclosure` is one installation's data for one reporting period (a year) from
+one organisation. Each uploaded file is a new :class:`DisclosureVersion` (nothing is
+overwritten: a restatement is a later version, and the earlier one keeps its values,
+file and provenance). Each version holds the :class:`ExtractedValue` rows read from its
+file, each with its evidence (page, quote and box for a PDF; sheet and cell for a
+spreadsheet), and one :class:`ExtractionTrace` saying which extractor ran and how.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class Status(models.TextChoices):
+    UPLOADED = "uploaded", "Uploaded"
+    PROCESSING = "processing", "Processing"
+    NEEDS_REVIEW = "needs_review", "Needs review (extraction failed)"
+    REVIEW = "review", "Ready for review"
+    CONFIRMED = "confirmed", "Confirmed"
+    FAILED = "failed", "Failed"
+
+
+class Disclosure(models.Model):
+    """One installation's disclosed data for one reporting period; ``status`` and
+    ``progress`` are those of its latest version."""
+
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.PROTECT, related_name="disclosures"
+    )
+    installation = models.ForeignKey(
+        "facilities.Installation", on_delete=models.PROTECT, related_name="disclosures"
+    )
+    period_year = models.IntegerField()
+    period_start = models.DateField()
+    period_end = models.DateField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.UPLOADED)
+    progress = models.IntegerField(default=0, help_text="percent of the latest version's work")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "installation", "period_year"],
+                name="disclosure_natural_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.installation.identifier} {self.period_year}"
+
+
+class DisclosureVersion(models.Model):
+    """One submitted file of a disclosure, numbered 1, 2, … within it."""
+
+    class Kind(models.TextChoices):
+        TEMPLATE = "template", "Our template (CSV/XLSX)"
+        CBAM_TEMPLATE = "cbam_template", "CBAM communication template"
+        PDF = "pdf", "PDF report"
+        UNKNOWN = "", "Not read yet"
+
+    disclosure = models.ForeignKey(Disclosure, on_delete=models.PROTECT, related_name="versions")
+    number = models.IntegerField()
+    evidence = models.ForeignKey(
+        "evidence.EvidenceFile", on_delete=models.PROTECT, related_name="disclosure_versions"
+    )
+    ingest_run = models.OneToOneField(
+        "evidence.IngestRun",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="disclosure_version",
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices, blank=True)
+    cn_code = models.CharField(
+        max_length=8, blank=True, help_text="the good a PDF report's per-tonne figures are of"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.UPLOADED)
+    progress = models.IntegerField(default=0)
+    failure = models.TextField(blank=True)
+    extractor = models.CharField(max_length=128, blank=True)
+    # PDF page texts (number, text, width, height) so the review shows the quotes in context.
+    pages = models.JSONField(default=list, blank=True)
+    errors = models.JSONField(default=list, blank=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    superseded_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="supersedes"
+    )
+    engine = models.JSONField(
+        default=dict, blank=True, help_text="what confirming fed the engine (estimates, notes)"
+    )
+
+    class Meta:
+        ordering = ["disclosure", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["disclosure", "number"], name="disclosureversion_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.disclosure} v{self.number}"
+
+
+class ExtractedValue(models.Model):
+    """One value read from a version's file, with its evidence and review state.
+
+    ``value``/``unit`` are as extracted and never change; a reviewer's correction goes to
+    ``corrected_value``/``corrected_unit`` (status ``corrected``) with the reason."""
+
+    class ValueStatus(models.TextChoices):
+        EXTRACTED = "extracted", "Extracted"
+        CORRECTED = "corrected", "Corrected"
+        CONFIRMED = "confirmed", "Confirmed"
+        DROPPED = "dropped", "Dropped"
+
+    version = models.ForeignKey(DisclosureVersion, on_delete=models.PROTECT, related_name="values")
+    index = models.IntegerField()
+    field = models.CharField(max_length=255)
+    value = models.FloatField(null=True, blank=True)
+    text = models.CharField(max_length=255, blank=True, help_text="text values (codes, dates)")
+    unit = models.CharField(max_length=64, blank=True)
+    # Evidence: page + quote + bbox (PDF), cell or line + quote (spreadsheets).
+    page = models.IntegerField(null=True, blank=True)
+    cell = models.CharField(max_length=64, blank=True)
+    line = models.IntegerField(null=True, blank=True)
+    quote = models.TextField(blank=True)
+    bbox = models.JSONField(null=True, blank=True, help_text="[x0, top, x1, bottom] in PDF pt")
+    extractor = models.CharField(max_length=128)
+    context = models.JSONField(default=dict, blank=True)
+    status = models.CharField(
+        max_length=16, choices=ValueStatus.choices, default=ValueStatus.EXTRACTED
+    )
+    reason = models.TextField(blank=True)
+    corrected_value = models.FloatField(null=True, blank=True)
+    corrected_unit = models.CharField(max_length=64, blank=True)
+    plausibility = models.TextField(blank=True, help_text="why the value looks implausible")
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["version", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "index"], name="extractedvalue_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.field} = {self.value} {self.unit}"
+
+    @property
+    def current_value(self) -> float | None:
+        return self.corrected_value if self.status == "corrected" else self.value
+
+    @property
+    def current_unit(self) -> str:
+        return self.corrected_unit if self.status == "corrected" else self.unit
+
+    @property
+    def where(self) -> str:
+        if self.page is not None:
+            return f"page {self.page}"
+        if self.cell:
+            return f"cell {self.cell}"
+        return f"line {self.line}" if self.line is not None else ""
+
+
+class ExtractionTrace(models.Model):
+    """How a version's values were extracted: extractor, model, prompt hash, request and
+    response (for the LLM), temperature, attempts, and the error if it failed."""
+
+    version = models.OneToOneField(
+        DisclosureVersion, on_delete=models.PROTECT, related_name="trace"
+    )
+    extractor = models.CharField(max_length=128)
+    model_id = models.CharField(max_length=255, blank=True)
+    prompt_sha256 = models.CharField(max_length=64, blank=True)
+    temperature = models.FloatField(null=True, blank=True)
+    request = models.JSONField(null=True, blank=True)
+    response = models.TextField(blank=True)
+    attempts = models.JSONField(default=list, blank=True)
+    dropped = models.JSONField(default=list, blank=True)
+    flags = models.JSONField(default=list, blank=True)
+    note = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.version}: {self.extractor}"

@@ -1,0 +1,236 @@
+"""The exporter portal: upload a disclosure, follow its processing, review each value
+beside its evidence, correct or confirm, submit. Officials and auditors read every
+disclosure; an exporter only its organisation's (404 otherwise)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.html import format_html
+from django.views.decorators.http import require_http_methods
+
+from apps.accounts.models import User
+from apps.disclosures.models import DisclosureVersion, ExtractedValue
+from apps.disclosures.selectors import (
+    disclosure_list,
+    disclosure_version_list,
+    extracted_value_list,
+    installation_choices,
+)
+from apps.disclosures.services import (
+    ReviewError,
+    disclosure_submit,
+    disclosure_version_confirm,
+    extracted_value_review,
+)
+from apps.estimates.models import Estimate
+from apps.evidence.services import evidence_store
+from ingest.disclosure.safety import MAX_BYTES
+
+
+def upload_cap() -> int:
+    """Bytes: the largest per-type cap of the readers, and never above the site's cap."""
+    return min(max(MAX_BYTES.values()), settings.CM_MAX_UPLOAD_BYTES)
+
+
+class UploadForm(forms.Form):
+    installation = forms.ModelChoiceField(queryset=None)
+    period = forms.IntegerField(min_value=2000, max_value=2100, label="Reporting year")
+    cn_code = forms.RegexField(
+        regex=r"^\d{4}(\d{2}){0,2}$",
+        required=False,
+        label="CN code (PDF reports only)",
+        help_text="the good whose per-tonne figures the report gives (4, 6 or 8 digits)",
+    )
+    file = forms.FileField(help_text="our CSV/XLSX template, the CBAM template, or a PDF report")
+
+    def __init__(self, *args, user: User, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["installation"].queryset = installation_choices(user=user)
+        self.fields["period"].initial = dt.date.today().year - 1
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > upload_cap():
+            raise forms.ValidationError(f"the file is larger than {upload_cap():,} bytes")
+        return upload
+
+
+@login_required
+def disclosure_list_view(request: HttpRequest) -> HttpResponse:
+    disclosures = disclosure_list(user=request.user).order_by("-updated_at", "-id")[:200]
+    return render(
+        request,
+        "disclosures/disclosure_list.html",
+        {"disclosures": disclosures, "can_upload": request.user.role == User.Role.EXPORTER},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def disclosure_upload_view(request: HttpRequest) -> HttpResponse:
+    if request.user.role != User.Role.EXPORTER:
+        raise PermissionDenied("only exporters upload disclosures")
+    form = UploadForm(request.POST or None, request.FILES or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        with transaction.atomic():
+            evidence = evidence_store(
+                stream=upload,
+                original_name=upload.name,
+                kind="disclosure",
+                uploaded_by=request.user,
+                organisation=request.user.organisation,
+                max_bytes=upload_cap(),
+            )
+            version = disclosure_submit(
+                user=request.user,
+                installation=form.cleaned_data["installation"],
+                period_year=form.cleaned_data["period"],
+                evidence=evidence,
+                cn_code=form.cleaned_data.get("cn_code") or "",
+            )
+        return redirect("disclosure-detail", pk=version.disclosure_id)
+    return render(
+        request, "disclosures/disclosure_upload.html", {"form": form, "cap": upload_cap()}
+    )
+
+
+def _disclosure(request: HttpRequest, pk: int):
+    disclosure = disclosure_list(user=request.user).filter(pk=pk).first()
+    if disclosure is None:
+        raise Http404("No such disclosure")
+    return disclosure
+
+
+@login_required
+def disclosure_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
+    disclosure = _disclosure(request, pk)
+    versions = list(disclosure.versions.select_related("evidence", "trace", "ingest_run"))
+    estimate_ids = [e["id"] for v in versions for e in (v.engine or {}).get("estimates", [])]
+    estimates = {e.pk: e for e in Estimate.objects.filter(pk__in=estimate_ids)}
+    for version in versions:
+        version.estimate_rows = [
+            estimates[e["id"]]
+            for e in (version.engine or {}).get("estimates", [])
+            if e["id"] in estimates
+        ]
+    busy = any(v.status in ("uploaded", "processing") for v in versions)
+    return render(
+        request,
+        "disclosures/disclosure_detail.html",
+        {"disclosure": disclosure, "versions": versions, "busy": busy},
+    )
+
+
+def _evidence_view(value: ExtractedValue, pages: dict[int, dict]) -> dict:
+    """The quote in its page context, the number highlighted; or the sheet and cell."""
+    out: dict = {"where": value.where}
+    if value.cell:
+        sheet, _, cell = value.cell.rpartition("!")
+        out.update(sheet=sheet, cell=cell)
+    page = pages.get(value.page) if value.page is not None else None
+    if page:
+        lines = page["text"].split("\n")
+        hit = next((i for i, line in enumerate(lines) if line == value.quote), None)
+        if hit is None:
+            hit = next((i for i, line in enumerate(lines) if value.quote in line), None)
+        if hit is not None:
+            out["before"] = lines[max(0, hit - 2) : hit]
+            out["after"] = lines[hit + 1 : hit + 3]
+        number = (value.context or {}).get("text") or ""
+        quote = value.quote
+        parts = quote.split(number) if number else [quote]
+        if len(parts) > 1:
+            # The k-th copy of the number in the line (a row may print it twice).
+            k = min((value.context or {}).get("occurrence", 0), len(parts) - 2)
+            pre, post = number.join(parts[: k + 1]), number.join(parts[k + 1 :])
+            out["quote_html"] = format_html(
+                "<mark>{}<strong>{}</strong>{}</mark>", pre, number, post
+            )
+        else:
+            out["quote_html"] = format_html("<mark>{}</mark>", quote)
+        if value.bbox and page.get("width"):
+            scale = 160 / page["width"]
+            x0, top, x1, bottom = value.bbox
+            out["svg"] = {
+                "w": 160,
+                "h": round(page["height"] * scale, 1),
+                "x": round(x0 * scale, 1),
+                "y": round(top * scale, 1),
+                "bw": max(round((x1 - x0) * scale, 1), 2),
+                "bh": max(round((bottom - top) * scale, 1), 2),
+            }
+    return out
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def disclosure_review_view(request: HttpRequest, pk: int, number: int) -> HttpResponse:
+    version = (
+        disclosure_version_list(user=request.user)
+        .select_related("trace")
+        .filter(disclosure_id=pk, number=number)
+        .first()
+    )
+    if version is None:
+        raise Http404("No such disclosure version")
+    can_review = request.user.role == User.Role.EXPORTER and version.status in (
+        "review",
+        "needs_review",
+    )
+    error = ""
+    if request.method == "POST":
+        if request.user.role != User.Role.EXPORTER:
+            raise PermissionDenied("only the exporter reviews its disclosure")
+        try:
+            if "submit" in request.POST:
+                disclosure_version_confirm(version=version, user=request.user)
+                return redirect("disclosure-detail", pk=pk)
+            value = (
+                extracted_value_list(user=request.user)
+                .filter(version=version, pk=request.POST.get("value"))
+                .first()
+            )
+            if value is None:
+                raise Http404("No such value")
+            corrected = request.POST.get("corrected_value", "").strip()
+            extracted_value_review(
+                value=value,
+                user=request.user,
+                action=request.POST.get("action", ""),
+                corrected_value=float(corrected) if corrected else None,
+                corrected_unit=request.POST.get("corrected_unit", ""),
+                reason=request.POST.get("reason", ""),
+            )
+            return redirect(f"{request.path}#v{value.pk}")
+        except (ReviewError, ValueError) as exc:
+            error = str(exc)
+    pages = {p["number"]: p for p in version.pages or []}
+    values = list(version.values.all())
+    rows = [(v, _evidence_view(v, pages)) for v in values]
+    trace = getattr(version, "trace", None)
+    return render(
+        request,
+        "disclosures/disclosure_review.html",
+        {
+            "version": version,
+            "disclosure": version.disclosure,
+            "rows": rows,
+            "trace": trace,
+            "can_review": can_review,
+            "error": error,
+            "counts": {
+                s: sum(v.status == s for v in values) for s in ExtractedValue.ValueStatus.values
+            },
+            "kinds": DisclosureVersion.Kind,
+        },
+        status=400 if error else 200,
+    )
