@@ -7,6 +7,11 @@
     python -m verifier inclusion --url URL --token T --index I [--public-key K]
         fetch entry I, hash its data (RFC 6962 §2.1), and verify its inclusion in the
         latest checkpoint (RFC 9162 §2.1.3.2).
+    python -m verifier trace --url URL --token T --estimate N [--output FILE] [--public-key K]
+        fetch estimate N's trace, hash its bytes (SHA-256), find the log's estimate.create
+        entry that recorded that digest, and verify the entry's inclusion in the latest
+        checkpoint: the trace is the one logged when the estimate was made. ``--output``
+        saves the bytes; recompute them with ``python -m methodologies run`` on their case.
 
 The public key is pinned with ``--public-key`` (base64); without it, ``check`` trusts the
 key recorded in the saved checkpoint and ``inclusion`` the key the server sends (said so
@@ -19,6 +24,7 @@ from __future__ import annotations
 import argparse
 import base64
 import binascii
+import hashlib
 import json
 import os
 import sys
@@ -44,7 +50,7 @@ class Api:
         self.base = url.rstrip("/") + "/api/v1/audit/"
         self.token = token
 
-    def get(self, path: str, **params: int) -> Any:
+    def get(self, path: str, **params: int | str) -> Any:
         url = self.base + path + ("?" + urllib.parse.urlencode(params) if params else "")
         request = urllib.request.Request(  # noqa: S310 (the scheme is checked above)
             url, headers={"Authorization": f"Token {self.token}", "Accept": "application/json"}
@@ -59,6 +65,21 @@ class Api:
             raise FetchError(f"GET {url}: {exc}") from None
         except ValueError:
             raise FetchError(f"GET {url}: the answer is not JSON") from None
+
+    def raw(self, path: str) -> tuple[bytes, dict[str, str]]:
+        """GET a path under /api/v1/ as bytes, with the response headers."""
+        url = self.base.removesuffix("audit/") + path
+        request = urllib.request.Request(  # noqa: S310 (the scheme is checked above)
+            url, headers={"Authorization": f"Token {self.token}"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+                return response.read(), dict(response.headers.items())
+        except urllib.error.HTTPError as exc:
+            detail = exc.read()[:300].decode("utf-8", "replace")
+            raise FetchError(f"GET {url}: HTTP {exc.code} {detail}") from None
+        except (urllib.error.URLError, OSError) as exc:
+            raise FetchError(f"GET {url}: {exc}") from None
 
     def hashes(self, path: str, **params: int) -> list[bytes]:
         answer = self.get(path, **params)
@@ -119,32 +140,75 @@ def _document(checkpoint: Checkpoint) -> dict[str, Any]:
     }
 
 
+def _entry_data(api: Api, index: int) -> bytes:
+    """Entry ``index``'s data, after checking that its leaf hash is SHA-256(0x00 || data)."""
+    entry = api.get(f"entries/{index}")
+    try:
+        data = base64.b64decode(entry["data"], validate=True)
+        claimed = bytes.fromhex(entry["leaf_hash"])
+    except (KeyError, TypeError, ValueError, binascii.Error):
+        raise FormatError(f"entries/{index}: expected data (base64), leaf_hash (hex)") from None
+    computed = leaf_hash(data)
+    if computed != claimed:
+        raise VerificationError(
+            f"entry {index}: SHA-256(0x00 || data) = {computed.hex()}, "
+            f"the server says {claimed.hex()}"
+        )
+    _say(True, f"entry {index}: leaf hash {computed.hex()} matches its data")
+    return data
+
+
+def _included(api: Api, index: int, data: bytes, latest: Checkpoint) -> None:
+    proof = api.hashes("proof/inclusion", index=index, tree_size=latest.tree_size)
+    verify_inclusion(leaf_hash(data), index, latest.tree_size, proof, latest.root_hash)
+    _say(True, f"entry {index} is included in tree size {latest.tree_size}")
+
+
 def cmd_inclusion(args: argparse.Namespace, api: Api) -> None:
     pinned = _pinned_key(args.public_key)
     if pinned is None:
         print("note: no --public-key; trusting the key the server sends")
     latest = _latest(api, pinned)
-    entry = api.get(f"entries/{args.index}")
-    try:
-        data = base64.b64decode(entry["data"], validate=True)
-        claimed = bytes.fromhex(entry["leaf_hash"])
-    except (KeyError, TypeError, ValueError, binascii.Error):
-        raise FormatError(
-            f"entries/{args.index}: expected data (base64), leaf_hash (hex)"
-        ) from None
-    computed = leaf_hash(data)
-    if computed != claimed:
-        raise VerificationError(
-            f"entry {args.index}: SHA-256(0x00 || data) = {computed.hex()}, "
-            f"the server says {claimed.hex()}"
-        )
-    _say(True, f"entry {args.index}: leaf hash {computed.hex()} matches its data")
-    proof = api.hashes("proof/inclusion", index=args.index, tree_size=latest.tree_size)
-    verify_inclusion(computed, args.index, latest.tree_size, proof, latest.root_hash)
-    _say(True, f"entry {args.index} is included in tree size {latest.tree_size}")
+    _included(api, args.index, _entry_data(api, args.index), latest)
 
 
-COMMANDS = {"check": cmd_check, "inclusion": cmd_inclusion}
+def cmd_trace(args: argparse.Namespace, api: Api) -> None:
+    pinned = _pinned_key(args.public_key)
+    if pinned is None:
+        print("note: no --public-key; trusting the key the server sends")
+    body, headers = api.raw(f"estimates/{args.estimate}/trace")
+    digest = hashlib.sha256(body).hexdigest()
+    header = {k.lower(): v for k, v in headers.items()}.get("x-trace-sha256")
+    if header != digest:
+        raise VerificationError(f"the trace hashes to {digest}; X-Trace-SHA256 says {header}")
+    _say(True, f"trace of estimate {args.estimate}: {len(body)} bytes, SHA-256 {digest}")
+    if args.output:
+        Path(args.output).write_bytes(body)
+        print(f"saved the trace to {args.output}")
+    latest = _latest(api, pinned)
+    history = api.get("entries", object_type="estimate", object_id=args.estimate)
+    for item in history.get("entries", []):
+        if item.get("action") != "estimate.create" or item["index"] >= latest.tree_size:
+            continue
+        data = _entry_data(api, item["index"])
+        try:
+            event = json.loads(data)
+        except ValueError:
+            raise FormatError(f"entry {item['index']}: the data is not JSON") from None
+        recorded = (event.get("payload") or {}).get("trace_sha256")
+        if event.get("object") != {"type": "estimate", "id": str(args.estimate)}:
+            raise VerificationError(f"entry {item['index']} is not about estimate {args.estimate}")
+        if recorded == digest:
+            _say(True, f"entry {item['index']} (estimate.create) recorded this trace's SHA-256")
+            _included(api, item["index"], data, latest)
+            return
+        _say(False, f"entry {item['index']} recorded trace SHA-256 {recorded}")
+    raise VerificationError(
+        f"no estimate.create entry in tree size {latest.tree_size} records SHA-256 {digest}"
+    )
+
+
+COMMANDS = {"check": cmd_check, "inclusion": cmd_inclusion, "trace": cmd_trace}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -153,6 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, help_text in (
         ("check", "verify a saved checkpoint and its consistency with the latest"),
         ("inclusion", "verify that one entry is included in the latest checkpoint"),
+        ("trace", "verify that an estimate's trace is the one its log entry recorded"),
     ):
         p = sub.add_parser(name, help=help_text)
         p.add_argument("--url", required=True, help="the platform, e.g. http://127.0.0.1:8000")
@@ -161,6 +226,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.choices["check"].add_argument("--checkpoint", required=True, help="saved checkpoint")
     sub.choices["check"].add_argument("--save", help="write the verified latest checkpoint here")
     sub.choices["inclusion"].add_argument("--index", type=int, required=True)
+    sub.choices["trace"].add_argument("--estimate", type=int, required=True, help="estimate id")
+    sub.choices["trace"].add_argument("--output", help="save the trace bytes here")
     args = parser.parse_args(argv)
     if not args.token:
         parser.error("--token (or CM_API_TOKEN) is required")

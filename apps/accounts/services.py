@@ -7,6 +7,7 @@ import re
 import secrets
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -55,10 +56,37 @@ def api_token_create(*, user: User) -> tuple[str, datetime]:
     return token, expires
 
 
-def api_token_revoke(*, token: ApiToken, actor: User) -> None:
+def api_token_revoke(*, token: ApiToken, actor: User) -> ApiToken:
+    """Revoke a token (idempotent: a revoked token keeps its first revocation time)."""
     with transaction.atomic():
-        token.revoked_at = timezone.now()
-        token.save(update_fields=["revoked_at"])
-        audit_append(
-            actor=actor, action="token.revoke", object_type="api_token", object_id=token.pk
+        updated = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
         )
+        if updated:
+            audit_append(
+                actor=actor, action="token.revoke", object_type="api_token", object_id=token.pk
+            )
+    token.refresh_from_db()
+    return token
+
+
+def user_role_change(*, user: User, role: str, actor: Any) -> User:
+    """Give ``user`` another role; the change and its audit event commit together."""
+    if role not in User.Role.values:
+        raise ValueError(f"unknown role {role!r}; one of {', '.join(User.Role.values)}")
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        previous = locked.role
+        if previous == role:
+            return locked
+        locked.role = role
+        locked.save(update_fields=["role"])
+        audit_append(
+            actor=actor,
+            action="user.role_change",
+            object_type="user",
+            object_id=locked.pk,
+            payload={"username": locked.username, "from": previous, "to": role},
+        )
+    user.role = role
+    return locked

@@ -18,6 +18,7 @@ from apps.audit.models import AuditEvent
 from apps.audit.selectors import (
     OutOfRange,
     audit_consistency_proof,
+    audit_history,
     audit_inclusion_proof,
     checkpoint_document,
     entry_document,
@@ -44,6 +45,21 @@ class EntrySerializer(serializers.Serializer):
 
 class ProofSerializer(serializers.Serializer):
     hashes = serializers.ListField(child=serializers.CharField(help_text="hex SHA-256"))
+
+
+class HistoryQuerySerializer(serializers.Serializer):
+    object_type = serializers.CharField(help_text="e.g. estimate, ingest_run, user, api_token")
+    object_id = serializers.CharField(help_text="the object's id")
+
+
+class HistoryEntrySerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    action = serializers.CharField()
+    leaf_hash = serializers.CharField(help_text="hex SHA-256(0x00 || data)")
+
+
+class HistorySerializer(serializers.Serializer):
+    entries = HistoryEntrySerializer(many=True)
 
 
 class InclusionQuerySerializer(serializers.Serializer):
@@ -80,6 +96,20 @@ class EntryView(APIView):
     @extend_schema(responses=EntrySerializer, description="One event, as hashed into the log.")
     def get(self, request, index: int):
         return Response(entry_document(get_object_or_404(AuditEvent, index=index)))
+
+
+class HistoryView(APIView):
+    @extend_schema(
+        parameters=[HistoryQuerySerializer],
+        responses=HistorySerializer,
+        description="The log's entries about one object, oldest first (e.g. the "
+        "estimate.create event that recorded an estimate's trace_sha256); fetch each with "
+        "entries/{index} and prove its inclusion.",
+    )
+    def get(self, request):
+        query = _query(HistoryQuerySerializer, request)
+        rows = audit_history(**query).values("index", "action", "leaf_hash")
+        return Response({"entries": list(rows)})
 
 
 class InclusionProofView(APIView):

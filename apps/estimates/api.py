@@ -1,16 +1,103 @@
-"""``/api/v1/estimates/``: the estimate, its canonical trace, and a recompute check."""
+"""``/api/v1/estimates/``: estimates, their canonical traces (JSON, flat CSV and XLSX, a bulk
+zip archive with a SHA-256 manifest) and a recompute check.
+
+Names (DESIGN §7, stable):
+
+- ``GET /api/v1/estimates/`` filters ``cn_code``, ``origin``, ``exporter``, ``period_from``,
+  ``period_to``, ``tier``, ``methodology``; keyset pages.
+- ``GET /api/v1/estimates/{id}/trace`` the canonical JSON bytes (header ``X-Trace-SHA256``);
+  ``/trace.csv`` and ``/trace.xlsx`` the same trace flattened to one row per JSON leaf
+  (``path``, ``value``, ``type``), lossless: ``value`` is the leaf's RFC 8785 text (a
+  string that a spreadsheet would read as a formula gets a leading apostrophe).
+- ``GET /api/v1/estimates/traces.zip?<filters>`` every trace of the filter, streamed as a
+  zip: ``traces/estimate-<id>.json`` (the canonical bytes), ``manifest.json`` (one entry per
+  file with its ``sha256``, equal to the estimate's ``trace_sha256``) and ``SHA256SUMS``
+  (``sha256sum -c SHA256SUMS`` checks the files).
+- ``POST /api/v1/estimates/{id}/verify`` recomputes from the stored case.
+
+Every role reads through :func:`apps.estimates.selectors.estimate_list`: exporters see only
+the estimates of their own shipments and installations (404 on others).
+"""
 
 from __future__ import annotations
 
-from django.http import HttpResponse
+import csv
+import hashlib
+import io
+import json
+import re
+import zipfile
+from collections.abc import Iterator
+from typing import Any
+
+import django_filters
+import rfc8785
+from django.core.validators import RegexValidator
+from django.db.models import Exists, OuterRef
+from django.http import HttpResponse, StreamingHttpResponse
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import serializers, viewsets
 from rest_framework.response import Response
 
-from apps.estimates.models import Estimate
+from apps.audit.selectors import checkpoint_document
+from apps.audit.services import checkpoint_ensure
+from apps.estimates.models import Estimate, Tier
 from apps.estimates.selectors import estimate_list
 from apps.estimates.services import estimate_verify
+from apps.shipments.models import Shipment
+from apps.web.exports import neutralise
+
+
+class EstimateFilter(django_filters.FilterSet):
+    cn_code = django_filters.CharFilter(
+        method="filter_cn_code",
+        help_text="CN code or prefix, digits (e.g. 72 or 7208)",
+        validators=[RegexValidator(r"^[0-9 .]{1,12}$", "a CN code or prefix is digits only")],
+    )
+    origin = django_filters.CharFilter(method="filter_origin", help_text="ISO 3166-1 alpha-2")
+    exporter = django_filters.CharFilter(
+        method="filter_exporter",
+        help_text="exporter name (contains, case-insensitive): estimates used by its shipments",
+    )
+    period_from = django_filters.DateFilter(
+        field_name="period_end", lookup_expr="gte", help_text="period ends on or after"
+    )
+    period_to = django_filters.DateFilter(
+        field_name="period_start", lookup_expr="lte", help_text="period starts on or before"
+    )
+    tier = django_filters.ChoiceFilter(choices=Tier.choices)
+    methodology = django_filters.CharFilter(help_text="e.g. cbam.default")
+
+    class Meta:
+        model = Estimate
+        fields = [
+            "cn_code",
+            "origin",
+            "exporter",
+            "period_from",
+            "period_to",
+            "tier",
+            "methodology",
+        ]
+
+    def filter_cn_code(self, queryset, name, value):
+        return queryset.filter(cn_code__startswith=re.sub(r"[ .]", "", value))
+
+    def filter_origin(self, queryset, name, value):
+        return queryset.filter(origin=value.strip().upper())
+
+    def filter_exporter(self, queryset, name, value):
+        used = Shipment.objects.filter(
+            estimate_id=OuterRef("pk"), exporter__name__icontains=value.strip()
+        )
+        return queryset.filter(Exists(used))
 
 
 class EstimateSerializer(serializers.ModelSerializer):
@@ -41,9 +128,167 @@ class EstimateSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+# --- Flat forms of a trace -----------------------------------------------------------------
+
+FLAT_HEADER = ["path", "value", "type"]
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    return "string"
+
+
+def trace_rows(trace: Any, path: str = "$") -> Iterator[tuple[str, Any, str]]:
+    """The leaves of a trace, depth first in key order: (JSONPath, value, JSON type).
+
+    Empty objects and arrays are leaves too (``{}`` / ``[]``), so the rows determine the
+    trace. Numbers keep their RFC 8785 spelling in CSV (see :func:`trace_csv`).
+    """
+    if isinstance(trace, dict):
+        if not trace:
+            yield path, "{}", "object"
+        for key in sorted(trace):
+            yield from trace_rows(trace[key], f"{path}.{key}")
+    elif isinstance(trace, list):
+        if not trace:
+            yield path, "[]", "array"
+        for i, item in enumerate(trace):
+            yield from trace_rows(item, f"{path}[{i}]")
+    else:
+        yield path, trace, _json_type(trace)
+
+
+def _text(value: Any, kind: str) -> str:
+    if kind == "string" or kind in ("object", "array"):
+        return value
+    return rfc8785.dumps(value).decode()  # the number/boolean/null exactly as in the bytes
+
+
+def trace_csv(trace: dict) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(FLAT_HEADER)
+    for path, value, kind in trace_rows(trace):
+        text = _text(value, kind)
+        writer.writerow([path, neutralise(text) if kind == "string" else text, kind])
+    return out.getvalue().encode("utf-8")
+
+
+def trace_xlsx(trace: dict, *, estimate: Estimate) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("trace")
+
+    def text_cell(value: str) -> WriteOnlyCell:
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.data_type = "s"  # never a formula, whatever the text starts with
+        return cell
+
+    sheet.append([text_cell(h) for h in FLAT_HEADER])
+    for path, value, kind in trace_rows(trace):
+        if kind == "number":
+            shown: Any = value
+        elif kind == "boolean":
+            shown = value
+        else:
+            shown = text_cell(_text(value, kind))
+        sheet.append([text_cell(path), shown, text_cell(kind)])
+    about = book.create_sheet("about")
+    for key, value in (
+        ("estimate", estimate.pk),
+        ("subject_key", estimate.subject_key),
+        ("trace_sha256", estimate.trace_sha256),
+        ("note", "The canonical trace is the JSON of GET /api/v1/estimates/{id}/trace."),
+    ):
+        about.append([text_cell(key), value if isinstance(value, int) else text_cell(value)])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+# --- Bulk archive ---------------------------------------------------------------------------
+
+
+class _Sink:
+    """A write-only file for zipfile; the bytes written so far are taken with ``pop``."""
+
+    def __init__(self) -> None:
+        self.chunks: list[bytes] = []
+
+    def write(self, data: bytes) -> int:
+        self.chunks.append(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def pop(self) -> bytes:
+        data = b"".join(self.chunks)
+        self.chunks.clear()
+        return data
+
+
+def traces_zip_stream(estimates, *, filters: dict[str, str]) -> Iterator[bytes]:
+    """Zip the traces of ``estimates`` as they are read (constant memory), then the
+    manifest (SHA-256 of each file as written, the filters, the signed audit checkpoint)
+    and a ``SHA256SUMS`` file."""
+    sink = _Sink()
+    archive = zipfile.ZipFile(sink, mode="w", compression=zipfile.ZIP_DEFLATED)
+    entries = []
+    for estimate in estimates.iterator(chunk_size=500):
+        data = estimate.trace.encode("utf-8")
+        name = f"traces/estimate-{estimate.pk}.json"
+        archive.writestr(name, data)
+        entries.append(
+            {
+                "path": name,
+                "estimate": estimate.pk,
+                "subject_key": estimate.subject_key,
+                "methodology": estimate.methodology,
+                "tier": estimate.tier,
+                "trace_sha256": estimate.trace_sha256,
+                "sha256": hashlib.sha256(data).hexdigest(),
+                "bytes": len(data),
+            }
+        )
+        yield sink.pop()
+    manifest = {
+        "generated_at": timezone.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "filters": filters,
+        "count": len(entries),
+        "files": entries,
+        "audit_checkpoint": checkpoint_document(checkpoint_ensure()),
+    }
+    archive.writestr("manifest.json", json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+    sums = "".join(f"{e['sha256']}  {e['path']}\n" for e in entries)
+    archive.writestr("SHA256SUMS", sums)
+    archive.close()
+    yield sink.pop()
+
+
+# --- Views ----------------------------------------------------------------------------------
+
+FILTER_PARAMETERS = [
+    OpenApiParameter(
+        name,
+        OpenApiTypes.DATE if name.startswith("period_") else str,
+        description=str(f.extra.get("help_text", "")),
+    )
+    for name, f in EstimateFilter.base_filters.items()
+]
+
+
 class EstimateViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = Estimate.objects.none()  # the schema's model; requests use get_queryset
     serializer_class = EstimateSerializer
+    filterset_class = EstimateFilter
 
     def get_queryset(self):
         return estimate_list(user=self.request.user).order_by("-id")
@@ -60,6 +305,61 @@ class EstimateViewSet(viewsets.ReadOnlyModelViewSet):
         return response
 
     @extend_schema(
+        responses={(200, "text/csv"): OpenApiTypes.STR},
+        description="The trace flattened: one row per JSON leaf, columns path, value "
+        "(the RFC 8785 text of numbers; text starting with = + - @ gets a leading "
+        "apostrophe) and type. Header X-Trace-SHA256 is the digest of the JSON form.",
+    )
+    def trace_csv(self, request, pk=None):
+        estimate = self.get_object()
+        response = HttpResponse(trace_csv(json.loads(estimate.trace)), content_type="text/csv")
+        response["Content-Disposition"] = f'attachment; filename="trace-{estimate.pk}.csv"'
+        response["X-Trace-SHA256"] = estimate.trace_sha256
+        return response
+
+    @extend_schema(
+        responses={
+            (
+                200,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            ): OpenApiTypes.BINARY
+        },
+        description="The trace flattened as in trace.csv, in a workbook (sheet 'trace'; "
+        "numbers as numbers, text never a formula; sheet 'about' names the estimate).",
+    )
+    def trace_xlsx(self, request, pk=None):
+        estimate = self.get_object()
+        response = HttpResponse(
+            trace_xlsx(json.loads(estimate.trace), estimate=estimate),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+        response["Content-Disposition"] = f'attachment; filename="trace-{estimate.pk}.xlsx"'
+        response["X-Trace-SHA256"] = estimate.trace_sha256
+        return response
+
+    @extend_schema(
+        operation_id="api_v1_estimates_traces_zip",
+        parameters=FILTER_PARAMETERS,
+        responses={
+            (200, "application/zip"): OpenApiResponse(
+                OpenApiTypes.BINARY,
+                description="traces/estimate-<id>.json, manifest.json, SHA256SUMS",
+            )
+        },
+        description="Every trace of the filter (same filters as the list), streamed as a "
+        "zip archive with a manifest of SHA-256 digests and the signed audit checkpoint.",
+    )
+    def traces_zip(self, request):
+        estimates = self.filter_queryset(self.get_queryset()).order_by("id")
+        filters = {k: v for k, v in request.query_params.items() if k in EstimateFilter.Meta.fields}
+        stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
+        response = StreamingHttpResponse(
+            traces_zip_stream(estimates, filters=filters), content_type="application/zip"
+        )
+        response["Content-Disposition"] = f'attachment; filename="traces-{stamp}.zip"'
+        return response
+
+    @extend_schema(
         request=None,
         responses=inline_serializer(
             "VerifyResult",
@@ -69,6 +369,15 @@ class EstimateViewSet(viewsets.ReadOnlyModelViewSet):
                 "recomputed_sha256": serializers.CharField(),
             },
         ),
+        description="Recompute the estimate from the case stored in its trace; match is "
+        "true when the recomputed bytes equal the stored trace and their SHA-256 equals "
+        "the stored trace_sha256.",
     )
     def verify(self, request, pk=None):
-        return Response(estimate_verify(estimate=self.get_object()))
+        result = estimate_verify(estimate=self.get_object())
+        # A trace rewritten consistently (case and result) still recomputes to itself;
+        # its digest then differs from the trace_sha256 recorded at creation.
+        result["match"] = bool(
+            result["match"] and result["recomputed_sha256"] == result["stored_sha256"]
+        )
+        return Response(result)
