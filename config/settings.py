@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "apps.estimates",
     "apps.shipments",
     "apps.web",
+    "apps.pact",
 ]
 
 MIDDLEWARE = [

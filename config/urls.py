@@ -10,7 +10,8 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from apps.accounts.api import TokenView
+from apps.accounts.api import ApiTokenViewSet, TokenView
+from apps.catalogue.api import DefaultValueViewSet
 from apps.estimates.api import EstimateViewSet
 from apps.evidence import views as evidence_views
 from apps.shipments import views as shipment_views
@@ -21,6 +22,8 @@ router = DefaultRouter(trailing_slash=True)
 router.register("shipments", ShipmentViewSet, basename="shipment")
 router.register("estimates", EstimateViewSet, basename="estimate")
 router.register("trade-aggregates", TradeAggregateViewSet, basename="trade-aggregate")
+router.register("default-values", DefaultValueViewSet, basename="default-value")
+router.register("auth/tokens", ApiTokenViewSet, basename="api-token-record")
 
 # DESIGN §7 names /estimates/{id}/trace and /verify, without a trailing slash.
 api_v1 = [
@@ -36,6 +39,21 @@ api_v1 = [
         "estimates/<int:pk>/verify",
         EstimateViewSet.as_view({"post": "verify"}),
         name="estimate-verify-exact",
+    ),
+    path(
+        "estimates/<int:pk>/trace.csv",
+        EstimateViewSet.as_view({"get": "trace_csv"}),
+        name="estimate-trace-csv",
+    ),
+    path(
+        "estimates/<int:pk>/trace.xlsx",
+        EstimateViewSet.as_view({"get": "trace_xlsx"}),
+        name="estimate-trace-xlsx",
+    ),
+    path(
+        "estimates/traces.zip",
+        EstimateViewSet.as_view({"get": "traces_zip"}),
+        name="estimate-traces-zip",
     ),
     path("", include(router.urls)),
 ]
@@ -61,5 +79,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("admin/", admin.site.urls),
+    path("pact/", include("apps.pact.urls")),
     *[path("", include(module.urlpatterns)) for module in area_urls],
 ]

@@ -5,10 +5,27 @@ from __future__ import annotations
 import re
 
 import django_filters
-from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db.models import Q
 
+from apps.accounts.models import Organisation
 from apps.estimates.models import Tier
 from apps.shipments.models import Shipment
+from methodologies.cbam_goods import SECTOR_BY_PREFIX
+
+#: Product groups: the CBAM sectors of Reg. 2023/956 Annex I, as the engine names them.
+PRODUCT_GROUPS = {
+    "cement": "Cement",
+    "iron_and_steel": "Iron and steel",
+    "aluminium": "Aluminium",
+    "fertilisers": "Fertilisers",
+    "hydrogen": "Hydrogen",
+    "electricity": "Electricity",
+}
+
+
+def product_group_prefixes(group: str) -> list[str]:
+    return sorted(p for p, sector in SECTOR_BY_PREFIX.items() if sector == group)
 
 
 def _digits(value: str) -> str:
@@ -16,8 +33,22 @@ def _digits(value: str) -> str:
 
 
 class ShipmentFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(
+        method="filter_search",
+        label="Search",
+        help_text="declaration id, exporter or importer name",
+    )
     cn_code = django_filters.CharFilter(
-        method="filter_cn_code", label="CN code or prefix", help_text="e.g. 72 or 7208 or 72081000"
+        method="filter_cn_code",
+        label="CN code or prefix",
+        help_text="e.g. 72 or 7208 or 72081000",
+        validators=[RegexValidator(r"^[0-9\s.\u00a0]*$", "a CN code or prefix is digits only")],
+    )
+    product_group = django_filters.ChoiceFilter(
+        method="filter_product_group",
+        choices=list(PRODUCT_GROUPS.items()),
+        label="Product group",
+        empty_label="Any",
     )
     origin = django_filters.CharFilter(
         method="filter_origin", label="Origin", help_text="ISO 3166-1 alpha-2, e.g. US"
@@ -25,19 +56,65 @@ class ShipmentFilter(django_filters.FilterSet):
     exporter = django_filters.CharFilter(
         field_name="exporter__name", lookup_expr="icontains", label="Exporter"
     )
+    importer = django_filters.CharFilter(
+        field_name="importer_name", lookup_expr="icontains", label="Importer"
+    )
     period_from = django_filters.DateFilter(field_name="date", lookup_expr="gte", label="From")
     period_to = django_filters.DateFilter(field_name="date", lookup_expr="lte", label="To")
-    tier = django_filters.ChoiceFilter(choices=Tier.choices, label="Tier")
+    tier = django_filters.ChoiceFilter(choices=Tier.choices, label="Tier", empty_label="Any")
+    flagged = django_filters.ChoiceFilter(
+        method="filter_flagged",
+        choices=[("yes", "Flagged installation"), ("no", "Not flagged")],
+        label="Reconciliation flag",
+        empty_label="Any",
+    )
 
     class Meta:
         model = Shipment
-        fields = ["cn_code", "origin", "exporter", "period_from", "period_to", "tier"]
+        fields = [
+            "q",
+            "cn_code",
+            "product_group",
+            "origin",
+            "exporter",
+            "importer",
+            "period_from",
+            "period_to",
+            "tier",
+            "flagged",
+        ]
 
     def filter_cn_code(self, queryset, name, value):
-        code = _digits(value)
-        if not code.isdigit():
-            raise ValidationError("a CN code or prefix is digits only")
-        return queryset.filter(cn_code__startswith=code)
+        return queryset.filter(cn_code__startswith=_digits(value))
 
     def filter_origin(self, queryset, name, value):
         return queryset.filter(origin=value.strip().upper())
+
+    def filter_product_group(self, queryset, name, value):
+        where = Q()
+        for prefix in product_group_prefixes(value):
+            where |= Q(cn_code__startswith=prefix)
+        return queryset.filter(where)
+
+    def filter_search(self, queryset, name, value):
+        text = value.strip()
+        if not text:
+            return queryset
+        # Exporters are few: match their names first, then their ids in the big table.
+        exporters = Organisation.objects.filter(name__icontains=text).values("id")
+        return queryset.filter(
+            Q(declaration_id=text) | Q(exporter_id__in=exporters) | Q(importer_name__icontains=text)
+        )
+
+    def filter_flagged(self, queryset, name, value):
+        """Shipments declared from an installation with an open reconciliation flag: by
+        the installation's id, or by its identifier as the customs line declares it."""
+        from apps.web.flags import flagged_installation_identifiers, flagged_installation_ids
+
+        user = getattr(self.request, "user", None)
+        ids = flagged_installation_ids(user) or set()
+        identifiers = flagged_installation_identifiers(user)
+        flagged = Q(installation_id__in=ids) | Q(installation_identifier__in=identifiers)
+        if value == "yes":
+            return queryset.filter(flagged) if ids else queryset.none()
+        return queryset.exclude(flagged) if ids else queryset

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet, Sum
-from django.db.models.functions import ExtractYear
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import F, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce, ExtractYear
 
 from apps.accounts.models import User
 from apps.shipments.models import Shipment, ShipmentTotal
 
 
 def shipment_list(*, user: User) -> QuerySet[Shipment]:
-    qs = Shipment.objects.filter(is_current=True).select_related("estimate", "exporter")
+    """Current shipments the user may read, with their estimate and exporter. The
+    estimate's trace (kilobytes of JSON each) is left out: lists never show it, and a
+    report that does loads it for its one estimate."""
+    qs = (
+        Shipment.objects.filter(is_current=True)
+        .select_related("estimate", "exporter")
+        .defer("estimate__trace")
+    )
     if user.role == User.Role.EXPORTER:
         return qs.filter(exporter_id=user.organisation_id) if user.organisation_id else qs.none()
     return qs
@@ -66,3 +76,96 @@ def shipment_totals(
 
 
 _TOTAL_VALUES = ("shipments", "net_mass_t", "embedded_emissions_t", "default_mass_t")
+
+
+# --------------------------------------------------------------------------- list pages
+
+#: Sort orders of the list pages: name → (label, field, descending). Every order is a
+#: keyset on (field, id), so a page costs the same at any depth and no COUNT(*) is needed.
+SORTS: dict[str, tuple[str, str, bool]] = {
+    "newest": ("Newest first", "id", True),
+    "date": ("Date, newest first", "date", True),
+    "date_asc": ("Date, oldest first", "date", False),
+    "mass": ("Net mass, largest first", "net_mass_t", True),
+    "emissions": ("Embedded emissions, largest first", "embedded_emissions_t", True),
+}
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[Shipment]
+    next_cursor: str | None
+
+
+def _cursor_value(field: str, raw: str):
+    if field == "date":
+        return dt.date.fromisoformat(raw)
+    if field == "id":
+        return int(raw)
+    return float(raw)
+
+
+def shipment_page(
+    qs: QuerySet[Shipment], *, sort: str = "newest", cursor: str = "", size: int = 50
+) -> Page:
+    """One keyset page of ``qs`` in the order ``sort``, after ``cursor`` ("value|id").
+
+    A shipment without embedded emissions sorts as -1 in the emissions order (last).
+    A malformed cursor starts from the first page.
+    """
+    _, field, descending = SORTS.get(sort, SORTS["newest"])
+    if field == "embedded_emissions_t":
+        qs = qs.annotate(sort_key=Coalesce(F(field), Value(-1.0)))
+    else:
+        qs = qs.annotate(sort_key=F(field))
+    if cursor:
+        try:
+            raw_value, raw_id = cursor.rsplit("|", 1)
+            value, last_id = _cursor_value(field, raw_value), int(raw_id)
+        except ValueError:
+            value = last_id = None
+        if last_id is not None:
+            if descending:
+                after = Q(sort_key__lt=value) | Q(sort_key=value, id__lt=last_id)
+            else:
+                after = Q(sort_key__gt=value) | Q(sort_key=value, id__gt=last_id)
+            qs = qs.filter(after)
+    order = ("-sort_key", "-id") if descending else ("sort_key", "id")
+    rows = list(qs.order_by(*order)[: size + 1])
+    next_cursor = None
+    if len(rows) > size:
+        last = rows[size - 1]
+        next_cursor = f"{last.sort_key}|{last.id}"
+    return Page(rows=rows[:size], next_cursor=next_cursor)
+
+
+def exporter_comparison(*, cn_code: str, user: User, limit: int = 12) -> list[dict]:
+    """Mass-weighted SEE of each exporter of a CN code, from the pre-aggregated totals
+    (embedded emissions ÷ mass with an estimate). Other exporters' names are not shown to
+    an exporter: they read "another exporter"."""
+    rows = (
+        ShipmentTotal.objects.filter(cn_code=cn_code, estimated_mass_t__gt=0)
+        .values("exporter_id", "exporter__name")
+        .annotate(
+            mass=Sum("net_mass_t"),
+            estimated=Sum("estimated_mass_t"),
+            emissions=Sum("embedded_emissions_t"),
+            default_mass=Sum("default_mass_t"),
+        )
+        .order_by("-mass")[:limit]
+    )
+    own = user.organisation_id if user.role == User.Role.EXPORTER else None
+    out = []
+    for row in rows:
+        visible = user.role != User.Role.EXPORTER or row["exporter_id"] == own
+        out.append(
+            {
+                "exporter_id": row["exporter_id"] if visible else None,
+                "exporter": row["exporter__name"] if visible else "another exporter",
+                "net_mass_t": row["mass"],
+                "embedded_emissions_t": row["emissions"],
+                "see_t_per_t": row["emissions"] / row["estimated"],
+                "default_share": row["default_mass"] / row["estimated"],
+            }
+        )
+    return out

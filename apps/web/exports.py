@@ -1,8 +1,8 @@
-"""Streaming CSV exports, safe to open in a spreadsheet.
+"""Streaming CSV and XLSX exports, safe to open in a spreadsheet.
 
 A cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is read as a
 formula by spreadsheet programs (OWASP "CSV injection"); such text gets a leading
-apostrophe. Numbers are written as numbers.
+apostrophe, in CSV and in XLSX alike (``apps.web.xlsx``). Numbers are written as numbers.
 """
 
 from __future__ import annotations
@@ -36,5 +36,16 @@ def csv_stream(header: list[str], rows: Iterable[Iterable[Any]]) -> Iterator[str
 
 def csv_response(filename: str, header: list[str], rows: Iterable[Iterable[Any]]):
     response = StreamingHttpResponse(csv_stream(header, rows), content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def xlsx_response(filename: str, header: list[str], rows: Iterable[Iterable[Any]]):
+    from apps.web.xlsx import xlsx_stream
+
+    response = StreamingHttpResponse(xlsx_stream(header, rows), content_type=XLSX_TYPE)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

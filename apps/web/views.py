@@ -1,8 +1,199 @@
+"""Site pages: the dashboard, exporter and estimate pages, and the methodology pages."""
+
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
+import json
+
+from django.contrib.auth.decorators import login_required
+from django.db.models import Sum
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+
+from apps.accounts.models import Organisation, User
+from apps.estimates.selectors import estimate_list
+from apps.evidence.models import IngestRun
+from apps.evidence.selectors import ingest_run_list
+from apps.shipments.selectors import shipment_list
+from apps.web import charts
+from apps.web.audit import audit_history_of
+from apps.web.dashboard import (
+    BENCHMARK_NOTE,
+    dashboard_totals,
+    default_marker,
+    intensity_distribution,
+    totals_scope,
+)
+from apps.web.flags import flag_summary
+from apps.web.methodology_docs import methodology_doc, methodology_index
+from apps.web.traces import trace_view
+from methodologies import METHODOLOGIES
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    return redirect("shipment-list" if request.user.is_authenticated else "login")
+    if not request.user.is_authenticated:
+        return redirect("login")
+    try:
+        return redirect(reverse("dashboard"))
+    except NoReverseMatch:  # the web app's URLs are not mounted (config/urls.py)
+        return redirect("shipment-list")
+
+
+def _year(request: HttpRequest) -> int | None:
+    raw = request.GET.get("year", "")
+    return int(raw) if raw.isdigit() and 2000 <= int(raw) <= 2100 else None
+
+
+@login_required
+def dashboard_view(request: HttpRequest) -> HttpResponse:
+    year = _year(request)
+    data = dashboard_totals(user=request.user, year=year)
+    overall = data.overall
+    codes = [row["cn_code"] for row in data.top_codes]
+    cn = request.GET.get("cn", "")
+    cn = cn if cn.isdigit() and len(cn) <= 8 else (codes[0] if codes else "")
+    groups = intensity_distribution(user=request.user, cn_code=cn, year=year) if cn else []
+    marker_year = year or (data.years[0] if data.years else 2026)
+    marker = default_marker(cn_code=cn, year=marker_year) if cn else None
+    markers = [charts.Marker(marker["value"], "default")] if marker else []
+    mass = sum(g["net_mass_t"] for g in groups)
+    mean = sum(g["see_t_per_t"] * g["net_mass_t"] for g in groups) / mass if mass else None
+    if mean is not None:
+        markers.append(charts.Marker(mean, "mean", colour="#38761d"))
+    estimated = overall["estimated_mass_t"]
+    actual = estimated - overall["default_mass_t"]
+    coverage = [
+        ("Actual data", actual),
+        ("Default values", overall["default_mass_t"]),
+        ("No estimate", overall["net_mass_t"] - estimated),
+    ]
+    running = list(
+        ingest_run_list(user=request.user)
+        .filter(status__in=[IngestRun.Status.PENDING, IngestRun.Status.RUNNING])
+        .select_related("evidence")[:10]
+    )
+    context = {
+        "year": year,
+        "years": data.years,
+        "overall": overall,
+        "by_group": data.by_group,
+        "by_origin": data.by_origin,
+        "by_month": data.by_month,
+        "top_codes": data.top_codes,
+        "cn": cn,
+        "groups": sorted(groups, key=lambda g: g["see_t_per_t"])[:200],
+        "groups_total": len(groups),
+        "mean": mean,
+        "marker": marker,
+        "benchmark_note": BENCHMARK_NOTE,
+        "coverage": [
+            (label, value, 100 * value / overall["net_mass_t"] if overall["net_mass_t"] else 0)
+            for label, value in coverage
+        ],
+        "flags": flag_summary(request.user),
+        "running": running,
+        "chart_groups": charts.bar_chart(
+            [(r["group"], r["embedded_emissions_t"]) for r in data.by_group],
+            title="Embedded emissions by product group",
+            unit="tCO2e",
+        ),
+        "chart_origins": charts.bar_chart(
+            [(r["origin"], r["embedded_emissions_t"] or 0.0) for r in data.by_origin],
+            title="Embedded emissions by origin",
+            unit="tCO2e",
+        ),
+        "chart_months": charts.column_chart(
+            [(f"{r['month']:%Y-%m}", [r["embedded_emissions_t"] or 0.0]) for r in data.by_month],
+            series=["embedded emissions"],
+            title="Embedded emissions by month",
+            unit="tCO2e",
+        ),
+        "chart_distribution": charts.histogram(
+            [g["see_t_per_t"] for g in groups],
+            [g["net_mass_t"] for g in groups],
+            title=f"SEE distribution of CN {cn} (tonnes by SEE)",
+            unit="tCO2e/t",
+            markers=markers,
+        )
+        if groups
+        else None,
+        "chart_coverage": charts.share_bar(
+            [(label, value) for label, value in coverage if value > 0] or [("No data", 1.0)],
+            title="Share of tonnage on actual data versus default values",
+        ),
+    }
+    return render(request, "web/dashboard.html", context)
+
+
+@login_required
+def exporter_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
+    user: User = request.user
+    if user.role == User.Role.EXPORTER and user.organisation_id != pk:
+        raise Http404("No such exporter")
+    organisation = Organisation.objects.filter(pk=pk).first()
+    if organisation is None:
+        raise Http404("No such exporter")
+    totals = totals_scope(user=user).filter(exporter_id=pk)
+    sums = {
+        "shipments": Sum("shipments"),
+        "net_mass_t": Sum("net_mass_t"),
+        "embedded_emissions_t": Sum("embedded_emissions_t"),
+        "estimated_mass_t": Sum("estimated_mass_t"),
+        "default_mass_t": Sum("default_mass_t"),
+    }
+    by_code = list(totals.values("cn_code", "origin").annotate(**sums).order_by("-net_mass_t")[:50])
+    by_month = list(totals.values("month").annotate(**sums).order_by("month"))
+    for row in [*by_code, *by_month]:
+        est = row["estimated_mass_t"] or 0.0
+        row["see_t_per_t"] = (row["embedded_emissions_t"] or 0.0) / est if est else None
+        row["default_share"] = (row["default_mass_t"] or 0.0) / est if est else None
+    overall = totals.aggregate(**sums)
+    shipments = list(shipment_list(user=user).filter(exporter_id=pk).order_by("-id")[:20])
+    return render(
+        request,
+        "web/exporter_detail.html",
+        {
+            "organisation": organisation,
+            "overall": overall,
+            "by_code": by_code,
+            "by_month": by_month,
+            "shipments": shipments,
+            "installations": list(organisation.installations.all()[:50]),
+            "chart_months": charts.column_chart(
+                [(f"{r['month']:%Y-%m}", [r["see_t_per_t"] or 0.0]) for r in by_month],
+                series=["mass-weighted SEE"],
+                title=f"Mass-weighted SEE of {organisation.name}'s goods by month",
+                unit="tCO2e/t",
+            ),
+        },
+    )
+
+
+@login_required
+def estimate_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
+    estimate = estimate_list(user=request.user).filter(pk=pk).first()
+    if estimate is None:
+        raise Http404("No such estimate")
+    trace = json.loads(estimate.trace)
+    return render(
+        request,
+        "web/estimate_detail.html",
+        {
+            "estimate": estimate,
+            "trace": trace,
+            "trace_view": trace_view(trace),
+            "history": audit_history_of([("estimate", estimate.pk)]),
+        },
+    )
+
+
+@login_required
+def methodology_list_view(request: HttpRequest) -> HttpResponse:
+    return render(request, "web/methodology_list.html", {"methodologies": methodology_index()})
+
+
+@login_required
+def methodology_detail_view(request: HttpRequest, methodology_id: str) -> HttpResponse:
+    if methodology_id not in METHODOLOGIES:
+        raise Http404("No such methodology")
+    return render(request, "web/methodology_detail.html", {"doc": methodology_doc(methodology_id)})

@@ -67,6 +67,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items[:] = others + ours
 
 
+@pytest.fixture(autouse=True)
+def _web_urls(settings):
+    """The site's URLs with the web app's pages mounted (see tests/apps/web/urls.py)."""
+    settings.ROOT_URLCONF = "tests.apps.web.urls"
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator:
     """One headless Chromium for the session."""

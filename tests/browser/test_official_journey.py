@@ -89,8 +89,8 @@ def test_an_official_filters_opens_a_report_and_checks_its_trace(world, page: Pa
     expect(page.locator(".tier")).to_have_text("Default value, 2026 mark-up (+10 %)")
     expect(page.get_by_text("3.5056 tCO₂e/t").first).to_be_visible()
 
-    steps = page.locator("h3:text-is('Steps') + table.data")
-    expect(steps.locator("thead th")).to_have_text(["Step", "Formula", "Result"])
+    steps = page.locator("h3:text-is('Steps') + .scroll table.data")
+    expect(steps.locator("thead th")).to_have_text(["Step", "Formula", "Inputs", "Result"])
     assert steps.locator("tbody tr").count() >= 1
     step_ids = steps.locator("tbody tr td:first-child code").all_inner_texts()
     assert all(step_ids), step_ids
@@ -183,13 +183,13 @@ def test_the_skip_link_is_the_first_tab_stop_and_login_fields_are_labelled(world
 
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(r"#main$"))
-    # Focus navigation continues from main: the next Tab stop is the first filter field,
-    # past the header's links and the log-out button.
+    # Focus navigation continues from main: the next Tab stop is the first filter field
+    # (the search box), past the header's links and the log-out button.
     page.keyboard.press("Tab")
     assert page.evaluate("() => document.querySelector('main').contains(document.activeElement)"), (
         focused_html(page)
     )
-    expect(page.locator("#id_cn_code")).to_be_focused()
+    expect(page.locator("#id_q")).to_be_focused()
 
 
 def test_the_skip_link_moves_focus_onto_main(world, page: Page):

@@ -141,6 +141,28 @@ class Command(BaseCommand):
             self.stdout.write(f"  error report: http://127.0.0.1:8000/ingests/{run.pk}/")
         return run
 
+    def _pages(self, *, first_shipment: Shipment | None) -> None:
+        """The web app's pages worth opening, with the sample world's ids."""
+        base = "http://127.0.0.1:8000"
+        self.stdout.write("\nPages to look at (log in as official):")
+        lines = [
+            ("dashboard", "/dashboard/"),
+            ("shipments (filters, sorting, CSV/XLSX export)", "/shipments/?cn_code=72"),
+            ("methodologies (generated from the engine)", "/methodologies/"),
+        ]
+        if first_shipment is not None:
+            lines += [
+                (
+                    "a shipment report (trace, certificates, history)",
+                    f"/shipments/{first_shipment.pk}/",
+                ),
+                ("its exporter", f"/exporters/{first_shipment.exporter_id}/"),
+            ]
+            if first_shipment.estimate_id:
+                lines.append(("its estimate", f"/estimates/{first_shipment.estimate_id}/"))
+        for label, path in lines:
+            self.stdout.write(f"  {label:<50} {base}{path}")
+
     def _summary(self, run: IngestRun) -> None:
         totals = Shipment.objects.aggregate(
             n=Count("id"), mass=Sum("net_mass_t"), emb=Sum("embedded_emissions_t")
@@ -157,6 +179,7 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"  {row['origin']}: {row['mass']:,.0f} t, {row['emb'] or 0:,.0f} tCO2e"
             )
+        self._pages(first_shipment=Shipment.objects.order_by("id").first())
         self.stdout.write("\nDemo users (demo passwords, change them for anything real):")
         for username, password, role in DEMO_USERS:
             self.stdout.write(f"  {role.label:<16} {username} / {password}")
