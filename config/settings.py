@@ -122,6 +122,8 @@ WHITENOISE_USE_FINDERS = env_bool("CM_STATIC_FROM_FINDERS", True)
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 MEDIA_ROOT = Path(env_str("CM_MEDIA_ROOT", str(VAR_DIR / "media")))
 EVIDENCE_ROOT = MEDIA_ROOT / "evidence"
+# Customs bulk loads on PostgreSQL: batches written at once, each on its own connection.
+CUSTOMS_WRITERS = env_int("CM_CUSTOMS_WRITERS", 2, minimum=1)
 
 # --- Uploads: size caps (DESIGN "uploads are size-capped") -------------------------------
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("CM_MAX_REQUEST_BYTES", 2 * 1024 * 1024, minimum=1024)
