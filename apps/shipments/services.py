@@ -19,6 +19,7 @@ from functools import partial
 import pandas as pd
 import psycopg
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -86,7 +87,7 @@ def _staged_frame(data: pd.DataFrame) -> pd.DataFrame:
         {
             "declaration_id": data["declaration_id"],
             "line": data["line"].astype("int64"),
-            "date": pd.to_datetime(data["date"]).dt.date,
+            "date": data["date"].astype("datetime64[s]"),  # midnight: a calendar date
             "cn_code": data["cn_code"],
             "origin": data["origin"],
             "exporter_id": data["exporter"].map(exporters).astype("int64"),
@@ -124,7 +125,7 @@ def shipments_ingest(*, run: IngestRun) -> IngestOutcome:
     chosen = estimates_choose(
         origin=staged["origin"].to_numpy(),
         cn_code=staged["cn_code"].to_numpy(),
-        year=pd.to_datetime(staged["date"]).dt.year.to_numpy(),
+        year=staged["date"].dt.year.to_numpy(),
         net_mass_t=staged["net_mass_t"].to_numpy(),
         actor=run.requested_by,
     )
@@ -338,9 +339,14 @@ def _copy_payload(frame: pd.DataFrame) -> bytes:
     """``frame`` as CSV for ``COPY … (FORMAT csv)``, written by Arrow: strings quoted (so an
     empty string stays ``""``), missing values (NaN, NA) as an empty unquoted field, which
     COPY reads as NULL; floats in their shortest round-trip form."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    for name in ("date", "month"):  # calendar dates, kept as midnight timestamps until here
+        if name in table.column_names and pa.types.is_timestamp(table.schema.field(name).type):
+            position = table.column_names.index(name)
+            table = table.set_column(position, name, pc.cast(table[name], pa.date32()))
     sink = io.BytesIO()
     pa_csv.write_csv(
-        pa.Table.from_pandas(frame, preserve_index=False),
+        table,
         sink,
         write_options=pa_csv.WriteOptions(include_header=False, quoting_style="needed"),
     )
@@ -360,7 +366,7 @@ def _copy_direct(batch: pd.DataFrame, run: IngestRun) -> None:
         version=1, is_current=True, ingest_run_id=run.pk, created_at=timezone.now().isoformat()
     )
     payload = _copy_payload(rows[_DIRECT])
-    month = pd.to_datetime(rows["date"]).dt.to_period("M").dt.start_time.dt.date
+    month = rows["date"].to_numpy().astype("datetime64[M]").astype("datetime64[s]")
     mass = rows["net_mass_t"]
     totals = (
         rows.assign(
@@ -462,6 +468,7 @@ def _orm_fields(r: dict) -> dict:
         "estimate_id",
     ):
         fields[name] = None if pd.isna(fields[name]) else fields[name]
+    fields["date"] = fields["date"].date()  # a midnight Timestamp → the calendar date
     return fields
 
 
