@@ -141,7 +141,11 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": env_int("CM_VISIBILITY_TIMEOUT_S", 3600, minimum=10)
+    # A task unacknowledged this long is delivered again (the ingest's lease keeps a live
+    # execution from running twice); idle workers look for such tasks every interval.
+    "visibility_timeout": env_int("CM_VISIBILITY_TIMEOUT_S", 3600, minimum=1),
+    "unacked_restore_interval": env_int("CM_UNACKED_RESTORE_INTERVAL_S", 10, minimum=1),
+    "unacked_restore_throttle": 1,
 }
 CELERY_TASK_DEFAULT_QUEUE = "carbon-manifest"
 # `celery -A config beat` signs an audit checkpoint periodically (it also signs on demand).
