@@ -22,11 +22,27 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
-    if not DEBUG and env_bool("CM_PRODUCTION", False):
+    if not DEBUG and env_bool("CM_PRODUCTION", False):  # (PRODUCTION, below)
         raise ImproperlyConfigured("SECRET_KEY must be set when CM_PRODUCTION=1")
     # Embedded default only: a fixed, clearly-marked development key.
     SECRET_KEY = "insecure-embedded-default-key-set-SECRET_KEY-in-production"  # noqa: S105
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
+
+# --- Transport security: on in production (CM_PRODUCTION=1), behind an HTTPS proxy --------
+PRODUCTION = env_bool("CM_PRODUCTION", False)
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+if PRODUCTION:
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = env_bool("CM_SSL_REDIRECT", True)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = env_int("CM_HSTS_SECONDS", 365 * 24 * 3600, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -40,6 +56,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "apps.accounts",
     "apps.audit",
     "apps.catalogue",
@@ -63,7 +80,24 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
+
+# --- Authentication: brute-force lockout (django-axes) -----------------------------------
+# Every password check (the login form and POST /api/v1/auth/token/) goes through
+# authenticate(), which axes guards. Failures are counted per (username, address): an
+# attacker who guesses one user's password from one address is locked out, while the user
+# keeps logging in from their own address.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("CM_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("CM_LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_IPWARE_PROXY_COUNT = env_int("CM_PROXY_COUNT", 0, minimum=0)
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -123,6 +157,8 @@ WHITENOISE_USE_FINDERS = env_bool("CM_STATIC_FROM_FINDERS", True)
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 MEDIA_ROOT = Path(env_str("CM_MEDIA_ROOT", str(VAR_DIR / "media")))
 EVIDENCE_ROOT = MEDIA_ROOT / "evidence"
+# Customs bulk loads on PostgreSQL: batches written at once, each on its own connection.
+CUSTOMS_WRITERS = env_int("CM_CUSTOMS_WRITERS", 2, minimum=1)
 
 # --- Uploads: size caps (DESIGN "uploads are size-capped") -------------------------------
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("CM_MAX_REQUEST_BYTES", 2 * 1024 * 1024, minimum=1024)
@@ -140,7 +176,11 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": env_int("CM_VISIBILITY_TIMEOUT_S", 3600, minimum=10)
+    # A task unacknowledged this long is delivered again (the ingest's lease keeps a live
+    # execution from running twice); idle workers look for such tasks every interval.
+    "visibility_timeout": env_int("CM_VISIBILITY_TIMEOUT_S", 3600, minimum=1),
+    "unacked_restore_interval": env_int("CM_UNACKED_RESTORE_INTERVAL_S", 10, minimum=1),
+    "unacked_restore_throttle": 1,
 }
 CELERY_TASK_DEFAULT_QUEUE = "carbon-manifest"
 # `celery -A config beat` signs an audit checkpoint periodically (it also signs on demand).

@@ -17,6 +17,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 
 from ingest.base import AmbiguousColumns, MissingColumns, RowError, UnreadableFile
 from ingest.countries import fold
@@ -114,25 +117,43 @@ def _load_csv(path: Path) -> Table:
 
 
 def _split_fast(body: bytes, encoding: str, delimiter: str):
-    """pandas' C parser; gives up (returns None) unless every record is one physical line."""
+    """Arrow's multi-threaded CSV parser, every cell as a string; gives up (returns None)
+    unless every record is one physical line with the header's number of fields (a quoted
+    field spanning lines, a blank line, a ragged row: the exact parser below handles those).
+    Like the exact parser, spaces after a delimiter are skipped."""
+    header = next(
+        csv.reader(
+            [body[:65536].decode(encoding, errors="replace").split("\n")[0]], delimiter=delimiter
+        ),
+        [],
+    )
+    names = [f"c{i}" for i in range(len(header))]
     try:
-        cells = pd.read_csv(
+        table = pa_csv.read_csv(
             io.BytesIO(body),
-            sep=delimiter,
-            header=None,
-            dtype=str,
-            encoding=encoding,
-            keep_default_na=False,
-            na_filter=False,
-            skip_blank_lines=False,
-            engine="c",
-            skipinitialspace=True,
+            read_options=pa_csv.ReadOptions(
+                column_names=names, encoding="latin-1" if encoding == "latin-1" else "utf8"
+            ),
+            parse_options=pa_csv.ParseOptions(
+                delimiter=delimiter, newlines_in_values=False, ignore_empty_lines=False
+            ),
+            convert_options=pa_csv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
         )
-    except (pd.errors.ParserError, ValueError):
+    except (pa.ArrowInvalid, UnicodeDecodeError):
         return None, None, None
     physical = body.count(b"\n") + (0 if body.endswith(b"\n") else 1)
-    if len(cells) != physical:
+    if table.num_rows != physical:
         return None, None, None  # a quoted field spans lines, or lone CR line ends
+    cells = pd.DataFrame(
+        {
+            i: pd.Series(pc.utf8_ltrim(table.column(i), characters=" "), dtype="str")
+            for i in range(table.num_columns)
+        }
+    )
     return cells, np.arange(1, len(cells) + 1), []
 
 
@@ -308,29 +329,32 @@ def detect_decimal(columns: list[pd.Series], delimiter: str | None) -> str:
     return "comma" if delimiter == ";" else "point"
 
 
+# Numbers Arrow casts exactly as written (no grouping, no spaces).
+_PLAIN_POINT = r"^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?$"
+_PLAIN_COMMA = r"^[+-]?([0-9]+,?[0-9]*|,[0-9]+)([eE][+-]?[0-9]+)?$"
+
+
 def parse_numbers(values: pd.Series, decimal: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Strings → float64 under one decimal convention: ``(numbers, empty, bad)``.
 
     Thousands separators (``,`` or ``.``, whichever is not the decimal separator) and spaces
     are allowed; ``numbers`` is NaN where a value is empty or ``bad``.
     """
-    # Fast path: pandas' C converter reads plain numbers ("1234.5", or "1234,5" once the
-    # comma is a point); the rest (empty, grouped, malformed) go through the strict patterns.
-    joined = "\n".join(values.tolist())
+    # Fast path, in Arrow's kernels: plain numbers ("1234.5", "-1e3"; in a decimal-comma
+    # file "1234,5") are cast at once; the rest (empty, grouped, malformed) go through the
+    # strict patterns below, a Python call per distinct value at most.
+    text = pa.array(values, type=pa.string(), from_pandas=True)
     if decimal == "comma":
-        converted = joined.replace(",", ".").split("\n")
-        if len(converted) != len(values):  # a value holds a line break
-            converted = values.str.replace(",", ".", regex=False)
-        numbers = pd.to_numeric(pd.Series(converted, dtype=str), errors="coerce")
-        numbers = numbers.to_numpy(np.float64, copy=True)
-        slow = ~np.isfinite(numbers)
-        # "1.234" is 1234 in a decimal-comma file: a point always takes the strict path.
-        if "." in joined:
-            slow |= values.str.contains(".", regex=False).to_numpy(bool)
+        plain = pc.match_substring_regex(text, _PLAIN_COMMA)
+        text = pc.replace_substring(text, ",", ".")
     else:
-        numbers = pd.to_numeric(values, errors="coerce").to_numpy(np.float64, copy=True)
-        slow = ~np.isfinite(numbers)
-    empty = np.zeros(len(values), dtype=bool)
+        plain = pc.match_substring_regex(text, _PLAIN_POINT)
+    plain = pc.fill_null(plain, False)
+    numbers = pc.cast(pc.if_else(plain, text, None), pa.float64()).to_numpy(zero_copy_only=False)
+    numbers = numbers.astype(np.float64, copy=True)
+    blank = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(text), ""), True)
+    empty = blank.to_numpy(zero_copy_only=False).astype(bool, copy=True)
+    slow = ~np.isfinite(numbers) & ~empty
     bad = np.zeros(len(values), dtype=bool)
     index = np.flatnonzero(slow)
     if len(index):
@@ -354,7 +378,7 @@ def row_errors(
     """One :class:`RowError` per row where ``mask`` is true; ``reason`` is a string or a
     function of the cell's text. Only the failing rows are visited."""
     index = np.flatnonzero(mask)
-    texts = values.to_numpy()[index]
+    texts = values.iloc[index].to_numpy(dtype=object)  # only the failing rows
     if callable(reason):
         return [
             RowError(int(lines[i]), field_name, str(t), reason(str(t)))

@@ -64,7 +64,10 @@ class IngestRun(models.Model):
     corrections = models.BigIntegerField(default=0, help_text="accepted rows that correct a line")
     errors = models.JSONField(default=list, blank=True)
     failure = models.TextField(blank=True)
-    attempts = models.IntegerField(default=0)
+    attempts = models.IntegerField(default=0, help_text="executions started")
+    deliveries = models.IntegerField(
+        default=0, help_text="times the task was delivered (a duplicate of a live run is ignored)"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

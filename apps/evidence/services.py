@@ -1,9 +1,13 @@
 """Keep evidence files content-addressed, and run ingests of them.
 
 An ingest is claimed with a conditional UPDATE (it touches exactly one row or nothing),
-so a task delivered twice does the work once; the source's ingester writes its rows, its
-audit event and the run's final status in one transaction, so a worker killed mid-ingest
-leaves nothing behind and the redelivered task starts clean.
+so a task delivered twice does the work once. On PostgreSQL the execution also holds a
+session advisory lock on the run (its lease): a task redelivered while the first execution
+still runs (it outlived the broker's visibility timeout) finds the lease taken and stops,
+while a redelivery after a crash finds it free (the dead connection released it). The
+source's ingester writes its rows, its audit event and the run's final status in one
+transaction, so a worker killed mid-ingest leaves nothing behind and the redelivered task
+starts clean.
 """
 
 from __future__ import annotations
@@ -11,12 +15,14 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -109,6 +115,31 @@ def ingest_run_create(
 
 def ingest_run_execute(*, run_id: int) -> None:
     """Execute a run; safe to call twice and after a crash (see the module docstring)."""
+    IngestRun.objects.filter(pk=run_id).update(deliveries=F("deliveries") + 1)
+    with _run_lease(run_id) as leased:
+        if leased:
+            _run_execute(run_id)
+
+
+@contextmanager
+def _run_lease(run_id: int) -> Iterator[bool]:
+    """Whether this execution holds the run (always, off PostgreSQL: in-process tasks)."""
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    key = ["ingest-run", run_id]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(hashtextextended(%s || %s, 0))", key)
+        leased = cursor.fetchone()[0]
+    try:
+        yield leased
+    finally:
+        if leased:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(hashtextextended(%s || %s, 0))", key)
+
+
+def _run_execute(run_id: int) -> None:
     from apps.evidence.ingesters import ingester
     from ingest.base import IngestError
 
@@ -137,7 +168,20 @@ def ingest_run_finish(*, run: IngestRun, outcome: IngestOutcome) -> None:
     run.duplicates = outcome.duplicates
     run.errors = outcome.errors[:MAX_STORED_ERRORS]
     run.finished_at = timezone.now()
-    run.save()
+    # Only the fields set here: counters that others update with F() (deliveries, the
+    # progress of a concurrent batch) must not be overwritten with stale values.
+    run.save(
+        update_fields=[
+            "status",
+            "rows_read",
+            "accepted",
+            "rejected",
+            "duplicates",
+            "corrections",
+            "errors",
+            "finished_at",
+        ]
+    )
     audit_append(
         actor=run.requested_by,
         action=f"ingest.{run.source}",
@@ -180,7 +224,7 @@ def _run_fail(run: IngestRun, reason: str) -> None:
         run.status = IngestRun.Status.FAILED
         run.failure = reason
         run.finished_at = timezone.now()
-        run.save()
+        run.save(update_fields=["status", "failure", "finished_at"])
         audit_append(
             actor=run.requested_by,
             action=f"ingest.{run.source}.failed",

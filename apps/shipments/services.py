@@ -12,11 +12,16 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from functools import partial
 
 import pandas as pd
 import psycopg
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -82,7 +87,7 @@ def _staged_frame(data: pd.DataFrame) -> pd.DataFrame:
         {
             "declaration_id": data["declaration_id"],
             "line": data["line"].astype("int64"),
-            "date": pd.to_datetime(data["date"]).dt.date,
+            "date": data["date"].astype("datetime64[s]"),  # midnight: a calendar date
             "cn_code": data["cn_code"],
             "origin": data["origin"],
             "exporter_id": data["exporter"].map(exporters).astype("int64"),
@@ -120,7 +125,7 @@ def shipments_ingest(*, run: IngestRun) -> IngestOutcome:
     chosen = estimates_choose(
         origin=staged["origin"].to_numpy(),
         cn_code=staged["cn_code"].to_numpy(),
-        year=pd.to_datetime(staged["date"]).dt.year.to_numpy(),
+        year=staged["date"].dt.year.to_numpy(),
         net_mass_t=staged["net_mass_t"].to_numpy(),
         actor=run.requested_by,
     )
@@ -136,16 +141,14 @@ def shipments_ingest(*, run: IngestRun) -> IngestOutcome:
         fresh = not _any_stored(staged["declaration_id"].unique().tolist())
         write = partial(_write_batch_postgres, fresh=fresh)
         step = BATCH_ROWS
+        # Batches hold disjoint lines (the reader drops repeats), so several can be written
+        # at once, each on its own connection and in its own transaction. Not inside an
+        # enclosing transaction: other connections could not see its uncommitted rows.
+        writers = 1 if connection.in_atomic_block else settings.CUSTOMS_WRITERS
     else:
-        write, step = _write_batch_orm, 10_000
-    for start in range(0, len(staged), step):
-        with transaction.atomic():
-            stored, corrected = write(staged.iloc[start : start + step], run)
-            # Progress, committed with the batch it counts: a batch replayed after a crash
-            # stores nothing and adds nothing, so the counts stay exact.
-            IngestRun.objects.filter(pk=run.pk).update(
-                accepted=F("accepted") + stored, corrections=F("corrections") + corrected
-            )
+        write, step, writers = _write_batch_orm, 10_000, 1
+    batches = [staged.iloc[start : start + step] for start in range(0, len(staged), step)]
+    _batches_store(batches, run=run, write=write, writers=writers)
 
     with transaction.atomic():
         if connection.vendor != "postgresql":
@@ -167,6 +170,39 @@ def shipments_ingest(*, run: IngestRun) -> IngestOutcome:
         )
         ingest_run_finish(run=run, outcome=outcome)
     return outcome
+
+
+def _batch_store(batch: pd.DataFrame, *, run: IngestRun, write) -> None:
+    with transaction.atomic():
+        stored, corrected = write(batch, run)
+        # Progress, committed with the batch it counts: a batch replayed after a crash
+        # stores nothing and adds nothing, so the counts stay exact.
+        IngestRun.objects.filter(pk=run.pk).update(
+            accepted=F("accepted") + stored, corrections=F("corrections") + corrected
+        )
+
+
+def _batches_store(batches: list[pd.DataFrame], *, run: IngestRun, write, writers: int) -> None:
+    """Store the batches, each in its own transaction, with ``writers`` threads (each on
+    its own database connection) taking every ``writers``-th batch. The server parses and
+    indexes one batch while Python formats the next; an error in any thread is raised
+    here after all have stopped (the batches already committed stay, as after a crash)."""
+    if writers <= 1 or len(batches) <= 1:
+        for batch in batches:
+            _batch_store(batch, run=run, write=write)
+        return
+
+    def work(share: list[pd.DataFrame]) -> None:
+        try:
+            for batch in share:
+                _batch_store(batch, run=run, write=write)
+        finally:
+            connection.close()  # this thread's own connection
+
+    with ThreadPoolExecutor(max_workers=writers) as pool:
+        futures = [pool.submit(work, batches[k::writers]) for k in range(writers)]
+    for future in futures:
+        future.result()
 
 
 _STAGE_DDL = """
@@ -244,7 +280,7 @@ WITH old AS (
 ), totals AS ({_TOTALS_DELTA})
 SELECT COUNT(*) FROM new
 """
-_COPY = f"COPY shipment_stage ({', '.join(STAGED)}) FROM STDIN (FORMAT csv, NULL '\\N')"
+_COPY = f"COPY shipment_stage ({', '.join(STAGED)}) FROM STDIN (FORMAT csv)"
 
 
 def _any_stored(declaration_ids: list[str]) -> bool:
@@ -267,7 +303,7 @@ _DIRECT = [
     "ingest_run_id",
     "created_at",
 ]
-_COPY_DIRECT = f"COPY shipments_shipment ({', '.join(_DIRECT)}) FROM STDIN (FORMAT csv, NULL '\\N')"
+_COPY_DIRECT = f"COPY shipments_shipment ({', '.join(_DIRECT)}) FROM STDIN (FORMAT csv)"
 _TOTAL_COLUMNS = [
     "origin",
     "cn_code",
@@ -299,14 +335,38 @@ ON CONFLICT (origin, cn_code, exporter_id, month) DO UPDATE SET
 """
 
 
+def _copy_payload(frame: pd.DataFrame) -> bytes:
+    """``frame`` as CSV for ``COPY … (FORMAT csv)``, written by Arrow: strings quoted (so an
+    empty string stays ``""``), missing values (NaN, NA) as an empty unquoted field, which
+    COPY reads as NULL; floats in their shortest round-trip form."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    for name in ("date", "month"):  # calendar dates, kept as midnight timestamps until here
+        if name in table.column_names and pa.types.is_timestamp(table.schema.field(name).type):
+            position = table.column_names.index(name)
+            table = table.set_column(position, name, pc.cast(table[name], pa.date32()))
+    sink = io.BytesIO()
+    pa_csv.write_csv(
+        table,
+        sink,
+        write_options=pa_csv.WriteOptions(include_header=False, quoting_style="needed"),
+    )
+    return sink.getvalue()
+
+
+def _totals_lock(cursor) -> None:
+    """Serialise the totals updates of concurrent batches until their commit: two batches
+    adding to the same (origin, CN, exporter, month) rows in different orders would
+    otherwise deadlock."""
+    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_TOTALS_LOCK])
+
+
 def _copy_direct(batch: pd.DataFrame, run: IngestRun) -> None:
     """COPY a batch of new lines straight into the table, and add it to the totals."""
     rows = batch.assign(
-        version=1, is_current="t", ingest_run_id=run.pk, created_at=timezone.now().isoformat()
+        version=1, is_current=True, ingest_run_id=run.pk, created_at=timezone.now().isoformat()
     )
-    buffer = io.StringIO()
-    rows[_DIRECT].to_csv(buffer, index=False, header=False, na_rep="\\N")
-    month = pd.to_datetime(rows["date"]).dt.to_period("M").dt.start_time.dt.date
+    payload = _copy_payload(rows[_DIRECT])
+    month = rows["date"].to_numpy().astype("datetime64[M]").astype("datetime64[s]")
     mass = rows["net_mass_t"]
     totals = (
         rows.assign(
@@ -328,10 +388,11 @@ def _copy_direct(batch: pd.DataFrame, run: IngestRun) -> None:
     )
     with connection.cursor() as cursor:
         with cursor.cursor.copy(_COPY_DIRECT) as copy:
-            copy.write(buffer.getvalue())
+            copy.write(payload)
         cursor.execute(_TOTALS_STAGE_DDL)
         with cursor.cursor.copy(_COPY_TOTALS) as copy:
-            copy.write(totals[_TOTAL_COLUMNS].to_csv(index=False, header=False))
+            copy.write(_copy_payload(totals[_TOTAL_COLUMNS]))
+        _totals_lock(cursor)
         cursor.execute(_TOTALS_ADD)
         cursor.execute("TRUNCATE shipmenttotal_stage")
 
@@ -351,13 +412,13 @@ def _write_batch_postgres(
             return len(batch), 0
         except (IntegrityError, psycopg.errors.UniqueViolation):
             pass  # (COPY raises psycopg's own error: it runs on the driver's cursor)
-    buffer = io.StringIO()
-    batch[STAGED].to_csv(buffer, index=False, header=False, na_rep="\\N")
+    payload = _copy_payload(batch[STAGED])
     params = {"run": run.pk, "now": timezone.now()}
     with connection.cursor() as cursor:
         cursor.execute(_STAGE_DDL)
         with cursor.cursor.copy(_COPY) as copy:
-            copy.write(buffer.getvalue())
+            copy.write(payload)
+        _totals_lock(cursor)  # both merge statements add to the totals
         cursor.execute(_INSERT_NEW, params)
         (inserted,) = cursor.fetchone()
         corrected = 0
@@ -407,6 +468,7 @@ def _orm_fields(r: dict) -> dict:
         "estimate_id",
     ):
         fields[name] = None if pd.isna(fields[name]) else fields[name]
+    fields["date"] = fields["date"].date()  # a midnight Timestamp → the calendar date
     return fields
 
 

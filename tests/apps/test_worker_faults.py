@@ -80,3 +80,133 @@ def test_sigkill_mid_ingest_then_restart_gives_exact_counts(service_env, tmp_pat
     assert rows.count() == made["valid_lines"]
     assert not rows.values("declaration_id", "line").annotate(n=Count("id")).filter(n__gt=1)
     assert not rows.filter(estimate__isnull=True).exists()
+
+
+def _send(env: dict[str, str], run: IngestRun) -> None:
+    """Enqueue the run on Redis, as the `ingest` command does from another process."""
+    with Celery(broker=env["CELERY_BROKER_URL"], set_as_current=False) as client:
+        client.send_task("evidence.ingest_run_execute", args=[run.pk], queue="carbon-manifest")
+
+
+def _pool_children(worker: Worker) -> list[int]:
+    found = subprocess.run(
+        ["pgrep", "-P", str(worker.proc.pid)], capture_output=True, text=True, check=False
+    )
+    return [int(pid) for pid in found.stdout.split()]
+
+
+def _wait_for(run: IngestRun, done, seconds: float, what: str, worker: Worker) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        run.refresh_from_db()
+        if done(run):
+            return
+        time.sleep(0.05)
+    pytest.fail(f"{what}: {run.status}, attempts {run.attempts}; {worker.log.read_text()[-1500:]}")
+
+
+def test_a_task_that_keeps_crashing_its_worker_is_given_up_and_marked_failed(
+    service_env, tmp_path, settings
+):
+    """A poison task: each execution kills the worker's pool process (SIGKILL, as an
+    out-of-memory kill or a crash in a C library would). The task is delivered again
+    each time, until the run has been attempted MAX_ATTEMPTS times; the next delivery
+    marks it failed without running it. The worker itself stays up and serves on."""
+    from apps.evidence.services import MAX_ATTEMPTS
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.EVIDENCE_ROOT = settings.MEDIA_ROOT / "evidence"
+    env = dict(service_env, CM_MEDIA_ROOT=str(settings.MEDIA_ROOT))
+    generate_declarations(EXTRACT, tmp_path / "poison.csv", scale=10.0, seed=3)
+    worker = Worker(env, tmp_path / "worker.log", new_session=True).start()
+    try:
+        run = IngestRun.objects.create(
+            source="customs",
+            evidence=evidence_store_path(path=tmp_path / "poison.csv", kind="customs"),
+        )
+        _send(env, run)
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            _wait_for(
+                run,
+                lambda r, a=attempt: r.attempts == a and r.status == IngestRun.Status.RUNNING,
+                120,
+                f"attempt {attempt} did not start",
+                worker,
+            )
+            for pid in _pool_children(worker):
+                os.kill(pid, signal.SIGKILL)
+        _wait_for(run, lambda r: r.status == IngestRun.Status.FAILED, 120, "not failed", worker)
+        assert f"gave up after {MAX_ATTEMPTS} attempts" in run.failure
+        assert run.attempts == MAX_ATTEMPTS + 1
+        assert run.deliveries == MAX_ATTEMPTS + 1
+        assert worker.proc.poll() is None, "the worker itself survives its pool's crashes"
+
+        # ... and goes on serving: a good file right after is ingested.
+        good = tmp_path / "good.csv"
+        good.write_text(
+            "declaration_id,line,date,cn_code,origin,exporter,net_mass_kg\n"
+            "G1,1,2026-03-01,72081000,CN,Steel Co,1000\n",
+            encoding="utf-8",
+        )
+        after = IngestRun.objects.create(
+            source="customs", evidence=evidence_store_path(path=good, kind="customs")
+        )
+        _send(env, after)
+        _wait_for(after, lambda r: r.status == IngestRun.Status.DONE, 120, "not served", worker)
+        assert after.accepted == 1
+    finally:
+        worker.stop()
+
+
+def test_a_task_that_outlives_the_visibility_timeout_runs_to_one_result(
+    service_env, tmp_path, settings
+):
+    """Redis delivers an unacknowledged task again once its visibility timeout has passed,
+    even while the first worker still runs it. The second worker finds the run's lease
+    taken and stops; the first finishes alone: one result, exact counts, no duplicates."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.EVIDENCE_ROOT = settings.MEDIA_ROOT / "evidence"
+    env = dict(
+        service_env,
+        CM_MEDIA_ROOT=str(settings.MEDIA_ROOT),
+        CM_VISIBILITY_TIMEOUT_S="2",
+        CM_UNACKED_RESTORE_INTERVAL_S="1",
+    )
+    # The default-value table also extends the CN catalogue (as in the test above).
+    subprocess.run(
+        [sys.executable, "manage.py", "ingest", "defaults", str(DEFAULTS_CSV)],
+        cwd=ROOT,
+        env={k: v for k, v in env.items() if k != "CELERY_BROKER_URL"},
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    made = generate_declarations(EXTRACT, tmp_path / "long.csv", scale=30.0, seed=11)
+    first = Worker(env, tmp_path / "worker1.log").start()
+    second = Worker(env, tmp_path / "worker2.log").start()
+    try:
+        run = IngestRun.objects.create(
+            source="customs",
+            evidence=evidence_store_path(path=tmp_path / "long.csv", kind="customs"),
+        )
+        _send(env, run)
+        _wait_for(
+            run,
+            lambda r: r.status in (IngestRun.Status.DONE, IngestRun.Status.FAILED),
+            300,
+            "not finished",
+            first,
+        )
+    finally:
+        first.stop()
+        second.stop()
+    assert run.status == IngestRun.Status.DONE, run.failure
+    assert run.deliveries >= 2, "the task was delivered again while it ran"
+    assert run.attempts == 1, "only one execution ran it"
+    rows = Shipment.objects.filter(ingest_run=run)
+    assert run.accepted == rows.count() == made["valid_lines"]
+    assert not rows.values("declaration_id", "line").annotate(n=Count("id")).filter(n__gt=1)
+    from apps.audit.models import AuditEvent
+
+    events = AuditEvent.objects.filter(object_type="ingest_run", object_id=str(run.pk))
+    assert list(events.values_list("action", flat=True)) == ["ingest.customs"]
