@@ -141,7 +141,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "shipment-list"
+LOGIN_REDIRECT_URL = "home"  # the dashboard for a signed-in user
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en"

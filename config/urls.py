@@ -80,5 +80,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("admin/", admin.site.urls),
     path("pact/", include("apps.pact.urls")),
+    path("", include("apps.web.urls")),
     *[path("", include(module.urlpatterns)) for module in area_urls],
 ]

@@ -60,11 +60,12 @@ def ingest_run_report(run: IngestRun, *, max_errors: int = 50) -> list[str]:
 
 
 def ingest_run_list(*, user: User) -> QuerySet[IngestRun]:
-    """Officials, auditors and admins see every run; an exporter sees the runs of files
-    its organisation uploaded."""
+    """Officials, auditors and admins see every run; an exporter sees the runs its own
+    organisation's users started. (Not by the evidence file: the same bytes uploaded by two
+    organisations are stored once.)"""
     runs = IngestRun.objects.order_by("-created_at")
     if user.role == User.Role.EXPORTER:
         if not user.organisation_id:
             return runs.none()
-        return runs.filter(evidence__organisation_id=user.organisation_id)
+        return runs.filter(requested_by__organisation_id=user.organisation_id)
     return runs

@@ -128,6 +128,8 @@ def shipments_ingest(*, run: IngestRun) -> IngestOutcome:
         year=staged["date"].dt.year.to_numpy(),
         net_mass_t=staged["net_mass_t"].to_numpy(),
         actor=run.requested_by,
+        # A line declaring an installation with a current actual estimate gets it.
+        installation_identifier=staged["installation_identifier"].to_numpy(),
     )
     staged["estimate_id"] = pd.array(chosen.estimate_id, dtype="Int64")
     staged.loc[staged["estimate_id"] == 0, "estimate_id"] = pd.NA  # no estimate could be made

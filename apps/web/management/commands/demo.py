@@ -37,6 +37,7 @@ DEMO_STEPS = [
     "apps.grid.demo.run",
     "apps.satellite.demo.run",
     "apps.disclosures.demo.run",
+    "apps.pact.demo.run",
 ]
 
 # Demo users: (username, password, role). The passwords are printed; demo use only.
