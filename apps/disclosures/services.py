@@ -1151,6 +1151,45 @@ LADDER_WHY = {
 }
 
 
+def _satellite_check(
+    *, version: DisclosureVersion, values: list[ExtractedValue], year: int, actor, notes: list
+) -> None:
+    """Check the disclosed annual production against the satellite-implied activity of the
+    installation (``apps.satellite.services.reconciliation_check``): a disagreement beyond
+    the combined uncertainty raises (or a consistent restatement closes) the reconciliation
+    flag, which the estimates' traces then carry. Without satellite evidence for the year
+    the check is skipped, and the notes say why."""
+    from apps.satellite.services import SatelliteError, reconciliation_check
+
+    amounts = []
+    for record in _records(values).get("goods", {}).values():
+        if "production" not in record or not _canonical(record["production"]):
+            continue
+        value = record["production"]
+        amount = _canonical(value)
+        if value.unit and value.unit != "t":
+            amount = convert(amount, value.unit, ("t",)).value
+        amounts.append(amount)
+    if not amounts:
+        return
+    try:
+        outcome = reconciliation_check(
+            installation=version.disclosure.installation,
+            period=str(year),
+            disclosed_production_t=float(sum(amounts)),
+            disclosure_ref=f"disclosure {version.disclosure.pk} version {version.number}",
+            actor=actor,
+        )
+    except SatelliteError as exc:
+        notes.append(f"satellite check not made: {exc}")
+        return
+    notes.append(
+        f"satellite check: disclosed {outcome.disclosed_production_t:,.0f} t, satellite-implied "
+        f"{outcome.expected_production_t:,.0f} ± {outcome.combined_sigma_t:,.0f} t "
+        f"(z = {outcome.z_score:+.1f}){'; flagged' if outcome.flagged else ''}"
+    )
+
+
 def disclosure_estimates_apply(*, version: DisclosureVersion, actor: Any = None) -> dict:
     """Confirmed values → disclosed estimates → shipments; see the module docstring.
     Call inside the confirming transaction."""
@@ -1170,6 +1209,7 @@ def disclosure_estimates_apply(*, version: DisclosureVersion, actor: Any = None)
                 "no confirmed value maps to an installation input (a PDF's figures feed the "
                 "engine when it gives see_direct in t/t and the upload names the CN code)"
             )
+    _satellite_check(version=version, values=values, year=year, actor=actor, notes=notes)
     flags = reconciliation_flags(installation_id=installation.pk, year=year)
     out: dict[str, Any] = {"estimates": [], "notes": notes, "shipments": 0, "tiers_before": {}}
     for cn, case, cited, local_notes in cases:
