@@ -53,6 +53,7 @@ from apps.estimates.selectors import estimate_list
 from apps.estimates.services import estimate_verify
 from apps.shipments.models import Shipment
 from apps.web.exports import neutralise
+from apps.web.xlsx import ChunkSink
 
 
 class EstimateFilter(django_filters.FilterSet):
@@ -216,30 +217,11 @@ def trace_xlsx(trace: dict, *, estimate: Estimate) -> bytes:
 # --- Bulk archive ---------------------------------------------------------------------------
 
 
-class _Sink:
-    """A write-only file for zipfile; the bytes written so far are taken with ``pop``."""
-
-    def __init__(self) -> None:
-        self.chunks: list[bytes] = []
-
-    def write(self, data: bytes) -> int:
-        self.chunks.append(bytes(data))
-        return len(data)
-
-    def flush(self) -> None:
-        pass
-
-    def pop(self) -> bytes:
-        data = b"".join(self.chunks)
-        self.chunks.clear()
-        return data
-
-
 def traces_zip_stream(estimates, *, filters: dict[str, str]) -> Iterator[bytes]:
     """Zip the traces of ``estimates`` as they are read (constant memory), then the
     manifest (SHA-256 of each file as written, the filters, the signed audit checkpoint)
     and a ``SHA256SUMS`` file."""
-    sink = _Sink()
+    sink = ChunkSink()
     archive = zipfile.ZipFile(sink, mode="w", compression=zipfile.ZIP_DEFLATED)
     entries = []
     for estimate in estimates.iterator(chunk_size=500):
@@ -258,7 +240,7 @@ def traces_zip_stream(estimates, *, filters: dict[str, str]) -> Iterator[bytes]:
                 "bytes": len(data),
             }
         )
-        yield sink.pop()
+        yield sink.take()
     manifest = {
         "generated_at": timezone.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
         "filters": filters,
@@ -270,7 +252,7 @@ def traces_zip_stream(estimates, *, filters: dict[str, str]) -> Iterator[bytes]:
     sums = "".join(f"{e['sha256']}  {e['path']}\n" for e in entries)
     archive.writestr("SHA256SUMS", sums)
     archive.close()
-    yield sink.pop()
+    yield sink.take()
 
 
 # --- Views ----------------------------------------------------------------------------------

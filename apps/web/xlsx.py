@@ -71,8 +71,9 @@ _SHEET_START = (
 _SHEET_END = "</sheetData></worksheet>"
 
 
-class _Sink:
-    """A non-seekable file that keeps what is written until it is taken."""
+class ChunkSink:
+    """A non-seekable, write-only file that keeps what is written until it is taken: lets
+    ``zipfile`` stream an archive (XLSX here, the trace archive of the API) chunk by chunk."""
 
     def __init__(self) -> None:
         self.chunks: list[bytes] = []
@@ -128,7 +129,7 @@ def xlsx_stream(
     from apps.web.exports import neutralise as default_neutralise
 
     neutralise = neutralise or default_neutralise
-    sink = _Sink()
+    sink = ChunkSink()
     with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("[Content_Types].xml", _CONTENT_TYPES)
         zf.writestr("_rels/.rels", _RELS)
