@@ -82,5 +82,23 @@ def installation_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
                 satellite["monthly"], satellite["annual"], satellite["flags"]
             ),
             "disclosures_template": select_template(DISCLOSURES_TEMPLATES),
+            **_disclosures_and_estimates(request.user, installation),
         },
     )
+
+
+def _disclosures_and_estimates(user, installation: Installation) -> dict:
+    """The installation's disclosures the user may read (each with its versions) and its
+    estimates over time, for the disclosures block of the page."""
+    from apps.disclosures.selectors import disclosure_list
+    from apps.estimates.models import Estimate
+
+    return {
+        "installation_disclosures": disclosure_list(user=user)
+        .filter(installation=installation)
+        .prefetch_related("versions")
+        .order_by("-period_year"),
+        "installation_estimates": Estimate.objects.filter(installation=installation)
+        .defer("trace")
+        .order_by("period_start", "cn_code", "created_at"),
+    }

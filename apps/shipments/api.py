@@ -54,6 +54,19 @@ class ShipmentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+# The list's fields (as ShipmentSerializer names them) → the values() expression behind each.
+LIST_VALUES = {
+    name: {
+        "exporter": "exporter__name",
+        "see_direct_t_per_t": "estimate__see_direct_t_per_t",
+        "see_indirect_t_per_t": "estimate__see_indirect_t_per_t",
+        "see_total_t_per_t": "estimate__see_total_t_per_t",
+        "estimate": "estimate_id",
+    }.get(name, name)
+    for name in ShipmentSerializer.Meta.fields
+}
+
+
 class ShipmentViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = Shipment.objects.none()  # the schema's model; requests use get_queryset
     serializer_class = ShipmentSerializer
@@ -61,6 +74,19 @@ class ShipmentViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         return shipment_list(user=self.request.user)
+
+    def list(self, request, *args, **kwargs):
+        """A page of the list, read with ``values()``: the same fields and values as
+        :class:`ShipmentSerializer` (a test holds them equal), without building a model
+        instance and calling a serialiser field per cell (about a third of the CPU)."""
+        queryset = self.filter_queryset(self.get_queryset()).values(*LIST_VALUES.values())
+        page = self.paginate_queryset(queryset)
+        rows = []
+        for row in page:
+            item = {name: row[source] for name, source in LIST_VALUES.items()}
+            item["date"] = item["date"].isoformat()
+            rows.append(item)
+        return self.get_paginated_response(rows)
 
 
 class TotalsQuerySerializer(serializers.Serializer):

@@ -150,3 +150,22 @@ def test_totals_group_by_origin_cn_code_and_month(world):
     exporter.credentials(HTTP_AUTHORIZATION="Token " + token_for(exporter, "exporter_b"))
     own = exporter.get("/api/v1/totals/?group_by=exporter").json()["results"]
     assert [r["exporter"] for r in own] == ["Exporter B"]
+
+
+def test_the_list_read_with_values_equals_the_documented_serializer(world):
+    """The list API reads its page with values() for speed; every field and value must be
+    what ShipmentSerializer (the schema's serializer) gives for the same rows."""
+    from rest_framework.renderers import JSONRenderer
+
+    from apps.shipments.api import ShipmentSerializer
+    from apps.shipments.selectors import shipment_list
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Token " + token_for(client, "official"))
+    listed = client.get("/api/v1/shipments/").json()["results"]
+    rows = shipment_list(user=world["official"]).order_by("-id")
+    documented = ShipmentSerializer(rows, many=True).data
+    assert len(listed) == len(documented) == 3
+    import json
+
+    assert listed == json.loads(JSONRenderer().render(documented))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.test import Client
 from numpy.testing import assert_allclose
 
 from apps.disclosures.models import Status
@@ -51,3 +52,15 @@ def test_an_under_declared_disclosure_is_flagged_and_its_estimate_carries_the_fl
     estimate = Estimate.objects.get(pk=engine["estimates"][0]["id"])
     carried = json.loads(estimate.trace)["provenance"]["reconciliation_flags"]
     assert [f["id"] for f in carried] == [flag.pk]
+
+    # The installation page lists the disclosure with its version and the estimate.
+    from django.urls import reverse
+
+    page_client = Client()
+    page_client.force_login(users["official"])
+    page = page_client.get(reverse("installation-detail", args=[plant.pk]))
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "v1 confirmed" in body
+    assert reverse("estimate-detail", args=[estimate.pk]) in body
+    assert "No disclosures are listed here yet" not in body
