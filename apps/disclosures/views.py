@@ -32,6 +32,7 @@ from apps.disclosures.services import (
 )
 from apps.estimates.models import Estimate
 from apps.evidence.services import evidence_store
+from apps.web.audit import audit_history_of
 from ingest.disclosure.safety import MAX_BYTES
 
 
@@ -123,10 +124,15 @@ def disclosure_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
             if e["id"] in estimates
         ]
     busy = any(v.status in ("uploaded", "processing") for v in versions)
+    history = audit_history_of(
+        [("disclosure_version", v.pk) for v in versions]
+        + [("ingest_run", v.ingest_run_id) for v in versions]
+        + [("estimate", pk) for pk in estimates]
+    )
     return render(
         request,
         "disclosures/disclosure_detail.html",
-        {"disclosure": disclosure, "versions": versions, "busy": busy},
+        {"disclosure": disclosure, "versions": versions, "busy": busy, "history": history},
     )
 
 

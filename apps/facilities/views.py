@@ -92,13 +92,30 @@ def _disclosures_and_estimates(user, installation: Installation) -> dict:
     estimates over time, for the disclosures block of the page."""
     from apps.disclosures.selectors import disclosure_list
     from apps.estimates.models import Estimate
+    from apps.satellite.models import ReconciliationFlag
+    from apps.web.audit import audit_history_of
 
-    return {
-        "installation_disclosures": disclosure_list(user=user)
+    disclosures = list(
+        disclosure_list(user=user)
         .filter(installation=installation)
         .prefetch_related("versions")
-        .order_by("-period_year"),
-        "installation_estimates": Estimate.objects.filter(installation=installation)
+        .order_by("-period_year")
+    )
+    estimates = list(
+        Estimate.objects.filter(installation=installation)
         .defer("trace")
-        .order_by("period_start", "cn_code", "created_at"),
+        .order_by("period_start", "cn_code", "created_at")
+    )
+    flags = ReconciliationFlag.objects.filter(installation=installation).values_list(
+        "pk", flat=True
+    )
+    history = audit_history_of(
+        [("disclosure_version", v.pk) for d in disclosures for v in d.versions.all()]
+        + [("estimate", e.pk) for e in estimates]
+        + [("reconciliation_flag", pk) for pk in flags]
+    )
+    return {
+        "installation_disclosures": disclosures,
+        "installation_estimates": estimates,
+        "history": history,
     }

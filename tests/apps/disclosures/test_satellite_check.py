@@ -64,3 +64,7 @@ def test_an_under_declared_disclosure_is_flagged_and_its_estimate_carries_the_fl
     assert "v1 confirmed" in body
     assert reverse("estimate-detail", args=[estimate.pk]) in body
     assert "No disclosures are listed here yet" not in body
+    # ... and its audit history: the confirmation, the estimate and the flag.
+    assert "disclosure.confirm" in body and "satellite.flag.raise" in body
+    detail = page_client.get(reverse("disclosure-detail", args=[version.disclosure_id]))
+    assert detail.status_code == 200 and "disclosure.confirm" in detail.content.decode()
