@@ -141,7 +141,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "home"  # the dashboard for a signed-in user
+LOGIN_REDIRECT_URL = "shipment-list"
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en"
@@ -218,6 +218,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Choice sets that share a field name across components get stable names of their own.
+    "ENUM_NAME_OVERRIDES": {
+        "EmissionKindEnum": "apps.grid.models.Kind",
+        "DisclosureStatusEnum": "apps.disclosures.models.Status",
+    },
 }
 
 LOGGING = {

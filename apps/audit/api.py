@@ -100,6 +100,7 @@ class EntryView(APIView):
 
 class HistoryView(APIView):
     @extend_schema(
+        operation_id="api_v1_audit_entries_list",
         parameters=[HistoryQuerySerializer],
         responses=HistorySerializer,
         description="The log's entries about one object, oldest first (e.g. the "
