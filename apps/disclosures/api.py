@@ -5,7 +5,6 @@ confirm a version (exporters)."""
 
 from __future__ import annotations
 
-from django.db import transaction
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -22,12 +21,11 @@ from apps.disclosures.selectors import (
 )
 from apps.disclosures.services import (
     ReviewError,
-    disclosure_submit,
+    disclosure_upload,
     disclosure_version_confirm,
     extracted_value_review,
 )
 from apps.disclosures.views import upload_cap
-from apps.evidence.services import evidence_store
 
 
 class ExtractedValueSerializer(serializers.ModelSerializer):
@@ -151,22 +149,14 @@ class DisclosureViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         upload = data["file"]
         if upload.size > upload_cap():
             raise ValidationError({"file": f"larger than {upload_cap()} bytes"})
-        with transaction.atomic():
-            evidence = evidence_store(
-                stream=upload,
-                original_name=upload.name,
-                kind="disclosure",
-                uploaded_by=request.user,
-                organisation=request.user.organisation,
-                max_bytes=upload_cap(),
-            )
-            version = disclosure_submit(
-                user=request.user,
-                installation=installation,
-                period_year=data["period"],
-                evidence=evidence,
-                cn_code=data["cn_code"],
-            )
+        version = disclosure_upload(
+            user=request.user,
+            installation=installation,
+            period_year=data["period"],
+            upload=upload,
+            max_bytes=upload_cap(),
+            cn_code=data["cn_code"],
+        )
         version.refresh_from_db()
         return Response(VersionSerializer(version).data, status=status.HTTP_201_CREATED)
 

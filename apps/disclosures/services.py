@@ -51,7 +51,12 @@ from apps.disclosures.models import (
 from apps.estimates.models import Estimate, Tier
 from apps.estimates.services import estimate_ladder_apply, estimate_record, estimates_supersede
 from apps.evidence.models import EvidenceFile, IngestRun
-from apps.evidence.services import IngestOutcome, ingest_run_create, ingest_run_finish
+from apps.evidence.services import (
+    IngestOutcome,
+    evidence_store,
+    ingest_run_create,
+    ingest_run_finish,
+)
 from apps.facilities.models import Installation
 from ingest.base import IngestError
 from ingest.disclosure import (
@@ -201,6 +206,35 @@ def disclosure_submit(
 
 
 # --- the ingester --------------------------------------------------------------------
+
+
+def disclosure_upload(
+    *,
+    user: User,
+    installation: Installation,
+    period_year: int,
+    upload,
+    max_bytes: int,
+    cn_code: str = "",
+) -> DisclosureVersion:
+    """Store an uploaded file (content-addressed, size-capped) and submit it as the next
+    version of its disclosure (:func:`disclosure_submit`), in one transaction."""
+    with transaction.atomic():
+        evidence = evidence_store(
+            stream=upload,
+            original_name=upload.name,
+            kind="disclosure",
+            uploaded_by=user,
+            organisation=user.organisation,
+            max_bytes=max_bytes,
+        )
+        return disclosure_submit(
+            user=user,
+            installation=installation,
+            period_year=period_year,
+            evidence=evidence,
+            cn_code=cn_code,
+        )
 
 
 def _progress(version: DisclosureVersion, status: str, progress: int, **fields: Any) -> None:

@@ -10,7 +10,6 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.html import format_html
@@ -26,12 +25,11 @@ from apps.disclosures.selectors import (
 )
 from apps.disclosures.services import (
     ReviewError,
-    disclosure_submit,
+    disclosure_upload,
     disclosure_version_confirm,
     extracted_value_review,
 )
 from apps.estimates.models import Estimate
-from apps.evidence.services import evidence_store
 from apps.web.audit import audit_history_of
 from ingest.disclosure.safety import MAX_BYTES
 
@@ -81,23 +79,14 @@ def disclosure_upload_view(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied("only exporters upload disclosures")
     form = UploadForm(request.POST or None, request.FILES or None, user=request.user)
     if request.method == "POST" and form.is_valid():
-        upload = form.cleaned_data["file"]
-        with transaction.atomic():
-            evidence = evidence_store(
-                stream=upload,
-                original_name=upload.name,
-                kind="disclosure",
-                uploaded_by=request.user,
-                organisation=request.user.organisation,
-                max_bytes=upload_cap(),
-            )
-            version = disclosure_submit(
-                user=request.user,
-                installation=form.cleaned_data["installation"],
-                period_year=form.cleaned_data["period"],
-                evidence=evidence,
-                cn_code=form.cleaned_data.get("cn_code") or "",
-            )
+        version = disclosure_upload(
+            user=request.user,
+            installation=form.cleaned_data["installation"],
+            period_year=form.cleaned_data["period"],
+            upload=form.cleaned_data["file"],
+            max_bytes=upload_cap(),
+            cn_code=form.cleaned_data.get("cn_code") or "",
+        )
         return redirect("disclosure-detail", pk=version.disclosure_id)
     return render(
         request, "disclosures/disclosure_upload.html", {"form": form, "cap": upload_cap()}
