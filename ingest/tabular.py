@@ -343,16 +343,16 @@ def parse_numbers(values: pd.Series, decimal: str) -> tuple[np.ndarray, np.ndarr
     # Fast path, in Arrow's kernels: plain numbers ("1234.5", "-1e3"; in a decimal-comma
     # file "1234,5") are cast at once; the rest (empty, grouped, malformed) go through the
     # strict patterns below, a Python call per distinct value at most.
-    text = pa.array(values, type=pa.string(), from_pandas=True)
+    cells = pa.array(values, type=pa.string(), from_pandas=True)
     if decimal == "comma":
-        plain = pc.match_substring_regex(text, _PLAIN_COMMA)
-        text = pc.replace_substring(text, ",", ".")
+        plain = pc.match_substring_regex(cells, _PLAIN_COMMA)
+        cells = pc.replace_substring(cells, ",", ".")
     else:
-        plain = pc.match_substring_regex(text, _PLAIN_POINT)
+        plain = pc.match_substring_regex(cells, _PLAIN_POINT)
     plain = pc.fill_null(plain, False)
-    numbers = pc.cast(pc.if_else(plain, text, None), pa.float64()).to_numpy(zero_copy_only=False)
+    numbers = pc.cast(pc.if_else(plain, cells, None), pa.float64()).to_numpy(zero_copy_only=False)
     numbers = numbers.astype(np.float64, copy=True)
-    blank = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(text), ""), True)
+    blank = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(cells), ""), True)
     empty = blank.to_numpy(zero_copy_only=False).astype(bool, copy=True)
     slow = ~np.isfinite(numbers) & ~empty
     bad = np.zeros(len(values), dtype=bool)
