@@ -27,25 +27,14 @@ def test_sigkill_mid_ingest_then_restart_gives_exact_counts(service_env, tmp_pat
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.EVIDENCE_ROOT = settings.MEDIA_ROOT / "evidence"
     env = dict(service_env, CM_MEDIA_ROOT=str(settings.MEDIA_ROOT), CM_VISIBILITY_TIMEOUT_S="10")
-    # Reference data through the public command, in-process.
-    subprocess.run(
-        [sys.executable, "manage.py", "ingest", "defaults", str(DEFAULTS_CSV)],
-        cwd=ROOT,
-        env={k: v for k, v in env.items() if k != "CELERY_BROKER_URL"},
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
+    _defaults_ingest(env)
     made = generate_declarations(EXTRACT, tmp_path / "big.csv", scale=30.0, seed=11)
     assert made["lines"] > 350_000
 
     worker = Worker(env, tmp_path / "worker1.log", new_session=True).start()
     evidence = evidence_store_path(path=tmp_path / "big.csv", kind="customs")
-    # The test process enqueues on Redis, as the `ingest` command does.
     run = IngestRun.objects.create(source="customs", evidence=evidence)
-    # Not set as the current app: the shared tasks of this process stay on the eager one.
-    with Celery(broker=env["CELERY_BROKER_URL"], set_as_current=False) as client:
-        client.send_task("evidence.ingest_run_execute", args=[run.pk], queue="carbon-manifest")
+    _send(env, run)
 
     # Wait until at least one batch is committed, then kill the whole worker.
     deadline = time.monotonic() + 180
@@ -82,8 +71,22 @@ def test_sigkill_mid_ingest_then_restart_gives_exact_counts(service_env, tmp_pat
     assert not rows.filter(estimate__isnull=True).exists()
 
 
+def _defaults_ingest(env: dict[str, str]) -> None:
+    """Reference data through the public command, in-process. The default-value table also
+    extends the CN catalogue, so the generated files' lines are all CBAM goods."""
+    subprocess.run(
+        [sys.executable, "manage.py", "ingest", "defaults", str(DEFAULTS_CSV)],
+        cwd=ROOT,
+        env={k: v for k, v in env.items() if k != "CELERY_BROKER_URL"},
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+
+
 def _send(env: dict[str, str], run: IngestRun) -> None:
-    """Enqueue the run on Redis, as the `ingest` command does from another process."""
+    """Enqueue the run on Redis, as the `ingest` command does from another process. Not
+    set as the current app: the shared tasks of this process stay on the eager one."""
     with Celery(broker=env["CELERY_BROKER_URL"], set_as_current=False) as client:
         client.send_task("evidence.ingest_run_execute", args=[run.pk], queue="carbon-manifest")
 
@@ -172,15 +175,7 @@ def test_a_task_that_outlives_the_visibility_timeout_runs_to_one_result(
         CM_VISIBILITY_TIMEOUT_S="2",
         CM_UNACKED_RESTORE_INTERVAL_S="1",
     )
-    # The default-value table also extends the CN catalogue (as in the test above).
-    subprocess.run(
-        [sys.executable, "manage.py", "ingest", "defaults", str(DEFAULTS_CSV)],
-        cwd=ROOT,
-        env={k: v for k, v in env.items() if k != "CELERY_BROKER_URL"},
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
+    _defaults_ingest(env)
     made = generate_declarations(EXTRACT, tmp_path / "long.csv", scale=30.0, seed=11)
     first = Worker(env, tmp_path / "worker1.log").start()
     second = Worker(env, tmp_path / "worker2.log").start()
