@@ -4,7 +4,8 @@ Seeds the database ``cm_bench_web`` (dropped and created anew) with 1,000,000 cu
 shipments, copied in with ``COPY`` (2,000 exporters, each shipping from one origin one to
 three of 30 CBAM CN codes over 2026; estimates made by the engine's default-value
 methodology for every (origin, CN code), the pre-aggregated totals built by one
-``INSERT … SELECT``), serves the app with ``manage.py runserver`` on 127.0.0.1, and
+``INSERT … SELECT``), serves the app with gunicorn (``BENCH_WORKERS`` sync workers,
+default 3) on 127.0.0.1, and
 measures, in one run, the latency of
 
 - the shipments list page (first page, 50 rows),
@@ -19,7 +20,8 @@ long as the measurement lasts). Beside each it prints the latency of the bare SQ
 behind it, run through the same Django connection settings. Targets (issue 8): p95 under
 100 ms for the pages, under 30 ms for a list API page.
 
-Run: .venv/bin/python benchmarks/web.py   (BENCH_SHIPMENTS, BENCH_REQUESTS change the size)
+Run: .venv/bin/python benchmarks/web.py   (BENCH_SHIPMENTS, BENCH_REQUESTS change the size;
+BENCH_REUSE=1 measures again on the database an earlier run of the same size seeded)
 """
 
 from __future__ import annotations
@@ -70,35 +72,7 @@ SHIPMENT_COLUMNS = [
 ]  # fmt: skip
 
 
-# The server: the site's URLs, plus the web app's own pages while config/urls.py does not
-# mount them yet (tests/apps/web/urls.py).
-SERVE = """
-import sys, django
-django.setup()
-from django.conf import settings
-from django.core.management import call_command
-from django.urls import NoReverseMatch, reverse
-try:
-    reverse("dashboard")
-except NoReverseMatch:
-    settings.ROOT_URLCONF = "tests.apps.web.urls"
-# The server's own CPU time per request (its thread's), sent back in a header: a figure
-# that other processes competing for the CPUs do not inflate, unlike the wall clock.
-import time
-from django.core.management.commands import runserver
-_get_handler = runserver.Command.get_handler
-def get_handler(self, *args, **kwargs):
-    app = _get_handler(self, *args, **kwargs)
-    def timed(environ, start_response):
-        t0 = time.thread_time()
-        def start(status, headers, exc_info=None):
-            cpu = (time.thread_time() - t0) * 1000
-            return start_response(status, [*headers, ("X-Server-CPU-ms", f"{cpu:.2f}")], exc_info)
-        return app(environ, start)
-    return timed
-runserver.Command.get_handler = get_handler
-call_command("runserver", sys.argv[1], use_reloader=False)
-"""
+WORKERS = int(os.environ.get("BENCH_WORKERS", "3"))
 
 
 def fresh_database() -> None:
@@ -265,6 +239,9 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
 
 def bare_sql(info: dict) -> dict[str, tuple[float, float]]:
     """The SQL behind each page, taken from the same querysets, run bare."""
+    import django
+
+    django.setup()
     from django.db import connection
 
     from apps.accounts.models import User
@@ -301,9 +278,16 @@ def bare_sql(info: dict) -> dict[str, tuple[float, float]]:
 
 
 def main() -> None:
-    print(f"seeding {SHIPMENTS:,} shipments into cm_bench_web …", flush=True)
-    fresh_database()
-    info = seed()
+    saved = Path(os.environ["CM_VAR_DIR"]) / f"bench-web-{SHIPMENTS}.json"
+    if os.environ.get("BENCH_REUSE") == "1" and saved.exists():
+        info = json.loads(saved.read_text())  # the database seeded by an earlier run
+        print(f"reusing cm_bench_web as seeded earlier ({SHIPMENTS:,} shipments)", flush=True)
+    else:
+        print(f"seeding {SHIPMENTS:,} shipments into cm_bench_web …", flush=True)
+        fresh_database()
+        info = seed()
+        saved.parent.mkdir(parents=True, exist_ok=True)
+        saved.write_text(json.dumps(info))
     print(
         f"seeded in {info['seconds']:.1f} s: {SHIPMENTS:,} shipments, {EXPORTERS:,} exporters, "
         f"{info['estimates']} estimates, {info['totals_rows']:,} total rows",
@@ -313,13 +297,19 @@ def main() -> None:
     env = dict(os.environ, DEBUG="0", DATABASE_URL=BENCH_URL, ALLOWED_HOSTS="127.0.0.1")
     log_path = Path(os.environ["CM_VAR_DIR"]) / "bench-web-server.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    # Served as in production: gunicorn's sync workers, each keeping its database
+    # connection between requests (CONN_MAX_AGE).
     server = subprocess.Popen(
-        [sys.executable, "-c", SERVE, f"127.0.0.1:{port}"],
+        [
+            sys.executable, "-m", "gunicorn", "benchmarks.timed_wsgi:application",
+            "--bind", f"127.0.0.1:{port}", "--workers", str(WORKERS), "--worker-class", "sync",
+            "--log-level", "warning", "--error-logfile", "-",
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=open(log_path, "w"),
-    )
+    )  # fmt: skip
     page_headers = {"Cookie": f"sessionid={info['session']}", "Host": "127.0.0.1"}
     api_headers = {"Authorization": f"Token {info['token']}", "Host": "127.0.0.1"}
     try:

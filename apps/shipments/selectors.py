@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
+from django.core.cache import cache
+from django.db import connection
 from django.db.models import F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, ExtractYear
 
@@ -24,6 +29,38 @@ def shipment_list(*, user: User) -> QuerySet[Shipment]:
     if user.role == User.Role.EXPORTER:
         return qs.filter(exporter_id=user.organisation_id) if user.organisation_id else qs.none()
     return qs
+
+
+T = TypeVar("T")
+_MISSING = object()
+
+
+_TOTALS_VERSION_SQL = (
+    'SELECT MAX(id), MAX(finished_at), SUM(accepted), (SELECT MAX("index") FROM audit_auditevent)'
+    " FROM evidence_ingestrun"
+)
+
+
+def totals_version() -> str:
+    """Changes whenever the totals may have changed: an ingest started, committed a batch
+    or finished, or anything else that rewrites totals appended to the audit log (an
+    estimate applied to shipments does, in the same transaction)."""
+    with connection.cursor() as cursor:  # one round trip for both tables
+        cursor.execute(_TOTALS_VERSION_SQL)
+        raw = "|".join(str(v) for v in cursor.fetchone())
+    return hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+
+def cached_on_totals(key: str, compute: Callable[[], T], *, timeout: int = 3600) -> T:
+    """``compute()``, kept in the cache under ``key`` until the totals change: reads of the
+    pre-aggregated totals (dashboard sums, comparisons of exporters) are shared by every
+    page view between two ingests instead of summed again per request."""
+    versioned = f"{key}:{totals_version()}"
+    value = cache.get(versioned, _MISSING)
+    if value is _MISSING:  # (None is a value: "no default value published", say)
+        value = compute()
+        cache.set(versioned, value, timeout=timeout)
+    return value
 
 
 TOTALS_GROUPS = ("origin", "cn_code", "exporter", "month", "year")
@@ -93,7 +130,7 @@ SORTS: dict[str, tuple[str, str, bool]] = {
 
 @dataclass(frozen=True)
 class Page:
-    rows: list[Shipment]
+    rows: list[Shipment] | list[dict]
     next_cursor: str | None
 
 
@@ -106,9 +143,17 @@ def _cursor_value(field: str, raw: str):
 
 
 def shipment_page(
-    qs: QuerySet[Shipment], *, sort: str = "newest", cursor: str = "", size: int = 50
+    qs: QuerySet[Shipment],
+    *,
+    sort: str = "newest",
+    cursor: str = "",
+    size: int = 50,
+    values: tuple[str, ...] = (),
 ) -> Page:
     """One keyset page of ``qs`` in the order ``sort``, after ``cursor`` ("value|id").
+
+    With ``values`` the rows are dicts of those fields (and ``id``, ``sort_key``), read
+    without building model instances; otherwise they are shipments.
 
     A shipment without embedded emissions sorts as -1 in the emissions order (last).
     A malformed cursor starts from the first page.
@@ -131,11 +176,16 @@ def shipment_page(
                 after = Q(sort_key__gt=value) | Q(sort_key=value, id__gt=last_id)
             qs = qs.filter(after)
     order = ("-sort_key", "-id") if descending else ("sort_key", "id")
-    rows = list(qs.order_by(*order)[: size + 1])
+    qs = qs.order_by(*order)
+    if values:
+        rows = list(qs.values("id", "sort_key", *values)[: size + 1])
+    else:
+        rows = list(qs[: size + 1])
     next_cursor = None
     if len(rows) > size:
         last = rows[size - 1]
-        next_cursor = f"{last.sort_key}|{last.id}"
+        key, pk = (last["sort_key"], last["id"]) if values else (last.sort_key, last.id)
+        next_cursor = f"{key}|{pk}"
     return Page(rows=rows[:size], next_cursor=next_cursor)
 
 
@@ -143,16 +193,19 @@ def exporter_comparison(*, cn_code: str, user: User, limit: int = 12) -> list[di
     """Mass-weighted SEE of each exporter of a CN code, from the pre-aggregated totals
     (embedded emissions ÷ mass with an estimate). Other exporters' names are not shown to
     an exporter: they read "another exporter"."""
-    rows = (
-        ShipmentTotal.objects.filter(cn_code=cn_code, estimated_mass_t__gt=0)
-        .values("exporter_id", "exporter__name")
-        .annotate(
-            mass=Sum("net_mass_t"),
-            estimated=Sum("estimated_mass_t"),
-            emissions=Sum("embedded_emissions_t"),
-            default_mass=Sum("default_mass_t"),
-        )
-        .order_by("-mass")[:limit]
+    rows = cached_on_totals(
+        f"shipments:comparison:{cn_code}:{limit}",
+        lambda: list(
+            ShipmentTotal.objects.filter(cn_code=cn_code, estimated_mass_t__gt=0)
+            .values("exporter_id", "exporter__name")
+            .annotate(
+                mass=Sum("net_mass_t"),
+                estimated=Sum("estimated_mass_t"),
+                emissions=Sum("embedded_emissions_t"),
+                default_mass=Sum("default_mass_t"),
+            )
+            .order_by("-mass")[:limit]
+        ),
     )
     own = user.organisation_id if user.role == User.Role.EXPORTER else None
     out = []

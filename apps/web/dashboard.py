@@ -4,18 +4,17 @@ the SEE distribution of a CN code; the tonnage on actual data versus defaults.""
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.core.cache import cache
-from django.db.models import Max, QuerySet, Sum
+from django.db.models import QuerySet, Sum
 
 from apps.accounts.models import User
 from apps.catalogue.models import DefaultValue
 from apps.shipments.filters import PRODUCT_GROUPS
 from apps.shipments.models import ShipmentTotal
+from apps.shipments.selectors import cached_on_totals
 from methodologies.cbam_goods import goods_sector
 from methodologies.errors import MethodologyError
 
@@ -61,27 +60,13 @@ class Dashboard:
     years: list[int] = field(default_factory=list)
 
 
-def totals_version() -> str:
-    """Changes whenever an ingest may have changed the totals (a run started, committed a
-    batch or finished): the totals are written only by ingests."""
-    from apps.evidence.models import IngestRun
-
-    v = IngestRun.objects.aggregate(
-        last=Max("pk"), finished=Max("finished_at"), accepted=Sum("accepted")
-    )
-    raw = f"{v['last']}|{v['finished']}|{v['accepted']}"
-    return hashlib.sha256(raw.encode()).hexdigest()[:16]
-
-
 def dashboard_totals(*, user: User, year: int | None = None, origins: int = 12) -> Dashboard:
     """The dashboard's sums, kept in the cache until an ingest changes the totals."""
     scope = user.organisation_id if user.role == User.Role.EXPORTER else "all"
-    key = f"web:dashboard:{scope}:{year}:{origins}:{totals_version()}"
-    data = cache.get(key)
-    if data is None:
-        data = _dashboard_totals(user=user, year=year, origins=origins)
-        cache.set(key, data, timeout=3600)
-    return data
+    return cached_on_totals(
+        f"web:dashboard:{scope}:{year}:{origins}",
+        lambda: _dashboard_totals(user=user, year=year, origins=origins),
+    )
 
 
 def _dashboard_totals(*, user: User, year: int | None, origins: int) -> Dashboard:
@@ -134,7 +119,16 @@ def intensity_distribution(
     *, user: User, cn_code: str, year: int | None = None
 ) -> list[dict[str, Any]]:
     """Mass-weighted SEE of each (origin, exporter) shipping ``cn_code``: emissions ÷ mass
-    with an estimate, from the totals; exporters see only their own groups."""
+    with an estimate, from the totals; exporters see only their own groups. Kept in the
+    cache until an ingest changes the totals."""
+    scope = user.organisation_id if user.role == User.Role.EXPORTER else "all"
+    return cached_on_totals(
+        f"web:distribution:{scope}:{year}:{cn_code}",
+        lambda: _intensity_distribution(user=user, cn_code=cn_code, year=year),
+    )
+
+
+def _intensity_distribution(*, user: User, cn_code: str, year: int | None) -> list[dict[str, Any]]:
     rows = (
         totals_scope(user=user, year=year)
         .filter(cn_code=cn_code, estimated_mass_t__gt=0)

@@ -30,6 +30,13 @@ def default_comparison(*, origin: str, cn_code: str, year: int) -> dict[str, Any
         result = methodologies.run_case(case)
     except MethodologyError as exc:
         return {"available": False, "reason": str(exc)}
+    return default_comparison_of(result)
+
+
+def default_comparison_of(result: dict[str, Any]) -> dict[str, Any]:
+    """The comparison from a ``cbam.default`` result: a fresh run's, or the ``result`` of a
+    stored default estimate's trace (the same keys; a shipment on the default value for
+    its origin, CN code and year is compared with the estimate it uses)."""
     return {
         "available": True,
         "see_total_t_per_t": result["see_total_t_per_t"],

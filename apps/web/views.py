@@ -14,7 +14,7 @@ from apps.accounts.models import Organisation, User
 from apps.estimates.selectors import estimate_list
 from apps.evidence.models import IngestRun
 from apps.evidence.selectors import ingest_run_list
-from apps.shipments.selectors import shipment_list
+from apps.shipments.selectors import cached_on_totals, shipment_list
 from apps.web import charts
 from apps.web.audit import audit_history_of
 from apps.web.dashboard import (
@@ -44,6 +44,12 @@ def _year(request: HttpRequest) -> int | None:
     return int(raw) if raw.isdigit() and 2000 <= int(raw) <= 2100 else None
 
 
+def _with_exporter_urls(rows: list[dict]) -> list[dict]:
+    """Each row with the link to its exporter's page (one reverse() for all rows)."""
+    url = reverse("exporter-detail", args=[0])[:-2] + "{}/"
+    return [{**row, "url": url.format(row["exporter_id"])} for row in rows]
+
+
 @login_required
 def dashboard_view(request: HttpRequest) -> HttpResponse:
     year = _year(request)
@@ -54,7 +60,14 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
     cn = cn if cn.isdigit() and len(cn) <= 8 else (codes[0] if codes else "")
     groups = intensity_distribution(user=request.user, cn_code=cn, year=year) if cn else []
     marker_year = year or (data.years[0] if data.years else 2026)
-    marker = default_marker(cn_code=cn, year=marker_year) if cn else None
+    marker = (
+        cached_on_totals(  # the default values change only by an ingest
+            f"web:marker:{cn}:{marker_year}",
+            lambda: default_marker(cn_code=cn, year=marker_year),
+        )
+        if cn
+        else None
+    )
     markers = [charts.Marker(marker["value"], "default")] if marker else []
     mass = sum(g["net_mass_t"] for g in groups)
     mean = sum(g["see_t_per_t"] * g["net_mass_t"] for g in groups) / mass if mass else None
@@ -81,7 +94,7 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
         "by_month": data.by_month,
         "top_codes": data.top_codes,
         "cn": cn,
-        "groups": sorted(groups, key=lambda g: g["see_t_per_t"])[:200],
+        "groups": _with_exporter_urls(sorted(groups, key=lambda g: g["see_t_per_t"])[:200]),
         "groups_total": len(groups),
         "mean": mean,
         "marker": marker,
