@@ -54,7 +54,10 @@ def load_table(path: str | Path) -> Table:
     if not path.is_file():
         raise UnreadableFile(path, "no such file")
     with path.open("rb") as handle:
-        head = handle.read(8)
+        head = handle.read(1024)
+    if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
+        # A web page saved under a table's name (or an XML/VRT file): type by content.
+        raise UnreadableFile(path, "HTML or XML markup, not a CSV or XLSX table")
     if path.suffix.lower() in XLSX_SUFFIXES or head.startswith(_ZIP_MAGIC):
         return _load_xlsx(path)
     return _load_csv(path)
@@ -253,6 +256,15 @@ def _cell_text(value: object) -> str:
 def _load_xlsx(path: Path) -> Table:
     from openpyxl import load_workbook  # imported here: CSV-only users never pay for it
 
+    from ingest.disclosure.model import UnsafeFile
+    from ingest.disclosure.safety import check_xlsx
+
+    # Before openpyxl sees it (it loads the shared strings whole): entries, declared and
+    # actually inflated sizes, compression ratio, and every XML part through defusedxml.
+    try:
+        check_xlsx(path)
+    except UnsafeFile as exc:
+        raise UnreadableFile(path, f"refused XLSX: {exc.reason}") from exc
     # openpyxl raises many kinds of error on a damaged file (zip, XML, KeyError, ...): any
     # of them means the workbook cannot be read.
     try:

@@ -5,10 +5,16 @@ confirm a version (exporters)."""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
@@ -25,7 +31,7 @@ from apps.disclosures.services import (
     disclosure_version_confirm,
     extracted_value_review,
 )
-from apps.disclosures.views import upload_cap
+from apps.disclosures.views import upload_cap, upload_refusal, upload_request_check
 
 
 class ExtractedValueSerializer(serializers.ModelSerializer):
@@ -105,11 +111,17 @@ class DisclosureSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+@extend_schema_field(OpenApiTypes.BINARY)
+class UploadedFileField(serializers.FileField):
+    """A file part of the multipart body (the schema said ``format: uri``, which is what a
+    file field *answers*; clients and fuzzers then sent a URL instead of the file)."""
+
+
 class UploadSerializer(serializers.Serializer):
     installation = serializers.CharField(help_text="the installation's identifier")
     period = serializers.IntegerField(min_value=2000, max_value=2100)
     cn_code = serializers.RegexField(r"^\d{4}(\d{2}){0,2}$", required=False, default="")
-    file = serializers.FileField()
+    file = UploadedFileField()
 
 
 class ReviewSerializer(serializers.Serializer):
@@ -132,6 +144,18 @@ class DisclosureViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         return disclosure_list(user=self.request.user).prefetch_related("versions__evidence")
 
+    def initial(self, request, *args, **kwargs):
+        if self.action == "create":
+            upload_request_check(request)  # before authentication reads a session's body
+        super().initial(request, *args, **kwargs)
+
+    def handle_exception(self, exc):
+        refused = upload_refusal(exc)  # Django's request limits, raised while parsing
+        if refused is not None:
+            exc = APIException({"file": [str(refused)]})
+            exc.status_code = refused.status
+        return super().handle_exception(exc)
+
     @extend_schema(
         request={"multipart/form-data": UploadSerializer}, responses={201: VersionSerializer}
     )
@@ -148,7 +172,7 @@ class DisclosureViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
             raise ValidationError({"installation": "not an installation of your organisation"})
         upload = data["file"]
         if upload.size > upload_cap():
-            raise ValidationError({"file": f"larger than {upload_cap()} bytes"})
+            raise ValidationError({"file": [f"the file is larger than {upload_cap():,} bytes"]})
         version = disclosure_upload(
             user=request.user,
             installation=installation,
@@ -166,11 +190,17 @@ class DisclosureViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
             raise NotFound("No such version")
         return version
 
+    # One version's values, whole (not a page): no pagination, and the schema says so.
     @extend_schema(
         parameters=[OpenApiParameter("number", int, OpenApiParameter.PATH)],
         responses=ExtractedValueSerializer(many=True),
     )
-    @action(detail=True, methods=["get"], url_path=r"versions/(?P<number>\d+)/values")
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path=r"versions/(?P<number>\d+)/values",
+        pagination_class=None,
+    )
     def values(self, request, pk=None, number=None):
         """The values of one version, each with its evidence (page, quote, box or cell)."""
         version = self._version(number)
@@ -179,15 +209,20 @@ class DisclosureViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     @extend_schema(
         request=None,
         parameters=[OpenApiParameter("number", int, OpenApiParameter.PATH)],
-        responses=inline_serializer(
-            "ConfirmResult",
-            {
-                "estimates": serializers.ListField(child=serializers.DictField()),
-                "notes": serializers.ListField(child=serializers.CharField()),
-                "shipments": serializers.IntegerField(),
-                "tiers_before": serializers.DictField(child=serializers.IntegerField()),
-            },
-        ),
+        responses={
+            200: inline_serializer(
+                "ConfirmResult",
+                {
+                    "estimates": serializers.ListField(child=serializers.DictField()),
+                    "notes": serializers.ListField(child=serializers.CharField()),
+                    "shipments": serializers.IntegerField(),
+                    "tiers_before": serializers.DictField(child=serializers.IntegerField()),
+                },
+            ),
+            400: inline_serializer(
+                "ConfirmRefused", {"detail": serializers.CharField(help_text="why")}
+            ),
+        },
     )
     @action(detail=True, methods=["post"], url_path=r"versions/(?P<number>\d+)/confirm")
     def confirm(self, request, pk=None, number=None):

@@ -9,10 +9,16 @@ import datetime as dt
 from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.html import format_html
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods
 
 from apps.accounts.models import User
@@ -37,6 +43,52 @@ from ingest.disclosure.safety import MAX_BYTES
 def upload_cap() -> int:
     """Bytes: the largest per-type cap of the readers, and never above the site's cap."""
     return min(max(MAX_BYTES.values()), settings.CM_MAX_UPLOAD_BYTES)
+
+
+#: Bytes allowed beside the file in an upload request: the other fields and the multipart
+#: framing (a few hundred bytes in practice).
+FORM_OVERHEAD = 64 * 1024
+
+
+class UploadRefused(Exception):
+    """An upload request refused before its file is stored; ``str()`` names the field."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def upload_request_check(request: HttpRequest) -> None:
+    """Refuse, on its declared length and before a byte of it is read, a body that cannot
+    hold an acceptable file (Django reads no more than ``Content-Length``)."""
+    limit = upload_cap() + FORM_OVERHEAD
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        raise UploadRefused("file: the request's Content-Length is not a number", 400) from None
+    if length > limit:
+        raise UploadRefused(
+            f"file: the request body of {length:,} bytes is larger than the limit of "
+            f"{limit:,} bytes (a file of at most {upload_cap():,} bytes and the form)",
+            413,
+        )
+
+
+def upload_refusal(exc: BaseException) -> UploadRefused | None:
+    """Django's request limits (``DATA_UPLOAD_MAX_*``), raised while the body is parsed, as
+    a refusal that says which limit; None for any other error."""
+    if isinstance(exc, UploadRefused):
+        return exc
+    if isinstance(exc, TooManyFilesSent):
+        limit = settings.DATA_UPLOAD_MAX_NUMBER_FILES
+        return UploadRefused(f"file: more than {limit} files in one request (send one)", 400)
+    if isinstance(exc, TooManyFieldsSent):
+        limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+        return UploadRefused(f"form: more than {limit} form fields in one request", 400)
+    if isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return UploadRefused(f"form: the form fields are larger than {limit:,} bytes", 413)
+    return None
 
 
 class UploadForm(forms.Form):
@@ -72,11 +124,31 @@ def disclosure_list_view(request: HttpRequest) -> HttpResponse:
     )
 
 
+# The CSRF check reads the body; the limits must come first, so the check runs inside
+# (Django's pattern for per-view upload handling, docs "File Uploads", csrf_exempt then
+# csrf_protect): the form is CSRF-protected all the same.
+@csrf_exempt
 @login_required
 @require_http_methods(["GET", "POST"])
 def disclosure_upload_view(request: HttpRequest) -> HttpResponse:
     if request.user.role != User.Role.EXPORTER:
         raise PermissionDenied("only exporters upload disclosures")
+    if request.method == "POST":
+        try:
+            upload_request_check(request)
+            _ = request.POST, request.FILES  # parsed now, under the DATA_UPLOAD_MAX_* limits
+        except (UploadRefused, RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent) as exc:
+            refused = upload_refusal(exc)
+            context = {"form": UploadForm(user=request.user), "cap": upload_cap()}
+            context["refused"] = str(refused)
+            return render(
+                request, "disclosures/disclosure_upload.html", context, status=refused.status
+            )
+    return _disclosure_upload_form(request)
+
+
+@csrf_protect
+def _disclosure_upload_form(request: HttpRequest) -> HttpResponse:
     form = UploadForm(request.POST or None, request.FILES or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         version = disclosure_upload(

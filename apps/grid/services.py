@@ -103,7 +103,8 @@ def _zone_ensure(key: str, *, name: str = "", synthetic: bool = False) -> GridZo
 
 def detect_grid_format(path: Path) -> str:
     """``entsoe``, ``ember``, ``ifi`` or ``emaps_hourly``, from the file's first bytes."""
-    head = path.read_bytes()[:8192]
+    with open(path, "rb") as f:  # only the head: the file may be large
+        head = f.read(8192)
     text = head.decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
     if text.startswith("<"):
         return "entsoe"

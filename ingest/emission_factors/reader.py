@@ -100,6 +100,15 @@ def _yaml_rows(path: Path, zone: str) -> tuple[list[dict[str, Any]], list[RowErr
     """Rows of one YAML file, its row errors, and the number of entries read."""
     try:
         text = path.read_text(encoding="utf-8")
+        # Aliases share one node, so a few lines of nested aliases name 10⁹ values that any
+        # walk over them (or str() of an entry) expands: YAML's billion laughs. The
+        # Electricity Maps files use none; refuse them before anything is built.
+        for event in yaml.parse(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+            if isinstance(event, yaml.AliasEvent):
+                line = event.start_mark.line + 1
+                raise UnreadableFile(
+                    path, f"line {line}: YAML aliases (*{event.anchor}) are refused (alias bomb)"
+                )
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         loaded = yaml.safe_load(text)
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:

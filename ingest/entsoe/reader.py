@@ -173,7 +173,13 @@ def _parse(path: Path) -> ET.Element:
     try:
         parser.feed(path.read_bytes())
         return parser.close()
-    except (ET.ParseError, DefusedXmlException) as exc:
+    except DefusedXmlException as exc:
+        # defusedxml refuses entity declarations (billion laughs) and external references
+        # (XXE) before expanding anything: https://pypi.org/project/defusedxml/
+        raise UnreadableFile(
+            path, f"XML with entity declarations or external references is refused ({exc!r})"
+        ) from exc
+    except ET.ParseError as exc:
         raise UnreadableFile(path, f"not well-formed XML ({exc})") from exc
 
 
