@@ -1,4 +1,5 @@
-"""The PACT v3 exchange under ``/pact/``: ``auth/token``, ``3/footprints``, ``3/footprints/{id}``.
+"""The PACT v3 exchange under ``/pact/``: ``auth/token``, ``3/footprints``, ``3/footprints/{id}``
+and ``3/events``.
 
 Follows the PACT Technical Specifications for PCF Data Exchange v3.0.0 (WBCSD,
 ``spec/v3/openapi.yaml`` of https://github.com/wbcsd/data-exchange-protocol) and the
@@ -17,8 +18,16 @@ https://github.com/wbcsd/pact-conformance-service):
 - Pagination: ``limit`` (default 100, at most 1000); when more footprints follow, an RFC 8288
   ``Link: <absolute URL>; rel="next"`` on the request's own host, keyed on the last id
   returned (``x-cm-after``, the spec's ``x-<identifier>-`` prefix), valid indefinitely.
-- ``CM_PACT_REQUIRE_HTTPS=1`` refuses plain-HTTP requests (conformance cases 9–11): set it
-  in production behind TLS; the embedded demo serves plain HTTP, so it is off by default.
+- ``POST /pact/3/events`` (Action Events, conformance cases 12–17) with the same bearer
+  token: one CloudEvent, ``Content-Type: application/cloudevents+json``
+  (:mod:`apps.pact.events`) → 200 with an empty body once it is stored; 400 ``BadRequest``
+  for a malformed event (``NotImplemented`` for an unknown type), 401/400 for tokens as
+  above, 403 ``AccessDenied`` for a RequestCreatedEvent from a client with no registered
+  events endpoint or whose ``source`` names another host (we answer only at the
+  registered endpoint). A request is answered later by a task
+  (:func:`apps.pact.services.pact_request_answer`).
+- ``CM_PACT_REQUIRE_HTTPS=1`` refuses plain-HTTP requests (conformance cases 9–11, 17): set
+  it in production behind TLS; the embedded demo serves plain HTTP, so it is off by default.
 
 Every data recipient reads every footprint; they are the platform's published estimates.
 """
@@ -27,14 +36,20 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import logging
 from urllib.parse import unquote, urlencode
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import exceptions, serializers
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.parsers import FormParser
@@ -43,17 +58,21 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.pact.mapping import cn_descriptions, estimate_pk_of, footprint_id, product_footprint
-from apps.pact.mapping import versions_of as estimate_versions
+from apps.pact import events
+from apps.pact.mapping import estimate_pk_of, footprint_documents, footprint_id
 from apps.pact.models import PactClient
 from apps.pact.selectors import (
+    LIST_CRITERIA,
+    TIME_CRITERIA,
+    CriteriaError,
     FootprintFilters,
     TokenExpired,
     TokenInvalid,
     footprint_estimates,
+    footprint_filters,
     pact_token_client,
 )
-from apps.pact.services import pact_client_authenticate, pact_token_issue
+from apps.pact.services import pact_client_authenticate, pact_event_receive, pact_token_issue
 from config.env import env_bool
 
 logger = logging.getLogger(__name__)
@@ -111,28 +130,52 @@ class IsPactClient(BasePermission):
         return isinstance(request.user, PactClient)
 
 
+class PactError(exceptions.APIException):
+    """An error answered as given: HTTP status, the spec's error code, a message."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status_code, self.error_code = status, code
+
+
+def _message(detail) -> str:
+    """The text of a DRF error detail (a string, or lists and dicts of them)."""
+    if isinstance(detail, dict):
+        return "; ".join(f"{key}: {_message(value)}" for key, value in detail.items())
+    if isinstance(detail, list):
+        return "; ".join(_message(item) for item in detail)
+    return str(detail)
+
+
 def error_document(exc: Exception) -> tuple[int, str, str]:
     """(HTTP status, spec Error code, message) of an exception raised in a PACT view."""
+    if isinstance(exc, PactError):
+        return exc.status_code, exc.error_code, _message(exc.detail)
     if isinstance(exc, _TokenExpiredError):
-        return 401, "TokenExpired", str(exc.detail)
+        return 401, "TokenExpired", _message(exc.detail)
     if isinstance(exc, exceptions.AuthenticationFailed | exceptions.NotAuthenticated):
         detail = exc.detail if isinstance(exc, exceptions.AuthenticationFailed) else None
-        return 400, "BadRequest", str(detail or "Missing bearer access token")
+        return 400, "BadRequest", _message(detail or "Missing bearer access token")
     if isinstance(exc, exceptions.PermissionDenied):
-        return 403, "AccessDenied", str(exc.detail)
+        return 403, "AccessDenied", _message(exc.detail)
     if isinstance(exc, exceptions.NotFound):
-        return 404, "NotFound", str(exc.detail)
-    if isinstance(exc, exceptions.MethodNotAllowed | exceptions.ValidationError):
-        return 400, "BadRequest", str(exc.detail)
+        return 404, "NotFound", _message(exc.detail)
     if isinstance(exc, exceptions.APIException) and exc.status_code < 500:
-        return 400, "BadRequest", str(exc.detail)
+        return 400, "BadRequest", _message(exc.detail)
     logger.exception("PACT request failed", exc_info=exc)
     return 500, "InternalError", "Internal error"
 
 
 class ErrorSerializer(serializers.Serializer):
     code = serializers.ChoiceField(
-        choices=["BadRequest", "AccessDenied", "TokenExpired", "NotFound", "InternalError"]
+        choices=[
+            "BadRequest",
+            "AccessDenied",
+            "TokenExpired",
+            "NotFound",
+            "InternalError",
+            "NotImplemented",
+        ]
     )
     message = serializers.CharField()
 
@@ -238,35 +281,17 @@ class TokenView(APIView):
 
 # --- Footprints ------------------------------------------------------------------------------
 
-LIST_FILTERS = {
-    "productId": "product_ids",
-    "companyId": "company_ids",
-    "geography": "geography",
-    "classification": "classification",
-}
-TIME_FILTERS = {"validOn": "valid_on", "validAfter": "valid_after", "validBefore": "valid_before"}
-
 
 def _filters(params) -> FootprintFilters:
-    filters = FootprintFilters()
-    for name, attr in LIST_FILTERS.items():
-        # Repeated (?geography=CN&geography=IN) or comma-separated values are both taken.
-        values = [v for raw in params.getlist(name) for v in raw.split(",") if v.strip()]
-        setattr(filters, attr, values)
-    for name, attr in TIME_FILTERS.items():
-        if name in params:
-            moment = parse_datetime(params[name])
-            if moment is None or moment.tzinfo is None:
-                raise exceptions.ValidationError(
-                    f"{name} must be an RFC 3339 date-time with a time zone, got {params[name]!r}"
-                )
-            setattr(filters, attr, moment)
-    if "status" in params:
-        status = params["status"].strip().lower()
-        if status not in ("active", "deprecated"):
-            raise exceptions.ValidationError("status must be Active or Deprecated")
-        filters.status = status
-    return filters
+    # Repeated (?geography=CN&geography=IN) or comma-separated values are both taken.
+    criteria = {
+        name: [v for raw in params.getlist(name) for v in raw.split(",")] for name in LIST_CRITERIA
+    }
+    criteria.update({n: params[n] for n in (*TIME_CRITERIA, "status") if n in params})
+    try:
+        return footprint_filters(criteria)
+    except CriteriaError as exc:
+        raise PactError(400, "BadRequest", str(exc)) from None
 
 
 def _positive_int(params, name: str, default: int | None) -> int | None:
@@ -275,24 +300,14 @@ def _positive_int(params, name: str, default: int | None) -> int | None:
     try:
         value = int(params[name])
     except ValueError:
-        raise exceptions.ValidationError(f"{name} must be an integer") from None
+        raise PactError(400, "BadRequest", f"{name} must be an integer") from None
     if value < 0:
-        raise exceptions.ValidationError(f"{name} must not be negative")
+        raise PactError(400, "BadRequest", f"{name} must not be negative")
     return value
 
 
 def _documents(request, estimates) -> list[dict]:
-    versions = estimate_versions(estimates)
-    descriptions = cn_descriptions(e.cn_code for e in estimates)
-    return [
-        product_footprint(
-            e,
-            versions=versions[e.subject_key],
-            description=descriptions.get(e.cn_code, ""),
-            trace_url=request.build_absolute_uri(f"/api/v1/estimates/{e.pk}/trace"),
-        )
-        for e in estimates
-    ]
+    return footprint_documents(estimates, base_url=request.build_absolute_uri("/"))
 
 
 FILTER_PARAMETERS = [
@@ -301,9 +316,9 @@ FILTER_PARAMETERS = [
     ),
     *[
         OpenApiParameter(name, {"type": "array", "items": {"type": "string"}}, explode=True)
-        for name in LIST_FILTERS
+        for name in LIST_CRITERIA
     ],
-    *[OpenApiParameter(name, OpenApiTypes.DATETIME) for name in TIME_FILTERS],
+    *[OpenApiParameter(name, OpenApiTypes.DATETIME) for name in TIME_CRITERIA],
     OpenApiParameter("status", str, enum=["Active", "Deprecated"]),
     OpenApiParameter(AFTER, int, description="pagination key, from the Link header"),
 ]
@@ -366,3 +381,85 @@ class FootprintDetailView(PactView):
         if estimate is None or footprint_id(estimate) != pf_id.lower():
             raise exceptions.NotFound(f"Footprint with ID '{pf_id}' does not exist")
         return Response({"data": _documents(request, [estimate])[0]})
+
+
+# --- Events ----------------------------------------------------------------------------------
+
+CLOUD_EVENT = inline_serializer(
+    "PactCloudEvent",
+    {
+        "type": serializers.ChoiceField(
+            choices=[
+                events.REQUEST_CREATED,
+                events.REQUEST_FULFILLED,
+                events.REQUEST_REJECTED,
+                events.PUBLISHED,
+            ]
+        ),
+        "specversion": serializers.ChoiceField(choices=[events.SPEC_VERSION]),
+        "id": serializers.CharField(max_length=events.MAX_ID),
+        "source": serializers.CharField(max_length=events.MAX_SOURCE),
+        "time": serializers.DateTimeField(),
+        "data": serializers.JSONField(
+            help_text="RequestCreatedEvent: the ListFootprints criteria (productId, companyId, "
+            "geography, classification, validOn, validAfter, validBefore, status) and comment; "
+            "RequestFulfilledEvent: requestEventId, pfs; RequestRejectedEvent: requestEventId, "
+            "error; PublishedEvent: pfIds"
+        ),
+    },
+)
+
+
+class EventsView(PactView):
+    """Action Events."""
+
+    @extend_schema(
+        request={events.MEDIA_TYPE: CLOUD_EVENT},
+        responses={
+            200: OpenApiResponse(description="The event was accepted; the body is empty."),
+            400: ErrorSerializer,
+            401: ErrorSerializer,
+            403: ErrorSerializer,
+        },
+        description="PACT v3 Action Events: one CloudEvent in structured mode. A "
+        "RequestCreatedEvent is answered later with a RequestFulfilledEvent or "
+        "RequestRejectedEvent posted to the client's registered events endpoint.",
+        operation_id="pact_events",
+    )
+    def post(self, request):
+        media_type = request.content_type.split(";")[0].strip().lower()
+        if media_type != events.MEDIA_TYPE:
+            raise PactError(
+                400, "BadRequest", f"Content-Type must be {events.MEDIA_TYPE} (structured mode)"
+            )
+        try:
+            body = request.body
+        except RequestDataTooBig:
+            raise PactError(400, "BadRequest", "The event is too large") from None
+        try:
+            event = events.event_parse(body)
+        except events.EventError as exc:
+            raise PactError(400, exc.code, str(exc)) from None
+        client = request.user
+        if event.type == events.REQUEST_CREATED:
+            # Refused now rather than accepted and never answered (RequestCreatedEvent:
+            # "If the data owner can immediately determine that it will not be able to
+            # handle this request it MUST respond with an appropriate 4xx error").
+            if not client.events_url:
+                raise PactError(
+                    403, "AccessDenied", "No events endpoint is registered for this client"
+                )
+            if not events.source_matches(event.source, client.events_url):
+                raise PactError(
+                    403,
+                    "AccessDenied",
+                    f"source {event.source!r} does not name the host of the events endpoint "
+                    "registered for this client",
+                )
+        pact_event_receive(
+            client=client,
+            event=event,
+            body_sha256=hashlib.sha256(body).hexdigest(),
+            base_url=request.build_absolute_uri("/"),
+        )
+        return Response(status=200)

@@ -25,7 +25,10 @@ def run(*, command, number: int) -> None:
         f"{BASE}/pact/auth/token | python3 -c 'import json,sys; "
         f'print(json.load(sys.stdin)["access_token"])\')\n'
         f'  curl -s -D - -H "Authorization: Bearer $PACT" '
-        f"'{BASE}/pact/3/footprints?limit=2&geography=US'"
+        f"'{BASE}/pact/3/footprints?limit=2&geography=US'\n"
+        f"  Asynchronous requests (POST /pact/3/events, CloudEvents) are answered at a "
+        f"partner's own events endpoint:\n"
+        f"  python manage.py pact_client_create NAME --events-url https://partner.example/3/events"
     )
     auditor = User.objects.filter(role=User.Role.AUDITOR).order_by("id").first()
     if auditor is None:

@@ -33,6 +33,7 @@ import uuid
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urljoin
 
 import pycountry
 
@@ -234,3 +235,19 @@ def product_footprint(
     if earlier:
         document["precedingPfIds"] = [footprint_id(v) for v in earlier]
     return document
+
+
+def footprint_documents(estimates: list[Estimate], *, base_url: str) -> list[dict[str, Any]]:
+    """The ProductFootprints of ``estimates``, their trace links under ``base_url`` (our
+    address as the data recipient reaches it, e.g. ``https://cm.example.org/``)."""
+    versions = versions_of(estimates)
+    descriptions = cn_descriptions(e.cn_code for e in estimates)
+    return [
+        product_footprint(
+            e,
+            versions=versions[e.subject_key],
+            description=descriptions.get(e.cn_code, ""),
+            trace_url=urljoin(base_url, f"/api/v1/estimates/{e.pk}/trace"),
+        )
+        for e in estimates
+    ]

@@ -5,6 +5,8 @@ The filters are those of the v3 ``ListFootprints`` action (``productId``, ``comp
 ``status``; the list ones repeat, ``?geography=CN&geography=IN``, matched
 case-insensitively), translated to the fields our footprints are made from
 (:mod:`apps.pact.mapping`). A value that cannot name any of our footprints matches none.
+A ``RequestCreatedEvent`` carries the same criteria in its ``data`` (PACT v3: "the same
+filters"), so both go through :func:`footprint_filters`.
 """
 
 from __future__ import annotations
@@ -12,14 +14,17 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from apps.estimates.models import Estimate
 from apps.pact.mapping import ORGANISATION_URN, PLATFORM_URN
-from apps.pact.models import PactAccessToken
+from apps.pact.models import PactAccessToken, SentEvent
 
 
 class TokenInvalid(Exception):
@@ -54,6 +59,51 @@ class FootprintFilters:
     valid_after: dt.datetime | None = None
     valid_before: dt.datetime | None = None
     status: str | None = None
+
+
+class CriteriaError(ValueError):
+    """A ListFootprints criterion is malformed; the message names it."""
+
+
+#: The criteria of ListFootprints and RequestCreatedEvent, by FootprintFilters field.
+LIST_CRITERIA = {
+    "productId": "product_ids",
+    "companyId": "company_ids",
+    "geography": "geography",
+    "classification": "classification",
+}
+TIME_CRITERIA = {"validOn": "valid_on", "validAfter": "valid_after", "validBefore": "valid_before"}
+
+
+def footprint_filters(criteria: Mapping[str, Any]) -> FootprintFilters:
+    """Filters from the spec's criteria: each list criterion a list of strings, each time an
+    RFC 3339 date-time with a zone, ``status`` Active or Deprecated (in any case). Other
+    keys are not criteria and are ignored. Raises :class:`CriteriaError`."""
+    filters = FootprintFilters()
+    for name, attr in LIST_CRITERIA.items():
+        values = criteria.get(name, [])
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            raise CriteriaError(f"{name} must be a list of strings")
+        setattr(filters, attr, [v for v in values if v.strip()])
+    for name, attr in TIME_CRITERIA.items():
+        if name not in criteria:
+            continue
+        raw = criteria[name]
+        try:
+            moment = parse_datetime(raw) if isinstance(raw, str) else None
+        except ValueError:
+            moment = None
+        if moment is None or moment.tzinfo is None:
+            raise CriteriaError(
+                f"{name} must be an RFC 3339 date-time with a time zone, got {raw!r}"
+            )
+        setattr(filters, attr, moment)
+    if "status" in criteria:
+        status = criteria["status"]
+        if not isinstance(status, str) or status.strip().lower() not in ("active", "deprecated"):
+            raise CriteriaError("status must be Active or Deprecated")
+        filters.status = status.strip().lower()
+    return filters
 
 
 _PRODUCT = re.compile(r"urn:pact:carbon-manifest:product-id:cn:(\d{4,8}):origin:([a-z]{2,8})")
@@ -117,3 +167,11 @@ def footprint_estimates(*, filters: FootprintFilters) -> QuerySet[Estimate]:
         deprecated = Q(superseded=True) | Q(superseded_by__isnull=False)
         qs = qs.filter(deprecated if filters.status == "deprecated" else ~deprecated)
     return qs
+
+
+def sent_events_due(*, limit: int = 1000) -> list[int]:
+    """Ids of the events waiting to be sent whose next attempt is due, oldest first."""
+    due = SentEvent.objects.filter(
+        status=SentEvent.Status.PENDING, next_attempt_at__lte=timezone.now()
+    )
+    return list(due.order_by("next_attempt_at", "pk").values_list("pk", flat=True)[:limit])

@@ -4,16 +4,13 @@ the v3 schema shapes (``fixtures/pact/pact_v3_schema_subset.json``)."""
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import json
 import re
 import uuid
 from io import StringIO
-from pathlib import Path
 from urllib.parse import urlparse
 
-import jsonschema
 import pytest
 from django.core.management import call_command
 from django.test import Client
@@ -23,35 +20,9 @@ from apps.pact.mapping import footprint_id
 from apps.pact.models import PactAccessToken
 from apps.pact.services import pact_client_create
 from tests.apps.api.helpers import ENGINE_CASES, record, record_every_type
+from tests.apps.pact.helpers import basic, check, token
 
 pytestmark = pytest.mark.services
-
-SCHEMA = json.loads(
-    (Path(__file__).resolve().parents[3] / "fixtures/pact/pact_v3_schema_subset.json").read_text()
-)
-
-
-def check(instance: object, definition: str) -> None:
-    jsonschema.validate(
-        instance,
-        {"$ref": f"#/$defs/{definition}", "$defs": SCHEMA["$defs"]},
-        format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER,
-    )
-
-
-def basic(client_id: str, secret: str) -> str:
-    return "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
-
-
-def token(http: Client, client_id: str, secret: str) -> str:
-    response = http.post(
-        "/pact/auth/token",
-        "grant_type=client_credentials",
-        content_type="application/x-www-form-urlencoded",
-        HTTP_AUTHORIZATION=basic(client_id, secret),
-    )
-    assert response.status_code == 200, response.content
-    return response.json()["access_token"]
 
 
 @pytest.fixture
