@@ -40,7 +40,11 @@ from verifier.merkle import leaf_hash, verify_consistency, verify_inclusion
 
 
 class FetchError(VerifierError):
-    """The API could not be reached or answered with an error."""
+    """The API could not be reached or answered with an error (``status``, when HTTP)."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class Api:
@@ -60,7 +64,7 @@ class Api:
                 return json.loads(response.read())
         except urllib.error.HTTPError as exc:
             detail = exc.read()[:300].decode("utf-8", "replace")
-            raise FetchError(f"GET {url}: HTTP {exc.code} {detail}") from None
+            raise FetchError(f"GET {url}: HTTP {exc.code} {detail}", exc.code) from None
         except (urllib.error.URLError, OSError) as exc:
             raise FetchError(f"GET {url}: {exc}") from None
         except ValueError:
@@ -94,7 +98,12 @@ def _say(ok: bool, text: str) -> None:
 
 
 def _latest(api: Api, pinned: bytes | None) -> Checkpoint:
-    document = api.get("checkpoint")
+    try:
+        document = api.get("checkpoint")
+    except FetchError as exc:
+        if exc.status == 409:  # the platform found its log no longer extends its checkpoint
+            raise VerificationError(f"the platform refuses to sign its log: {exc}") from None
+        raise
     key = pinned if pinned is not None else parse_checkpoint(document).public_key
     latest = verify_checkpoint(document, key)
     _say(True, f"latest checkpoint: tree size {latest.tree_size}, signed by key {key_id(key)}")
@@ -122,6 +131,11 @@ def cmd_check(args: argparse.Namespace, api: Api) -> None:
     saved = verify_checkpoint(saved_doc, pinned)
     _say(True, f"saved checkpoint: tree size {saved.tree_size}, signature verifies")
     latest = _latest(api, pinned)
+    if latest.tree_size < saved.tree_size:
+        raise VerificationError(
+            f"the latest checkpoint's tree size {latest.tree_size} is below the saved "
+            f"{saved.tree_size}: the log shrank"
+        )
     proof = api.hashes("proof/consistency", first=saved.tree_size, second=latest.tree_size)
     verify_consistency(saved.tree_size, latest.tree_size, saved.root_hash, latest.root_hash, proof)
     _say(True, f"consistency {saved.tree_size} → {latest.tree_size}: {len(proof)} hashes verify")

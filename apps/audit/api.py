@@ -1,29 +1,32 @@
 """``/api/v1/audit/``: signed checkpoints, entries and Merkle proofs (DESIGN §7).
 
-Any authenticated user may read (officials, auditors, exporters, admins): an event holds
-ids, actions and hashes, never business values, and auditors outside the platform must be
-able to check inclusion of any entry. Anonymous requests are refused.
+Any authenticated user may read (officials, auditors, exporters, admins): auditors outside
+the platform must be able to check inclusion of any entry. An event's data may carry an
+organisation's file names and disclosed values, so an exporter reads no entry that another
+organisation's members caused (404; its leaf hash stays in every proof). Anonymous requests
+are refused.
 """
 
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
-from rest_framework.exceptions import ValidationError
+from rest_framework import serializers, status
+from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.audit.models import AuditEvent
 from apps.audit.selectors import (
     OutOfRange,
     audit_consistency_proof,
+    audit_event_list,
     audit_history,
     audit_inclusion_proof,
     checkpoint_document,
     entry_document,
 )
-from apps.audit.services import checkpoint_ensure
+from apps.audit.services import CheckpointRefused, checkpoint_ensure
 
 
 class CheckpointSerializer(serializers.Serializer):
@@ -82,20 +85,30 @@ def _proof(hashes: list[bytes]) -> Response:
     return Response({"hashes": [h.hex() for h in hashes]})
 
 
+class LogInconsistent(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "log_inconsistent"
+
+
 class CheckpointView(APIView):
     @extend_schema(
-        responses=CheckpointSerializer,
+        responses={200: CheckpointSerializer, 409: OpenApiTypes.OBJECT},
         description="The latest signed checkpoint covering the whole log "
-        "(created if the log grew since the last one).",
+        "(created if the log grew since the last one). 409 when the log no longer extends "
+        "the last checkpoint signed (its rows were removed or rewritten): nothing is signed.",
     )
     def get(self, request):
-        return Response(checkpoint_document(checkpoint_ensure()))
+        try:
+            return Response(checkpoint_document(checkpoint_ensure()))
+        except CheckpointRefused as exc:
+            raise LogInconsistent(str(exc)) from None
 
 
 class EntryView(APIView):
     @extend_schema(responses=EntrySerializer, description="One event, as hashed into the log.")
     def get(self, request, index: int):
-        return Response(entry_document(get_object_or_404(AuditEvent, index=index)))
+        event = get_object_or_404(audit_event_list(user=request.user), index=index)
+        return Response(entry_document(event))
 
 
 class HistoryView(APIView):
@@ -109,7 +122,7 @@ class HistoryView(APIView):
     )
     def get(self, request):
         query = _query(HistoryQuerySerializer, request)
-        rows = audit_history(**query).values("index", "action", "leaf_hash")
+        rows = audit_history(**query, user=request.user).values("index", "action", "leaf_hash")
         return Response({"entries": list(rows)})
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
 
-from django.db.models import Max, QuerySet
+from django.db.models import Max, Q, QuerySet
 
 from apps.audit.models import AuditEvent, Checkpoint
 from verifier.checkpoint import TIMESTAMP_FORMAT, verify_checkpoint
@@ -36,10 +36,26 @@ class OutOfRange(AuditLogError):
     """An index or tree size beyond the log; the message names the bound."""
 
 
-def audit_history(*, object_type: str, object_id: str | int) -> QuerySet[AuditEvent]:
-    return AuditEvent.objects.filter(object_type=object_type, object_id=str(object_id)).order_by(
-        "index"
+def audit_event_list(*, user) -> QuerySet[AuditEvent]:
+    """The events whose data ``user`` may read. Officials, auditors and admins: all. An
+    exporter: all but those caused by members of another organisation, whose payloads
+    carry that organisation's file names and disclosed or corrected values. Leaf hashes,
+    proofs and checkpoints stay open to every signed-in user."""
+    from apps.accounts.models import User
+
+    events = AuditEvent.objects.all()
+    if user.role != User.Role.EXPORTER:
+        return events
+    return events.filter(
+        Q(actor__isnull=True)
+        | Q(actor__organisation__isnull=True)
+        | Q(actor__organisation_id=user.organisation_id)
     )
+
+
+def audit_history(*, object_type: str, object_id: str | int, user=None) -> QuerySet[AuditEvent]:
+    events = AuditEvent.objects.all() if user is None else audit_event_list(user=user)
+    return events.filter(object_type=object_type, object_id=str(object_id)).order_by("index")
 
 
 def audit_tree_size() -> int:
@@ -64,11 +80,6 @@ def _check_size(tree_size: int, name: str = "tree_size") -> None:
     size = audit_tree_size()
     if tree_size > size:
         raise OutOfRange(f"{name} {tree_size} exceeds the log's size {size}")
-
-
-def audit_root(*, tree_size: int) -> bytes:
-    """MTH of the first ``tree_size`` events (RFC 6962 §2.1)."""
-    return root(audit_leaf_hashes(tree_size=tree_size))
 
 
 def audit_inclusion_proof(*, index: int, tree_size: int) -> list[bytes]:

@@ -16,7 +16,12 @@ from django.db.models import Max
 from django.utils import timezone
 
 from apps.audit.models import AuditEvent, Checkpoint
-from apps.audit.selectors import audit_root, audit_tree_size
+from apps.audit.selectors import (
+    AuditLogError,
+    audit_leaf_hashes,
+    audit_tree_size,
+    checkpoint_latest,
+)
 from apps.audit.signing import public_key_bytes, signing_key
 from verifier import merkle
 from verifier.checkpoint import TIMESTAMP_FORMAT, checkpoint_body, key_id
@@ -70,20 +75,41 @@ def audit_append(
     )
 
 
+class CheckpointRefused(AuditLogError):
+    """The log does not extend the latest signed checkpoint (rows were removed or
+    rewritten past the triggers): nothing more is signed over it."""
+
+
 def checkpoint_ensure() -> Checkpoint:
     """The checkpoint of the current tree signed with the current key, created if missing.
 
     Signs ``verifier.checkpoint.checkpoint_body`` (origin, size, base64 root, timestamp)
     with Ed25519. Safe to run twice and concurrently: one row per (tree size, key).
+
+    A log only grows: before signing, the stored leaves must give the root of the latest
+    checkpoint signed with this key at its size, or :class:`CheckpointRefused` is raised,
+    so a history rewritten by someone who bypassed the triggers is never signed.
     """
     key = signing_key()
     public_key = public_key_bytes(key)
     kid = key_id(public_key)
+    # Read before the size: sizes only grow, so a concurrent signer's newer checkpoint
+    # cannot look like a checkpoint beyond the log.
+    previous = checkpoint_latest(public_key=public_key)
     size = audit_tree_size()
     existing = Checkpoint.objects.filter(tree_size=size, key_id=kid).first()
     if existing is not None:
         return existing
-    root_hash = audit_root(tree_size=size)
+    leaves = audit_leaf_hashes(tree_size=size)
+    if previous is not None and (
+        previous.tree_size > size
+        or merkle.root(leaves[: previous.tree_size]).hex() != previous.root_hash
+    ):
+        raise CheckpointRefused(
+            f"the log ({size} events) does not extend the checkpoint signed at tree size "
+            f"{previous.tree_size}: refusing to sign; run verify_audit_log"
+        )
+    root_hash = merkle.root(leaves)
     timestamp = timezone.now().replace(microsecond=0)
     signature = key.sign(checkpoint_body(size, root_hash, timestamp.strftime(TIMESTAMP_FORMAT)))
     checkpoint, _ = Checkpoint.objects.get_or_create(

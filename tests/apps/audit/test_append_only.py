@@ -1,5 +1,6 @@
 """The audit tables are append-only in PostgreSQL, and a superuser who bypasses the
-triggers to rewrite history is caught by ``verify_audit_log`` against a saved checkpoint."""
+triggers to rewrite history is caught by ``verify_audit_log`` against a saved checkpoint,
+and by the signer, which signs nothing more over it."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, transaction
+from rest_framework.test import APIClient
 
 from apps.audit.models import AuditEvent, Checkpoint
 from apps.audit.services import checkpoint_ensure
@@ -150,3 +152,28 @@ def test_the_command_exits_1_on_a_mismatch_and_0_when_all_is_well(saved_checkpoi
     bad = run()
     assert bad.returncode == 1, bad.stdout + bad.stderr
     assert "leaf hashes differ from their data at index 3" in bad.stdout
+
+
+@pytest.mark.parametrize("damage", ["rewritten", "truncated"])
+def test_nothing_is_signed_over_a_damaged_log(saved_checkpoint, users, damage):
+    """The signer checks that the log still extends its last checkpoint: a history changed
+    behind the triggers never gets a fresh signature, from the command or the API."""
+    if damage == "rewritten":
+        data = forged(5)
+        superuser_rewrites(5, data=data, leaf_hash=hashlib.sha256(b"\x00" + data).hexdigest())
+        append_events(1, seed=2)  # the log grew: a new checkpoint would be due
+    else:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL session_replication_role = replica")
+            cursor.execute("DELETE FROM audit_auditevent WHERE index >= 25")
+    signed = Checkpoint.objects.count()
+    with pytest.raises(CommandError) as refused:
+        call_command("audit_checkpoint", stdout=StringIO())
+    assert refused.value.returncode == 1
+    assert "does not extend the checkpoint signed at tree size 30" in str(refused.value)
+    auditor = APIClient()
+    auditor.force_authenticate(users["auditor"])
+    response = auditor.get("/api/v1/audit/checkpoint")
+    assert response.status_code == 409 and "refusing to sign" in response.json()["detail"]
+    assert Checkpoint.objects.count() == signed
+    assert verify(saved_checkpoint)[0] == 1

@@ -9,12 +9,14 @@ import json
 from io import StringIO
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.core.management import call_command
 
 from apps.audit.tasks import audit_checkpoint_task
-from tests.apps.audit.helpers import PUBLIC_KEY, append_events, token_for
+from tests.apps.audit.helpers import PUBLIC_KEY, TEST_SEED, append_events, token_for
 from tests.apps.audit.test_append_only import forged, superuser_rewrites
 from verifier.__main__ import main
+from verifier.checkpoint import checkpoint_body
 
 pytestmark = pytest.mark.services
 
@@ -47,6 +49,37 @@ def test_the_verifier_cli_checks_a_live_log(postgres, users, live_server, tmp_pa
     assert "[FAIL] the inclusion proof of leaf 7" in capsys.readouterr().out
     assert main(["check", *common, *pinned, "--checkpoint", str(saved)]) == 1
     assert "[FAIL] the consistency proof" in capsys.readouterr().out
+    append_events(1, seed=2)  # due for a checkpoint, which the platform refuses to sign
+    assert main(["check", *common, *pinned, "--checkpoint", str(saved)]) == 1
+    assert "[FAIL] the platform refuses to sign its log" in capsys.readouterr().out
+
+
+def test_the_verifier_cli_fails_a_log_that_shrank(postgres, users, live_server, tmp_path, capsys):
+    """A checkpoint saved at a size beyond the latest the platform serves: the log lost
+    entries (or the server shows another, shorter log)."""
+    token = token_for("auditor")
+    key = Ed25519PrivateKey.from_private_bytes(TEST_SEED)
+    timestamp = "2026-11-29T12:00:00Z"
+    root = hashlib.sha256(b"a longer log").digest()
+    saved = tmp_path / "saved.json"
+    saved.write_text(
+        json.dumps(
+            {
+                "tree_size": 1000,
+                "root_hash": root.hex(),
+                "timestamp": timestamp,
+                "signature": base64.b64encode(
+                    key.sign(checkpoint_body(1000, root, timestamp))
+                ).decode(),
+                "public_key": base64.b64encode(PUBLIC_KEY).decode(),
+            }
+        )
+    )
+    common = ["--url", live_server.url, "--token", token, "--checkpoint", str(saved)]
+    assert main(["check", *common]) == 1
+    assert "[FAIL] the latest checkpoint's tree size 1 is below the saved 1000" in (
+        capsys.readouterr().out
+    )
 
 
 def test_the_verifier_cli_reports_a_refused_token(postgres, live_server, tmp_path, capsys):
