@@ -223,6 +223,11 @@ SPECTACULAR_SETTINGS = {
         "EmissionKindEnum": "apps.grid.models.Kind",
         "DisclosureStatusEnum": "apps.disclosures.models.Status",
     },
+    # Every operation also documents its error answers (400/401/403/404): apps/web/openapi.py.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "apps.web.openapi.document_error_responses",
+    ],
 }
 
 LOGGING = {

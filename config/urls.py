@@ -83,3 +83,6 @@ urlpatterns = [
     path("", include("apps.web.urls")),
     *[path("", include(module.urlpatterns)) for module in area_urls],
 ]
+
+# A path under /api/ or /pact/ that no route matches is answered in JSON (apps/web/errors.py).
+handler404 = "apps.web.errors.not_found"

@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 from django.contrib.auth import authenticate
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -30,7 +31,11 @@ class TokenView(APIView):
             201: inline_serializer(
                 "TokenResponse",
                 {"token": serializers.CharField(), "expires": serializers.DateTimeField()},
-            )
+            ),
+            401: OpenApiResponse(OpenApiTypes.OBJECT, description="invalid username or password"),
+            # django-axes: too many failures for this username from this address.
+            (429, "text/html"): OpenApiResponse(OpenApiTypes.STR, description="locked out"),
+            (429, "application/json"): OpenApiResponse(OpenApiTypes.OBJECT),
         },
     )
     def post(self, request):

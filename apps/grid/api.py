@@ -9,7 +9,8 @@ import json
 import django_filters
 from django.db.models import Q
 from django.http import Http404
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -28,6 +29,7 @@ from apps.grid.selectors import (
     intensity_monthly,
     intensity_slice,
 )
+from apps.web.filters import UtcIsoDateTimeFilter
 from methodologies.grid import KINDS, UNIT
 
 MAX_HOURLY_DAYS = 366
@@ -108,7 +110,7 @@ class EmissionFactorFilter(django_filters.FilterSet):
     zone = django_filters.CharFilter(field_name="zone", help_text="zone key or _DEFAULT")
     kind = django_filters.ChoiceFilter(choices=Kind.choices)
     mode = django_filters.CharFilter(field_name="mode")
-    valid_at = django_filters.IsoDateTimeFilter(
+    valid_at = UtcIsoDateTimeFilter(
         method="filter_valid_at", help_text="only the entries valid at this time (ISO 8601)"
     )
 
@@ -235,19 +237,24 @@ class GridFactorLookupView(APIView):
 
     @extend_schema(
         parameters=[LookupQuerySerializer],
-        responses=inline_serializer(
-            "GridFactor",
-            {
-                "value_t_per_mwh": serializers.FloatField(),
-                "kind": serializers.CharField(),
-                "source": serializers.CharField(),
-                "valid_from": serializers.CharField(),
-                "valid_to": serializers.CharField(),
-                "steps": serializers.ListField(child=serializers.CharField()),
-                "gap_filled": serializers.BooleanField(),
-                "evidence_sha256": serializers.ListField(child=serializers.CharField()),
-            },
-        ),
+        responses={
+            200: inline_serializer(
+                "GridFactor",
+                {
+                    "value_t_per_mwh": serializers.FloatField(),
+                    "kind": serializers.CharField(),
+                    "source": serializers.CharField(),
+                    "valid_from": serializers.CharField(),
+                    "valid_to": serializers.CharField(),
+                    "steps": serializers.ListField(child=serializers.CharField()),
+                    "gap_filled": serializers.BooleanField(),
+                    "evidence_sha256": serializers.ListField(child=serializers.CharField()),
+                },
+            ),
+            404: OpenApiResponse(
+                OpenApiTypes.OBJECT, description="no factor for the zone, the country or the world"
+            ),
+        },
     )
     def get(self, request):
         query = LookupQuerySerializer(data=request.query_params)

@@ -14,6 +14,7 @@ from apps.facilities.models import Installation
 from apps.facilities.selectors import installation_list
 from apps.satellite.models import ActivityIndex, Observation, ReconciliationFlag
 from apps.satellite.selectors import activity_index_list, flag_list, observation_list
+from apps.web.filters import UtcIsoDateTimeFilter
 
 
 class InstallationSerializer(serializers.ModelSerializer):
@@ -60,8 +61,8 @@ class ObservationFilter(django_filters.FilterSet):
     identifier = django_filters.CharFilter(field_name="installation__identifier")
     scene = django_filters.NumberFilter(field_name="scene_id")
     variable = django_filters.CharFilter(field_name="variable")
-    time_from = django_filters.IsoDateTimeFilter(field_name="time", lookup_expr="gte")
-    time_to = django_filters.IsoDateTimeFilter(field_name="time", lookup_expr="lt")
+    time_from = UtcIsoDateTimeFilter(field_name="time", lookup_expr="gte")
+    time_to = UtcIsoDateTimeFilter(field_name="time", lookup_expr="lt")
 
     class Meta:
         model = Observation
