@@ -135,7 +135,9 @@ def hourly_intensity_for(
     ds = store.open_intensity([zone], start=start, end=end) if zone else None
     if ds is not None:
         naive = times.tz_convert(None)
-        sub = ds.reindex(time=naive)
+        # Read the zone-years at once, then pick the hours: reindexing the lazy file
+        # instead sends netCDF one fancy-indexed read per variable (seconds per page).
+        sub = ds.load().reindex(time=naive)
         values[:] = sub[kind].values[0]
         stored = sub["provenance"].values[0]
         have = ~np.isnan(values)
