@@ -225,6 +225,17 @@ def cmd_trace(args: argparse.Namespace, api: Api) -> None:
 COMMANDS = {"check": cmd_check, "inclusion": cmd_inclusion, "trace": cmd_trace}
 
 
+def _attached(argv: list[str]) -> list[str]:
+    """``--token VALUE`` as ``--token=VALUE``: a token may begin with ``-`` (URL-safe
+    base64), which argparse would otherwise take for an option."""
+    out: list[str] = []
+    args = iter(argv)
+    for arg in args:
+        value = next(args, None) if arg == "--token" else None
+        out.append(arg if value is None else f"{arg}={value}")
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m verifier", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -242,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.choices["inclusion"].add_argument("--index", type=int, required=True)
     sub.choices["trace"].add_argument("--estimate", type=int, required=True, help="estimate id")
     sub.choices["trace"].add_argument("--output", help="save the trace bytes here")
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_attached(sys.argv[1:] if argv is None else argv))
     if not args.token:
         parser.error("--token (or CM_API_TOKEN) is required")
     try:
