@@ -188,7 +188,13 @@ CELERY_BEAT_SCHEDULE = {
     "audit-checkpoint": {
         "task": "audit.checkpoint",
         "schedule": env_int("CM_AUDIT_CHECKPOINT_INTERVAL_S", 300, minimum=10),
-    }
+    },
+    # PACT events: retry answers whose delivery failed, and announce changed footprints.
+    "pact-deliver-due": {"task": "pact.deliver_due", "schedule": 60},
+    "pact-publish": {
+        "task": "pact.publish",
+        "schedule": env_int("CM_PACT_PUBLISH_INTERVAL_S", 300, minimum=10),
+    },
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 

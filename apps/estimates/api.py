@@ -47,7 +47,7 @@ from rest_framework import serializers, viewsets
 from rest_framework.response import Response
 
 from apps.audit.selectors import checkpoint_document
-from apps.audit.services import checkpoint_ensure
+from apps.audit.services import CheckpointRefused, checkpoint_ensure
 from apps.estimates.models import Estimate, Tier
 from apps.estimates.selectors import estimate_list
 from apps.estimates.services import estimate_verify
@@ -246,8 +246,12 @@ def traces_zip_stream(estimates, *, filters: dict[str, str]) -> Iterator[bytes]:
         "filters": filters,
         "count": len(entries),
         "files": entries,
-        "audit_checkpoint": checkpoint_document(checkpoint_ensure()),
     }
+    try:
+        manifest["audit_checkpoint"] = checkpoint_document(checkpoint_ensure())
+    except CheckpointRefused as exc:  # the log no longer extends the last checkpoint
+        manifest["audit_checkpoint"] = None
+        manifest["audit_log_error"] = str(exc)
     archive.writestr("manifest.json", json.dumps(manifest, indent=1, sort_keys=True) + "\n")
     sums = "".join(f"{e['sha256']}  {e['path']}\n" for e in entries)
     archive.writestr("SHA256SUMS", sums)
