@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import urlparse, urlunparse
 
 import pytest
 from django.db.backends.signals import connection_created
@@ -20,6 +20,14 @@ from django.db.backends.signals import connection_created
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
 REQUIRE_SERVICES = os.environ.get("CM_REQUIRE_SERVICES", "") in {"1", "true", "yes"}
+REDIS_DEFAULT = "redis://127.0.0.1:6379/1"
+
+
+def xdist_worker_index() -> int:
+    """0 when serial, else N of pytest-xdist's worker ``gwN``: each worker gets its own Redis
+    DB and var dir (its test database is suffixed ``_gwN`` by pytest-django)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    return int(worker[2:]) if worker.startswith("gw") and worker[2:].isdigit() else 0
 
 
 def _allow_reset_of_test_database(sender, connection, **kwargs) -> None:
@@ -58,12 +66,22 @@ postgres = postgres_tx
 
 @pytest.fixture(scope="session")
 def redis_url() -> str:
-    url = os.environ.get("CM_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-    parsed = urlparse(url)
+    """``CM_TEST_REDIS_URL`` (default DB 1), its DB number plus the xdist worker index: a
+    session flushes only its own DB. Under ``-n N`` DBs base … base+N-1 are used."""
+    base = os.environ.get("CM_TEST_REDIS_URL", REDIS_DEFAULT)
+    parsed = urlparse(base)
+    db = int(parsed.path.strip("/") or 0) + xdist_worker_index()
+    url = urlunparse(parsed._replace(path=f"/{db}"))
     try:
         socket.create_connection((parsed.hostname, parsed.port or 6379), timeout=1).close()
     except OSError:
         service_missing(f"needs Redis at {url}")
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_timeout=5).ping()
+    except redis.ResponseError as exc:  # e.g. "DB index is out of range" (16 DBs by default)
+        pytest.fail(f"Redis DB {db} of {url} ({exc}): lower CM_TEST_REDIS_URL's DB or -n")
     return url
 
 
@@ -109,14 +127,16 @@ class Worker:
             stderr=subprocess.STDOUT,
             start_new_session=self.new_session,
         )
-        deadline = time.monotonic() + 60
+        # Generous: under xdist several workers start at once on a small machine.
+        deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             if b"ready." in self.log.read_bytes():
                 return self
             if self.proc.poll() is not None:
                 raise RuntimeError(f"worker exited: {self.log.read_text()[-2000:]}")
             time.sleep(0.2)
-        raise RuntimeError(f"worker not ready in 60 s: {self.log.read_text()[-2000:]}")
+        self.stop()
+        raise RuntimeError(f"worker not ready in 120 s: {self.log.read_text()[-2000:]}")
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
@@ -153,6 +173,28 @@ def celery_worker_process(service_env, tmp_path, settings):
     worker.stop()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _var_dir_per_session(request, tmp_path_factory):
+    """``settings.VAR_DIR`` (signing key, zonal plans, grid store) and the ``CM_VAR_DIR`` of
+    child processes in this session's temporary folder, not the checkout's ``var/``: under
+    xdist each worker has its own (tmp_path_factory's base is per worker)."""
+    if not request.config.pluginmanager.hasplugin("django"):
+        yield
+        return
+    from django.conf import settings
+
+    var = tmp_path_factory.mktemp("var", numbered=False)
+    previous, previous_env = settings.VAR_DIR, os.environ.get("CM_VAR_DIR")
+    settings.VAR_DIR = var
+    os.environ["CM_VAR_DIR"] = str(var)
+    yield var
+    settings.VAR_DIR = previous
+    if previous_env is None:
+        os.environ.pop("CM_VAR_DIR", None)
+    else:
+        os.environ["CM_VAR_DIR"] = previous_env
+
+
 @pytest.fixture(autouse=True)
 def _media_in_tmp(request, tmp_path):
     """Evidence files of each test go to its own temporary folder."""
@@ -161,6 +203,11 @@ def _media_in_tmp(request, tmp_path):
     settings = request.getfixturevalue("settings")
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.EVIDENCE_ROOT = settings.MEDIA_ROOT / "evidence"
+    # Reads cached until the totals change (apps.shipments.selectors.cached_on_totals) must
+    # not outlive the test whose data they summed.
+    from django.core.cache import cache
+
+    cache.clear()
 
 
 @pytest.fixture

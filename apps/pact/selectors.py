@@ -97,6 +97,10 @@ def footprint_filters(criteria: Mapping[str, Any]) -> FootprintFilters:
             raise CriteriaError(
                 f"{name} must be an RFC 3339 date-time with a time zone, got {raw!r}"
             )
+        try:
+            moment.astimezone(dt.UTC)
+        except OverflowError:  # e.g. 0001-01-01T00:00:00+05:00 lies before year 1 in UTC
+            raise CriteriaError(f"{name} is out of range in UTC, got {raw!r}") from None
         setattr(filters, attr, moment)
     if "status" in criteria:
         status = criteria["status"]

@@ -2,8 +2,9 @@
 middle of a multi-batch customs ingest: after the restart the committed batches are intact,
 nothing partial exists, and executing the run again completes it to the exact total.
 
-The test runs its own PostgreSQL cluster (initdb in a temporary folder, a private port), so
-the server other tests use is never stopped. It needs the PostgreSQL server binaries, which
+The test runs its own PostgreSQL cluster (initdb in a temporary folder, a free port picked
+at start, so parallel sessions and xdist workers do not collide), so the server other tests
+use is never stopped. It needs the PostgreSQL server binaries, which
 CI installs; without them it fails unless services are not required.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 import glob
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -25,9 +27,10 @@ from fixtures.trade.generate_declarations import EXTRACT, generate_declarations
 from tests.apps.helpers import DEFAULTS_CSV, ROOT
 from tests.conftest import service_missing
 
-pytestmark = pytest.mark.services
+# Minutes of ingest, bounded by the waits below: more than the global 300 s timeout when
+# the suite runs in parallel (xdist) on a small machine.
+pytestmark = [pytest.mark.services, pytest.mark.timeout(1200)]
 
-PORT = 55433
 BATCH = 100_000  # apps.shipments.services.BATCH_ROWS
 
 
@@ -45,8 +48,15 @@ def _as_postgres(args: list[str], **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run(args, check=True, capture_output=True, text=True, **kwargs)
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 class Cluster:
     def __init__(self, folder: Path) -> None:
+        self.port = _free_port()  # kept across the restart: the URLs stay valid
         self.data = folder / "data"
         self.socket = folder / "socket"
         self.log = folder / "server.log"
@@ -60,7 +70,7 @@ class Cluster:
         return self
 
     def start(self) -> None:
-        options = f"-p {PORT} -k {self.socket} -c listen_addresses=127.0.0.1 -c fsync=on"
+        options = f"-p {self.port} -k {self.socket} -c listen_addresses=127.0.0.1 -c fsync=on"
         _as_postgres(
             [
                 _bin("pg_ctl"),
@@ -79,7 +89,7 @@ class Cluster:
         _as_postgres([_bin("pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop"])
 
     def url(self, name: str) -> str:
-        return f"postgres://postgres@127.0.0.1:{PORT}/{name}"
+        return f"postgres://postgres@127.0.0.1:{self.port}/{name}"
 
 
 @pytest.fixture

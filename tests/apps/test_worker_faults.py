@@ -20,7 +20,9 @@ from fixtures.trade.generate_declarations import EXTRACT, generate_declarations
 from tests.apps.helpers import DEFAULTS_CSV, ROOT
 from tests.conftest import Worker
 
-pytestmark = [pytest.mark.services, pytest.mark.worker]
+# Minutes of ingest, bounded by the waits below: more than the global 300 s timeout when
+# the suite runs in parallel (xdist) on a small machine.
+pytestmark = [pytest.mark.services, pytest.mark.worker, pytest.mark.timeout(1200)]
 
 
 def test_sigkill_mid_ingest_then_restart_gives_exact_counts(service_env, tmp_path, settings):

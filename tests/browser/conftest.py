@@ -12,8 +12,9 @@ Playwright's sync API keeps an asyncio loop marked as running in the main thread
 browser is up, and Django refuses ORM calls under a running loop (SynchronousOnlyOperation).
 The tests' own ORM work (building the world through the ``ingest`` command, the database
 flush after each test) runs in that thread, so ``DJANGO_ALLOW_ASYNC_UNSAFE`` is set while
-the browser lives; browser tests are moved to the end of the session so that no other
-test runs alongside the loop or the variable.
+the browser lives; browser tests are moved to the end of the session, and the browser is
+closed when the last of them ends (package scope: under pytest-xdist a worker may run
+other files after them), so that no other test runs alongside the loop or the variable.
 """
 
 from __future__ import annotations
@@ -73,9 +74,9 @@ def _web_urls(settings):
     settings.ROOT_URLCONF = "tests.apps.web.urls"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator:
-    """One headless Chromium for the session."""
+    """One headless Chromium for the browser tests, closed after the last of them."""
     if not CHROMIUM.is_file() or not os.access(CHROMIUM, os.X_OK):
         service_missing(f"needs Chromium at {CHROMIUM} (Debian package `chromium`)")
     try:
