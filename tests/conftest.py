@@ -212,23 +212,6 @@ def _media_in_tmp(request, tmp_path):
 
 @pytest.fixture
 def users(db):
-    from apps.accounts.models import Organisation, User
+    from tests.apps.helpers import make_users
 
-    org_a = Organisation.objects.create(name="Exporter A", key="exporter a", kind="exporter")
-    org_b = Organisation.objects.create(name="Exporter B", key="exporter b", kind="exporter")
-
-    def make(username, role, org=None, **extra):
-        user = User(username=username, role=role, organisation=org, **extra)
-        user.set_password("pw-" + username)
-        user.save()
-        return user
-
-    return {
-        "official": make("official", User.Role.OFFICIAL),
-        "auditor": make("auditor", User.Role.AUDITOR),
-        "exporter_a": make("exporter_a", User.Role.EXPORTER, org_a),
-        "exporter_b": make("exporter_b", User.Role.EXPORTER, org_b),
-        "admin": make("admin", User.Role.ADMIN, is_staff=True, is_superuser=True),
-        "org_a": org_a,
-        "org_b": org_b,
-    }
+    return make_users()

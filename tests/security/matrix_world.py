@@ -21,7 +21,7 @@ from django.test import TestCase
 
 from tests.apps.disclosures.conftest import template_2026, upload
 from tests.apps.grid.conftest import EMBER, FACTORS_CSV, hourly_csv
-from tests.apps.helpers import write_customs
+from tests.apps.helpers import make_users, write_customs
 from tests.apps.web.world import defaults_extract
 
 UTC = dt.UTC
@@ -51,30 +51,6 @@ class World:
     versions: dict[str, tuple[int, int]] = field(default_factory=dict)  # owner → (pk, n)
     var_dir: Path | None = None
     media_root: Path | None = None
-
-
-def make_users() -> dict:
-    """The roles of tests/conftest.py's ``users`` fixture (same names and passwords)."""
-    from apps.accounts.models import Organisation, User
-
-    org_a = Organisation.objects.create(name="Exporter A", key="exporter a", kind="exporter")
-    org_b = Organisation.objects.create(name="Exporter B", key="exporter b", kind="exporter")
-
-    def make(username, role, org=None, **extra):
-        user = User(username=username, role=role, organisation=org, **extra)
-        user.set_password("pw-" + username)
-        user.save()
-        return user
-
-    return {
-        "official": make("official", User.Role.OFFICIAL),
-        "auditor": make("auditor", User.Role.AUDITOR),
-        "exporter_a": make("exporter_a", User.Role.EXPORTER, org_a),
-        "exporter_b": make("exporter_b", User.Role.EXPORTER, org_b),
-        "admin": make("admin", User.Role.ADMIN, is_staff=True, is_superuser=True),
-        "org_a": org_a,
-        "org_b": org_b,
-    }
 
 
 def _ingest(source: str, path: Path, *, user=None):
