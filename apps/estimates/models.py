@@ -18,6 +18,11 @@ class Tier(models.TextChoices):
 TIER_RANK = {Tier.VERIFIED: 0, Tier.DISCLOSED: 1, Tier.MODELLED: 2, Tier.DEFAULT: 3}
 
 
+def default_subject_key(origin: str, cn_code: str, year: int) -> str:
+    """The subject of the default-value estimate of (origin, CN code, year)."""
+    return f"default|{origin}|{cn_code}|{year}"
+
+
 class Estimate(models.Model):
     # Natural key: what the estimate is *of*; one row per distinct trace of it.
     subject_key = models.CharField(max_length=128, help_text="e.g. default|CN|72081000|2026")

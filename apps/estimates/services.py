@@ -36,7 +36,7 @@ from django.db.models import F, Q
 import methodologies
 from apps.audit.services import audit_append
 from apps.catalogue.selectors import default_value_candidates
-from apps.estimates.models import TIER_RANK, Estimate, Tier
+from apps.estimates.models import TIER_RANK, Estimate, Tier, default_subject_key
 from methodologies import batch
 from methodologies.errors import MethodologyError
 from methodologies.trace import canonical_bytes, sha256_hex
@@ -195,7 +195,7 @@ def estimates_choose(
         with transaction.atomic():
             estimate = estimate_record(
                 result=result,
-                subject_key=f"default|{o}|{c}|{y}",
+                subject_key=default_subject_key(o, c, y),
                 tier=Tier.DEFAULT,
                 cn_code=c,
                 origin=o,

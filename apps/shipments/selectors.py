@@ -51,11 +51,14 @@ def totals_version() -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 
-def cached_on_totals(key: str, compute: Callable[[], T], *, timeout: int = 3600) -> T:
+def cached_on_totals(
+    key: str, compute: Callable[[], T], *, version: str | None = None, timeout: int = 3600
+) -> T:
     """``compute()``, kept in the cache under ``key`` until the totals change: reads of the
     pre-aggregated totals (dashboard sums, comparisons of exporters) are shared by every
-    page view between two ingests instead of summed again per request."""
-    versioned = f"{key}:{totals_version()}"
+    page view between two ingests instead of summed again per request. A page that makes
+    several such reads passes the ``version`` (``totals_version()``) it read once."""
+    versioned = f"{key}:{version or totals_version()}"
     value = cache.get(versioned, _MISSING)
     if value is _MISSING:  # (None is a value: "no default value published", say)
         value = compute()
@@ -189,7 +192,9 @@ def shipment_page(
     return Page(rows=rows[:size], next_cursor=next_cursor)
 
 
-def exporter_comparison(*, cn_code: str, user: User, limit: int = 12) -> list[dict]:
+def exporter_comparison(
+    *, cn_code: str, user: User, limit: int = 12, version: str | None = None
+) -> list[dict]:
     """Mass-weighted SEE of each exporter of a CN code, from the pre-aggregated totals
     (embedded emissions ÷ mass with an estimate). Other exporters' names are not shown to
     an exporter: they read "another exporter"."""
@@ -206,6 +211,7 @@ def exporter_comparison(*, cn_code: str, user: User, limit: int = 12) -> list[di
             )
             .order_by("-mass")[:limit]
         ),
+        version=version,
     )
     own = user.organisation_id if user.role == User.Role.EXPORTER else None
     out = []

@@ -8,11 +8,10 @@ import json
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.urls import NoReverseMatch, reverse
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from apps.estimates.models import Tier
+from apps.estimates.models import Tier, default_subject_key
 from apps.shipments.filters import ShipmentFilter
 from apps.shipments.selectors import (
     SORTS,
@@ -20,10 +19,12 @@ from apps.shipments.selectors import (
     exporter_comparison,
     shipment_list,
     shipment_page,
+    totals_version,
 )
 from apps.web.audit import audit_history_of
 from apps.web.exports import csv_response, xlsx_response
 from apps.web.forms import filter_fields
+from apps.web.links import id_url
 from apps.web.reports import certificates_view, default_comparison, default_comparison_of
 from apps.web.traces import trace_view
 
@@ -102,11 +103,7 @@ def _list_rows(rows: list[dict]) -> SafeString:
     """The list's table body, built here with every text escaped: placing 13 cells × 50
     rows through the template engine (or format_html) costs more CPU than the query
     (benchmarks/web.py)."""
-    try:
-        exporter_url = reverse("exporter-detail", args=[0])[:-2] + "{}/"
-    except NoReverseMatch:  # the web app's URLs are not mounted (config/urls.py)
-        exporter_url = ""
-    detail_url = reverse("shipment-detail", args=[0])[:-2] + "{}/"
+    exporter_url, detail_url = id_url("exporter-detail"), id_url("shipment-detail")
 
     tiers = dict(Tier.choices)
     out = []
@@ -114,8 +111,7 @@ def _list_rows(rows: list[dict]) -> SafeString:
         see = s["estimate__see_total_t_per_t"]
         embedded = s["embedded_emissions_t"]
         exporter = escape(s["exporter__name"])
-        if exporter_url:
-            exporter = f'<a href="{exporter_url.format(s["exporter_id"])}">{exporter}</a>'
+        exporter = f'<a href="{exporter_url.format(s["exporter_id"])}">{exporter}</a>'
         tier = escape(s["tier"])
         tier = (
             f'<span class="tier tier-{tier}">{tiers.get(s["tier"], tier)}</span>'
@@ -195,6 +191,7 @@ def shipment_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404("No such shipment")
     estimate = shipment.estimate
     trace = json.loads(estimate.trace) if estimate else None
+    version = totals_version()  # one read for the page's cached reads
     history = audit_history_of(
         [("ingest_run", shipment.ingest_run_id), ("estimate", shipment.estimate_id)]
     )
@@ -208,8 +205,10 @@ def shipment_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
             "trace_view": trace_view(trace) if trace else None,
             "tier_label": tier_label(estimate, trace),
             "history": history,
-            "default": _default_comparison(shipment, estimate, trace),
-            "exporters": exporter_comparison(cn_code=shipment.cn_code, user=request.user),
+            "default": _default_comparison(shipment, estimate, trace, version=version),
+            "exporters": exporter_comparison(
+                cn_code=shipment.cn_code, user=request.user, version=version
+            ),
             "certificates": certificates_view(
                 year=shipment.date.year,
                 see_total_t_per_t=estimate.see_total_t_per_t if estimate else None,
@@ -220,16 +219,17 @@ def shipment_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _default_comparison(shipment, estimate, trace: dict | None) -> dict:
+def _default_comparison(shipment, estimate, trace: dict | None, *, version: str) -> dict:
     """The origin's default value for the shipment's CN code and year: the shipment's own
     estimate when it is that default (its trace holds the engine's result), else the
     engine's answer, kept until the totals (and so the default values) change."""
     origin, cn_code, year = shipment.origin, shipment.cn_code, shipment.date.year
-    if estimate is not None and estimate.subject_key == f"default|{origin}|{cn_code}|{year}":
+    if estimate is not None and estimate.subject_key == default_subject_key(origin, cn_code, year):
         return default_comparison_of(trace["result"])
     return cached_on_totals(
         f"shipments:default:{origin}:{cn_code}:{year}",
         lambda: default_comparison(origin=origin, cn_code=cn_code, year=year),
+        version=version,
     )
 
 

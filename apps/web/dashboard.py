@@ -60,12 +60,15 @@ class Dashboard:
     years: list[int] = field(default_factory=list)
 
 
-def dashboard_totals(*, user: User, year: int | None = None, origins: int = 12) -> Dashboard:
+def dashboard_totals(
+    *, user: User, year: int | None = None, origins: int = 12, version: str | None = None
+) -> Dashboard:
     """The dashboard's sums, kept in the cache until an ingest changes the totals."""
     scope = user.organisation_id if user.role == User.Role.EXPORTER else "all"
     return cached_on_totals(
         f"web:dashboard:{scope}:{year}:{origins}",
         lambda: _dashboard_totals(user=user, year=year, origins=origins),
+        version=version,
     )
 
 
@@ -116,7 +119,7 @@ def default_marker(*, cn_code: str, year: int) -> dict[str, Any] | None:
 
 
 def intensity_distribution(
-    *, user: User, cn_code: str, year: int | None = None
+    *, user: User, cn_code: str, year: int | None = None, version: str | None = None
 ) -> list[dict[str, Any]]:
     """Mass-weighted SEE of each (origin, exporter) shipping ``cn_code``: emissions ÷ mass
     with an estimate, from the totals; exporters see only their own groups. Kept in the
@@ -125,6 +128,7 @@ def intensity_distribution(
     return cached_on_totals(
         f"web:distribution:{scope}:{year}:{cn_code}",
         lambda: _intensity_distribution(user=user, cn_code=cn_code, year=year),
+        version=version,
     )
 
 

@@ -8,13 +8,12 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Sum
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
 
 from apps.accounts.models import Organisation, User
 from apps.estimates.selectors import estimate_list
 from apps.evidence.models import IngestRun
 from apps.evidence.selectors import ingest_run_list
-from apps.shipments.selectors import cached_on_totals, shipment_list
+from apps.shipments.selectors import cached_on_totals, shipment_list, totals_version
 from apps.web import charts
 from apps.web.audit import audit_history_of
 from apps.web.dashboard import (
@@ -25,6 +24,7 @@ from apps.web.dashboard import (
     totals_scope,
 )
 from apps.web.flags import flag_summary
+from apps.web.links import id_url
 from apps.web.methodology_docs import methodology_doc, methodology_index
 from apps.web.traces import trace_view
 from methodologies import METHODOLOGIES
@@ -33,10 +33,7 @@ from methodologies import METHODOLOGIES
 def home(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         return redirect("login")
-    try:
-        return redirect(reverse("dashboard"))
-    except NoReverseMatch:  # the web app's URLs are not mounted (config/urls.py)
-        return redirect("shipment-list")
+    return redirect("dashboard")
 
 
 def _year(request: HttpRequest) -> int | None:
@@ -46,24 +43,30 @@ def _year(request: HttpRequest) -> int | None:
 
 def _with_exporter_urls(rows: list[dict]) -> list[dict]:
     """Each row with the link to its exporter's page (one reverse() for all rows)."""
-    url = reverse("exporter-detail", args=[0])[:-2] + "{}/"
+    url = id_url("exporter-detail")
     return [{**row, "url": url.format(row["exporter_id"])} for row in rows]
 
 
 @login_required
 def dashboard_view(request: HttpRequest) -> HttpResponse:
     year = _year(request)
-    data = dashboard_totals(user=request.user, year=year)
+    version = totals_version()  # one read for the page's cached reads
+    data = dashboard_totals(user=request.user, year=year, version=version)
     overall = data.overall
     codes = [row["cn_code"] for row in data.top_codes]
     cn = request.GET.get("cn", "")
     cn = cn if cn.isdigit() and len(cn) <= 8 else (codes[0] if codes else "")
-    groups = intensity_distribution(user=request.user, cn_code=cn, year=year) if cn else []
+    groups = (
+        intensity_distribution(user=request.user, cn_code=cn, year=year, version=version)
+        if cn
+        else []
+    )
     marker_year = year or (data.years[0] if data.years else 2026)
     marker = (
         cached_on_totals(  # the default values change only by an ingest
             f"web:marker:{cn}:{marker_year}",
             lambda: default_marker(cn_code=cn, year=marker_year),
+            version=version,
         )
         if cn
         else None
