@@ -5,9 +5,11 @@ Three methodologies, one module:
 ``hydrogen.rfnbo`` — GHG intensity and RFNBO share of electrolytic hydrogen
 -----------------------------------------------------------------------------
 Legal basis: Commission Delegated Regulation (EU) 2023/1184 (RFNBO rules: additionality,
-temporal and geographic correlation), Art. 6 (temporal correlation); Commission Delegated
-Regulation (EU) 2023/1185 (GHG methodology; Art. 1: savings of at least 70 % against the
-fossil fuel comparator of 94 gCO2e/MJ, i.e. at most 28.2 gCO2e/MJ).
+temporal and geographic correlation), Art. 4 (grid electricity counted as renewable) and
+Art. 6 (temporal correlation); Commission Delegated Regulation (EU) 2023/1185 (GHG
+methodology; Art. 1: savings of at least 70 % against the fossil fuel comparator of
+94 gCO2e/MJ, i.e. at most 28.2 gCO2e/MJ; Annex A point 1: the intensity is computed for
+the output of a period, no averaging beyond it).
 
 Case::
 
@@ -18,14 +20,23 @@ Case::
      "grid_intensity_g_per_kwh": [300, 250],     # the zone's intensity per period
      "auxiliary_grid_electricity_mwh": [5, 5],   # optional: grid electricity that makes
                                                  # no hydrogen (compression, cooling)
+     "grid_renewable_share": [0.4, 0.45],        # optional: share of the grid electricity
+                                                 # that counts as renewable (DR 2023/1184
+                                                 # Art. 4), one fraction per period
      "year": 2029}                               # optional, or "period_start": [ISO 8601
-                                                 # with offset, one per period]
+                                                 # with the bidding zone's UTC offset, one
+                                                 # per period]
 
 Temporal correlation (DR 2023/1184 Art. 6): until 31 December 2029 the renewable
 electricity must be matched within the same calendar month, from 1 January 2030 within the
-same hour. With ``year`` or ``period_start`` the engine states the rule that applies
-(``temporal_rule``); monthly periods in or after 2030 are refused. Without either the rule
-cannot be checked: ``temporal_rule`` is null and the periods are taken as given.
+same hour, both **in the bidding zone's local time**.  ``period_start`` carries that local
+time as the offset of each ISO 8601 stamp (``2029-03-01T00:00:00+01:00`` is March in
+Central European Time); a start that is not the beginning of a whole local calendar month
+(monthly) or hour (hourly) is refused, and so are starts that are not increasing or that
+name one period twice.  The 2030 switch is read on the local clock.  With ``year`` or
+``period_start`` the engine states the rule that applies (``temporal_rule``); monthly
+periods in or after 2030 are refused.  Without either the rule cannot be checked:
+``temporal_rule`` is null and each value is taken as one period of the case's kind.
 
 Per matching period p (arrays broadcast: any leading axes, e.g. installations, and the
 periods on the last axis)::
@@ -34,46 +45,67 @@ periods on the last axis)::
     H2_MJ[p]    = E_in[p] × 3600 MJ/MWh × η                   [MJ, LHV]
     H2_kg[p]    = H2_MJ[p] / 120 MJ/kg                        [kg]
     Em_g[p]     = (E_grid[p] + E_aux[p]) × 1000 kWh/MWh × I_grid[p]     [gCO2e]
-    share[p]    = E_ren[p] / (E_ren[p] + E_grid[p] + E_aux[p])          [1]
-    RFNBO_kg[p] = share[p] × H2_kg[p]
-    GHG         = Σ Em_g / Σ H2_MJ                            [gCO2e/MJ]
-                  (kgCO2e/kgH2 = GHG × 120 / 1000)
-    rfnbo_share = Σ RFNBO_kg / Σ H2_kg;   passes = GHG ≤ 28.2 gCO2e/MJ
+    GHG[p]      = Em_g[p] / H2_MJ[p]                          [gCO2e/MJ]
+    passes[p]   = GHG[p] ≤ 28.2 gCO2e/MJ                      (each period on its own)
+    share[p]    = (E_ren[p] + s_grid[p] × E_grid[p]) / E_in[p]          [1]
+    RFNBO_kg[p] = share[p] × H2_kg[p]   if passes[p], else 0
+    rfnbo_share = Σ RFNBO_kg / Σ H2_kg
+    passes      = every period that made hydrogen passes
+    GHG         = Σ Em_g / Σ H2_MJ   (reported for information only: the verdict never
+                  rests on an average over periods)
 
 Renewable electricity that meets the RFNBO criteria counts zero emissions (DR 2023/1185
-Annex A, point 5(b)); grid electricity counts with the zone's intensity. The auxiliary
-electricity counts as grid electricity everywhere (emissions and the share's denominator)
-but adds no hydrogen. The intensity covers the electricity input e_i only (no transport,
-compression or distribution terms); it is the same for the RFNBO and non-RFNBO parts.
+Annex A, point 5(b)); grid electricity counts with the zone's intensity, and counts as
+renewable for the share in proportion ``s_grid`` where DR 2023/1184 Art. 4 allows it (the
+intensity already values the renewable part of the grid at zero, so the emissions use the
+whole grid amount).  The RFNBO share counts the electricity that goes into the hydrogen:
+auxiliary electricity adds its emissions to the period's hydrogen but does not dilute the
+share.  Hydrogen made in a period above the threshold is not RFNBO.  Auxiliary electricity
+in a period without hydrogen is reported (``unattributed_emissions_kg``) but belongs to no
+period's output.  The intensity covers the electricity input e_i only (no transport,
+compression or distribution terms); it is the same for the RFNBO and non-RFNBO parts of a
+period.
 
 Outputs: ``ghg_intensity_g_per_mj``, ``ghg_intensity_kg_per_kg``, ``rfnbo_share``,
-``passes``, ``threshold_g_per_mj``, ``hydrogen_kg``, ``rfnbo_hydrogen_kg``,
-``emissions_kg``, ``temporal_rule``, ``periods`` (per period: ``index``, ``start`` if
-given, ``renewable_mwh``, ``grid_mwh``, ``auxiliary_mwh``, ``hydrogen_kg``,
-``emissions_kg``, ``ghg_intensity_g_per_mj`` (null without hydrogen), ``rfnbo_share``,
-``rfnbo_kg``, ``passes``), ``reason``.
+``passes``, ``failing_periods``, ``threshold_g_per_mj``, ``hydrogen_kg``,
+``rfnbo_hydrogen_kg``, ``emissions_kg``, ``unattributed_emissions_kg``, ``temporal_rule``,
+``periods`` (per period: ``index``, ``start`` if given, ``renewable_mwh``, ``grid_mwh``,
+``grid_renewable_share``, ``auxiliary_mwh``, ``hydrogen_kg``, ``emissions_kg``,
+``ghg_intensity_g_per_mj`` (null without hydrogen), ``rfnbo_share``, ``rfnbo_kg``,
+``passes`` (null without hydrogen)), ``reason``.
 
 ``hydrogen.us45v`` — the US clean hydrogen production credit
 ------------------------------------------------------------
 Legal basis: 26 U.S.C. §45V(b) (applicable percentage by lifecycle GHG rate, kgCO2e per
-kg H2, well-to-gate) and §45V(e)(1) (×5 when the prevailing wage and apprenticeship
-requirements are met)::
+kg H2, well-to-gate; the applicable amount rounded to the nearest 0.1 cent), §45V(b)(3)
+(inflation adjustment of the $0.60, itself rounded to the nearest 0.1 cent) and
+§45V(e)(1) (×5 when the prevailing wage and apprenticeship requirements are met); the
+yearly factors as the IRS publishes them (Notice 2024-45 for 2023 and 2024, Notice
+2025-37 for 2025)::
 
     {"methodology": "hydrogen.us45v", "lifecycle_kg_per_kg": 1.2, "prevailing_wage": true,
      "production_kg": 1000,                  # optional: total credit
+     "production_year": 2024,                # optional: takes the published factor
      "inflation_adjustment_factor": 1.0}     # optional (§45V(b)(3)), default 1
 
     rate < 0.45 → 100 %;  0.45 ≤ rate < 1.5 → 33.4 %;  1.5 ≤ rate < 2.5 → 25 %;
-    2.5 ≤ rate ≤ 4 → 20 %;  rate > 4 → 0
-    applicable amount = round(0.60 USD × IAF, 0.1 cent) × percentage   (§45V(b)(1), (b)(3))
+    2.5 ≤ rate ≤ 4 → 20 %;  rate > 4 → 0     (a negative rate is valid: 100 %)
+    adjusted base     = round(0.60 USD × IAF, 0.1 cent)                  (§45V(b)(3))
+    applicable amount = round(percentage × adjusted base, 0.1 cent)      (§45V(b)(1))
     credit per kg     = applicable amount × (5 with prevailing wage, else 1)
 
-Rounding: the statute rounds only the inflation-adjusted $0.60 to the nearest 0.1 cent;
-the credit is not rounded further. The DESIGN example (1.2 kg/kg with prevailing wage)
-therefore gives 0.60 × 0.334 × 5 = **1.002** USD/kg, which DESIGN.md §7 quotes rounded
-as "1.0". The arithmetic is done in decimal, so the result carries no float noise.
+Both roundings are needed to give the amounts the IRS publishes: for 2024 (factor 1.0364)
+the base is $0.622 and the 25 % tier 0.25 × 0.622 = 0.1555 → **$0.156** (Notice 2024-45);
+rounding only once (0.25 × 0.60 × 1.0364 = 0.15546 → $0.155) would miss it by a tenth of
+a cent.  The DESIGN example (1.2 kg/kg with prevailing wage, factor 1) gives
+round(0.334 × 0.60) = 0.200, × 5 = **1.0** USD/kg.  ``production_year`` takes the
+published factor of that year (:data:`US45V_INFLATION_FACTORS`); a year without one is
+refused (give ``inflation_adjustment_factor``), and a factor that contradicts the year's
+published one is refused.  The arithmetic is done in decimal, so the result carries no
+float noise.
 
-Outputs: ``tier_share``, ``credit_usd_per_kg``, ``base_usd_per_kg``, ``multiplier``,
+Outputs: ``tier_share``, ``credit_usd_per_kg``, ``base_usd_per_kg``,
+``applicable_amount_usd_per_kg``, ``inflation_adjustment_factor``, ``multiplier``,
 ``credit_usd`` (null without ``production_kg``), ``tier`` (a label), ``reason``.
 
 ``hydrogen.smr`` — steam methane reforming or autothermal reforming, with or without capture
@@ -151,6 +183,8 @@ RFNBO_SOURCE = "DR (EU) 2023/1185 Art. 1 and Annex A (94 gCO2e/MJ comparator, 70
 LHV_SOURCE = "DR (EU) 2023/1185 Annex (LHV of hydrogen 120 MJ/kg)"
 #: The day hourly temporal correlation starts (DR 2023/1184 Art. 6).
 HOURLY_FROM = datetime(2030, 1, 1, tzinfo=UTC)
+#: The same day on the bidding zone's local clock (the rule is read in local time).
+HOURLY_FROM_LOCAL = datetime(2030, 1, 1)
 MJ_PER_MWH = 3600.0
 KWH_PER_MWH = 1000.0
 
@@ -164,6 +198,15 @@ US45V_TIERS: tuple[tuple[float, bool, str], ...] = (
 US45V_BASE_USD_PER_KG = "0.60"
 US45V_WAGE_MULTIPLIER = 5
 US45V_SOURCE = "26 U.S.C. §45V(b)(1)-(3), §45V(e)(1)"
+#: §45V(b)(1) and (b)(3): amounts are rounded to the nearest multiple of 0.1 cent.
+US45V_ROUNDING = Decimal("0.001")
+#: §45V(b)(3) inflation adjustment factors as the IRS publishes them, by production year:
+#: (factor, source).  Years not listed have no factor the platform could confirm.
+US45V_INFLATION_FACTORS: dict[int, tuple[str, str]] = {
+    2023: ("1", "IRS Notice 2024-45 (2024-26 IRB 1747), section 3"),
+    2024: ("1.0364", "IRS Notice 2024-45 (2024-26 IRB 1747), section 3"),
+    2025: ("1.0611", "IRS Notice 2025-37 (GDP implicit price deflator 125.234 / 118.026)"),
+}
 
 #: IPCC 2006 Guidelines Vol. 2 Ch. 1 Table 1.4: default CO2 emission factor of natural gas.
 NG_EF_T_PER_TJ = 56.1
@@ -286,17 +329,6 @@ def _fraction(case: Mapping[str, Any], key: str, default: float | None = None) -
     return value
 
 
-def _iso(value: object, key: str) -> datetime:
-    if isinstance(value, str):
-        try:
-            stamp = datetime.fromisoformat(value)
-        except ValueError:
-            stamp = None
-        if stamp is not None and stamp.tzinfo is not None:
-            return stamp.astimezone(UTC)
-    raise CaseError(key, "an ISO 8601 time with its UTC offset", f"got {value!r}")
-
-
 # --------------------------------------------------------------------------- RFNBO
 
 _RFNBO_KEYS = frozenset(
@@ -308,14 +340,65 @@ _RFNBO_KEYS = frozenset(
         "grid_electricity_mwh",
         "grid_intensity_g_per_kwh",
         "auxiliary_grid_electricity_mwh",
+        "grid_renewable_share",
         "year",
         "period_start",
     }
 )
 
 
+def _local_iso(value: object, key: str) -> datetime:
+    """An ISO 8601 time with its UTC offset, kept in that offset (the zone's local time)."""
+    if isinstance(value, str):
+        try:
+            stamp = datetime.fromisoformat(value)
+        except ValueError:
+            stamp = None
+        if stamp is not None and stamp.tzinfo is not None:
+            return stamp
+    raise CaseError(key, "an ISO 8601 time with the bidding zone's UTC offset", f"got {value!r}")
+
+
+def _stamp_text(stamp: datetime) -> str:
+    return stamp.isoformat().replace("+00:00", "Z")
+
+
+def check_period_starts(stamps: list[datetime], period: str) -> None:
+    """Refuse starts that are not whole local calendar months (monthly) or hours (hourly),
+    that do not increase, or that name one period twice.  Reference: DR (EU) 2023/1184
+    Art. 6 (matching within the same calendar month, or the same hour, in the bidding
+    zone's local time)."""
+    for i, stamp in enumerate(stamps):
+        key = f"period_start[{i}]"
+        if stamp.minute or stamp.second or stamp.microsecond:
+            raise CaseError(
+                key,
+                f"the start of a whole {'calendar month' if period == 'monthly' else 'hour'}"
+                " in the bidding zone's local time (DR 2023/1184 Art. 6)",
+                f"{_stamp_text(stamp)} is not on the hour",
+            )
+        if period == "monthly" and (stamp.day != 1 or stamp.hour != 0):
+            raise CaseError(
+                key,
+                "the start of a whole calendar month in the bidding zone's local time "
+                "(day 1, 00:00; DR 2023/1184 Art. 6)",
+                f"{_stamp_text(stamp)} is not the start of a calendar month",
+            )
+        if i and stamp <= stamps[i - 1]:
+            raise CaseError(
+                key, "period starts in increasing order", "not after the previous period"
+            )
+        if (
+            i
+            and period == "monthly"
+            and (stamp.year, stamp.month) == (stamps[i - 1].year, stamps[i - 1].month)
+        ):
+            raise CaseError(key, "one value per calendar month", "the same month twice")
+
+
 def normalise_rfnbo(case: Mapping[str, Any]) -> dict[str, Any]:
-    """The complete normalised ``hydrogen.rfnbo`` case (auxiliary zeros when absent)."""
+    """The complete normalised ``hydrogen.rfnbo`` case (auxiliary electricity and the grid's
+    renewable share zero when absent; period starts kept in their local offset)."""
     cf.mapping(case, "")
     cf.only_keys(case, _RFNBO_KEYS, "")
     period = cf.text(case, "period", "", "'monthly' or 'hourly'")
@@ -341,6 +424,16 @@ def normalise_rfnbo(case: Mapping[str, Any]) -> dict[str, Any]:
             else [0.0] * n
         ),
     }
+    if case.get("grid_renewable_share") is not None:
+        shares = _series(case, "grid_renewable_share", "1 (fraction in [0, 1])", n)
+        for i, share in enumerate(shares):
+            if share > 1.0:
+                raise CaseError(
+                    f"grid_renewable_share[{i}]", "a fraction in [0, 1]", f"got {share!r}"
+                )
+        out["grid_renewable_share"] = shares
+    else:
+        out["grid_renewable_share"] = [0.0] * n
     if case.get("year") is not None and case.get("period_start") is not None:
         raise CaseError("year", "either year or period_start, not both", "both given")
     if case.get("year") is not None:
@@ -351,20 +444,27 @@ def normalise_rfnbo(case: Mapping[str, Any]) -> dict[str, Any]:
             raise CaseError(
                 "period_start", f"{n} ISO 8601 times (one per period)", f"got {starts!r}"
             )
-        stamps = [_iso(s, f"period_start[{i}]") for i, s in enumerate(starts)]
-        out["period_start"] = [s.isoformat().replace("+00:00", "Z") for s in stamps]
+        stamps = [_local_iso(s, f"period_start[{i}]") for i, s in enumerate(starts)]
+        check_period_starts(stamps, period)
+        out["period_start"] = [_stamp_text(s) for s in stamps]
     return out
+
+
+def _local_clock(text: str) -> datetime:
+    """The wall-clock time of a normalised period start, in its own (local) offset."""
+    return datetime.fromisoformat(text).replace(tzinfo=None)
 
 
 def temporal_rule(norm: Mapping[str, Any]) -> tuple[str | None, str]:
     """The temporal-correlation rule that applies: ``(rule, explanation)``; rule is
-    "monthly", "hourly", "monthly and hourly" (periods on both sides of 2030-01-01) or
-    None when neither ``year`` nor ``period_start`` is given.  Reference: DR (EU)
-    2023/1184 Art. 6.  Raises :class:`CaseError` for monthly periods from 2030 on."""
+    "monthly", "hourly", "monthly and hourly" (periods on both sides of 2030-01-01 on the
+    bidding zone's local clock) or None when neither ``year`` nor ``period_start`` is
+    given.  Reference: DR (EU) 2023/1184 Art. 6.  Raises :class:`CaseError` for monthly
+    periods from 2030 on."""
     if "period_start" in norm:
-        hourly = [datetime.fromisoformat(s) >= HOURLY_FROM for s in norm["period_start"]]
+        hourly = [_local_clock(s) >= HOURLY_FROM_LOCAL for s in norm["period_start"]]
     elif "year" in norm:
-        hourly = [norm["year"] >= HOURLY_FROM.year]
+        hourly = [norm["year"] >= HOURLY_FROM_LOCAL.year]
     else:
         return None, "no year or period_start: the temporal rule was not checked"
     if any(hourly) and norm["period"] == "monthly":
@@ -385,30 +485,51 @@ def temporal_rule(norm: Mapping[str, Any]) -> tuple[str | None, str]:
         return "monthly", text
     return "monthly and hourly", (
         "periods until 31 December 2029 match monthly, from 1 January 2030 hourly "
-        "(DR 2023/1184 Art. 6); hourly periods given"
+        "(DR 2023/1184 Art. 6, local time); hourly periods given"
     )
 
 
+def meets_threshold(intensity_g_per_mj: Any) -> Any:
+    """passes = GHG ≤ 28.2 gCO2e/MJ (DR (EU) 2023/1185 Art. 1: at least 70 % savings
+    against 94 gCO2e/MJ).  A value equal to the threshold passes; float noise of the last
+    bits (relative 1e-12) is not taken for an excess.  NaN (no hydrogen) is False."""
+    g = np.asarray(intensity_g_per_mj, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        return (g <= THRESHOLD_G_PER_MJ) | np.isclose(g, THRESHOLD_G_PER_MJ, rtol=1e-12, atol=0.0)
+
+
 def rfnbo_periods(
-    renewable_mwh: Any, grid_mwh: Any, auxiliary_mwh: Any, intensity: Any, efficiency: Any
+    renewable_mwh: Any,
+    grid_mwh: Any,
+    auxiliary_mwh: Any,
+    intensity: Any,
+    efficiency: Any,
+    grid_renewable_share: Any = 0.0,
 ) -> dict[str, np.ndarray]:
     """Every per-period quantity of the module docstring (periods on the last axis; any
     leading axes, e.g. installations, broadcast): ``hydrogen_mj``, ``hydrogen_kg``,
-    ``emissions_g``, ``share``, ``rfnbo_kg``, ``intensity_g_per_mj``."""
+    ``emissions_g``, ``intensity_g_per_mj``, ``passes``, ``share``, ``rfnbo_kg`` (zero in
+    a period above the threshold).  References: DR (EU) 2023/1185 Annex A points 1 and 5;
+    DR (EU) 2023/1184 Art. 4 and 6."""
     ren = np.asarray(renewable_mwh, dtype=np.float64)
     grid = np.asarray(grid_mwh, dtype=np.float64)
     aux = np.asarray(auxiliary_mwh, dtype=np.float64)
+    s_grid = np.asarray(grid_renewable_share, dtype=np.float64)
     mj = hydrogen_energy_mj(ren + grid, efficiency)
     kg = mj / LHV_MJ_PER_KG
     emissions = grid_emissions_g(grid + aux, intensity)
-    share = renewable_share(ren, grid, aux)
+    # The share of the electricity that goes into the hydrogen: auxiliary excluded.
+    share = renewable_share(ren + s_grid * grid, (1.0 - s_grid) * grid)
+    per_period = ghg_intensity_g_per_mj(emissions, mj, axis=None)
+    passes = meets_threshold(per_period) & (mj > 0)
     return {
         "hydrogen_mj": mj,
         "hydrogen_kg": kg,
         "emissions_g": emissions,
+        "intensity_g_per_mj": per_period,
+        "passes": passes,
         "share": share,
-        "rfnbo_kg": share * kg,
-        "intensity_g_per_mj": ghg_intensity_g_per_mj(emissions, mj, axis=None),
+        "rfnbo_kg": np.where(passes, share * kg, 0.0),
     }
 
 
@@ -423,9 +544,10 @@ def run_rfnbo(case: Mapping[str, Any]) -> dict[str, Any]:
     ren = np.asarray(norm["renewable_electricity_mwh"])
     grid = np.asarray(norm["grid_electricity_mwh"])
     aux = np.asarray(norm["auxiliary_grid_electricity_mwh"])
+    s_grid = np.asarray(norm["grid_renewable_share"])
     intensity = np.asarray(norm["grid_intensity_g_per_kwh"])
     eta = norm["electrolyser_efficiency"]
-    p = rfnbo_periods(ren, grid, aux, intensity, eta)
+    p = rfnbo_periods(ren, grid, aux, intensity, eta, s_grid)
     total_mj = float(p["hydrogen_mj"].sum())
     if total_mj <= 0.0:
         raise CaseError(
@@ -433,12 +555,13 @@ def run_rfnbo(case: Mapping[str, Any]) -> dict[str, Any]:
             "electricity into the electrolyser in at least one period",
             "no hydrogen is produced",
         )
+    made = p["hydrogen_mj"] > 0
     total_g = float(p["emissions_g"].sum())
-    ghg = total_g / total_mj
+    attributed_g = float(p["emissions_g"][made].sum())
+    ghg = attributed_g / total_mj
     kg_total = float(p["hydrogen_kg"].sum())
     rfnbo_kg = float(p["rfnbo_kg"].sum())
     share = rfnbo_kg / kg_total
-    passes = ghg <= THRESHOLD_G_PER_MJ
     starts = norm.get("period_start")
     periods = []
     for i in range(len(ren)):
@@ -446,31 +569,41 @@ def run_rfnbo(case: Mapping[str, Any]) -> dict[str, Any]:
             "index": i,
             "renewable_mwh": float(ren[i]),
             "grid_mwh": float(grid[i]),
+            "grid_renewable_share": float(s_grid[i]),
             "auxiliary_mwh": float(aux[i]),
             "hydrogen_kg": float(p["hydrogen_kg"][i]),
             "emissions_kg": float(p["emissions_g"][i]) / 1000.0,
             "ghg_intensity_g_per_mj": _none_if_nan(p["intensity_g_per_mj"][i]),
             "rfnbo_share": float(p["share"][i]),
             "rfnbo_kg": float(p["rfnbo_kg"][i]),
+            "passes": bool(p["passes"][i]) if made[i] else None,
         }
-        row["passes"] = (
-            None
-            if row["ghg_intensity_g_per_mj"] is None
-            else row["ghg_intensity_g_per_mj"] <= THRESHOLD_G_PER_MJ
-        )
         if starts:
             row["start"] = starts[i]
         periods.append(row)
-    failing = sum(1 for r in periods if r["passes"] is False)
+    failing = [r["index"] for r in periods if r["passes"] is False]
+    passes = not failing
+    unattributed_g = total_g - attributed_g
     reason = (
-        f"{len(periods)} {norm['period']} period(s); {rule_text}; GHG intensity "
-        f"{ghg!r} gCO2e/MJ {'≤' if passes else '>'} {THRESHOLD_G_PER_MJ} "
-        f"({'passes' if passes else 'fails'}); RFNBO share {share!r}"
-        + (f"; {failing} period(s) above the threshold on their own" if failing else "")
+        f"{len(periods)} {norm['period']} period(s), each judged on its own; {rule_text}; "
+        + (
+            f"every period with hydrogen ≤ {THRESHOLD_G_PER_MJ} gCO2e/MJ (passes)"
+            if passes
+            else f"{len(failing)} period(s) above {THRESHOLD_G_PER_MJ} gCO2e/MJ (fails; "
+            "their hydrogen is not RFNBO)"
+        )
+        + f"; mean intensity {ghg!r} gCO2e/MJ (information only); RFNBO share {share!r}"
+        + (
+            f"; {unattributed_g / 1000.0!r} kgCO2e of auxiliary electricity in periods "
+            "without hydrogen"
+            if unattributed_g > 0
+            else ""
+        )
         + "."
     )
     outputs = {
         "emissions_kg": total_g / 1000.0,
+        "failing_periods": failing,
         "ghg_intensity_g_per_mj": ghg,
         "ghg_intensity_kg_per_kg": float(kg_per_kg(ghg)),
         "hydrogen_kg": kg_total,
@@ -481,6 +614,7 @@ def run_rfnbo(case: Mapping[str, Any]) -> dict[str, Any]:
         "rfnbo_share": share,
         "temporal_rule": rule,
         "threshold_g_per_mj": THRESHOLD_G_PER_MJ,
+        "unattributed_emissions_kg": unattributed_g / 1000.0,
     }
     n = len(ren)
     inputs = [
@@ -489,6 +623,7 @@ def run_rfnbo(case: Mapping[str, Any]) -> dict[str, Any]:
         input_item("grid_electricity_mwh", norm["grid_electricity_mwh"], "MWh"),
         input_item("grid_intensity_g_per_kwh", norm["grid_intensity_g_per_kwh"], "gCO2e/kWh"),
         input_item("auxiliary_grid_electricity_mwh", norm["auxiliary_grid_electricity_mwh"], "MWh"),
+        input_item("grid_renewable_share", norm["grid_renewable_share"], "1"),
     ]
     factors = [
         factor_item("LHV of hydrogen", LHV_MJ_PER_KG, "MJ/kg", LHV_SOURCE, None, None),
@@ -505,38 +640,39 @@ def run_rfnbo(case: Mapping[str, Any]) -> dict[str, Any]:
     steps = [
         step_item(
             f"{RFNBO_ID}.hydrogen",
-            "H2_MJ = Σ_p (E_ren + E_grid) × 3600 × η; H2_kg = H2_MJ / 120",
+            "H2_MJ[p] = (E_ren + E_grid) × 3600 × η; H2_kg[p] = H2_MJ[p] / 120",
             {"periods": n, "electrolyser_efficiency": eta},
             total_mj,
             "MJ",
         ),
         step_item(
             f"{RFNBO_ID}.emissions",
-            "Em = Σ_p (E_grid + E_aux) × 1000 × I_grid",
+            "Em[p] = (E_grid + E_aux) × 1000 × I_grid",
             {"periods": n},
             total_g,
             "gCO2e",
         ),
         step_item(
-            f"{RFNBO_ID}.intensity",
-            "GHG = Em / H2_MJ",
-            {"emissions_g": total_g, "hydrogen_mj": total_mj},
-            ghg,
-            "gCO2e/MJ",
+            f"{RFNBO_ID}.period_verdicts",
+            "passes[p] = Em[p] / H2_MJ[p] ≤ (1 − 0.70) × 94, each period on its own",
+            {"threshold_g_per_mj": THRESHOLD_G_PER_MJ, "failing_periods": failing},
+            passes,
+            "bool",
         ),
         step_item(
             f"{RFNBO_ID}.share",
-            "share = Σ_p E_ren/(E_ren + E_grid + E_aux) × H2_kg,p / Σ_p H2_kg,p",
+            "share = Σ_p [passes[p]] × (E_ren + s_grid × E_grid)/(E_ren + E_grid) × H2_kg[p]"
+            " / Σ_p H2_kg[p]",
             {"rfnbo_kg": rfnbo_kg, "hydrogen_kg": kg_total, "temporal_rule": rule},
             share,
             "1",
         ),
         step_item(
-            f"{RFNBO_ID}.passes",
-            "passes = GHG ≤ (1 − 0.70) × 94",
-            {"ghg_intensity_g_per_mj": ghg, "threshold_g_per_mj": THRESHOLD_G_PER_MJ},
-            passes,
-            "bool",
+            f"{RFNBO_ID}.mean_intensity",
+            "GHG = Σ_p Em[p] / Σ_p H2_MJ[p] over periods with hydrogen (information only)",
+            {"emissions_g": attributed_g, "hydrogen_mj": total_mj},
+            ghg,
+            "gCO2e/MJ",
         ),
     ]
     return _seal_result(RFNBO_ID, inputs, factors, steps, outputs, norm)
@@ -550,39 +686,76 @@ _US45V_KEYS = frozenset(
         "lifecycle_kg_per_kg",
         "prevailing_wage",
         "production_kg",
+        "production_year",
         "inflation_adjustment_factor",
     }
 )
 
 
 def normalise_us45v(case: Mapping[str, Any]) -> dict[str, Any]:
-    """The complete normalised ``hydrogen.us45v`` case."""
+    """The complete normalised ``hydrogen.us45v`` case: the inflation adjustment factor
+    is the published one of ``production_year`` when that is given (§45V(b)(3))."""
     cf.mapping(case, "")
     cf.only_keys(case, _US45V_KEYS, "")
     wage = case.get("prevailing_wage", False)
     if not isinstance(wage, bool):
         raise CaseError("prevailing_wage", "true or false", f"got {wage!r}")
-    return {
-        "inflation_adjustment_factor": cf.number(
-            case, "inflation_adjustment_factor", "", "1", minimum=0.0, default=1.0
-        ),
-        "lifecycle_kg_per_kg": cf.number(
-            case, "lifecycle_kg_per_kg", "", "kgCO2e/kgH2", minimum=0.0
-        ),
+    year = None
+    if case.get("production_year") is not None:
+        year = cf.integer(case, "production_year", "", "calendar year (integer)")
+        if year not in US45V_INFLATION_FACTORS:
+            known = ", ".join(str(y) for y in sorted(US45V_INFLATION_FACTORS))
+            raise CaseError(
+                "production_year",
+                f"a year with a published §45V(b)(3) inflation adjustment factor ({known}); "
+                "for another year give inflation_adjustment_factor",
+                f"no published factor for {year}",
+            )
+        published = float(US45V_INFLATION_FACTORS[year][0])
+        given = case.get("inflation_adjustment_factor")
+        if given is not None:
+            value = cf.number(case, "inflation_adjustment_factor", "", "1", minimum=0.0)
+            if value != published:
+                raise CaseError(
+                    "inflation_adjustment_factor",
+                    f"{published!r}, the factor published for {year} "
+                    f"({US45V_INFLATION_FACTORS[year][1]}), or leave it out",
+                    f"got {value!r}",
+                )
+        iaf = published
+    else:
+        iaf = cf.number(case, "inflation_adjustment_factor", "", "1", minimum=0.0, default=1.0)
+    out = {
+        "inflation_adjustment_factor": iaf,
+        # A negative life-cycle rate is valid (e.g. with biogenic feedstocks): 100 %.
+        "lifecycle_kg_per_kg": cf.number(case, "lifecycle_kg_per_kg", "", "kgCO2e/kgH2"),
         "methodology": US45V_ID,
         "prevailing_wage": wage,
         "production_kg": cf.optional_number(case, "production_kg", "", "kg", minimum=0.0),
     }
+    if year is not None:
+        out["production_year"] = year
+    return out
 
 
 def _tier_label(rate: float) -> str:
-    low = 0.0
+    low = None
     for bound, included, pct in US45V_TIERS:
         if rate < bound or (included and rate == bound):
             close = "]" if included else ")"
-            return f"[{low:g}, {bound:g}{close} kgCO2e/kgH2 → {float(pct):.1%}"
+            lower = "(−∞" if low is None else f"[{low:g}"
+            return f"{lower}, {bound:g}{close} kgCO2e/kgH2 → {float(pct):.1%}"
         low = bound
     return "> 4 kgCO2e/kgH2 → no credit"
+
+
+def us45v_amounts(iaf: Decimal, share: Decimal) -> tuple[Decimal, Decimal]:
+    """(adjusted base, applicable amount) [USD/kg], each rounded half up to the nearest
+    0.1 cent: base = round(0.60 × IAF) (§45V(b)(3)); amount = round(share × base)
+    (§45V(b)(1)).  Notice 2024-45: IAF 1.0364 → base 0.622, 25 % → 0.156."""
+    base = (Decimal(US45V_BASE_USD_PER_KG) * iaf).quantize(US45V_ROUNDING, ROUND_HALF_UP)
+    amount = (base * share).quantize(US45V_ROUNDING, ROUND_HALF_UP)
+    return base, amount
 
 
 def run_us45v(case: Mapping[str, Any]) -> dict[str, Any]:
@@ -591,23 +764,28 @@ def run_us45v(case: Mapping[str, Any]) -> dict[str, Any]:
     rate = norm["lifecycle_kg_per_kg"]
     share = float(us45v_share(rate))
     iaf = Decimal(repr(norm["inflation_adjustment_factor"]))
-    base = (Decimal(US45V_BASE_USD_PER_KG) * iaf).quantize(Decimal("0.001"), ROUND_HALF_UP)
+    base, amount = us45v_amounts(iaf, Decimal(repr(share)))
     multiplier = US45V_WAGE_MULTIPLIER if norm["prevailing_wage"] else 1
-    credit_dec = base * Decimal(repr(share)) * multiplier
+    credit_dec = amount * multiplier
     credit = float(credit_dec)
     total = None
     if norm["production_kg"] is not None:
         total = float(credit_dec * Decimal(repr(norm["production_kg"])))
     tier = _tier_label(rate)
+    year = norm.get("production_year")
     reason = (
-        f"lifecycle rate {rate!r} kgCO2e/kgH2: {tier}; {base} USD/kg × {share!r}"
+        f"lifecycle rate {rate!r} kgCO2e/kgH2: {tier}; base 0.60 × {iaf} = {base} USD/kg"
+        + (f" ({year}, {US45V_INFLATION_FACTORS[year][1]})" if year is not None else "")
+        + f"; applicable amount {share!r} × {base} = {amount} USD/kg (to 0.1 cent)"
         + (" × 5 (prevailing wage and apprenticeship)" if multiplier == 5 else "")
         + f" = {credit!r} USD/kg."
     )
     outputs = {
+        "applicable_amount_usd_per_kg": float(amount),
         "base_usd_per_kg": float(base),
         "credit_usd": total,
         "credit_usd_per_kg": credit,
+        "inflation_adjustment_factor": norm["inflation_adjustment_factor"],
         "multiplier": multiplier,
         "reason": reason,
         "tier": tier,
@@ -618,6 +796,8 @@ def run_us45v(case: Mapping[str, Any]) -> dict[str, Any]:
         input_item("prevailing_wage", norm["prevailing_wage"], "bool"),
         input_item("inflation_adjustment_factor", norm["inflation_adjustment_factor"], "1"),
     ]
+    if year is not None:
+        inputs.append(input_item("production_year", year, "year"))
     if total is not None:
         inputs.append(input_item("production_kg", norm["production_kg"], "kg"))
     factors = [
@@ -626,6 +806,17 @@ def run_us45v(case: Mapping[str, Any]) -> dict[str, Any]:
         ),
         factor_item("45V applicable percentage", share, "1", US45V_SOURCE, None, None),
     ]
+    if year is not None:
+        factors.append(
+            factor_item(
+                "45V inflation adjustment factor",
+                norm["inflation_adjustment_factor"],
+                "1",
+                US45V_INFLATION_FACTORS[year][1],
+                f"{year}-01-01",
+                f"{year}-12-31",
+            )
+        )
     steps = [
         step_item(
             f"{US45V_ID}.tier",
@@ -635,9 +826,23 @@ def run_us45v(case: Mapping[str, Any]) -> dict[str, Any]:
             "1",
         ),
         step_item(
+            f"{US45V_ID}.base",
+            "base = round(0.60 × IAF, 0.001)",
+            {"inflation_adjustment_factor": norm["inflation_adjustment_factor"]},
+            float(base),
+            "USD/kg",
+        ),
+        step_item(
+            f"{US45V_ID}.applicable_amount",
+            "amount = round(share × base, 0.001)",
+            {"tier_share": share, "base_usd_per_kg": float(base)},
+            float(amount),
+            "USD/kg",
+        ),
+        step_item(
             f"{US45V_ID}.credit",
-            "credit = round(0.60 × IAF, 0.001) × share × (5 if prevailing wage else 1)",
-            {"base_usd_per_kg": float(base), "tier_share": share, "multiplier": multiplier},
+            "credit = amount × (5 if prevailing wage else 1)",
+            {"applicable_amount_usd_per_kg": float(amount), "multiplier": multiplier},
             credit,
             "USD/kg",
         ),

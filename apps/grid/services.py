@@ -50,6 +50,7 @@ from apps.grid.models import (
     HydrogenAssessment,
     IntensitySeries,
 )
+from apps.grid.timezones import zone_timezone
 from ingest.base import IngestError, RowError
 from ingest.emaps_hourly import read_emaps_hourly
 from ingest.emission_factors import read_emission_factors
@@ -530,13 +531,15 @@ def hydrogen_matching(
     consumption_mwh: np.ndarray,
     intensity: np.ndarray,
     times: pd.DatetimeIndex,
-) -> dict[str, dict[str, list[float]]]:
+) -> dict[str, dict[str, list]]:
     """The electrolyser's electricity split per matching period [MWh] (DR 2023/1184 Art. 6).
 
     Hourly: renewable counted in an hour = min(PPA output, consumption) of that hour, the
     rest from the grid at that hour's intensity. Monthly: renewable counted in a month =
     min(Σ PPA output, Σ consumption) of the month, the rest from the grid at the month's
-    consumption-weighted intensity Σ C_h I_h / Σ C_h (the zone's mean where C is 0)."""
+    consumption-weighted intensity Σ C_h I_h / Σ C_h (the zone's mean where C is 0).
+    Months are calendar months of ``times``' own time zone: pass the hours in the bidding
+    zone's local time. ``monthly["period_start"]`` holds each month's local start."""
     ren = np.asarray(renewable_mwh, dtype=np.float64)
     use = np.asarray(consumption_mwh, dtype=np.float64)
     inten = np.asarray(intensity, dtype=np.float64)
@@ -546,22 +549,26 @@ def hydrogen_matching(
         "grid_electricity_mwh": (use - matched).tolist(),
         "grid_intensity_g_per_kwh": inten.tolist(),
     }
-    month = times.month.to_numpy() - 1
+    # Calendar months of the times' own (local) clock, in order: (year, month) → 0, 1, …
+    stamp = times.year.to_numpy() * 12 + times.month.to_numpy() - 1
+    _, month = np.unique(stamp, return_inverse=True)
     present = np.unique(month)
-    r_m = np.bincount(month, weights=ren, minlength=12)[present]
-    c_m = np.bincount(month, weights=use, minlength=12)[present]
-    ci_m = np.bincount(month, weights=use * inten, minlength=12)[present]
-    i_mean = (
-        np.bincount(month, weights=inten, minlength=12)
-        / np.maximum(np.bincount(month, minlength=12), 1)
-    )[present]
+    starts = [
+        pd.Timestamp(year=int(k // 12), month=int(k % 12) + 1, day=1, tz=times.tz)
+        for k in np.unique(stamp)
+    ]
+    r_m = np.bincount(month, weights=ren)[present]
+    c_m = np.bincount(month, weights=use)[present]
+    ci_m = np.bincount(month, weights=use * inten)[present]
+    i_mean = (np.bincount(month, weights=inten) / np.maximum(np.bincount(month), 1))[present]
     i_m = np.divide(ci_m, c_m, out=i_mean.copy(), where=c_m > 0)
     matched_m = np.minimum(r_m, c_m)
     monthly = {
         "renewable_electricity_mwh": matched_m.tolist(),
         "grid_electricity_mwh": (c_m - matched_m).tolist(),
         "grid_intensity_g_per_kwh": i_m.tolist(),
-        "months": [int(m) + 1 for m in present],
+        "months": [s.month for s in starts],
+        "period_start": [s.isoformat() for s in starts],
     }
     return {"hourly": hourly, "monthly": monthly}
 
@@ -612,17 +619,26 @@ def hydrogen_assessment_run(
     if found is not None:
         return found
     hourly_i = hourly_intensity_for(zone=zone, country=installation.country, times=times, kind=kind)
+    # DR 2023/1184 Art. 6: calendar months and hours of the bidding zone's local time.
+    local = times.tz_convert(zone_timezone(zone, installation.country))
+    # (In a zone whose offset is not a whole hour, such as India's +05:30, an hour of the
+    # profile counts in the local month in which it starts.)
     split = hydrogen_matching(
-        renewable_mwh=ren, consumption_mwh=use, intensity=hourly_i.values, times=times
+        renewable_mwh=ren, consumption_mwh=use, intensity=hourly_i.values, times=local
     )
     results = {}
     for period in ("monthly", "hourly"):
+        when = (
+            {"period_start": split["monthly"]["period_start"]}
+            if period == "monthly"
+            else {"year": int(local[0].year)}
+        )
         case = {
             "methodology": "hydrogen.rfnbo",
             "period": period,
             "electrolyser_efficiency": electrolyser_efficiency,
-            "year": year,
-            **{k: v for k, v in split[period].items() if k != "months"},
+            **when,
+            **{k: v for k, v in split[period].items() if k not in ("months", "period_start")},
         }
         results[period] = hydrogen.run_rfnbo(case)
     lifecycle_rate = results["hourly"]["ghg_intensity_kg_per_kg"]

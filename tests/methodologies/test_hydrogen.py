@@ -55,7 +55,10 @@ def test_an_hour_that_fails():
     )
     assert_allclose(r["ghg_intensity_g_per_mj"], 400_000 / 4320)
     assert r["passes"] is False and r["periods"][0]["passes"] is False
-    assert_allclose(r["rfnbo_share"], 0.5)
+    # The hour fails, so none of its hydrogen is RFNBO, though half its electricity is
+    # renewable (DR 2023/1185 Annex A pt 1; DR 2023/1184 Art. 6).
+    assert r["rfnbo_share"] == 0.0 and r["periods"][0]["rfnbo_share"] == 0.5
+    assert r["failing_periods"] == [0]
     assert r["temporal_rule"] == "hourly"
     assert r["periods"][0]["start"] == "2030-03-01T05:00:00Z"
 
@@ -97,7 +100,10 @@ def test_auxiliary_electricity_adds_emissions_but_no_hydrogen():
     assert with_aux["hydrogen_kg"] == without["hydrogen_kg"]
     assert without["ghg_intensity_g_per_mj"] == 0.0
     assert_allclose(with_aux["ghg_intensity_g_per_mj"], 10 * 1000 * 200 / (100 * 3600 * 0.6))
-    assert_allclose(with_aux["rfnbo_share"], 100 / 110)
+    # 2 000 000 g / 216 000 MJ = 9.26 g/MJ ≤ 28.2: the month passes. The share counts the
+    # electricity that goes into the hydrogen (100 MWh, all renewable): auxiliary
+    # electricity adds emissions but does not dilute it (DESIGN.md §5).
+    assert with_aux["rfnbo_share"] == 1.0
 
 
 def test_monthly_periods_from_2030_are_refused_and_no_year_leaves_the_rule_open():
@@ -161,13 +167,15 @@ def test_45v_tier_boundaries(rate, share):
     assert float(us45v_share(rate)) == share
     r = run_case({"methodology": "hydrogen.us45v", "lifecycle_kg_per_kg": rate})
     assert r["tier_share"] == share
-    assert_allclose(r["credit_usd_per_kg"], 0.6 * share)
+    # Notice 2024-45 (2023, factor 1): $0.600, $0.200, $0.150, $0.120 per kg
+    published = {1.0: 0.6, 0.334: 0.2, 0.25: 0.15, 0.2: 0.12, 0.0: 0.0}
+    assert r["credit_usd_per_kg"] == published[share]
 
 
 def test_45v_design_example_with_prevailing_wage():
-    # DESIGN.md §7: 1.2 kg/kg with prevailing wage → tier 0.334; 0.60 × 0.334 × 5 = 1.002
-    # USD/kg (the statute rounds only the inflation-adjusted $0.60, to 0.1 cent; DESIGN
-    # quotes the figure rounded as 1.0).
+    # DESIGN.md §5 and §7: 1.2 kg/kg with prevailing wage → tier 0.334; the applicable
+    # amount 0.334 × $0.60 = 0.2004 is rounded to the nearest 0.1 cent, $0.200, before the
+    # × 5 (26 U.S.C. §45V(b)(1), (e)(1)): 1.000 USD/kg, the DESIGN figure "1.0".
     r = run_case(
         {
             "methodology": "hydrogen.us45v",
@@ -177,9 +185,9 @@ def test_45v_design_example_with_prevailing_wage():
         }
     )
     assert r["tier_share"] == 0.334
-    assert r["credit_usd_per_kg"] == 1.002
-    assert round(r["credit_usd_per_kg"], 1) == 1.0
-    assert r["credit_usd"] == 1002.0
+    assert r["applicable_amount_usd_per_kg"] == 0.2
+    assert r["credit_usd_per_kg"] == 1.0
+    assert r["credit_usd"] == 1000.0
     assert recompute(r["trace"])[1] == r["trace_sha256"]
     top = run_case(
         {"methodology": "hydrogen.us45v", "lifecycle_kg_per_kg": 0.3, "prevailing_wage": True}

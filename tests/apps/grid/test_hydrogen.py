@@ -36,7 +36,7 @@ def electrolyser(load, users, tmp_path):
         identifier="H2-1",
         name="Test electrolyser",
         organisation=users["org_a"],
-        country="AQ",
+        country="PT",  # Europe/Lisbon: UTC in January, so the hours below are local
         routes=[Installation.Route.H2_ELECTROLYSIS],
         grid_zone="H2-TEST",
     )
@@ -92,7 +92,9 @@ def test_a_month_that_fails(electrolyser):
     # 5 MWh renewable, 15 MWh grid at 300 g/kWh: 4,500,000 g / 43,200 MJ = 104.2 g/MJ.
     assert not a.monthly_passes and not a.hourly_passes
     assert_allclose(a.monthly_g_per_mj, 4_500_000 / 43_200)
-    assert_allclose(a.monthly_rfnbo_share, 0.25)
+    # A quarter of the electricity is renewable, but the month fails the threshold, so none
+    # of its hydrogen is RFNBO (DR 2023/1185 Annex A pt 1; DR 2023/1184 Art. 6).
+    assert a.monthly_rfnbo_share == 0.0
 
 
 def test_a_small_grid_share_at_low_intensity_passes_both(electrolyser):
@@ -108,7 +110,7 @@ def test_a_small_grid_share_at_low_intensity_passes_both(electrolyser):
     ("hour", "rate", "share", "credit"),
     [
         (6, 6.7 / 15, 1.0, 3.0),  # < 0.45 → 100 % of 0.60 × 5
-        (7, 0.45, 0.334, 1.002),  # 0.45 belongs to the 33.4 % tier
+        (7, 0.45, 0.334, 1.0),  # 0.45: 33.4 % tier; round(0.2004, 0.001) = 0.200 × 5
         (8, 1.5, 0.25, 0.75),  # 1.5 belongs to the 25 % tier
         (9, 2.5, 0.2, 0.6),  # 2.5 belongs to the 20 % tier
         (10, 59.9 / 15, 0.2, 0.6),  # ≤ 4 → 20 %
@@ -132,7 +134,9 @@ def test_stored_traces_recompute_byte_for_byte_and_the_assessment_is_audited(ele
         assert data == stored.encode()
         assert sha == getattr(a, f"{name}_sha256")
     monthly = json.loads(a.monthly_trace)
-    assert monthly["case"]["year"] == 2024
+    # Calendar months of the zone's local time (Lisbon: UTC in January).
+    assert monthly["case"]["period_start"] == ["2024-01-01T00:00:00Z"]
+    assert json.loads(a.hourly_trace)["case"]["year"] == 2024
     assert monthly["result"]["temporal_rule"] == "monthly"
     assert AuditEvent.objects.filter(action="hydrogen.assess", object_id=str(a.pk)).exists()
     # The same profile again: the stored assessment, not a new one.
