@@ -6,7 +6,10 @@ defines it (https://isciences.github.io/exactextract/operations.html):
 - a pixel's weight w ∈ (0, 1] is the fraction of the pixel's area that the footprint covers,
   computed exactly for the polygon's straight edges (pixels with w < :data:`MIN_WEIGHT` are
   dropped: they are floating-point noise, not area);
-- a pixel is *valid* when it is inside the grid, not masked (nodata) and finite;
+- a pixel is *valid* when it is inside the grid, not masked and finite; the mask is the
+  array's own (``numpy.ma``): ``ingest.raster`` masks every pixel GDAL's masks call invalid
+  (nodata value, per-dataset mask, alpha band) and every fill value, as exactextract does
+  when it reads the file itself;
 - ``count`` = Σ w over valid pixels [pixels]; ``sum`` = Σ w·x [value × pixels];
   ``mean`` = sum / count; ``max`` = max x over valid pixels with w > 0;
 - ``p95`` (any ``pXX``): the weighted inverse-CDF percentile, the smallest value x_k such that

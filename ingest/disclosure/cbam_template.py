@@ -23,6 +23,16 @@ The sheet "Summary_Communication" repeats the table (with an extra "Electricity 
 fixed cells: it takes the sheet named Summary_Products (else any sheet) and finds the
 header row by its labels (:data:`HEADERS`, compared without case, spaces or punctuation),
 skips the example row and blank rows, and reads the rest.
+
+**Hidden rows and columns are not data.** The Commission's filled examples (v2.1) keep
+helper formulas below the table (rows 111–314 of Summary_Products) and right of it
+(columns BB–BO): cells that read ``TRUE``, ``FALSE`` or ``n.a.``, hidden from the person
+filling the template. A row or column is skipped when the sheet hides it (the ``hidden``
+attribute of its ``<row>`` or ``<col>`` element, ECMA-376 Part 1 §18.3.1.73 and
+§18.3.1.13: what openpyxl reports as ``row_dimensions[r].hidden`` and
+``column_dimensions[c].hidden``) or when the template marks it with its German helper word
+``ausblenden`` ("hide": in column A for a row, in row 1 for a column). Visible rows are read
+as before, so a genuinely bad value in them is still reported with its cell.
 """
 
 from __future__ import annotations
@@ -33,6 +43,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from defusedxml.ElementTree import iterparse
 from openpyxl.utils import get_column_letter
 
 from ingest.base import MissingColumns, RowError, UnreadableFile
@@ -46,6 +57,9 @@ EXTRACTOR = "cbam_template"
 SHEETS = ("Summary_Products", "Summary_Communication")
 MAX_HEADER_SCAN = 60  # rows searched for the header
 MAX_ROWS = 5000
+#: The template's marker of helper rows (in column A) and helper columns (in row 1).
+HIDE_MARKER = "ausblenden"
+_XLSX_TRUE = {"1", "true"}
 
 # Field → header labels of the template (the first is the template's own wording).
 HEADERS: dict[str, tuple[str, ...]] = {
@@ -109,11 +123,17 @@ def _number(value: object) -> float | None:
     return None
 
 
-def _find_header(rows: list[tuple]) -> tuple[int, dict[str, int]] | None:
+def _find_header(
+    rows: list[tuple], hidden_rows: set[int], hidden_cols: set[int]
+) -> tuple[int, dict[str, int]] | None:
     for r, row in enumerate(rows[:MAX_HEADER_SCAN]):
+        if r in hidden_rows:
+            continue
         found = {}
         for c, value in enumerate(row):
-            name = _KEYS.get(header_key(_text(value))) if value is not None else None
+            if value is None or c in hidden_cols:
+                continue
+            name = _KEYS.get(header_key(_text(value)))
             if name and name not in found:
                 found[name] = c
         if all(name in found for name in REQUIRED):
@@ -146,7 +166,8 @@ def read_cbam_template(path: str | Path) -> tuple[pd.DataFrame, dict]:
             sheet = workbook[name]
             sheet.reset_dimensions()
             rows = list(itertools.islice(sheet.iter_rows(values_only=True), MAX_ROWS))
-            header = _find_header(rows)
+            hidden_rows, hidden_cols = _hidden(sheet, rows)
+            header = _find_header(rows, hidden_rows, hidden_cols)
             if header is not None:
                 break
         else:
@@ -154,7 +175,7 @@ def read_cbam_template(path: str | Path) -> tuple[pd.DataFrame, dict]:
     finally:
         workbook.close()
     header_row, columns = header
-    data, errors, rows_read = _read_rows(name, rows, header_row, columns)
+    data, errors, rows_read = _read_rows(name, rows, header_row, columns, hidden_rows)
     meta = {
         "source": SOURCE,
         "path": str(path),
@@ -163,6 +184,7 @@ def read_cbam_template(path: str | Path) -> tuple[pd.DataFrame, dict]:
         "sheet": name,
         "header_row": header_row + 1,
         "columns": {field: get_column_letter(c + 1) for field, c in columns.items()},
+        "hidden_rows_skipped": sum(1 for r in hidden_rows if r > header_row and r < len(rows)),
         "rows_read": rows_read,
         "rows_accepted": len(data),
         "rows_rejected": rows_read - len(data),
@@ -171,7 +193,40 @@ def read_cbam_template(path: str | Path) -> tuple[pd.DataFrame, dict]:
     return data, meta
 
 
-def _read_rows(sheet: str, rows: list[tuple], header_row: int, columns: dict[str, int]):
+def _hidden(sheet, rows: list[tuple]) -> tuple[set[int], set[int]]:
+    """0-based indexes of the rows and columns that are not data: hidden in the sheet's XML
+    (``<row hidden="1">``, ``<col min max hidden="1">``) or marked :data:`HIDE_MARKER`.
+
+    openpyxl's read-only worksheets do not expose ``row_dimensions``; the attributes are
+    read here from the sheet's XML part (elements only, no cell values) instead of loading
+    the whole workbook in normal mode (about 8 times slower on the Commission's templates).
+    """
+    hidden_rows, hidden_cols = set(), set()
+    with sheet._get_source() as source:  # openpyxl's handle on the sheet's XML part
+        for _, element in iterparse(source):
+            tag = element.tag.rsplit("}", 1)[-1]
+            if tag == "col" and element.get("hidden", "").lower() in _XLSX_TRUE:
+                first, last = int(element.get("min")), int(element.get("max"))
+                hidden_cols.update(range(first - 1, min(last, 16384)))
+            elif tag == "row":
+                if element.get("hidden", "").lower() in _XLSX_TRUE and element.get("r"):
+                    hidden_rows.add(int(element.get("r")) - 1)
+                element.clear()  # the cells are read by iter_rows, not here
+    for r, row in enumerate(rows):
+        if row and _text(row[0]).lower() == HIDE_MARKER:
+            hidden_rows.add(r)
+    if rows:
+        hidden_cols.update(c for c, v in enumerate(rows[0]) if _text(v).lower() == HIDE_MARKER)
+    return hidden_rows, hidden_cols
+
+
+def _read_rows(
+    sheet: str,
+    rows: list[tuple],
+    header_row: int,
+    columns: dict[str, int],
+    hidden_rows: set[int] = frozenset(),
+):
     out, errors, rows_read = [], [], 0
     first = min(columns.values())
 
@@ -183,6 +238,8 @@ def _read_rows(sheet: str, rows: list[tuple], header_row: int, columns: dict[str
         return f"{sheet}!{get_column_letter(columns[field] + 1)}{r + 1}"
 
     for r in range(header_row + 1, len(rows)):
+        if r in hidden_rows:
+            continue  # the template's helper rows: TRUE/FALSE/n.a., not data
         row = rows[r]
         label = _text(row[first - 1]) if first >= 1 and first - 1 < len(row) else ""
         if label.lower().startswith("ex"):

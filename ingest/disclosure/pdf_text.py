@@ -9,9 +9,20 @@ waits with a wall-clock timeout. When the child dies, is killed or times out the
 raises :class:`~ingest.disclosure.model.PdfError` and carries on.
 
 The child prints one JSON object: ``{"pages": [{"number", "width", "height", "words":
-[{"text", "x0", "x1", "top", "bottom"}]}]}`` (PDF points, origin top left). The parent
-groups words into lines (:func:`group_lines`): a page's text is its lines joined by
+[{"text", "x0", "x1", "top", "bottom", "direction"}]}]}`` (PDF points, origin top left). The
+parent groups words into lines (:func:`group_lines`): a page's text is its lines joined by
 newlines, and the quotes of every extractor are lines of that text.
+
+**Rotated text** (a table's column headers turned 90°, as in the JRC report's Table A5)
+reads in its own direction. Each character's writing direction comes from its text
+rendering matrix (ISO 32000-1 §9.4.4: the glyph's x axis is (a, b) of the matrix; on the
+page, b > 0 runs bottom to top). pdfplumber's ``upright`` flag is not enough: it tests
+``a·d > 0``, and a rotation by 90° computed in floating point leaves a ≈ d ≈ 6e-17, so
+the letters of "Upstream" set bottom to top counted as upright and came out top to bottom,
+one per word ("m a e r t s p U"). Characters are therefore split by :func:`char_direction`
+and each set is assembled into words by pdfplumber in its own reading order (``char_dir``
+``btt``, ``ttb`` or ``rtl``); a rotated word keeps its spaces ("Scope 1" is one word) and
+its ``direction``. :func:`group_lines` never mixes directions in one line.
 """
 
 from __future__ import annotations
@@ -34,6 +45,20 @@ MAX_OUTPUT = 200 * 2**20  # bytes of JSON the parent accepts from the child
 _ROOT = Path(__file__).resolve().parents[2]
 
 
+#: Writing directions of words: pdfplumber's names (left to right, bottom to top, top to
+#: bottom, right to left = upside down).
+DIRECTIONS = ("ltr", "btt", "ttb", "rtl")
+# pdfplumber's word extractor settings per direction: (char_dir, line_dir) — the order of
+# the letters in a word and of successive lines (a text turned 90° anticlockwise, read
+# bottom to top, has its next line to its right).
+_READING = {
+    "ltr": ("ltr", "ttb"),
+    "btt": ("btt", "ltr"),
+    "ttb": ("ttb", "rtl"),
+    "rtl": ("rtl", "btt"),
+}
+
+
 @dataclass(frozen=True)
 class Word:
     text: str
@@ -41,6 +66,7 @@ class Word:
     x1: float
     top: float
     bottom: float
+    direction: str = "ltr"  # one of DIRECTIONS
 
 
 @dataclass(frozen=True)
@@ -88,13 +114,17 @@ class Document:
 
 def group_lines(words: list[Word]) -> tuple[Line, ...]:
     """Words → lines. A word joins a line when its vertical centre lies inside the band of
-    the line's first word (so sub- and superscripts stay on their line); words closer than
-    a fifth of the line height are joined without a space ("CO" + "2" → "CO2")."""
+    the line's first word (so sub- and superscripts stay on their line) and it is written in
+    the same direction; horizontal words closer than a fifth of the line height are joined
+    without a space ("CO" + "2" → "CO2"). Rotated words (a row of turned column headers)
+    form lines of their own, left to right, one space between words."""
     lines: list[list[Word]] = []
     for word in sorted(words, key=lambda w: (w.top, w.x0)):
         centre = (word.top + word.bottom) / 2
+        upright = word.direction == "ltr"
         for line in reversed(lines[-3:]):
-            if line[0].top <= centre <= line[0].bottom:
+            same = (line[0].direction == "ltr") == upright
+            if same and line[0].top <= centre <= line[0].bottom:
                 line.append(word)
                 break
         else:
@@ -103,10 +133,14 @@ def group_lines(words: list[Word]) -> tuple[Line, ...]:
     for line in lines:
         line.sort(key=lambda w: w.x0)
         height = max(line[0].bottom - line[0].top, 1.0)
+        rotated = line[0].direction != "ltr"
         parts = [line[0].text]
         for previous, word in itertools.pairwise(line):
-            parts.append(word.text if word.x0 - previous.x1 < 0.2 * height else " " + word.text)
-        out.append(Line(tuple(line), "".join(parts), line[0].top, line[0].bottom))
+            tight = not rotated and word.x0 - previous.x1 < 0.2 * height
+            parts.append(word.text if tight else " " + word.text)
+        top = min(w.top for w in line) if rotated else line[0].top
+        bottom = max(w.bottom for w in line) if rotated else line[0].bottom
+        out.append(Line(tuple(line), "".join(parts), top, bottom))
     return tuple(out)
 
 
@@ -183,6 +217,54 @@ def _limit(memory: int, cpu: int) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
 
 
+def char_direction(matrix: tuple[float, ...]) -> str:
+    """The writing direction of a character from its text rendering matrix (a, b, c, d, e, f)
+    in PDF space (y up): the glyph's baseline runs along (a, b) (ISO 32000-1 §9.4.4)."""
+    a, b = float(matrix[0]), float(matrix[1])
+    if abs(a) >= abs(b):
+        return "ltr" if a > 0 else "rtl"
+    return "btt" if b > 0 else "ttb"
+
+
+def page_words(chars: list[dict]) -> list[dict]:
+    """pdfplumber characters → words ``{"text", "x0", "x1", "top", "bottom", "direction"}``,
+    each direction's characters assembled in its own reading order (module docstring)."""
+    from pdfplumber.utils import extract_words
+
+    by_direction: dict[str, list[dict]] = {d: [] for d in DIRECTIONS}
+    for char in chars:
+        by_direction[char_direction(char["matrix"])].append(char)
+    words = []
+    for direction, group in by_direction.items():
+        if not group:
+            continue
+        char_dir, line_dir = _READING[direction]
+        # pdfplumber reads "upright" characters with char_dir/line_dir: mark each set so.
+        marked = [dict(char, upright=True) for char in group]
+        found = extract_words(
+            marked,
+            char_dir=char_dir,
+            line_dir=line_dir,
+            keep_blank_chars=direction != "ltr",  # "Scope 1" set on its side is one word
+            use_text_flow=False,
+        )
+        for w in found:
+            text = w["text"].strip()
+            if not text:
+                continue
+            words.append(
+                {
+                    "text": text,
+                    "x0": round(float(w["x0"]), 2),
+                    "x1": round(float(w["x1"]), 2),
+                    "top": round(float(w["top"]), 2),
+                    "bottom": round(float(w["bottom"]), 2),
+                    "direction": direction,
+                }
+            )
+    return words
+
+
 def _parse(path: str) -> dict:
     import pdfplumber
 
@@ -191,16 +273,7 @@ def _parse(path: str) -> dict:
         if len(pdf.pages) > MAX_PAGES:
             return {"error": f"{len(pdf.pages)} pages (limit {MAX_PAGES})"}
         for number, page in enumerate(pdf.pages, start=1):
-            words = [
-                {
-                    "text": w["text"],
-                    "x0": round(float(w["x0"]), 2),
-                    "x1": round(float(w["x1"]), 2),
-                    "top": round(float(w["top"]), 2),
-                    "bottom": round(float(w["bottom"]), 2),
-                }
-                for w in page.extract_words(keep_blank_chars=False, use_text_flow=False)
-            ]
+            words = page_words(page.chars)
             pages.append(
                 {
                     "number": number,

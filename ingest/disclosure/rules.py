@@ -10,8 +10,14 @@ line (``Source: …``), the next caption, or the end of the page. Inside:
   to the column it overlaps, so a row with blank cells (Belarus, EAF values only) keeps
   its numbers in the right columns;
 - *column labels* are the header lines between the caption and the first data row, each
-  phrase given to the nearest column; a top header line with k ≥ 2 phrases over columns
-  whose labels repeat in k blocks names *groups* ("Integrated route", "EAF route");
+  phrase given to the nearest column; a label set on its side (rotated 90°, read in its
+  own direction by :mod:`ingest.disclosure.pdf_text`) is a phrase of its own, so turned
+  headers read as the table shows them ("Upstream", not "m a e r t s p U");
+- a top header line of k ≥ 2 phrases names *groups* ("Integrated route", "EAF route"; in
+  Table A5 "Coke", …, "Basic oxygen furnace", the last over Scope 1, Scope 2, Upstream and
+  Total): the borders between groups are the middles of the gaps between the phrases, and
+  the line is taken as group headings when every phrase has two or more columns and sits
+  over them (its centre within their extent);
 - the *unit* is read from the caption ("in tonne CO2 per tonne steel" → t/t);
 - a footnote ``*Total = A + B`` is checked on every row: a total that differs from the
   sum by more than the rounding of its operands is flagged, not changed.
@@ -25,6 +31,7 @@ checked with :mod:`ingest.disclosure.units`.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -80,11 +87,13 @@ class _Column:
 
 
 def _phrases(line: Line) -> list[list[Word]]:
-    """Words of a line split where the gap is wider than the line height."""
+    """Words of a line split where the gap is wider than the line height; a rotated word (a
+    header set on its side) is a phrase of its own."""
     height = max(line.bottom - line.top, 1.0)
     out: list[list[Word]] = []
     for word in line.words:
-        if out and word.x0 - out[-1][-1].x1 <= height:
+        rotated = word.direction != "ltr" or (out and out[-1][-1].direction != "ltr")
+        if out and not rotated and word.x0 - out[-1][-1].x1 <= height:
             out[-1].append(word)
         else:
             out.append([word])
@@ -131,16 +140,29 @@ def _labels(lines: list[Line], columns: list[_Column]) -> list[str]:
 def _header(lines: list[Line], columns: list[_Column]) -> tuple[list[str], list[str]]:
     """``(column labels, group of each column)``; groups are "" when there are none."""
     if len(lines) >= 2:
-        groups = _phrases(lines[0])
-        k, n = len(groups), len(columns)
-        if 2 <= k < n and n % k == 0:
-            labels = _labels(lines[1:], columns)
-            size = n // k
-            blocks = [labels[i : i + size] for i in range(0, n, size)]
-            if all(block == blocks[0] for block in blocks):
-                names = [_text(g) for g in groups]
-                return labels, [names[i // size] for i in range(n)]
+        groups = _groups(_phrases(lines[0]), columns)
+        if groups is not None:
+            return _labels(lines[1:], columns), groups
     return _labels(lines, columns), [""] * len(columns)
+
+
+def _groups(phrases: list[list[Word]], columns: list[_Column]) -> list[str] | None:
+    """The group of each column when ``phrases`` (a top header line) are group headings
+    over the columns (module docstring), else None."""
+    k, n = len(phrases), len(columns)
+    if not 2 <= k < n or any(w.direction != "ltr" for p in phrases for w in p):
+        return None
+    # Between two headings, the border is the middle of the gap between them.
+    borders = [(a[-1].x1 + b[0].x0) / 2 for a, b in itertools.pairwise(phrases)]
+    which = [sum(c.centre >= border for border in borders) for c in columns]
+    for i, phrase in enumerate(phrases):
+        mine = [c for c, g in zip(columns, which, strict=True) if g == i]
+        centre = (phrase[0].x0 + phrase[-1].x1) / 2
+        # A heading spans two or more columns and sits over them (a phrase over one column
+        # is a wrapped label, not a group).
+        if len(mine) < 2 or not mine[0].x0 <= centre <= mine[-1].x1:
+            return None
+    return [_text(phrases[g]) for g in which]
 
 
 def _clean_label(label: str) -> str:

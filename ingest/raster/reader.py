@@ -6,6 +6,12 @@ works on plain arrays and the grid (CRS, transform) travels in ``meta``. Masked 
 
 - CF packing (CF-1.6 §8.1): ``x = raw × scale_factor + add_offset``; the unpacked array is
   float64 (the file's dtype is kept when there is no scale or offset);
+- masked where GDAL's mask of the band says the pixel is invalid, whatever kind of mask the
+  band has (GDAL RFC 15, ``GDALGetMaskFlags``: ``GMF_NODATA`` a nodata value,
+  ``GMF_PER_DATASET`` one mask shared by all bands, such as a GeoTIFF's internal mask that
+  leaves out the space around the Earth's disk in a geostationary scene, ``GMF_ALPHA`` an
+  alpha band, 0 = transparent; ``GMF_ALL_VALID`` none): rasterio's ``read_masks``, 0 =
+  invalid. ``meta["mask_flags"]`` names each band's flags;
 - masked where the raw value equals a fill value (``_FillValue``, ``missing_value``, GDAL's
   nodata, or the ``nodata`` attribute rioxarray writes), compared in packed units as CF
   says, and where the value is NaN.
@@ -37,7 +43,9 @@ file's internal blocks, so a raster larger than memory is processed block by blo
 ``variables``, ``crs``, ``crs_epsg``, ``transform`` (a, b, c, d, e, f), ``shape`` (bands,
 rows, cols), ``dtype`` (the file's), ``nodata`` (fill values masked, packed units),
 ``scale``, ``offset`` (per band), ``units``, ``bands`` (band names), ``times`` (or None),
-``acquired`` (a GeoTIFF's acquisition time from its ``time`` metadata or TIFF DateTime tag),
+``mask_flags`` (per band, GDAL's mask flags: ``nodata``, ``per_dataset``, ``alpha``,
+``all_valid``), ``acquired`` (a GeoTIFF's acquisition time from its ``time`` metadata or
+TIFF DateTime tag),
 ``valid_cells``, ``masked_cells``; and, as the reader contract wants, ``rows_read`` /
 ``rows_accepted`` (a raster "row" is a band), ``rows_rejected`` 0, ``errors`` [].
 """
@@ -297,6 +305,7 @@ def _meta(path: str | Path, kind: str, ds: Any, root: Any, variables: list[str])
         "times": times,
         "acquired": _acquired(tags) if times is None else None,
         "block_shape": tuple(ds.block_shapes[0]) if ds.block_shapes else None,
+        "mask_flags": [sorted(flag.name for flag in flags) for flags in ds.mask_flag_enums],
         "rows_read": ds.count,
         "rows_accepted": ds.count,
         "rows_rejected": 0,
@@ -326,9 +335,24 @@ def _acquired(tags: dict[str, str]) -> str | None:
     return None
 
 
-def _unpack(raw: np.ndarray, meta: dict, bands: list[int]) -> np.ma.MaskedArray:
-    """Mask fill values and NaN (packed units), then apply scale and offset per band."""
-    mask = np.zeros(raw.shape, dtype=bool)
+def _read(ds: Any, path: str | Path, bands: list[int], window: Window | None = None):
+    """Raw pixels and GDAL's validity masks (0 = invalid) of ``bands`` inside ``window``,
+    both (bands, rows, cols)."""
+    try:
+        raw = ds.read(bands, window=window)
+        valid = ds.read_masks(bands, window=window)
+    except _gdal_errors() as exc:
+        where = "" if window is None else f" at {window}"
+        raise UnreadableFile(path, f"truncated or corrupt pixel data{where} ({exc})") from exc
+    return raw, valid
+
+
+def _unpack(
+    raw: np.ndarray, meta: dict, bands: list[int], valid: np.ndarray | None = None
+) -> np.ma.MaskedArray:
+    """Mask what GDAL's masks call invalid (``valid`` == 0), fill values and NaN (packed
+    units), then apply scale and offset per band."""
+    mask = np.zeros(raw.shape, dtype=bool) if valid is None else valid == 0
     for fill in meta["nodata"]:
         if _fits(fill, raw.dtype):
             mask |= raw == np.asarray(fill).astype(raw.dtype)
@@ -362,11 +386,9 @@ def read_raster(
     :class:`~ingest.base.UnreadableFile` (missing, truncated or corrupt file).
     """
     with open_checked(path, variable=variable, max_cells=max_cells) as (ds, meta):
-        try:
-            raw = ds.read()
-        except _gdal_errors() as exc:
-            raise UnreadableFile(path, f"truncated or corrupt pixel data ({exc})") from exc
-    data = _unpack(raw, meta, list(range(1, raw.shape[0] + 1)))
+        bands = list(range(1, ds.count + 1))
+        raw, valid = _read(ds, path, bands)
+    data = _unpack(raw, meta, bands, valid)
     masked = int(np.ma.count_masked(data))
     meta["masked_cells"] = masked
     meta["valid_cells"] = int(data.size - masked)
@@ -407,13 +429,8 @@ def iter_blocks(
                 window = Window(
                     col, row, min(size[1], ds.width - col), min(size[0], ds.height - row)
                 )
-                try:
-                    raw = ds.read(band, window=window)
-                except _gdal_errors() as exc:
-                    raise UnreadableFile(
-                        path, f"truncated or corrupt pixel data at {window} ({exc})"
-                    ) from exc
-                yield window, _unpack(raw[np.newaxis], meta, [band])[0]
+                raw, valid = _read(ds, path, [band], window)
+                yield window, _unpack(raw, meta, [band], valid)[0]
 
 
 def read_window(
@@ -430,13 +447,9 @@ def read_window(
         (row_off, col_off), (height, width) = window
         window = Window(col_off, row_off, width, height)
     with open_checked(path, variable=variable, max_cells=max_cells) as (ds, meta):
-        try:
-            raw = ds.read(window=window)
-        except _gdal_errors() as exc:
-            raise UnreadableFile(
-                path, f"truncated or corrupt pixel data at {window} ({exc})"
-            ) from exc
-    return _unpack(raw, meta, list(range(1, raw.shape[0] + 1)))
+        bands = list(range(1, ds.count + 1))
+        raw, valid = _read(ds, path, bands, window)
+    return _unpack(raw, meta, bands, valid)
 
 
 def raster_meta(

@@ -25,7 +25,9 @@ def _escape(text: str) -> str:
 
 def minimal_pdf(pages: list[list], *, bomb_bytes: int = 0) -> bytes:
     """A valid PDF 1.4 with one Helvetica text line per string, 14 pt apart; a line given
-    as ``[(x, text), ...]`` puts each text at its x (a table row).
+    as ``[(x, text), ...]`` puts each text at its x (a table row); a cell
+    ``(x, text, (a, b, c, d))`` sets the text with that matrix (``(0, 1, -1, 0)``: turned
+    90° anticlockwise, reading bottom to top).
 
     ``bomb_bytes`` > 0 replaces the first page's content by a FlateDecode stream that
     inflates to that many bytes of spaces (a decompression bomb).
@@ -49,8 +51,9 @@ def minimal_pdf(pages: list[list], *, bomb_bytes: int = 0) -> bytes:
             y = 800
             for line in lines:
                 cells = [(72, line)] if isinstance(line, str) else line
-                for x, text in cells:
-                    ops.append(f"1 0 0 1 {x} {y} Tm ({_escape(text)}) Tj")
+                for x, text, *matrix in cells:
+                    a, b, c, d = matrix[0] if matrix else (1, 0, 0, 1)
+                    ops.append(f"{a} {b} {c} {d} {x} {y} Tm ({_escape(text)}) Tj")
                 y -= 14
             ops.append("ET")
             body = "\n".join(ops).encode("latin-1")
@@ -95,15 +98,68 @@ def test_it_reads_words_and_lines_with_page_numbers(tmp_path):
     assert len(document.sha256) == 64
 
 
-def test_it_reads_the_jrc_report_page_34():
-    """PDF page 34 (printed page 31) of Koolen & Vidovic (2022), JRC129297."""
+@pytest.fixture(scope="module")
+def jrc_pages():
     # ~15 s of CPU; the default 60 s wall-clock limit is too tight when the suite runs in
     # parallel (xdist) on a busy 2-core machine. The limits have tests of their own.
-    document = read_pdf_text(JRC, time_limit=240)
+    return read_pdf_text(JRC, time_limit=240)
+
+
+def test_it_reads_the_jrc_report_page_34(jrc_pages):
+    """PDF page 34 (printed page 31) of Koolen & Vidovic (2022), JRC129297."""
+    document = jrc_pages
     assert len(document.pages) == 38
     text = document.page(34).text
     assert "Table A4. CO2 emission intensity per production route" in text
     assert "India 3.72 4.08 0.11 3.83 0.07 0.07 0.38 0.45" in text.splitlines()
+
+
+# cos 90° in floating point (6.1e-17), as a PDF writer that turns text by 90° computes it
+# (PDF numbers have no exponent): pdfminer's "upright" test a·d > 0 then passes although
+# the text runs upwards.
+EPS = "0.00000000000000006123234"
+
+
+def test_rotated_headers_read_in_their_own_direction(tmp_path):
+    """Regression (issue #15 item 19): column headers set on their side came out as single
+    letters in reverse ("m a e r t s p U"). Each is one word, read as the table shows it."""
+    up, up_float = (0, 1, -1, 0), (EPS, 1, -1, EPS)
+    down, upside_down = (0, -1, 1, 0), (-1, 0, 0, -1)
+    path = tmp_path / "rotated.pdf"
+    path.write_bytes(
+        minimal_pdf(
+            [
+                [
+                    [(150, "Scope 1", up), (180, "Upstream", up_float), (210, "Total*", up_float)],
+                    [(240, "Downwards", down), (400, "Upside down", upside_down)],
+                    "EU 0.13 0.01 0.14",
+                ]
+            ]
+        )
+    )
+    page = read_pdf_text(path).pages[0]
+    rotated = [w for line in page.lines for w in line.words if w.direction != "ltr"]
+    assert sorted((w.x0, w.text, w.direction) for w in rotated)[:4] == [
+        (pytest.approx(150 - 10, abs=3), "Scope 1", "btt"),
+        (pytest.approx(180 - 10, abs=3), "Upstream", "btt"),
+        (pytest.approx(210 - 10, abs=3), "Total*", "btt"),
+        (pytest.approx(240, abs=3), "Downwards", "ttb"),
+    ]
+    assert [(w.text, w.direction) for w in rotated if w.x1 > 300] == [("Upside down", "rtl")]
+    assert "Scope 1 Upstream Total*" in page.text.splitlines()
+    assert "EU 0.13 0.01 0.14" in page.text.splitlines()  # horizontal lines stay as they were
+    # a rotated word stands upright on the page: taller than wide
+    upstream = rotated[1]
+    assert upstream.bottom - upstream.top > 3 * (upstream.x1 - upstream.x0)
+
+
+def test_the_jrc_table_a5_headers_read_as_printed(jrc_pages):
+    """PDF page 35 (printed page 32), Table A5: its column headers are set on their side."""
+    lines = jrc_pages.page(35).text.splitlines()
+    assert "Coke Sinter Pellet Blast furnace Basic oxygen furnace" in lines
+    assert "Scope 1 Scope 2 " * 5 + "Upstream Total*" in lines
+    assert not any(" e p o c S" in line or "m a e r t s p U" in line for line in lines)
+    assert "United States 0.88 0.01 0.86 0.02 0.10 0.02 0.37 0.08 0.06 0.02 0.00 0.08" in lines
 
 
 def test_a_decompression_bomb_kills_only_the_child(tmp_path):

@@ -196,3 +196,71 @@ def test_the_whole_report_yields_tables_and_only_quotes_from_its_pages(jrc):
     texts = {p.number: p.text for p in jrc.pages}
     assert all(v.quote in texts[v.page] for v in extraction.values)
     assert found_cells(extraction) == found_cells(RuleExtractor().extract(jrc))  # deterministic
+
+
+# PDF page 35 (printed page 32), Table A5, "CO2 emission intensity of the process steps of the
+# integrated route in tonne CO2 per tonne of product": the United States row as printed.
+# The process steps head the columns (Basic oxygen furnace over its Scope 1, Scope 2,
+# Upstream and Total*), the column headers are set on their side.
+A5_UNITED_STATES = {
+    ("Coke", "Scope 1"): 0.88,
+    ("Coke", "Scope 2"): 0.01,
+    ("Sinter", "Scope 1"): 0.86,
+    ("Sinter", "Scope 2"): 0.02,
+    ("Pellet", "Scope 1"): 0.10,
+    ("Pellet", "Scope 2"): 0.02,
+    ("Blast furnace", "Scope 1"): 0.37,
+    ("Blast furnace", "Scope 2"): 0.08,
+    ("Basic oxygen furnace", "Scope 1"): 0.06,
+    ("Basic oxygen furnace", "Scope 2"): 0.02,
+    ("Basic oxygen furnace", "Upstream"): 0.00,
+    ("Basic oxygen furnace", "Total"): 0.08,
+}
+
+
+@pytest.fixture(scope="module")
+def page35(jrc):
+    return RuleExtractor().extract(Document((jrc.page(35),), jrc.sha256))
+
+
+def test_table_a5_field_names_read_as_the_table_shows_them(page35):
+    """Regression (issue #15 item 19): the turned headers gave fields such as
+    "Table A5 | United States | m a e r t s p U"."""
+    us = {v.field: v.value for v in page35.values if v.context["row"] == "United States"}
+    assert us == {
+        f"Table A5 | United States | {step} | {column}": value
+        for (step, column), value in A5_UNITED_STATES.items()
+    }
+    assert all(v.unit == "t/t" for v in page35.values)
+    assert not any(" e p o c S" in v.field or "m a e r t s p U" in v.field for v in page35.values)
+    # 14 rows; Korea has no pellet plant, Serbia and South Africa fewer steps: 150 cells
+    assert len(page35.values) == 150
+
+
+def test_table_a5_totals_are_checked_against_the_footnote(page35):
+    """Footnote "*Total = Scope 1 + Scope 2 + Upstream", per process step: for the basic
+    oxygen furnace of the EU 0.13 + 0.01 + 0.00 = 0.14; every row adds up within the
+    rounding of its four printed numbers (4 × 0.005), so nothing is flagged."""
+    cells = {(v.context["row"], v.context["group"], v.context["column"]): v.value
+             for v in page35.values}  # fmt: skip
+    bof = "Basic oxygen furnace"
+    rows = {row for row, group, column in cells if group == bof and column == "Total"}
+    assert len(rows) == 14
+    for row in rows:
+        parts = sum(cells[(row, bof, c)] for c in ("Scope 1", "Scope 2", "Upstream"))
+        assert abs(cells[(row, bof, "Total")] - parts) <= 4 * 0.005 + 1e-9, row
+    assert cells[("EU", bof, "Total")] == 0.14
+    assert page35.flags == []
+
+
+def test_table_a2_energy_carriers_read_as_printed(jrc):
+    """PDF page 33, Table A2 (net energy balance, GJ per tonne): its carrier headers are set
+    on their side; Coke plant row: Total 6.54, Coke −30.10, Coke oven gas −5.83."""
+    extraction = RuleExtractor().extract(Document((jrc.page(33),), jrc.sha256))
+    coke = {v.context["column"]: v.value for v in extraction.values
+            if v.context["row"] == "Coke plant GJ/t coke"}  # fmt: skip
+    assert list(coke) == [
+        "Total", "Coke", "Coal", "Tar", "Benzole", "Electricity", "Steam", "Natural gas",
+        "Coke oven gas", "Blast furnace gas", "BOS gas",
+    ]  # fmt: skip
+    assert (coke["Total"], coke["Coke"], coke["Coke oven gas"]) == (6.54, -30.10, -5.83)

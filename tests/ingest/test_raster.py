@@ -7,11 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import rasterio
 from numpy.testing import assert_allclose
 from pyproj import CRS
 
 from ingest.base import UnreadableFile
-from ingest.raster import RasterRejected, iter_blocks, raster_meta, read_raster
+from ingest.raster import RasterRejected, iter_blocks, raster_meta, read_raster, read_window
 
 RASTERS = Path(__file__).resolve().parents[2] / "fixtures" / "rasters"
 RGB = RASTERS / "RGB.byte.tif"
@@ -52,6 +53,84 @@ def test_modis_fill_value_is_masked_and_sinusoidal_crs_is_read_from_attributes()
     assert crs.to_epsg() is None and meta["crs_epsg"] is None
     assert crs.coordinate_operation.method_name == "Sinusoidal"
     assert_allclose(meta["transform"][0], 231.6563582639561)
+
+
+def test_goes_pixels_off_the_earths_disk_are_masked_by_the_per_dataset_mask():
+    """Regression (issue #15 item 17): goes.tif has no nodata value but a per-dataset mask
+    (GDAL GMF_PER_DATASET) leaving out the space around the Earth's disk; those pixels read
+    0 and were taken as valid zeros.
+
+    Hand-worked share of the disk. The view is +proj=geos, h = 35 786 023 m above the GRS80
+    ellipsoid (a = 6 378 137 m, b = 6 356 752.314 m), so the satellite is H = h + a =
+    42 164 160 m from the Earth's centre. PROJ's geos x and y are scan angles × h; the limb
+    is at the angle asin(a / H) = 0.151 852 rad across (x = 5 434 182 m) and about
+    asin(b / H) = 0.151 339 rad along the axis (y = 5 415 822 m). With 20 054.96 m pixels the
+    disk is an ellipse of semi-axes 270.96 × 270.05 px, area π × 270.96 × 270.05 =
+    229 882 px of the 542 × 542 = 293 764 px grid: 21.75 % lies off the disk. GDAL's mask,
+    drawn pixel by pixel, leaves out 63 712 px per band (21.69 %).
+    """
+    data, meta = read_raster(RASTERS / "goes.tif")
+    assert meta["nodata"] == []
+    assert meta["mask_flags"] == [["per_dataset"]] * 3
+    a, b, h = 6378137.0, 6356752.314, 35786023.0
+    px = meta["transform"][0]
+    rx, ry = np.arcsin(a / (h + a)) * h / px, np.arcsin(b / (h + a)) * h / px
+    off_disk = 1 - np.pi * rx * ry / (542 * 542)
+    assert_allclose(off_disk, 0.21746, atol=5e-6)
+    for band in range(3):
+        masked = np.ma.count_masked(data[band]) / data[band].size
+        assert_allclose(masked, off_disk, rtol=3e-3)  # the mask's pixel steps on the limb
+        assert np.ma.count_masked(data[band]) == 63712
+    # the corners are space; the disk's centre is not; dark pixels on the disk stay valid
+    assert data.mask[:, 0, 0].all() and not data.mask[:, 271, 271].any()
+    assert (data[0] == 0).sum() > 0
+    assert meta["masked_cells"] == 3 * 63712
+    # the same mask block by block and window by window
+    for window, block in iter_blocks(RASTERS / "goes.tif", 2, (100, 542)):
+        rows = slice(window.row_off, window.row_off + window.height)
+        np.testing.assert_array_equal(block.mask, data.mask[1, rows])
+    corner = read_window(RASTERS / "goes.tif", ((0, 0), (20, 30)))
+    assert corner.mask.all()
+
+
+def _rgba(path: Path) -> Path:
+    """A 4 × 5 RGBA GeoTIFF: the alpha band is 0 (transparent) in the first column."""
+    alpha = np.full((4, 5), 255, np.uint8)
+    alpha[:, 0] = 0
+    rgb = np.arange(60, dtype=np.uint8).reshape(3, 4, 5)
+    profile = dict(
+        driver="GTiff", width=5, height=4, count=4, dtype="uint8", photometric="RGB",
+        alpha="YES", crs="EPSG:4326", transform=rasterio.transform.from_origin(10, 50, 1, 1),
+    )  # fmt: skip
+    with rasterio.open(path, "w", **profile) as ds:
+        ds.write(np.concatenate([rgb, alpha[np.newaxis]]))
+    return path
+
+
+def test_an_alpha_band_masks_transparent_pixels(tmp_path):
+    data, meta = read_raster(_rgba(tmp_path / "rgba.tif"))
+    assert meta["mask_flags"][:3] == [["alpha", "per_dataset"]] * 3
+    assert data.mask[:3, :, 0].all() and not data.mask[:3, :, 1:].any()
+    assert data[0, 0, 0] is np.ma.masked and data[0, 0, 1] == 1  # values of the RGB bands
+
+
+def test_an_internal_mask_is_honoured(tmp_path):
+    """A GeoTIFF with an internal per-dataset mask (rasterio write_mask) and no nodata."""
+    path = tmp_path / "masked.tif"
+    values = np.zeros((2, 6, 6), np.int16)  # zeros everywhere: only the mask says invalid
+    valid = np.full((6, 6), 255, np.uint8)
+    valid[2:4, 2:4] = 0
+    profile = dict(
+        driver="GTiff", width=6, height=6, count=2, dtype="int16", crs="EPSG:32618",
+        transform=rasterio.transform.from_origin(0, 60, 10, 10),
+    )  # fmt: skip
+    with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True), rasterio.open(path, "w", **profile) as ds:
+        ds.write(values)
+        ds.write_mask(valid)
+    data, meta = read_raster(path)
+    assert meta["mask_flags"] == [["per_dataset"]] * 2
+    assert (tmp_path / "masked.tif.msk").exists() is False  # inside the file, not beside it
+    assert meta["masked_cells"] == 2 * 4 and data.mask[:, 2:4, 2:4].all()
 
 
 def test_goes_geostationary_crs_is_not_epsg():
