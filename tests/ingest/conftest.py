@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import service_missing
+
 ROOT = Path(__file__).resolve().parents[2]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 DEFAULTS_NAME = "cbam_default_values_IR2025-2621_by_country.csv"
@@ -25,7 +27,9 @@ def defaults_csv() -> Path:
     for path in DEFAULTS_CANDIDATES:
         if path.is_file():
             return path
-    pytest.skip(f"default-value table not found at {' or '.join(map(str, DEFAULTS_CANDIDATES))}")
+    service_missing(
+        f"default-value table not found at {' or '.join(map(str, DEFAULTS_CANDIDATES))}"
+    )
 
 
 def _load_module(name: str, path: Path):

@@ -10,6 +10,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 from ingest.customs import read_customs
+from tests.conftest import service_missing
 
 from .conftest import COMEXT_EXTRACT, COMEXT_WIDE
 
@@ -51,7 +52,7 @@ def test_the_extract_keeps_the_eurostat_figures(extract):
 
 def test_the_extract_script_rebuilds_the_same_bytes(comext_script, tmp_path):
     if not COMEXT_WIDE.is_file():
-        pytest.skip(f"source table {COMEXT_WIDE} is not here")
+        service_missing(f"source table {COMEXT_WIDE} is not here")
     comext_script.make_extract(COMEXT_WIDE, tmp_path / "extract.csv")
     assert (tmp_path / "extract.csv").read_bytes() == COMEXT_EXTRACT.read_bytes()
 
