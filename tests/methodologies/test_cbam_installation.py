@@ -65,7 +65,7 @@ def test_an_eu_origin_precursor_counts_zero():
     r = run_case(case)
     assert_allclose(r["see_direct_t_per_t"], 1.5, rtol=1e-15)
     assert r["precursor_direct_emissions_t"] == 0.0
-    assert "EU-origin" in r["reason"]
+    assert "EU member state" in r["reason"]
 
 
 def test_a_cement_good_counts_direct_and_indirect_and_carries_clinker_indirect():
@@ -100,8 +100,12 @@ def test_annex_ii_precursor_indirect_is_dropped_and_others_are_carried():
     # Steel 7208, AL 100 t, DirEm 150 t, no electricity. Precursors:
     #   7203 DRI (Annex II):            10 t × (2.0, 0.5) → direct 20, indirect dropped
     #   2601 12 00 sintered ore (not):  50 t × (0.2, 0.02) → direct 10, indirect 1
-    #   7202 ferro-alloy (not Annex II): 2 t × (3.0, 4.0)  → direct 6,  indirect 8
-    # SEE_dir = (150 + 20 + 10 + 6) / 100 = 1.86; SEE_indir = (0 + 1 + 8) / 100 = 0.09
+    #   7202 41 ferro-chromium: in scope, so Annex II (Reg. 2023/956 Annex II excepts only
+    #   the out-of-scope ferro-alloys and 7204): 2 t × (3.0, 4.0) → direct 6, indirect dropped
+    # SEE_dir = (150 + 20 + 10 + 6) / 100 = 1.86; SEE_indir = (0 + 1 + 0) / 100 = 0.01.
+    # 7208 is direct-only, but the sinter's indirect 1 t counts (IR 2025/2547 Annex I
+    # pt 3.1): SEE_indir,counted = 0.01, reported only = 0 / 100; total = 1.87.
+    # (Before issue #15 ferro-chromium carried its 8 t and the sinter's 1 t was dropped.)
     case = {
         "methodology": "cbam.installation",
         "good": {"cn_code": "7208", "activity_level_t": 100},
@@ -132,15 +136,20 @@ def test_annex_ii_precursor_indirect_is_dropped_and_others_are_carried():
     }
     r = run_case(case)
     assert_allclose(r["see_direct_t_per_t"], 1.86, rtol=1e-15)
-    assert_allclose(r["see_indirect_t_per_t"], 0.09, rtol=1e-15)
-    assert_allclose(r["see_total_t_per_t"], 1.86, rtol=1e-15)  # 7208 is direct-only
+    assert_allclose(r["see_indirect_t_per_t"], 0.01, rtol=1e-15)
+    assert_allclose(r["see_indirect_counted_t_per_t"], 0.01, rtol=1e-15)
+    assert r["see_indirect_reported_only_t_per_t"] == 0.0
+    assert_allclose(r["see_total_t_per_t"], 1.87, rtol=1e-15)
+    assert r["direct_only"] is True
     steps = {s["formula_id"]: s["value"] for s in r["trace"]["steps"]}
     assert_allclose(steps["cbam.installation.precursor[1]"], [10.0, 1.0], rtol=1e-15)
 
 
 def test_exported_waste_gas_is_deducted():
-    # 10 TJ of waste gas exported at 56.1 tCO2e/TJ: AttrEm_dir = 1500 − 561 = 939 t;
-    # SEE_dir = (939 + 990) / 1000 = 1.929 t/t.
+    # IR 2025/2547 Annex III A.2.3, Equation 54: WG_corr,exp = V × NCV × EF_NG × Corr_η
+    # with the standard Corr_η = 0,667 when none is given: 10 TJ × 56.1 (EF_NG, Annex II
+    # point G) × 0.667 = 374.187 t; AttrEm_dir = 1500 − 374.187 = 1125.813 t;
+    # SEE_dir = (1125.813 + 990) / 1000 = 2.115813 t/t.  (The old code deducted 561 t.)
     case = design_case()
     case["direct"] = {
         "attributed_emissions_t": 1500,
@@ -148,8 +157,9 @@ def test_exported_waste_gas_is_deducted():
         "waste_gas_ef_t_per_tj": 56.1,
     }
     r = run_case(case)
-    assert_allclose(r["attributed_direct_emissions_t"], 939.0, rtol=1e-15)
-    assert_allclose(r["see_direct_t_per_t"], 1.929, rtol=1e-15)
+    assert_allclose(r["attributed_direct_emissions_t"], 1125.813, rtol=1e-15)
+    assert_allclose(r["see_direct_t_per_t"], 2.115813, rtol=1e-15)
+    assert any(f["name"] == "CORR_ETA_STANDARD" for f in r["trace"]["factors"])
 
 
 @pytest.mark.parametrize(
