@@ -200,6 +200,8 @@ class RouteCase:
             self.choices[key] = value
         cn = case.get("cn_code")
         self.cn_code = None if cn is None else normalise_cn_code(cn, "cn_code")
+        if self.cn_code is not None:
+            goods_sector(self.cn_code)  # only Annex I goods (Reg. 2023/956): else CaseError
         self.methodology_id = methodology_id
         self.choice_options = dict(choices)
         self.used: dict[str, dict[str, Any]] = {}

@@ -17,9 +17,10 @@ Case (JSON; quantities in the units their names carry)::
      "electricity_mwh": 900, "electricity_ef_t_per_mwh": 0.7}
 
 - ``product``: ``nickel``, ``lithium_carbonate``, ``lithium_hydroxide``, ``copper`` or
-  ``cobalt``; ``production_t`` [t] > 0 of it.  ``cn_code`` (optional): when given,
-  ``direct_only`` follows Reg. 2023/956 Annex II (false for these products); when absent
-  direct and indirect emissions are both counted.
+  ``cobalt``; ``production_t`` [t] > 0 of it.  ``cn_code`` (optional): when given it
+  must be a CBAM good of Reg. 2023/956 Annex I (as in every route model), which none of
+  these products is, so it is normally left out; direct and indirect emissions are then
+  both counted.
 - Fuels: ``<fuel>_tj`` [TJ] of fuels ``natural_gas``, ``coking_coal``,
   ``other_bituminous_coal``, ``sub_bituminous_coal``, ``anthracite``, ``lignite``,
   ``coke_oven_coke``, ``petroleum_coke``, ``residual_fuel_oil``, ``gas_diesel_oil``,

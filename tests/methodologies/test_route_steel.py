@@ -200,3 +200,24 @@ def test_dri_eaf_needs_its_reductant_and_coal_dri_needs_its_coal():
     with pytest.raises(CaseError) as exc:
         run_case(steel("dri_eaf", reductant="hydrogen"))
     assert exc.value.key == "hydrogen_t"
+
+
+@pytest.mark.parametrize(
+    "cn_code", ["7204 10 00", "7202 21 00", "7312 10 20", "7317 00 20", "7325 10 00"]
+)
+def test_codes_outside_annex_i_are_refused(cn_code):
+    # Reg. 2023/956 Annex I: scrap 7204 and ferro-silicon 7202 2 are excepted; headings
+    # 7312-7317 and 7319-7325 are not listed.
+    with pytest.raises(CaseError) as exc:
+        run_case(steel("scrap_eaf", cn_code=cn_code))
+    assert exc.value.key == "cn_code" and cn_code.replace(" ", "") in str(exc.value)
+
+
+@pytest.mark.parametrize("cn_code", ["7202 11 20", "7202 41 10", "7202 60 00"])
+def test_in_scope_ferro_alloys_are_direct_only(cn_code):
+    # Ferro-manganese, ferro-chromium, ferro-nickel are in Annex I and in Annex II (which
+    # excepts only the out-of-scope ferro-alloys and 7204).  BF-BOF Tier 1, as above:
+    # SEE_dir 1.46, SEE_indir 0.09, SEE_total = SEE_dir = 1.46 (before issue #15: 1.55).
+    r = run_case(steel("bf_bof", cn_code=cn_code))
+    assert r["direct_only"] is True
+    assert_allclose(r["see_total_t_per_t"], 1.46, rtol=1e-15)
