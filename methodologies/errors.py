@@ -85,18 +85,34 @@ class ExemptOriginError(CaseError):
 class ImplausibleValueError(CaseError):
     """A case input lies outside its physical range (:mod:`methodologies.plausibility`).
 
-    ``value`` the number given, ``low``/``high`` the range [``unit``], ``hint`` the
-    likely unit mistake ("48 TJ/t: did you mean GJ/t?") or ""."""
+    ``key`` the input's dotted key, ``value`` the number checked (the input itself, or
+    its ratio to ``per`` when the range is per tonne), ``low``/``high`` the range
+    [``unit``], ``hint`` the likely unit mistake ("48 TJ/t: did you mean GJ/t?") or ""."""
 
     def __init__(
-        self, key: str, value: float, low: float, high: float, unit: str, hint: str = ""
+        self,
+        key: str,
+        value: float,
+        low: float,
+        high: float,
+        unit: str,
+        hint: str = "",
+        per: str | None = None,
     ) -> None:
         self.value = value
         self.low = low
         self.high = high
         self.unit = unit
         self.hint = hint
-        reason = f"{value:g} {unit} is outside the plausible range [{low:g}, {high:g}] {unit}"
+        self.per = per
+        shown = "" if unit.startswith("1") else f" {unit}"
+        what = f"{key} / {per} = {value:g}{shown}" if per else f"{value:g}{shown}"
+        reason = (
+            f"implausible value: {what} is outside the physical range "
+            f"between {low:g} and {high:g}{shown}"
+        )
         if hint:
             reason += f"; {hint}"
-        super().__init__(key, f"a number in [{low:g}, {high:g}] {unit}", reason)
+        super().__init__(
+            key, f"a number in [{low:g}, {high:g}] (between {low:g} and {high:g}) {unit}", reason
+        )

@@ -152,7 +152,8 @@ def test_bf_bof_is_above_scrap_eaf_under_default_parameters(production, mwh_per_
 
 
 @settings(max_examples=50, deadline=None)
-@given(mwh=st.floats(1, 1e6), ef=st.floats(0, 1.5), more=st.floats(1e-3, 1.0))
+# Within the plausible ranges run_case checks (<= 70 MWh/t, <= 1.5 tCO2e/MWh).
+@given(mwh=st.floats(1, 6e4), ef=st.floats(0, 0.75), more=st.floats(1e-3, 0.75))
 def test_a_higher_electricity_factor_gives_more_indirect(mwh, ef, more):
     low = run_case(steel("scrap_eaf", electricity_mwh=mwh, electricity_ef_t_per_mwh=ef))
     high = run_case(steel("scrap_eaf", electricity_mwh=mwh, electricity_ef_t_per_mwh=ef + more))
