@@ -40,16 +40,20 @@ Case (JSON; quantities in the units their names carry)::
   emissions ``heat_imported_emissions_t`` / ``heat_exported_emissions_t`` [tCO2e] OR
   as ``heat_imported_tj`` × ``heat_imported_ef_t_per_tj`` / ``heat_exported_tj`` ×
   ``heat_exported_ef_t_per_tj`` [TJ × tCO2e/TJ]; waste gas imported / exported
-  ``waste_gas_imported_tj`` / ``waste_gas_exported_tj`` [TJ] valued at
-  ``waste_gas_ef_t_per_tj`` [tCO2e/TJ] × ``waste_gas_corr_eta`` (the efficiency
-  correction Corr_η [1], default 1; give EF_NG and Corr_η = η_WG / η_NG to apply
-  the Annex III correction); exported electricity as ``electricity_exported_emissions_t``
-  [tCO2e] OR ``electricity_exported_mwh`` × ``electricity_exported_ef_t_per_mwh``
-  [MWh × tCO2e/MWh].
+  ``waste_gas_imported_tj`` / ``waste_gas_exported_tj`` [TJ, V_WG × NCV_WG] valued at
+  ``waste_gas_ef_t_per_tj`` EF_NG [tCO2e/TJ], the standard factor of natural gas
+  (56.1, IR 2025/2547 Annex II point G): imported gas with no efficiency correction
+  (Equation 53), exported gas × ``waste_gas_corr_eta`` Corr_η [1] (Equation 54; default
+  the standard 0.667, recorded as a trace factor when used); exported electricity as
+  ``electricity_exported_emissions_t`` [tCO2e] OR ``electricity_exported_mwh`` ×
+  ``electricity_exported_ef_t_per_mwh`` [MWh × tCO2e/MWh].
 - ``electricity`` (optional, default 0): electricity consumed [MWh] and its emission
   factor [tCO2e/MWh].
+- ``good.cn_code`` must be a good of Reg. 2023/956 Annex I (see
+  :mod:`methodologies.cbam_goods`); any other code is refused naming it.
 - ``precursors`` (optional): relevant precursors consumed, each with its mass M_i [t],
-  origin (ISO 3166-1 alpha-2), CN code and EITHER its own SEE
+  origin (ISO 3166-1 alpha-2, an assigned code), CN code (an Annex I good: Reg. 2023/956
+  Annex IV pt 3 as replaced by Reg. 2025/2083 counts only those) and EITHER its own SEE
   (``see_direct_t_per_t``, ``see_indirect_t_per_t`` [tCO2e/t]) OR
   ``installation``: the supplying installation's own case (same keys as this one,
   without ``methodology`` and ``uncertainty``; ``cn_code`` may then be left out and
@@ -71,27 +75,42 @@ Formulas (IR 2025/2547 Annexes II and III; DESIGN.md §4)::
     process       Em = AD [t] × EF [tCO2/t] × CF
     mass balance  Em = 3.664 [tCO2/tC] × AD [t] × C [tC/t], negative for outputs
     DirEm        = Σ_streams Em
-    AttrEm_dir   = DirEm + Em_H,imp − Em_H,exp + WG_corr,imp − WG_corr,exp − Em_el,exp
-                   with WG_corr = V_WG [TJ] × EF_WG [tCO2e/TJ] × Corr_η,
+    AttrEm_dir   = max(0, DirEm + Em_H,imp − Em_H,exp + WG_corr,imp − WG_corr,exp
+                   − Em_el,exp)                                      (Equation 55)
+                   with WG_corr,imp = V_WG,imp [TJ] × EF_NG [tCO2e/TJ]   (Equation 53)
+                        WG_corr,exp = V_WG,exp [TJ] × EF_NG × Corr_η     (Equation 54)
                    Em_H = Q_H [TJ] × EF_H [tCO2e/TJ], Em_el,exp = E_el,exp [MWh] × EF_el
     AttrEm_indir = E_el,consumed [MWh] × EF_el [tCO2e/MWh]
-    SEE_dir      = (AttrEm_dir   + Σ_i M_i × SEE_i,dir)   / AL
-    SEE_indir    = (AttrEm_indir + Σ_i M_i × SEE_i,indir) / AL
+    SEE_dir      = (AttrEm_dir   + Σ_i M_i × SEE_i,dir)           / AL
+    SEE_indir    = (AttrEm_indir + Σ_i M_i × SEE_i,indir,carried) / AL
+    direct-only good:  SEE_indir,counted  = Σ_i M_i × SEE_i,indir,carried / AL
+                       SEE_indir,reported = AttrEm_indir / AL
+    other goods:       SEE_indir,counted  = SEE_indir,  SEE_indir,reported = 0
+    SEE_total    = SEE_dir + SEE_indir,counted
 
-A precursor produced in the EU (EU-27 origin) counts zero.  A precursor that is itself
-an Annex II good (Reg. 2023/956; direct emissions only) contributes its direct
-emissions only; a non-Annex II precursor (clinker, sintered ore, ferro-alloys 7202,
-fertiliser intermediates) also carries its indirect emissions.  For a direct-only good
-the indirect SEE is still computed and reported, but ``see_total_t_per_t`` = SEE_dir
-(``direct_only`` true); otherwise SEE_total = SEE_dir + SEE_indir.  A nested precursor
+"Where AttrEm_Dir is calculated to have a negative value, it shall be set to zero"
+(IR 2025/2547 Annex III A.3).  A precursor of exempt origin (EU-27, or Iceland,
+Liechtenstein, Norway, Switzerland: Reg. 2023/956 Annex III pt 1) counts zero.  Three
+channels (IR 2025/2547 Annex I pt 3.1): a precursor that is itself an Annex II good
+(Reg. 2023/956; direct emissions only) has its own indirect emissions dropped; a
+non-Annex II precursor (clinker, agglomerated ore 2601 12 00, fertiliser intermediates)
+carries its indirect emissions, and they COUNT in the total even of a direct-only good
+("the indirect emissions of those precursors will be included in the calculation of the
+embedded emissions of the complex goods").  The good's own indirect emissions count
+for a good outside Annex II and are reported only for an Annex II good.  A nested Annex
+II precursor brings into an Annex II good the indirect emissions counted in it (those
+of its own non-Annex II precursors), and into any other good none.  In-scope
+ferro-alloys (7202 11/19/41/49/60) are Annex II goods.  A nested precursor
 installation contributes its own SEE_dir and SEE_indir (computed by these same rules);
 the trace keeps each supplying installation apart: its steps carry the formula id
 prefixed by its place in the chain (``precursors[0].installation:cbam.installation.
 see_direct``), followed by the step that uses its result.  All arithmetic is float64
 without rounding.
 
-Outputs: ``see_direct_t_per_t``, ``see_indirect_t_per_t``, ``see_total_t_per_t``,
-``direct_only``, ``tier``, ``attributed_direct_emissions_t``,
+Outputs: ``see_direct_t_per_t``, ``see_indirect_t_per_t`` (all indirect: counted +
+reported only), ``see_total_t_per_t``, ``see_indirect_counted_t_per_t``,
+``see_indirect_reported_only_t_per_t``, ``direct_only``, ``tier``,
+``attributed_direct_emissions_t``,
 ``attributed_indirect_emissions_t``, ``precursor_direct_emissions_t``,
 ``precursor_indirect_emissions_t``, ``reason``; with source streams also
 ``direct_emissions_t``; with uncertainty also ``interval_low_t_per_t``,
