@@ -315,7 +315,7 @@ def normalise_case(case: Mapping[str, Any]) -> dict[str, Any]:
         raise ExemptOriginError(
             "origin",
             origin,
-            f"no default value: {rule} (Reg. (EU) 2023/956 Art. 2; not a CBAM import)",
+            f"no default value: {rule}",
         )
     goods_sector(cn)
     year = cf.integer(case, "year", "", "calendar year of import (integer >= 2026)")
