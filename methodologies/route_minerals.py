@@ -43,6 +43,7 @@ Annex II B.3)::
     Em_indir = E_el × EF_el
 
 Outputs: ``see_direct_t_per_t``, ``see_indirect_t_per_t``, ``see_total_t_per_t``,
+``see_indirect_counted_t_per_t``, ``see_indirect_reported_only_t_per_t``,
 ``direct_only``, ``tier`` (``modelled``), ``direct_emissions_t``,
 ``indirect_emissions_t``, ``product``, ``fuel_emissions_t``, ``process_emissions_t``,
 ``defaults_used``, ``reason``.
@@ -57,7 +58,7 @@ from methodologies import route_common as rc
 from methodologies.trace import step_item
 
 METHODOLOGY_ID = "route.minerals"
-VERSION = "2006.ipcc.1"
+VERSION = "2006.ipcc.2"
 SUMMARY = (
     "Route model of critical-mineral products (nickel, lithium, copper, cobalt): fuels, "
     "reductants, carbonate reagents and electricity given per period"

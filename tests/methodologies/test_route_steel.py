@@ -222,3 +222,12 @@ def test_in_scope_ferro_alloys_are_direct_only(cn_code):
     r = run_case(steel("bf_bof", cn_code=cn_code))
     assert r["direct_only"] is True
     assert_allclose(r["see_total_t_per_t"], 1.46, rtol=1e-15)
+
+
+def test_the_indirect_channels_of_a_direct_only_good():
+    # 7207 is direct-only: its own indirect 0.09 (150 MWh × 0.6 / 1000) is reported only.
+    r = run_case(steel("bf_bof"))
+    assert r["see_indirect_counted_t_per_t"] == 0.0
+    assert_allclose(r["see_indirect_reported_only_t_per_t"], 0.09, rtol=1e-15)
+    steps = {s["formula_id"]: s["value"] for s in r["trace"]["steps"]}
+    assert_allclose(steps["route.steel.indirect_channels"], [0.0, 0.09], rtol=1e-15)
