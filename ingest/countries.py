@@ -76,7 +76,33 @@ ALIASES: dict[str, str] = {
     "Kosovo": "XK",
     "XK": "XK",
     "XKX": "XK",
+    # The EU's own code for Greece (Eurostat, customs extracts)
+    "EL": "GR",
 }
+
+#: ISO 3166-1 alpha-2 codes of the 27 EU member states: their goods are not imports.
+EU27: frozenset[str] = frozenset(
+    "AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE".split()
+)
+#: Reg. (EU) 2023/956 Art. 2 and Annex III point 1: the Regulation does not apply to
+#: goods originating in Iceland, Liechtenstein, Norway or Switzerland.  (The territories
+#: the point also names, Büsingen, Heligoland, Livigno, Ceuta and Melilla, have no
+#: ISO 3166-1 code of their own.)  The engine keeps the same lists in
+#: methodologies/cbam_goods.py; a test checks that they agree.
+ANNEX_III_EXEMPT: frozenset[str] = frozenset({"IS", "LI", "NO", "CH"})
+
+
+def not_a_cbam_import(iso2: str) -> str:
+    """Why goods originating in ``iso2`` are not CBAM imports, or "" when they are."""
+    if iso2 in EU27:
+        return f"origin {iso2} is an EU member state: its goods are not imports into the Union"
+    if iso2 in ANNEX_III_EXEMPT:
+        return (
+            f"origin {iso2} is listed in Reg. (EU) 2023/956 Annex III point 1: "
+            "the CBAM Regulation does not apply to goods originating there (Art. 2)"
+        )
+    return ""
+
 
 # A name cut to a sheet-name limit still identifies the country if it is this long and
 # only one known name starts with it (Excel cuts at 31 characters).

@@ -23,6 +23,7 @@ from methodologies import (  # noqa: E402
     cbam_installation,
     certificates,
     hydrogen,
+    plausibility,
     route_aluminium,
     route_cement,
     route_minerals,
@@ -89,8 +90,11 @@ METHODOLOGIES: dict[str, Methodology] = {
 def run_case(case: Mapping[str, Any]) -> dict[str, Any]:
     """Run one case: the outputs, ``trace`` (dict) and ``trace_sha256`` (hex).
 
-    Dispatches on ``case["methodology"]``; raises :class:`CaseError` (a malformed case)
-    or another :class:`~methodologies.errors.MethodologyError`.
+    Dispatches on ``case["methodology"]``; raises :class:`CaseError` (a malformed case,
+    including :class:`~methodologies.errors.ImplausibleValueError`: an input outside its
+    physical range, checked here for every methodology by
+    :func:`methodologies.plausibility.check`) or another
+    :class:`~methodologies.errors.MethodologyError`.
     """
     if not isinstance(case, Mapping):
         raise CaseError(
@@ -100,6 +104,7 @@ def run_case(case: Mapping[str, Any]) -> dict[str, Any]:
     methodology = METHODOLOGIES.get(name) if isinstance(name, str) else None
     if methodology is None:
         raise UnknownMethodologyError(name, list(METHODOLOGIES))
+    plausibility.check(methodology.id, case)
     return methodology.run(case)
 
 

@@ -5,8 +5,11 @@
     python -m methodologies list [--verbose]  # id, version, summary (and docstring)
 
 Exit status: 0 on success; 2 for a malformed case or unreadable case file (the message
-on stderr names the key and the expected unit); 1 when a well-formed case has no answer
-(for example no default value for its CN code).
+on stderr names the key and the expected unit), for an input outside its physical range
+(:mod:`methodologies.plausibility`: key, value, range, likely unit mistake) and for goods
+that are not CBAM imports (EU or Reg. 2023/956 Annex III pt 1 origin; a good outside
+Annex I); 1 when a well-formed case has no answer (for example no default value for its
+CN code).
 """
 
 from __future__ import annotations
@@ -18,7 +21,12 @@ import textwrap
 from pathlib import Path
 
 from methodologies import METHODOLOGIES, run_case
-from methodologies.errors import CaseError, MethodologyError
+from methodologies.errors import (
+    CaseError,
+    ExemptOriginError,
+    ImplausibleValueError,
+    MethodologyError,
+)
 
 
 def _read_case(path: str) -> object:
@@ -38,6 +46,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 2
     try:
         result = run_case(case)
+    except ExemptOriginError as exc:
+        print(f"error: not a CBAM import: {exc}", file=sys.stderr)
+        return 2
+    except ImplausibleValueError as exc:
+        print(f"error: implausible input: {exc}", file=sys.stderr)
+        return 2
     except CaseError as exc:
         print(f"error: malformed case: {exc}", file=sys.stderr)
         return 2

@@ -91,16 +91,22 @@ from typing import Any
 
 from methodologies import casefields as cf
 from methodologies.cbam_goods import (
+    exempt_origin_rule,
     goods_sector,
     is_direct_only,
     normalise_cn_code,
     normalise_origin,
 )
-from methodologies.errors import AmbiguousCNCodeError, CaseError, NoDefaultValueError
+from methodologies.errors import (
+    AmbiguousCNCodeError,
+    CaseError,
+    ExemptOriginError,
+    NoDefaultValueError,
+)
 from methodologies.trace import build_trace, factor_item, input_item, seal, step_item
 
 METHODOLOGY_ID = "cbam.default"
-VERSION = "2025.2621.1"
+VERSION = "2025.2621.2"
 SUMMARY = (
     "Official CBAM default value (IR 2025/2621 Annex I) for a CN code and origin, "
     "with the mark-up of the import year"
@@ -136,11 +142,47 @@ PUBLISHED_KEY_BY_YEAR: dict[int, str] = {
 
 BUNDLED_TABLE = Path(__file__).parent / "data" / "cbam_default_values_IR2025-2621.csv"
 
+#: Production-route indicators of IR 2025/2621 Annex I (the column "Underlying production
+#: route determining CBAM BM"), with their meaning as the Annex defines them.  "If no
+#: production route is indicated for a CN code, the CBAM benchmark (BM) is independent
+#: of the production route."
+ROUTE_INDICATORS: dict[str, str] = {
+    "A": "grey clinker / cement",
+    "B": "white clinker / cement",
+    "C": "Carbon Steel based on BF/BOF",
+    "D": "Carbon Steel based on DRI/EAF",
+    "E": "Carbon Steel based on Scrap/EAF",
+    "F": "Low alloy Steel based on BF/BOF",
+    "G": "Low alloy Steel based on DRI/EAF",
+    "H": "Low alloy Steel based on scrap/EAF",
+    "J": "High alloy Steel (based on EAF)",
+    "K": "primary Aluminium",
+    "L": "secondary Aluminium",
+}
+
 _CASE_KEYS = frozenset({"methodology", "cn_code", "origin", "year", "variant", "default_values"})
 _ROW_TEXT_KEYS = ("country", "sector", "cn_code_as_published", "description")
 
 
 # --------------------------------------------------------------------------- rows
+
+
+def route_indicator(value: object, key: str = "route_flag") -> str | None:
+    """A row's production-route indicator: one letter of :data:`ROUTE_INDICATORS`
+    ("(C)" and " c " are read as "C"), or None when the row states none.  Anything else
+    raises :class:`CaseError` naming the key.  Reference: IR 2025/2621 Annex I."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    letter = value.strip().strip("()").strip().upper() if isinstance(value, str) else None
+    if letter not in ROUTE_INDICATORS:
+        raise CaseError(
+            key,
+            "a route indicator of IR 2025/2621 Annex I ("
+            + ", ".join(ROUTE_INDICATORS)
+            + ") or null",
+            f"got {value!r}",
+        )
+    return letter
 
 
 def _number_or_none(row: Mapping[str, Any], key: str, path: str) -> float | None:
@@ -157,8 +199,7 @@ def normalise_row(row: Mapping[str, Any], path: str = "default_values[]") -> dic
     }
     for key in _ROW_TEXT_KEYS:
         out[key] = cf.text(row, key, path, "text", default="")
-    route = row.get("route_flag")
-    out["route_flag"] = route if isinstance(route, str) and route.strip() else None
+    out["route_flag"] = route_indicator(row.get("route_flag"), f"{path}.route_flag")
     out["direct_t_per_t"] = cf.number(row, "direct_t_per_t", path, UNIT, minimum=0.0)
     for key in ("indirect_t_per_t", "total_t_per_t", *PUBLISHED_KEY_BY_YEAR.values()):
         out[key] = _number_or_none(row, key, path)
@@ -223,11 +264,20 @@ def _bundled_row(rec: Mapping[str, str]) -> dict[str, Any]:
         "direct_t_per_t": float(rec["direct_tco2e_per_t"]),
         "indirect_t_per_t": _csv_number(rec["indirect_tco2e_per_t"]),
         "total_t_per_t": _csv_number(rec["total_tco2e_per_t"]),
-        "route_flag": rec["production_route_flag"].strip() or None,
+        "route_flag": _bundled_route(rec.get("production_route_flag")),
         "dv_2026_t_per_t": _csv_number(rec["dv_2026_incl_markup"]),
         "dv_2027_t_per_t": _csv_number(rec["dv_2027_incl_markup"]),
         "dv_2028_onwards_t_per_t": _csv_number(rec["dv_2028_onwards_incl_markup"]),
     }
+
+
+def _bundled_route(text: str | None) -> str | None:
+    """The bundled CSV's route column, read leniently: a value that is not an indicator
+    letter (a description spilt into the column by a mis-quoted row) counts as none."""
+    try:
+        return route_indicator(text)
+    except CaseError:
+        return None
 
 
 @lru_cache(maxsize=1)
@@ -260,6 +310,14 @@ def normalise_case(case: Mapping[str, Any]) -> dict[str, Any]:
     cf.only_keys(case, _CASE_KEYS, "")
     cn = normalise_cn_code(case.get("cn_code"))
     origin = normalise_origin(case.get("origin"))
+    rule = exempt_origin_rule(origin)
+    if rule:
+        raise ExemptOriginError(
+            "origin",
+            origin,
+            f"no default value: {rule}",
+        )
+    goods_sector(cn)
     year = cf.integer(case, "year", "", "calendar year of import (integer >= 2026)")
     if year < FIRST_YEAR:
         raise CaseError(
@@ -480,6 +538,8 @@ def _outputs(
         "matched_country": row["country"],
         "matched_description": row["description"],
         "direct_only": direct_only,
+        "route_indicator": row["route_flag"],
+        "route_indicator_meaning": ROUTE_INDICATORS.get(row["route_flag"] or ""),
         "tier": "default",
         "value_source": value_source,
         "reason": reason,

@@ -40,16 +40,20 @@ Case (JSON; quantities in the units their names carry)::
   emissions ``heat_imported_emissions_t`` / ``heat_exported_emissions_t`` [tCO2e] OR
   as ``heat_imported_tj`` × ``heat_imported_ef_t_per_tj`` / ``heat_exported_tj`` ×
   ``heat_exported_ef_t_per_tj`` [TJ × tCO2e/TJ]; waste gas imported / exported
-  ``waste_gas_imported_tj`` / ``waste_gas_exported_tj`` [TJ] valued at
-  ``waste_gas_ef_t_per_tj`` [tCO2e/TJ] × ``waste_gas_corr_eta`` (the efficiency
-  correction Corr_η [1], default 1; give EF_NG and Corr_η = η_WG / η_NG to apply
-  the Annex III correction); exported electricity as ``electricity_exported_emissions_t``
-  [tCO2e] OR ``electricity_exported_mwh`` × ``electricity_exported_ef_t_per_mwh``
-  [MWh × tCO2e/MWh].
+  ``waste_gas_imported_tj`` / ``waste_gas_exported_tj`` [TJ, V_WG × NCV_WG] valued at
+  ``waste_gas_ef_t_per_tj`` EF_NG [tCO2e/TJ], the standard factor of natural gas
+  (56.1, IR 2025/2547 Annex II point G): imported gas with no efficiency correction
+  (Equation 53), exported gas × ``waste_gas_corr_eta`` Corr_η [1] (Equation 54; default
+  the standard 0.667, recorded as a trace factor when used); exported electricity as
+  ``electricity_exported_emissions_t`` [tCO2e] OR ``electricity_exported_mwh`` ×
+  ``electricity_exported_ef_t_per_mwh`` [MWh × tCO2e/MWh].
 - ``electricity`` (optional, default 0): electricity consumed [MWh] and its emission
   factor [tCO2e/MWh].
+- ``good.cn_code`` must be a good of Reg. 2023/956 Annex I (see
+  :mod:`methodologies.cbam_goods`); any other code is refused naming it.
 - ``precursors`` (optional): relevant precursors consumed, each with its mass M_i [t],
-  origin (ISO 3166-1 alpha-2), CN code and EITHER its own SEE
+  origin (ISO 3166-1 alpha-2, an assigned code), CN code (an Annex I good: Reg. 2023/956
+  Annex IV pt 3 as replaced by Reg. 2025/2083 counts only those) and EITHER its own SEE
   (``see_direct_t_per_t``, ``see_indirect_t_per_t`` [tCO2e/t]) OR
   ``installation``: the supplying installation's own case (same keys as this one,
   without ``methodology`` and ``uncertainty``; ``cn_code`` may then be left out and
@@ -71,27 +75,42 @@ Formulas (IR 2025/2547 Annexes II and III; DESIGN.md §4)::
     process       Em = AD [t] × EF [tCO2/t] × CF
     mass balance  Em = 3.664 [tCO2/tC] × AD [t] × C [tC/t], negative for outputs
     DirEm        = Σ_streams Em
-    AttrEm_dir   = DirEm + Em_H,imp − Em_H,exp + WG_corr,imp − WG_corr,exp − Em_el,exp
-                   with WG_corr = V_WG [TJ] × EF_WG [tCO2e/TJ] × Corr_η,
+    AttrEm_dir   = max(0, DirEm + Em_H,imp − Em_H,exp + WG_corr,imp − WG_corr,exp
+                   − Em_el,exp)                                      (Equation 55)
+                   with WG_corr,imp = V_WG,imp [TJ] × EF_NG [tCO2e/TJ]   (Equation 53)
+                        WG_corr,exp = V_WG,exp [TJ] × EF_NG × Corr_η     (Equation 54)
                    Em_H = Q_H [TJ] × EF_H [tCO2e/TJ], Em_el,exp = E_el,exp [MWh] × EF_el
     AttrEm_indir = E_el,consumed [MWh] × EF_el [tCO2e/MWh]
-    SEE_dir      = (AttrEm_dir   + Σ_i M_i × SEE_i,dir)   / AL
-    SEE_indir    = (AttrEm_indir + Σ_i M_i × SEE_i,indir) / AL
+    SEE_dir      = (AttrEm_dir   + Σ_i M_i × SEE_i,dir)           / AL
+    SEE_indir    = (AttrEm_indir + Σ_i M_i × SEE_i,indir,carried) / AL
+    direct-only good:  SEE_indir,counted  = Σ_i M_i × SEE_i,indir,carried / AL
+                       SEE_indir,reported = AttrEm_indir / AL
+    other goods:       SEE_indir,counted  = SEE_indir,  SEE_indir,reported = 0
+    SEE_total    = SEE_dir + SEE_indir,counted
 
-A precursor produced in the EU (EU-27 origin) counts zero.  A precursor that is itself
-an Annex II good (Reg. 2023/956; direct emissions only) contributes its direct
-emissions only; a non-Annex II precursor (clinker, sintered ore, ferro-alloys 7202,
-fertiliser intermediates) also carries its indirect emissions.  For a direct-only good
-the indirect SEE is still computed and reported, but ``see_total_t_per_t`` = SEE_dir
-(``direct_only`` true); otherwise SEE_total = SEE_dir + SEE_indir.  A nested precursor
+"Where AttrEm_Dir is calculated to have a negative value, it shall be set to zero"
+(IR 2025/2547 Annex III A.3).  A precursor of exempt origin (EU-27, or Iceland,
+Liechtenstein, Norway, Switzerland: Reg. 2023/956 Annex III pt 1) counts zero.  Three
+channels (IR 2025/2547 Annex I pt 3.1): a precursor that is itself an Annex II good
+(Reg. 2023/956; direct emissions only) has its own indirect emissions dropped; a
+non-Annex II precursor (clinker, agglomerated ore 2601 12 00, fertiliser intermediates)
+carries its indirect emissions, and they COUNT in the total even of a direct-only good
+("the indirect emissions of those precursors will be included in the calculation of the
+embedded emissions of the complex goods").  The good's own indirect emissions count
+for a good outside Annex II and are reported only for an Annex II good.  A nested Annex
+II precursor brings into an Annex II good the indirect emissions counted in it (those
+of its own non-Annex II precursors), and into any other good none.  In-scope
+ferro-alloys (7202 11/19/41/49/60) are Annex II goods.  A nested precursor
 installation contributes its own SEE_dir and SEE_indir (computed by these same rules);
 the trace keeps each supplying installation apart: its steps carry the formula id
 prefixed by its place in the chain (``precursors[0].installation:cbam.installation.
 see_direct``), followed by the step that uses its result.  All arithmetic is float64
 without rounding.
 
-Outputs: ``see_direct_t_per_t``, ``see_indirect_t_per_t``, ``see_total_t_per_t``,
-``direct_only``, ``tier``, ``attributed_direct_emissions_t``,
+Outputs: ``see_direct_t_per_t``, ``see_indirect_t_per_t`` (all indirect: counted +
+reported only), ``see_total_t_per_t``, ``see_indirect_counted_t_per_t``,
+``see_indirect_reported_only_t_per_t``, ``direct_only``, ``tier``,
+``attributed_direct_emissions_t``,
 ``attributed_indirect_emissions_t``, ``precursor_direct_emissions_t``,
 ``precursor_indirect_emissions_t``, ``reason``; with source streams also
 ``direct_emissions_t``; with uncertainty also ``interval_low_t_per_t``,
@@ -115,8 +134,10 @@ import numpy as np
 from methodologies import casefields as cf
 from methodologies import uncertainty as unc
 from methodologies.cbam_goods import (
+    exempt_origin_rule,
+    goods_sector,
     is_direct_only,
-    is_eu_origin,
+    is_exempt_origin,
     normalise_cn_code,
     normalise_origin,
 )
@@ -124,7 +145,7 @@ from methodologies.errors import CaseError
 from methodologies.trace import build_trace, factor_item, input_item, seal, step_item
 
 METHODOLOGY_ID = "cbam.installation"
-VERSION = "2025.2547.1"
+VERSION = "2025.2547.2"
 SUMMARY = (
     "Specific embedded emissions of a good from installation data "
     "(IR 2025/2547 Annex III): attributed emissions plus precursors over activity level"
@@ -135,6 +156,9 @@ TIERS = ("disclosed", "verified", "modelled")
 #: (IR 2025/2547 Annex II, mass balance; same factor as IR (EU) 2018/2066 Art. 25).
 CO2_PER_C = 3.664
 CO2_PER_C_SOURCE = "IR 2025/2547 Annex II (mass balance: 3.664 tCO2/tC)"
+#: Standard Corr_η of exported waste gas (IR 2025/2547 Annex III A.2.3, Equation 54).
+CORR_ETA_STANDARD = 0.667
+CORR_ETA_SOURCE = "IR 2025/2547 Annex III A.2.3 (Equation 54: standard Corr_η = 0,667)"
 #: Deepest precursor chain accepted (a guard against self-referencing objects).
 MAX_DEPTH = 16
 
@@ -280,6 +304,20 @@ def quantity_emissions(quantity: Any, factor: Any) -> Any:
     return quantity * factor
 
 
+def waste_gas_imported_correction(energy_tj: Any, ef_ng_t_per_tj: Any) -> Any:
+    """WG_corr,imp [tCO2e] = V_WG × NCV_WG [TJ] × EF_NG [tCO2e/TJ], with NO efficiency
+    correction.  Reference: IR 2025/2547 Annex III A.2.3, Equation 53."""
+    return energy_tj * ef_ng_t_per_tj
+
+
+def waste_gas_exported_correction(
+    energy_tj: Any, ef_ng_t_per_tj: Any, corr_eta: Any = CORR_ETA_STANDARD
+) -> Any:
+    """WG_corr,exp [tCO2e] = V_WG,exp × NCV_WG [TJ] × EF_NG [tCO2e/TJ] × Corr_η [1],
+    standard Corr_η = 0.667.  Reference: IR 2025/2547 Annex III A.2.3, Equation 54."""
+    return energy_tj * ef_ng_t_per_tj * corr_eta
+
+
 def attributed_direct_emissions(
     direct_emissions_t: Any,
     heat_imported_t: Any = 0.0,
@@ -288,14 +326,19 @@ def attributed_direct_emissions(
     waste_gas_exported_tj: Any = 0.0,
     waste_gas_ef_t_per_tj: Any = 0.0,
     electricity_exported_t: Any = 0.0,
-    waste_gas_corr_eta: Any = 1.0,
+    waste_gas_corr_eta: Any = CORR_ETA_STANDARD,
 ) -> Any:
-    """AttrEm_dir [tCO2e] = DirEm + Em_H,imp − Em_H,exp + WG_corr,imp − WG_corr,exp
-    − Em_el,exp, with WG_corr = V_WG [TJ] × EF_WG [tCO2e/TJ] × Corr_η [1].
-    Reference: IR 2025/2547 Annex III; DESIGN.md §4."""
-    wg_imported = waste_gas_imported_tj * waste_gas_ef_t_per_tj * waste_gas_corr_eta
-    wg_exported = waste_gas_exported_tj * waste_gas_ef_t_per_tj * waste_gas_corr_eta
-    return (
+    """AttrEm_dir [tCO2e] = max(0, DirEm + Em_H,imp − Em_H,exp + WG_corr,imp − WG_corr,exp
+    − Em_el,exp), with WG_corr,imp = V_WG,imp [TJ] × EF_NG (Equation 53) and
+    WG_corr,exp = V_WG,exp [TJ] × EF_NG × Corr_η (Equation 54: the efficiency correction
+    applies to exported gas only).  "Where AttrEm_Dir is calculated to have a negative
+    value, it shall be set to zero."  Reference: IR 2025/2547 Annex III A.2.3 and A.3,
+    Equation 55; DESIGN.md §4."""
+    wg_imported = waste_gas_imported_correction(waste_gas_imported_tj, waste_gas_ef_t_per_tj)
+    wg_exported = waste_gas_exported_correction(
+        waste_gas_exported_tj, waste_gas_ef_t_per_tj, waste_gas_corr_eta
+    )
+    raw = (
         direct_emissions_t
         + heat_imported_t
         - heat_exported_t
@@ -303,6 +346,8 @@ def attributed_direct_emissions(
         - wg_exported
         - electricity_exported_t
     )
+    clamped = np.maximum(raw, 0.0)
+    return float(clamped) if np.ndim(clamped) == 0 else clamped
 
 
 def attributed_indirect_emissions(consumed_mwh: Any, ef_t_per_mwh: Any) -> Any:
@@ -317,17 +362,27 @@ def precursor_emissions(
     see_indirect_t_per_t: np.ndarray,
     eu_origin: np.ndarray,
     annex_ii: np.ndarray,
+    annex_ii_indirect_t_per_t: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Embedded emissions each precursor brings [tCO2e]: (M_i × SEE_i,dir,
-    M_i × SEE_i,indir), zero for EU-27 origin, indirect zero for Annex II precursors.
+    M_i × SEE_i,indir), zero for an exempt origin (``eu_origin``: EU-27 or Annex III
+    point 1); for an Annex II precursor the indirect part is M_i ×
+    ``annex_ii_indirect_t_per_t`` (default 0: its own indirect emissions are dropped).
     Precursors run along axis 0 (further axes, e.g. Monte Carlo draws, broadcast).
-    Reference: Reg. 2023/956 Annex IV §3; IR 2025/2547 Annex III; DESIGN.md §4."""
+    Reference: Reg. 2023/956 Annex IV point 3 (as replaced by Reg. 2025/2083);
+    IR 2025/2547 Annex I point 3.1; DESIGN.md §4."""
     mass = np.asarray(mass_t, dtype=np.float64)
     extra = (1,) * max(mass.ndim - 1, 0)
     counted = ~np.asarray(eu_origin, dtype=bool).reshape(-1, *extra)
     direct = np.where(counted, mass * np.asarray(see_direct_t_per_t, dtype=np.float64), 0.0)
-    carried = counted & ~np.asarray(annex_ii, dtype=bool).reshape(-1, *extra)
-    indirect = np.where(carried, mass * np.asarray(see_indirect_t_per_t, dtype=np.float64), 0.0)
+    annex = np.asarray(annex_ii, dtype=bool).reshape(-1, *extra)
+    dropped = (
+        np.zeros_like(mass)
+        if annex_ii_indirect_t_per_t is None
+        else np.asarray(annex_ii_indirect_t_per_t, dtype=np.float64)
+    )
+    see_ind = np.where(annex, dropped, np.asarray(see_indirect_t_per_t, dtype=np.float64))
+    indirect = np.where(counted, mass * see_ind, 0.0)
     return direct, indirect
 
 
@@ -343,10 +398,30 @@ def specific_embedded_emissions(
     return (attributed_t + pre_sum) / activity_level_t
 
 
-def total_see(see_direct: Any, see_indirect: Any, direct_only: bool) -> Any:
-    """SEE_total [tCO2e/t] = SEE_dir for Annex II (direct-only) goods, else SEE_dir +
-    SEE_indir.  Reference: Reg. 2023/956 Annex II and Annex IV §2."""
-    return see_direct if direct_only else see_direct + see_indirect
+def indirect_channels(
+    attributed_indirect_t: Any, precursor_indirect_t: Any, activity_level_t: Any, direct_only: bool
+) -> tuple[Any, Any]:
+    """(SEE_indir,counted, SEE_indir,reported-only) [tCO2e/t].
+
+    For a good not in Annex II every indirect emission counts: ((AttrEm_indir + Σ carried
+    precursor indirect) / AL, 0).  For an Annex II (direct-only) good its own indirect
+    emissions are reported only, but the indirect emissions of its non-Annex II
+    precursors "will be included in the calculation of the embedded emissions of the
+    complex goods": (Σ carried precursor indirect / AL, AttrEm_indir / AL).
+    Reference: Reg. 2023/956 Art. 7(1) and Annex II; IR 2025/2547 Annex I point 3.1."""
+    if direct_only:
+        return precursor_indirect_t / activity_level_t, attributed_indirect_t / activity_level_t
+    return (attributed_indirect_t + precursor_indirect_t) / activity_level_t, (
+        0.0 * attributed_indirect_t
+    )
+
+
+def total_see(see_direct: Any, see_indirect_counted: Any) -> Any:
+    """SEE_total [tCO2e/t] = SEE_dir + SEE_indir,counted (the indirect that counts: all
+    of it for a good outside Annex II; only the carried non-Annex II precursors' for an
+    Annex II good).  Reference: Reg. 2023/956 Annex II and Annex IV points 2–3;
+    IR 2025/2547 Annex I point 3.1."""
+    return see_direct + see_indirect_counted
 
 
 # --------------------------------------------------------------------------- case
@@ -489,9 +564,21 @@ def _precursor(obj: object, path: str, ancestors: tuple[str, ...], depth: int) -
         out["cn_code"] = cn
     else:
         out["cn_code"] = normalise_cn_code(obj.get("cn_code"), f"{path}.cn_code")
+        _require_annex_i(out["cn_code"], f"{path}.cn_code", precursor=True)
         for key in ("see_direct_t_per_t", "see_indirect_t_per_t"):
             out[key] = _number(obj, key, path, PRECURSOR_NUMBERS[key])
     return out
+
+
+def _require_annex_i(cn_code: str, key: str, *, precursor: bool = False) -> None:
+    """Refuse a good (or precursor) outside Reg. 2023/956 Annex I, naming the code.
+    Only Annex I precursors count in a complex good (Reg. 2023/956 Annex IV point 3 as
+    replaced by Reg. 2025/2083 Annex I)."""
+    try:
+        goods_sector(cn_code, key)
+    except CaseError as exc:
+        what = "a precursor listed in Annex I" if precursor else "a CBAM good"
+        raise CaseError(key, f"{what} (Reg. (EU) 2023/956 Annex I)", exc.reason) from exc
 
 
 def _normalise(case: object, path: str, ancestors: tuple[str, ...], depth: int) -> dict[str, Any]:
@@ -536,14 +623,13 @@ def _normalise(case: object, path: str, ancestors: tuple[str, ...], depth: int) 
         if not nested:
             raise
         raise CaseError(p(exc.key), exc.expected, exc.reason) from exc
+    cn_code = normalise_cn_code(good.get("cn_code"), p("good.cn_code"))
+    _require_annex_i(cn_code, p("good.cn_code"), precursor=nested)
     out.update(
         {
             "direct": direct,
             "electricity": electricity,
-            "good": {
-                "activity_level_t": activity,
-                "cn_code": normalise_cn_code(good.get("cn_code"), p("good.cn_code")),
-            },
+            "good": {"activity_level_t": activity, "cn_code": cn_code},
             "precursors": [
                 _precursor(x, p(f"precursors[{i}]"), ancestors, depth)
                 for i, x in enumerate(precursors)
@@ -580,7 +666,7 @@ class PrecursorContribution:
     mass_t: Any
     see_direct_t_per_t: Any
     see_indirect_t_per_t: Any
-    eu_origin: bool
+    eu_origin: bool  # exempt origin: EU-27 or Reg. 2023/956 Annex III point 1
     annex_ii: bool
     direct_t: Any  # counted direct emissions [tCO2e]
     indirect_t: Any  # counted indirect emissions [tCO2e]
@@ -606,6 +692,8 @@ class Attribution:
     see_indirect_t_per_t: Any
     see_total_t_per_t: Any
     direct_only: bool
+    see_indirect_counted_t_per_t: Any = 0.0
+    see_indirect_reported_only_t_per_t: Any = 0.0
 
 
 def _stream_emissions(stream: Mapping[str, Any], v: Any) -> Any:
@@ -694,7 +782,7 @@ def attribute(
                 )
         else:
             resolved[replaced] = vd(replaced)
-    eta = vd("waste_gas_corr_eta") if "waste_gas_corr_eta" in d else 1.0
+    eta = vd("waste_gas_corr_eta") if "waste_gas_corr_eta" in d else CORR_ETA_STANDARD
     attr_dir = attributed_direct_emissions(
         dir_em,
         resolved["heat_imported_emissions_t"],
@@ -718,20 +806,33 @@ def attribute(
         else:
             see_d, see_i = vp("see_direct_t_per_t"), vp("see_indirect_t_per_t")
         contributions.append((p, vp("mass_t"), see_d, see_i, nested))
-    eu = np.array([is_eu_origin(c[0]["origin"]) for c in contributions], dtype=bool)
+    direct_only = is_direct_only(good["cn_code"])
+    eu = np.array([is_exempt_origin(c[0]["origin"]) for c in contributions], dtype=bool)
     annex_ii = np.array([is_direct_only(c[0]["cn_code"]) for c in contributions], dtype=bool)
+    # An Annex II precursor brings the indirect emissions counted in it (those of its own
+    # non-Annex II precursors) into an Annex II good; into any other good, none.
+    carried_annex_ii = [
+        c[4].see_indirect_counted_t_per_t if c[4] is not None and direct_only else 0.0
+        for c in contributions
+    ]
     if contributions:
-        shape = np.broadcast_shapes(*[np.shape(x) for c in contributions for x in c[1:4]])
+        shape = np.broadcast_shapes(
+            *[np.shape(x) for c in contributions for x in c[1:4]],
+            *[np.shape(x) for x in carried_annex_ii],
+        )
         pre_dir, pre_ind = precursor_emissions(
-            *(_stacked([c[k] for c in contributions], shape) for k in (1, 2, 3)), eu, annex_ii
+            *(_stacked([c[k] for c in contributions], shape) for k in (1, 2, 3)),
+            eu,
+            annex_ii,
+            _stacked(carried_annex_ii, shape),
         )
     else:
         pre_dir = pre_ind = np.zeros(0, dtype=np.float64)
     al = _getter(good, cf.join(path, "good"), draws)("activity_level_t")
     see_dir = specific_embedded_emissions(attr_dir, pre_dir, al)
     see_ind = specific_embedded_emissions(attr_ind, pre_ind, al)
-    direct_only = is_direct_only(good["cn_code"])
-    see_tot = total_see(see_dir, see_ind, direct_only)
+    counted, reported_only = indirect_channels(attr_ind, _total(pre_ind), al, direct_only)
+    see_tot = total_see(see_dir, counted)
 
     precursors = tuple(
         PrecursorContribution(
@@ -764,6 +865,8 @@ def attribute(
         see_indirect_t_per_t=see_ind,
         see_total_t_per_t=see_tot,
         direct_only=direct_only,
+        see_indirect_counted_t_per_t=counted,
+        see_indirect_reported_only_t_per_t=reported_only,
     )
     if nominal_run:
         steps += _steps(node, result, resolved, eta, tag)
@@ -790,16 +893,15 @@ def _steps(
     d, el = node["direct"], node["electricity"]
     dir_inputs = {k: unc.nominal(d[k]) for k in DIRECT_KEYS if k in d}
     dir_inputs.update(resolved)
-    wg = "V_WG,imp × EF_WG − V_WG,exp × EF_WG"
     if "source_streams" in d:
         dir_inputs["attributed_emissions_t"] = r.direct_emissions_t
-    if "waste_gas_corr_eta" in d:
-        dir_inputs["waste_gas_corr_eta"] = eta
-        wg = "V_WG,imp × EF_WG × Corr_η − V_WG,exp × EF_WG × Corr_η"
+    dir_inputs["waste_gas_corr_eta"] = eta
     steps = [
         step_item(
             tag("cbam.installation.attributed_direct"),
-            f"AttrEm_dir = DirEm + Em_H,imp − Em_H,exp + {wg} − Em_el,exp",
+            "AttrEm_dir = max(0, DirEm + Em_H,imp − Em_H,exp + V_WG,imp × EF_NG "
+            "− V_WG,exp × EF_NG × Corr_η − Em_el,exp) (IR 2025/2547 Annex III "
+            "Equations 53–55)",
             dir_inputs,
             r.attributed_direct_emissions_t,
             "tCO2e",
@@ -814,11 +916,13 @@ def _steps(
     ]
     for i, (p, c) in enumerate(zip(node["precursors"], r.precursors, strict=True)):
         rule = (
-            "EU origin: counts zero"
+            "exempt origin (EU-27 or Reg. 2023/956 Annex III pt 1): counts zero"
             if c.eu_origin
+            else "Annex II precursor: own indirect dropped, counted upstream indirect carried"
+            if c.annex_ii and c.installation is not None and r.direct_only
             else "Annex II precursor: indirect dropped"
             if c.annex_ii
-            else "non-Annex II precursor: direct and indirect carried"
+            else "non-Annex II precursor: direct and indirect carried (counted)"
         )
         inputs = {
             "cn_code": p["cn_code"],
@@ -863,12 +967,25 @@ def _steps(
             "tCO2e/t",
         ),
         step_item(
+            tag("cbam.installation.indirect_channels"),
+            "direct-only (Reg. 2023/956 Annex II): SEE_indir,counted = Σ carried precursor "
+            "indirect / AL, SEE_indir,reported = AttrEm_indir / AL; otherwise "
+            "SEE_indir,counted = SEE_indir, SEE_indir,reported = 0 (IR 2025/2547 Annex I pt 3.1)",
+            {
+                "attributed_t": r.attributed_indirect_emissions_t,
+                "precursors_t": r.precursor_indirect_t,
+                "activity_level_t": r.activity_level_t,
+                "direct_only": r.direct_only,
+            },
+            [r.see_indirect_counted_t_per_t, r.see_indirect_reported_only_t_per_t],
+            "tCO2e/t",
+        ),
+        step_item(
             tag("cbam.installation.see_total"),
-            "SEE_total = SEE_dir if direct-only (Reg. 2023/956 Annex II) else SEE_dir + SEE_indir",
+            "SEE_total = SEE_dir + SEE_indir,counted",
             {
                 "see_direct_t_per_t": r.see_direct_t_per_t,
-                "see_indirect_t_per_t": r.see_indirect_t_per_t,
-                "direct_only": r.direct_only,
+                "see_indirect_counted_t_per_t": r.see_indirect_counted_t_per_t,
             },
             r.see_total_t_per_t,
             "tCO2e/t",
@@ -965,18 +1082,23 @@ def _stream_unit(kind: str, key: str) -> str:
 def _reason(norm: Mapping[str, Any], r: Attribution) -> str:
     notes = [
         (
-            "CN {} is an Annex II good: the total counts direct emissions only, the "
-            "indirect SEE is reported apart"
+            "CN {} is an Annex II good: its own indirect emissions are reported only; "
+            "the total counts direct emissions and the indirect emissions of non-Annex II "
+            "precursors (IR 2025/2547 Annex I pt 3.1)"
             if r.direct_only
             else "CN {} counts direct and indirect emissions"
         ).format(r.cn_code)
     ]
-    eu = sum(c.eu_origin for c in r.precursors)
+    eu = [c.origin for c in r.precursors if c.eu_origin]
     dropped = sum(c.annex_ii and not c.eu_origin for c in r.precursors)
     if eu:
-        notes.append(f"{eu} EU-origin precursor(s) counted zero")
+        notes.append(
+            f"{len(eu)} precursor(s) of exempt origin counted zero ("
+            + "; ".join(sorted({exempt_origin_rule(o) for o in eu}))
+            + ")"
+        )
     if dropped:
-        notes.append(f"indirect emissions of {dropped} Annex II precursor(s) dropped")
+        notes.append(f"own indirect emissions of {dropped} Annex II precursor(s) dropped")
     nested = [c.installation for c in r.precursors if c.installation is not None]
     if nested:
         notes.append(
@@ -996,6 +1118,17 @@ def _has_mass_balance(norm: Mapping[str, Any]) -> bool:
     )
 
 
+def _uses_standard_corr_eta(norm: Mapping[str, Any]) -> bool:
+    d = norm["direct"]
+    if "waste_gas_corr_eta" not in d and unc.nominal(d["waste_gas_exported_tj"]) != 0:
+        return True
+    return any(
+        _uses_standard_corr_eta(p["installation"])
+        for p in norm["precursors"]
+        if "installation" in p
+    )
+
+
 def compute_installation(case: Mapping[str, Any]) -> InstallationResult:
     """SEE of one good from installation data (see the module docstring)."""
     norm = normalise_case(case)
@@ -1006,6 +1139,8 @@ def compute_installation(case: Mapping[str, Any]) -> InstallationResult:
         "see_direct_t_per_t": r.see_direct_t_per_t,
         "see_indirect_t_per_t": r.see_indirect_t_per_t,
         "see_total_t_per_t": r.see_total_t_per_t,
+        "see_indirect_counted_t_per_t": r.see_indirect_counted_t_per_t,
+        "see_indirect_reported_only_t_per_t": r.see_indirect_reported_only_t_per_t,
         "direct_only": r.direct_only,
         "tier": norm["tier"],
         "attributed_direct_emissions_t": r.attributed_direct_emissions_t,
@@ -1054,6 +1189,10 @@ def compute_installation(case: Mapping[str, Any]) -> InstallationResult:
         if _has_mass_balance(norm)
         else []
     )
+    if _uses_standard_corr_eta(norm):
+        factors.append(
+            factor_item("CORR_ETA_STANDARD", CORR_ETA_STANDARD, "1", CORR_ETA_SOURCE, None, None)
+        )
     trace = build_trace(
         methodology_id=METHODOLOGY_ID,
         version=VERSION,

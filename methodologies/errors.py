@@ -69,3 +69,50 @@ class TraceError(MethodologyError):
     def __init__(self, path: str, reason: str) -> None:
         self.path = path
         super().__init__(f"{path}: {reason} (expected a finite JSON number, string, bool or null)")
+
+
+class ExemptOriginError(CaseError):
+    """Goods of the case's origin are not CBAM imports (EU-27, or Reg. 2023/956 Art. 2
+    and Annex III point 1: Iceland, Liechtenstein, Norway, Switzerland), so no default
+    value applies.  A refusal of the case: the CLI exits with status 2."""
+
+    def __init__(self, key: str, origin: str, rule: str) -> None:
+        self.origin = origin
+        self.rule = rule
+        super().__init__(key, "the origin of a CBAM import (a third country)", rule)
+
+
+class ImplausibleValueError(CaseError):
+    """A case input lies outside its physical range (:mod:`methodologies.plausibility`).
+
+    ``key`` the input's dotted key, ``value`` the number checked (the input itself, or
+    its ratio to ``per`` when the range is per tonne), ``low``/``high`` the range
+    [``unit``], ``hint`` the likely unit mistake ("48 TJ/t: did you mean GJ/t?") or ""."""
+
+    def __init__(
+        self,
+        key: str,
+        value: float,
+        low: float,
+        high: float,
+        unit: str,
+        hint: str = "",
+        per: str | None = None,
+    ) -> None:
+        self.value = value
+        self.low = low
+        self.high = high
+        self.unit = unit
+        self.hint = hint
+        self.per = per
+        shown = "" if unit.startswith("1") else f" {unit}"
+        what = f"{key} / {per} = {value:g}{shown}" if per else f"{value:g}{shown}"
+        reason = (
+            f"implausible value: {what} is outside the physical range "
+            f"between {low:g} and {high:g}{shown}"
+        )
+        if hint:
+            reason += f"; {hint}"
+        super().__init__(
+            key, f"a number in [{low:g}, {high:g}] (between {low:g} and {high:g}) {unit}", reason
+        )

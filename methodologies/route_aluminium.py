@@ -53,6 +53,7 @@ Formulas::
     Em_indir = E_el × EF_el
 
 Outputs: ``see_direct_t_per_t``, ``see_indirect_t_per_t``, ``see_total_t_per_t``,
+``see_indirect_counted_t_per_t``, ``see_indirect_reported_only_t_per_t``,
 ``direct_only``, ``tier`` (``modelled``), ``direct_emissions_t``,
 ``indirect_emissions_t``, ``route``, ``anode_emissions_t``, ``cf4_t``, ``c2f6_t``,
 ``pfc_emissions_t``, ``fuel_emissions_t``, ``defaults_used``, ``reason``.
@@ -68,7 +69,7 @@ from methodologies.errors import CaseError
 from methodologies.trace import step_item
 
 METHODOLOGY_ID = "route.aluminium"
-VERSION = "2025.2547.1"
+VERSION = "2025.2547.2"
 SUMMARY = (
     "Route model of unwrought aluminium: anode CO2, PFC by the slope method "
     "(IR 2025/2547) or IPCC Tier 1, fuels and smelting electricity (reported, direct-only)"

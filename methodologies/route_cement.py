@@ -46,6 +46,7 @@ The IPCC default 0.52 tCO2/t clinker is 0.51 × 1.02 (Eq. 2.4); this module keep
 two factors apart, so the default gives 0.51 × 1.02 = 0.5202 exactly.
 
 Outputs: ``see_direct_t_per_t``, ``see_indirect_t_per_t``, ``see_total_t_per_t``,
+``see_indirect_counted_t_per_t``, ``see_indirect_reported_only_t_per_t``,
 ``direct_only`` (false), ``tier`` (``modelled``), ``direct_emissions_t``,
 ``indirect_emissions_t``, ``clinker_t``, ``clinker_to_cement_t_per_t``,
 ``clinker_ef_t_per_t`` (after the CKD correction), ``process_emissions_t``,
@@ -62,7 +63,7 @@ from methodologies.errors import CaseError
 from methodologies.trace import step_item
 
 METHODOLOGY_ID = "route.cement"
-VERSION = "2006.ipcc.1"
+VERSION = "2006.ipcc.2"
 SUMMARY = (
     "Route model of cement and clinker: clinker calcination (IPCC 2006 Tier 2, CaO/MgO or "
     "default factor, CKD correction), kiln fuels and electricity"

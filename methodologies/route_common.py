@@ -200,6 +200,8 @@ class RouteCase:
             self.choices[key] = value
         cn = case.get("cn_code")
         self.cn_code = None if cn is None else normalise_cn_code(cn, "cn_code")
+        if self.cn_code is not None:
+            goods_sector(self.cn_code)  # only Annex I goods (Reg. 2023/956): else CaseError
         self.methodology_id = methodology_id
         self.choice_options = dict(choices)
         self.used: dict[str, dict[str, Any]] = {}
@@ -413,6 +415,10 @@ def finish(
     see_dir = float(specific_emissions(direct_t, production_t))
     see_ind = float(specific_emissions(indirect_t, production_t))
     see_tot = float(total_see(see_dir, see_ind, direct_only))
+    # Three channels (IR 2025/2547 Annex I pt 3.1): the route models carry no non-Annex II
+    # precursor, so a direct-only good's indirect is all reported only, any other good's
+    # all counted.
+    counted, reported_only = (0.0, see_ind) if direct_only else (see_ind, 0.0)
     steps = [
         *steps,
         step_item(
@@ -427,6 +433,14 @@ def finish(
             "SEE_indir = Em_indir / production",
             {"indirect_emissions_t": indirect_t, "production_t": production_t},
             see_ind,
+            "tCO2e/t",
+        ),
+        step_item(
+            f"{prefix}.indirect_channels",
+            "direct-only (Reg. 2023/956 Annex II): SEE_indir,counted = 0, SEE_indir,reported = "
+            "SEE_indir; otherwise SEE_indir,counted = SEE_indir, SEE_indir,reported = 0",
+            {"see_indirect_t_per_t": see_ind, "direct_only": direct_only},
+            [counted, reported_only],
             "tCO2e/t",
         ),
         step_item(
@@ -460,6 +474,8 @@ def finish(
         "see_direct_t_per_t": see_dir,
         "see_indirect_t_per_t": see_ind,
         "see_total_t_per_t": see_tot,
+        "see_indirect_counted_t_per_t": counted,
+        "see_indirect_reported_only_t_per_t": reported_only,
         "direct_only": direct_only,
         "tier": TIER,
         "direct_emissions_t": float(direct_t),

@@ -17,9 +17,10 @@ Case (JSON; quantities in the units their names carry)::
      "electricity_mwh": 900, "electricity_ef_t_per_mwh": 0.7}
 
 - ``product``: ``nickel``, ``lithium_carbonate``, ``lithium_hydroxide``, ``copper`` or
-  ``cobalt``; ``production_t`` [t] > 0 of it.  ``cn_code`` (optional): when given,
-  ``direct_only`` follows Reg. 2023/956 Annex II (false for these products); when absent
-  direct and indirect emissions are both counted.
+  ``cobalt``; ``production_t`` [t] > 0 of it.  ``cn_code`` (optional): when given it
+  must be a CBAM good of Reg. 2023/956 Annex I (as in every route model), which none of
+  these products is, so it is normally left out; direct and indirect emissions are then
+  both counted.
 - Fuels: ``<fuel>_tj`` [TJ] of fuels ``natural_gas``, ``coking_coal``,
   ``other_bituminous_coal``, ``sub_bituminous_coal``, ``anthracite``, ``lignite``,
   ``coke_oven_coke``, ``petroleum_coke``, ``residual_fuel_oil``, ``gas_diesel_oil``,
@@ -42,6 +43,7 @@ Annex II B.3)::
     Em_indir = E_el × EF_el
 
 Outputs: ``see_direct_t_per_t``, ``see_indirect_t_per_t``, ``see_total_t_per_t``,
+``see_indirect_counted_t_per_t``, ``see_indirect_reported_only_t_per_t``,
 ``direct_only``, ``tier`` (``modelled``), ``direct_emissions_t``,
 ``indirect_emissions_t``, ``product``, ``fuel_emissions_t``, ``process_emissions_t``,
 ``defaults_used``, ``reason``.
@@ -56,7 +58,7 @@ from methodologies import route_common as rc
 from methodologies.trace import step_item
 
 METHODOLOGY_ID = "route.minerals"
-VERSION = "2006.ipcc.1"
+VERSION = "2006.ipcc.2"
 SUMMARY = (
     "Route model of critical-mineral products (nickel, lithium, copper, cobalt): fuels, "
     "reductants, carbonate reagents and electricity given per period"

@@ -56,6 +56,7 @@ input (``coal_t`` or a ``*_tj`` fuel) is required.  Indirect and SEE as in
 :mod:`methodologies.route_common`.
 
 Outputs: ``see_direct_t_per_t``, ``see_indirect_t_per_t``, ``see_total_t_per_t``,
+``see_indirect_counted_t_per_t``, ``see_indirect_reported_only_t_per_t``,
 ``direct_only``, ``tier`` (``modelled``), ``direct_emissions_t``,
 ``indirect_emissions_t``, ``route``, ``reductant``, ``method`` (``ipcc_tier1`` or
 ``mass_balance``), ``defaults_used``, ``reason``.
@@ -74,7 +75,7 @@ from methodologies.errors import CaseError
 from methodologies.trace import step_item
 
 METHODOLOGY_ID = "route.steel"
-VERSION = "2006.ipcc.1"
+VERSION = "2006.ipcc.2"
 SUMMARY = (
     "Route model of crude steel (BF-BOF, DRI-EAF, scrap-EAF): IPCC 2006 Tier 1 route "
     "factors or a carbon mass balance, plus electricity"

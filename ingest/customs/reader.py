@@ -22,7 +22,7 @@ import pandas as pd
 
 from ingest.base import IngestError, MissingColumns, RowError
 from ingest.cn import cn_problem, normalise_cn
-from ingest.countries import to_iso2
+from ingest.countries import ANNEX_III_EXEMPT, EU27, not_a_cbam_import, to_iso2
 from ingest.tabular import (
     detect_decimal,
     factorize_map,
@@ -259,6 +259,9 @@ def read_customs(path: str | Path) -> tuple[pd.DataFrame, dict]:
         origin_text,
         lambda v: f"unknown country '{v.strip()}'" if v.strip() else "country of origin is empty",
     )
+    # Goods of EU or Annex III pt 1 origin are not CBAM imports (Reg. 2023/956 Art. 2).
+    exempt = np.isin(origin.astype(str), sorted(EU27 | ANNEX_III_EXEMPT))
+    check(exempt, "origin", origin_text, lambda v: not_a_cbam_import(to_iso2(v) or ""))
     data["origin"] = pd.Series(origin, index=cells.index, dtype=str)
 
     data["exporter"] = text("exporter")

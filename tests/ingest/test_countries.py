@@ -132,3 +132,14 @@ def test_every_alias_points_to_a_known_code():
 def test_to_iso2_never_raises_and_returns_a_two_letter_code_or_none(value):
     result = to_iso2(value)
     assert result is None or (len(result) == 2 and result.isupper())
+
+
+def test_the_exempt_origins_agree_with_the_engine():
+    # One list in the readers, one in the engine (which imports no reader); both from
+    # Reg. 2023/956 Annex III pt 1 and the EU-27.
+    from ingest.countries import ANNEX_III_EXEMPT, EU27, not_a_cbam_import
+    from methodologies import cbam_goods
+
+    assert ANNEX_III_EXEMPT == cbam_goods.ANNEX_III_EXEMPT == {"IS", "LI", "NO", "CH"}
+    assert EU27 == cbam_goods.EU27 - {"EL"} and len(EU27) == 27
+    assert not_a_cbam_import("TR") == "" and not_a_cbam_import("CN") == ""

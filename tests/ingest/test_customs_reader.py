@@ -589,3 +589,37 @@ def test_supplementary_units_are_read_when_declared(tmp_path):
     data, meta = read_customs(path)
     assert list(data["supplementary_units"].fillna(-9)) == [12.0, -9.0]
     assert [(e.line, e.field) for e in meta["errors"]] == [(4, "supplementary_units")]
+
+
+def test_lines_of_eu_or_annex_iii_origin_are_rejected_naming_the_rule(tmp_path):
+    # Reg. (EU) 2023/956 Art. 2 and Annex III pt 1: goods originating in Iceland,
+    # Liechtenstein, Norway or Switzerland are outside the Regulation; EU goods are not
+    # imports.  'ZZ' is no ISO 3166-1 code: an unknown country, never 'Other countries'.
+    # (Before issue #15 all of these lines were accepted.)
+    rows = [
+        row(),  # 2: CN, valid
+        row(line="2", origin="Norway"),  # 3
+        row(line="3", origin="CH"),  # 4
+        row(line="4", origin="IS"),  # 5
+        row(line="5", origin="Liechtenstein"),  # 6
+        row(line="6", origin="DE"),  # 7
+        row(line="7", origin="EL"),  # 8: the EU's code for Greece
+        row(line="8", origin="ZZ"),  # 9
+    ]
+    data, meta = read_customs(write(tmp_path / "d.csv", HEADER, rows))
+    assert data["source_line"].tolist() == [2]
+    found = {e.line: (e.field, e.value, e.reason) for e in meta["errors"]}
+    assert found[3] == (
+        "origin",
+        "Norway",
+        "origin NO is listed in Reg. (EU) 2023/956 Annex III point 1: the CBAM Regulation "
+        "does not apply to goods originating there (Art. 2)",
+    )
+    for line, code in ((4, "CH"), (5, "IS"), (6, "LI")):
+        assert f"origin {code} is listed in Reg. (EU) 2023/956 Annex III point 1" in found[line][2]
+    assert (
+        found[7][2] == "origin DE is an EU member state: its goods are not imports into the Union"
+    )
+    assert found[8][2].startswith("origin GR is an EU member state")
+    assert found[9] == ("origin", "ZZ", "unknown country 'ZZ'")
+    assert (meta["rows_accepted"], meta["rows_rejected"]) == (1, 7)

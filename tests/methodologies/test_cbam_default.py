@@ -21,12 +21,12 @@ from methodologies.cbam_default import (
     compute_default,
     load_bundled_table,
 )
-from methodologies.cbam_goods import goods_sector
+from methodologies.cbam_goods import goods_sector, in_scope
 from methodologies.errors import (
     AmbiguousCNCodeError,
     CaseError,
+    ExemptOriginError,
     MethodologyError,
-    NoDefaultValueError,
 )
 from methodologies.trace import canonical_bytes
 
@@ -208,11 +208,22 @@ def test_a_heading_code_with_only_more_specific_rows_is_ambiguous():
     assert_allclose(default("72181000", "TW")["see_total_t_per_t"], 9.537, rtol=0, atol=0)
 
 
-def test_a_code_outside_the_table_is_a_methodology_error():
-    with pytest.raises(NoDefaultValueError) as exc:
-        default("72041000", "CN")  # ferrous scrap: not in Annex I
+def test_a_code_outside_annex_i_is_refused_naming_it():
+    # Ferrous scrap 7204 is excepted from Reg. 2023/956 Annex I: not a CBAM good, so a
+    # malformed case (exit 2), not a missing table row.  (Before issue #15: NoDefaultValue.)
+    with pytest.raises(CaseError) as exc:
+        default("72041000", "CN")
     assert isinstance(exc.value, MethodologyError)
-    assert "72041000" in str(exc.value)
+    assert exc.value.key == "cn_code" and "72041000" in str(exc.value)
+    assert "Annex I" in str(exc.value)
+
+
+def test_tunisian_7615_rows_of_the_table_are_not_cbam_goods():
+    # IR 2025/2621 Annex I publishes 7615 10 10 … 7615 20 00 for Tunisia (1.44 total), but
+    # heading 7615 is not in Reg. 2023/956 Annex I (its aluminium list skips 7602, 7615):
+    # no CBAM declaration, so no default value.
+    with pytest.raises(CaseError, match="76151010 is not a CBAM good"):
+        default("76151010", "TN")
 
 
 @pytest.mark.parametrize(
@@ -237,7 +248,10 @@ def test_a_malformed_row_names_its_key_and_unit():
 
 def test_direct_only_follows_annex_ii():
     assert default("25232900", "CN")["direct_only"] is False  # cement
-    assert default("72026000", "CN")["direct_only"] is False  # ferro-nickel, 7202
+    # Ferro-nickel 7202 60 00 is in scope, and Annex II excepts only the out-of-scope
+    # ferro-alloys: direct-only (before issue #15 the engine said False).
+    assert default("72026000", "CN")["direct_only"] is True
+    assert default("72021100", "CN")["direct_only"] is True  # ferro-manganese
     assert default("76011000", "CN")["direct_only"] is True  # aluminium
 
 
@@ -245,7 +259,7 @@ def test_factors_cite_the_regulation():
     trace = default("7208", "CN")["trace"]
     assert {f["source"] for f in trace["factors"]} == {SOURCE}
     assert all(f["valid_from"] >= "2026-01-01" for f in trace["factors"])
-    assert trace["methodology"] == {"id": "cbam.default", "version": "2025.2621.1"}
+    assert trace["methodology"] == {"id": "cbam.default", "version": "2025.2621.2"}
 
 
 def test_candidate_rows_are_the_origin_and_other_rows_that_can_match():
@@ -285,9 +299,12 @@ def test_the_engine_reproduces_every_published_marked_up_value():
     bundled = load_bundled_table()
     fixture = _fixture_rows()
     assert len(bundled) == len(fixture) == 10932
-    compounded, off_by_rounding, exact, empty = [], 0, 0, 0
+    compounded, off_by_rounding, exact, empty, out_of_scope = [], 0, 0, 0, []
     for row, rec in zip(bundled, fixture, strict=True):
         assert row["cn_code"] == rec["cn_code_digits"]
+        if not in_scope(row["cn_code"]):  # Tunisia 7615 (not in Reg. 2023/956 Annex I)
+            out_of_scope.append((row["origin"], row["cn_code"]))
+            continue
         for year, column in YEAR_COLUMNS.items():
             published = rec[column]
             if not published or row["total_t_per_t"] is None:
@@ -318,7 +335,13 @@ def test_the_engine_reproduces_every_published_marked_up_value():
                 assert result.see_total_t_per_t == float(result.rule_value)
     assert empty == 4  # Taiwan 7218 (3 years), Chile 7306 11 00 (2026)
     assert off_by_rounding == 397
-    assert exact == 10932 * 3 - 4 - 10
+    assert sorted(out_of_scope) == [
+        ("TN", "76151010"),
+        ("TN", "76151030"),
+        ("TN", "76151080"),
+        ("TN", "76152000"),
+    ]
+    assert exact == 10932 * 3 - 4 - 10 - 4 * 3
     assert sorted({c[0] for c in compounded}) == ["Angola", "Argentina"]
     assert len(compounded) == 10
     assert_allclose(sorted({round(c[3], 3) for c in compounded}), [1.21, 1.331], atol=1e-3)
@@ -335,9 +358,9 @@ def test_the_sector_label_disagrees_with_the_cn_code_only_for_tunisian_aluminium
     odd = {
         (r["country"], r["cn_code"])
         for r in load_bundled_table()
-        if labels[r["sector"]] != goods_sector(r["cn_code"])
+        if in_scope(r["cn_code"]) and labels[r["sector"]] != goods_sector(r["cn_code"])
     }
-    assert len(odd) == 24
+    assert len(odd) == 20  # 24 before the four 7615 rows were found outside Annex I
     assert {country for country, _ in odd} == {"Tunisia"}
     assert all(cn.startswith("76") for _, cn in odd)
     # Tunisia 7601: total 0.36, published 2026 value 0.396 = +10 % (aluminium), not +1 %.
@@ -374,4 +397,64 @@ def test_a_heading_with_a_single_code_in_annex_i_matches_it():
 def test_a_heading_with_several_codes_under_it_is_ambiguous():
     # Cement heading 2523 is published per 8-digit code (2523 10 00, 2523 21 00, ...).
     with pytest.raises(AmbiguousCNCodeError):
-        run_case({"methodology": "cbam.default", "cn_code": "2523", "origin": "ZZ", "year": 2026})
+        run_case({"methodology": "cbam.default", "cn_code": "2523", "origin": "AQ", "year": 2026})
+
+
+@pytest.mark.parametrize(
+    ("origin", "rule"),
+    [
+        ("NO", "Annex III point 1"),  # Norway
+        ("CH", "Annex III point 1"),  # Switzerland
+        ("IS", "Annex III point 1"),  # Iceland
+        ("LI", "Annex III point 1"),  # Liechtenstein
+        ("DE", "EU member state"),
+        ("EL", "EU member state"),  # the EU's code for Greece
+    ],
+)
+def test_exempt_and_eu_origins_get_no_default_value(origin, rule):
+    # Reg. 2023/956 Art. 2 and Annex III pt 1: the Regulation does not apply to goods
+    # originating in IS, LI, NO, CH; EU goods are not imports.  Before issue #15 Norway
+    # 7208 got the 'Other countries' value.
+    with pytest.raises(ExemptOriginError) as exc:
+        default("7208", origin)
+    assert isinstance(exc.value, CaseError)
+    assert exc.value.key == "origin" and rule in str(exc.value) and origin in str(exc.value)
+
+
+def test_an_origin_that_is_not_an_iso_code_is_an_error_not_other_countries():
+    # 'ZZ' is not assigned in ISO 3166-1; before issue #15 it fell back to 'Other
+    # countries and territories'.
+    with pytest.raises(CaseError) as exc:
+        default("7208", "ZZ")
+    assert exc.value.key == "origin" and "'ZZ'" in str(exc.value)
+
+
+def test_the_route_indicator_of_the_matched_row_is_in_the_result():
+    # IR 2025/2621 Annex I: China 7208 "(C)" Carbon Steel based on BF/BOF; China 7601
+    # "(K)" primary aluminium; Albania 2523 10 00 grey clinker "(A)"; ferro-manganese
+    # 7202 11 carries none (its benchmark does not depend on the route).
+    r = default("7208", "CN")
+    assert (r["route_indicator"], r["route_indicator_meaning"]) == (
+        "C",
+        "Carbon Steel based on BF/BOF",
+    )
+    assert default("7601", "CN")["route_indicator"] == "K"
+    assert default("25231000", "AL")["route_indicator"] == "A"
+    r = default("72021100", "CN")
+    assert r["route_indicator"] is None and r["route_indicator_meaning"] is None
+    assert r["trace"]["result"]["route_indicator"] is None
+
+
+def test_a_given_row_with_an_unknown_route_indicator_is_refused():
+    row = {
+        "origin": "CN",
+        "cn_code": "7208",
+        "direct_t_per_t": 1.0,
+        "total_t_per_t": 1.0,
+        "route_flag": "chairs",
+    }
+    with pytest.raises(CaseError) as exc:
+        default("7208", "CN", default_values=[row])
+    assert exc.value.key == "default_values[0].route_flag" and "'chairs'" in str(exc.value)
+    row["route_flag"] = "(E)"
+    assert default("7208", "CN", default_values=[row])["route_indicator"] == "E"

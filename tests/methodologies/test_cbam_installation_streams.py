@@ -192,8 +192,8 @@ def test_a_stream_case_recomputes_byte_for_byte():
                     {
                         "type": "combustion",
                         "ad_t": 1,
-                        "ncv_tj_per_t": 1,
-                        "ef_t_per_tj": 1,
+                        "ncv_tj_per_t": 0.025,
+                        "ef_t_per_tj": 94.6,
                         "biomass_fraction": 1.5,
                     }
                 ]

@@ -130,8 +130,14 @@ def installation_case(direct_t: float, mwh: float, al: float, cn: str) -> dict:
 
 
 GOODS = ("7208", "2523 29 00")
+# (direct t, MWh, AL t) drawn per tonne within the plausible ranges run_case checks
+# (<= 50 tCO2e/t direct, <= 70 MWh/t).
 installations = st.lists(
-    st.tuples(st.floats(0, 1e4), st.floats(0, 1e4), st.floats(1, 1e4)), min_size=1, max_size=4
+    st.tuples(st.floats(0, 40), st.floats(0, 60), st.floats(1, 1e4)).map(
+        lambda t: (t[0] * t[2], t[1] * t[2], t[2])
+    ),
+    min_size=1,
+    max_size=4,
 )
 
 

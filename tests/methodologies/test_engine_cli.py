@@ -36,7 +36,7 @@ def test_run_prints_the_result_with_its_trace(tmp_path):
 def test_list_names_methodologies_and_versions():
     proc = cli("list")
     assert proc.returncode == 0
-    assert "cbam.default\t2025.2621.1\t" in proc.stdout
+    assert "cbam.default\t2025.2621.2\t" in proc.stdout
     assert "cbam.installation\t" in proc.stdout
     verbose = cli("list", "--verbose")
     assert "activity_level_t" in verbose.stdout and "Case (JSON)" in verbose.stdout
@@ -67,6 +67,21 @@ def test_a_file_that_is_not_json_exits_2(tmp_path):
 
 
 def test_a_case_without_an_answer_exits_1(tmp_path):
+    # Electricity 2716 00 00 is a CBAM good, but IR 2025/2621 Annex I has no default value
+    # for it (Reg. 2023/956 Annex IV pt 4.1: "goods listed in Annex I other than
+    # electricity").  (Ferrous scrap 7204, used here before, is no CBAM good: exit 2.)
+    path = tmp_path / "electricity.json"
+    path.write_text(
+        json.dumps(
+            {"methodology": "cbam.default", "cn_code": "27160000", "origin": "CN", "year": 2026}
+        )
+    )
+    proc = cli("run", str(path))
+    assert proc.returncode == 1
+    assert "27160000" in proc.stderr
+
+
+def test_a_good_outside_annex_i_exits_2(tmp_path):
     path = tmp_path / "scrap.json"
     path.write_text(
         json.dumps(
@@ -74,8 +89,8 @@ def test_a_case_without_an_answer_exits_1(tmp_path):
         )
     )
     proc = cli("run", str(path))
-    assert proc.returncode == 1
-    assert "72041000" in proc.stderr
+    assert proc.returncode == 2
+    assert "72041000" in proc.stderr and "Annex I" in proc.stderr
 
 
 def test_run_works_for_installation_and_certificates(tmp_path):
@@ -123,3 +138,14 @@ def test_list_verbose_prints_every_methodologys_inputs():
     for m in METHODOLOGIES.values():
         assert f"{m.id}\t{m.version}\t" in out
     assert "benchmark_t_per_t" in out and "source_streams" in out
+
+
+def test_an_exempt_origin_exits_2_naming_the_rule(tmp_path):
+    # Reg. 2023/956 Annex III pt 1: goods from Norway are not CBAM imports.
+    path = tmp_path / "case.json"
+    path.write_text(
+        json.dumps({"methodology": "cbam.default", "cn_code": "7208", "origin": "NO", "year": 2026})
+    )
+    proc = cli("run", str(path))
+    assert proc.returncode == 2
+    assert "origin" in proc.stderr and "Annex III point 1" in proc.stderr

@@ -14,7 +14,7 @@ from methodologies.trace import canonical_bytes, engine_versions, sha256_hex
 
 CASES = [
     {"methodology": "cbam.default", "cn_code": "7208", "origin": "CN", "year": 2026},
-    {"methodology": "cbam.default", "cn_code": "2523 10 00", "origin": "XX", "year": 2028},
+    {"methodology": "cbam.default", "cn_code": "2523 10 00", "origin": "AQ", "year": 2028},
     {
         "methodology": "cbam.default",
         "cn_code": "25231000",

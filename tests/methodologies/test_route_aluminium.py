@@ -149,3 +149,12 @@ def test_malformed_cases_name_the_key_and_unit(case, key, unit):
         run_case(case)
     assert exc.value.key == key
     assert unit in exc.value.expected
+
+
+@pytest.mark.parametrize("cn_code", ["7602 00 19", "7615 10 10", "7615 20 00"])
+def test_aluminium_codes_outside_annex_i_are_refused(cn_code):
+    # Reg. 2023/956 Annex I lists 7601, 7603-7614 and 7616: aluminium waste and scrap
+    # 7602 and household articles 7615 are not CBAM goods.
+    with pytest.raises(CaseError) as exc:
+        run_case({**SECONDARY, "cn_code": cn_code})
+    assert exc.value.key == "cn_code" and "not a CBAM good" in str(exc.value)

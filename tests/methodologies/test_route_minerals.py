@@ -48,7 +48,6 @@ def test_pyrometallurgical_nickel_with_coke_and_disclosed_process_emissions():
             "production_t": 20,
             "coke_t": 200,
             "other_process_emissions_t": 50,
-            "cn_code": "7502 10 00",
             "electricity_mwh": 0,
             "electricity_ef_t_per_mwh": 0.7,
         }
@@ -66,7 +65,8 @@ def test_direct_emissions_takes_arrays_like_scalars():
 
 
 @settings(max_examples=50, deadline=None)
-@given(ef=st.floats(0, 1.5), more=st.floats(1e-3, 1.0), gas=st.floats(0, 100))
+# Within the plausible range run_case checks (<= 1.5 tCO2e/MWh).
+@given(ef=st.floats(0, 0.75), more=st.floats(1e-3, 0.75), gas=st.floats(0, 100))
 def test_a_higher_electricity_factor_raises_indirect_and_total(ef, more, gas):
     base = {**LIOH, "natural_gas_tj": gas}
     lo = run_case({**base, "electricity_ef_t_per_mwh": ef})
@@ -91,3 +91,11 @@ def test_malformed_cases_name_the_key_and_unit(changes, key, unit):
         run_case(case)
     assert exc.value.key == key
     assert unit in exc.value.expected
+
+
+def test_a_cn_code_outside_cbam_scope_is_refused():
+    # Unwrought nickel 7502 10 00 is not in Reg. 2023/956 Annex I (before issue #15 the
+    # code was accepted and direct_only read from it).
+    with pytest.raises(CaseError) as exc:
+        run_case({**LIOH, "product": "nickel", "cn_code": "7502 10 00"})
+    assert exc.value.key == "cn_code" and "75021000 is not a CBAM good" in str(exc.value)

@@ -152,7 +152,8 @@ def test_bf_bof_is_above_scrap_eaf_under_default_parameters(production, mwh_per_
 
 
 @settings(max_examples=50, deadline=None)
-@given(mwh=st.floats(1, 1e6), ef=st.floats(0, 1.5), more=st.floats(1e-3, 1.0))
+# Within the plausible ranges run_case checks (<= 70 MWh/t, <= 1.5 tCO2e/MWh).
+@given(mwh=st.floats(1, 6e4), ef=st.floats(0, 0.75), more=st.floats(1e-3, 0.75))
 def test_a_higher_electricity_factor_gives_more_indirect(mwh, ef, more):
     low = run_case(steel("scrap_eaf", electricity_mwh=mwh, electricity_ef_t_per_mwh=ef))
     high = run_case(steel("scrap_eaf", electricity_mwh=mwh, electricity_ef_t_per_mwh=ef + more))
@@ -200,3 +201,33 @@ def test_dri_eaf_needs_its_reductant_and_coal_dri_needs_its_coal():
     with pytest.raises(CaseError) as exc:
         run_case(steel("dri_eaf", reductant="hydrogen"))
     assert exc.value.key == "hydrogen_t"
+
+
+@pytest.mark.parametrize(
+    "cn_code", ["7204 10 00", "7202 21 00", "7312 10 20", "7317 00 20", "7325 10 00"]
+)
+def test_codes_outside_annex_i_are_refused(cn_code):
+    # Reg. 2023/956 Annex I: scrap 7204 and ferro-silicon 7202 2 are excepted; headings
+    # 7312-7317 and 7319-7325 are not listed.
+    with pytest.raises(CaseError) as exc:
+        run_case(steel("scrap_eaf", cn_code=cn_code))
+    assert exc.value.key == "cn_code" and cn_code.replace(" ", "") in str(exc.value)
+
+
+@pytest.mark.parametrize("cn_code", ["7202 11 20", "7202 41 10", "7202 60 00"])
+def test_in_scope_ferro_alloys_are_direct_only(cn_code):
+    # Ferro-manganese, ferro-chromium, ferro-nickel are in Annex I and in Annex II (which
+    # excepts only the out-of-scope ferro-alloys and 7204).  BF-BOF Tier 1, as above:
+    # SEE_dir 1.46, SEE_indir 0.09, SEE_total = SEE_dir = 1.46 (before issue #15: 1.55).
+    r = run_case(steel("bf_bof", cn_code=cn_code))
+    assert r["direct_only"] is True
+    assert_allclose(r["see_total_t_per_t"], 1.46, rtol=1e-15)
+
+
+def test_the_indirect_channels_of_a_direct_only_good():
+    # 7207 is direct-only: its own indirect 0.09 (150 MWh × 0.6 / 1000) is reported only.
+    r = run_case(steel("bf_bof"))
+    assert r["see_indirect_counted_t_per_t"] == 0.0
+    assert_allclose(r["see_indirect_reported_only_t_per_t"], 0.09, rtol=1e-15)
+    steps = {s["formula_id"]: s["value"] for s in r["trace"]["steps"]}
+    assert_allclose(steps["route.steel.indirect_channels"], [0.0, 0.09], rtol=1e-15)
