@@ -73,6 +73,7 @@ from ingest.disclosure import (
 from ingest.disclosure import cbam_template as cbam_template_module
 from ingest.disclosure.llm import normalise_space
 from ingest.disclosure.units import UnitError, convert, parse_unit
+from methodologies import cbam_tables
 from methodologies.errors import MethodologyError
 from methodologies.trace import canonical_bytes, sha256_hex
 
@@ -880,42 +881,86 @@ def _default_see(origin: str, cn_code: str, year: int) -> dict | None:
     return result
 
 
+#: Sources of electricity whose actual emission factor CBAM admits (IR 2025/2547 Annex II
+#: D.4, D.4.3; Reg. 2023/956 Annex IV pt 6): a power purchase agreement, or a direct
+#: technical link to the generating plant (the template's "onsite").
+ACTUAL_ELECTRICITY_SOURCES = {
+    "ppa": "a power purchase agreement",
+    "onsite": "a direct technical link",
+}
+
+
+def _measured_grid_note(installation: Installation, year: int) -> str:
+    """The platform's measured grid intensity for the installation's zone and year, as a
+    note: evidence shown beside the CBAM factor, never used in its place."""
+    from apps.grid.selectors import grid_factor_lookup
+
+    try:
+        measured = grid_factor_lookup(
+            zone=installation.grid_zone, country=installation.country, year=year
+        )
+    except LookupError as exc:
+        return f"measured grid intensity: none for {year} ({exc})"
+    return (
+        f"measured grid intensity {measured.value_t_per_mwh:.4g} t/MWh ({measured.source}; "
+        f"{' → '.join(measured.steps)}): evidence only, not used (CBAM takes the Annex II "
+        "factor unless an actual factor is justified)"
+    )
+
+
+def _electricity_factor(rec, item: str, installation: Installation, year: int, cite, notes):
+    """The emission factor [t/MWh] CBAM admits for one disclosed electricity record:
+
+    - the disclosed factor when the record's source is a power purchase agreement or a
+      direct technical link ("ppa", "onsite"): IR 2025/2547 Annex II D.4 (third indent)
+      and D.4.3, Reg. 2023/956 Annex IV pt 6;
+    - otherwise the country factor of IR 2025/2621 Annex II (Art. 1(3); IR 2025/2547
+      Annex II D.4, first indent), whatever factor the disclosure states (shown as
+      evidence, not used).
+
+    Returns None (and says why in ``notes``) when no factor applies."""
+    source = ""
+    if "source" in rec:
+        source = rec["source"].text.strip().lower()
+        cite(rec["source"], f"electricity[{item}].source")
+    if "ef" in rec and source in ACTUAL_ELECTRICITY_SOURCES:
+        cite(rec["ef"], f"electricity[{item}].ef_t_per_mwh")
+        notes.append(
+            f"electricity[{item}]: actual factor {_canonical(rec['ef']):g} t/MWh, justified by "
+            f"{ACTUAL_ELECTRICITY_SOURCES[source]} (IR 2025/2547 Annex II D.4.3; the "
+            "evidence it lists is for the verifier to check)"
+        )
+        return _canonical(rec["ef"])
+    try:
+        factor = cbam_tables.grid_factor(installation.country)
+    except MethodologyError as exc:
+        notes.append(f"electricity[{item}]: no CBAM factor ({exc}); left out")
+        return None
+    if "ef" in rec:
+        cite(rec["ef"], f"electricity[{item}].ef_t_per_mwh (evidence only, not used)")
+    stated = f"; the disclosed {_canonical(rec['ef']):g} t/MWh is not used" if "ef" in rec else ""
+    notes.append(
+        f"electricity[{item}]: source {source or 'not stated'}, no power purchase agreement "
+        f"or direct technical link: CBAM country factor {factor.value:g} t/MWh "
+        f"({factor.source}, {factor.row}"
+        + (", as Other countries and territories" if factor.fallback else "")
+        + f"){stated}; {_measured_grid_note(installation, year)}"
+    )
+    return factor.value
+
+
 def _electricity(records, installation: Installation, year: int, share: float, cite, notes):
     consumed, emissions, counted = 0.0, 0.0, 0.0
-    grid_factor = None
     for item, rec in records.get("electricity", {}).items():
         if "consumed" not in rec:
             continue
         mwh = _canonical(rec["consumed"])
         cite(rec["consumed"], f"electricity[{item}].consumed_mwh")
         consumed += mwh
-        if "ef" in rec:
-            ef = _canonical(rec["ef"])
-            cite(rec["ef"], f"electricity[{item}].ef_t_per_mwh")
+        ef = _electricity_factor(rec, item, installation, year, cite, notes)
+        if ef is not None:
             emissions += mwh * ef
             counted += mwh
-            continue
-        if grid_factor is None:
-            from apps.grid.selectors import grid_factor_lookup
-
-            try:
-                grid_factor = grid_factor_lookup(
-                    zone=installation.grid_zone, country=installation.country, year=year
-                )
-            except LookupError as exc:
-                grid_factor = False
-                notes.append(
-                    f"electricity[{item}]: no emission factor in the disclosure and none from "
-                    f"grid data ({exc}); its {mwh:g} MWh are left out, so the indirect "
-                    "emissions could not be computed from grid data and are a lower bound"
-                )
-        if grid_factor:
-            emissions += mwh * grid_factor.value_t_per_mwh
-            counted += mwh
-            notes.append(
-                f"electricity[{item}]: grid factor {grid_factor.value_t_per_mwh:g} t/MWh "
-                f"({grid_factor.source}; {' → '.join(grid_factor.steps)})"
-            )
     if counted == 0:
         return {"consumed_mwh": 0.0, "ef_t_per_mwh": 0.0}, consumed
     return {"consumed_mwh": counted * share, "ef_t_per_mwh": emissions / counted}, consumed
