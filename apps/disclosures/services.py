@@ -47,6 +47,7 @@ from apps.disclosures.models import (
     ExtractedValue,
     ExtractionTrace,
     Status,
+    VerificationReport,
 )
 from apps.estimates.models import Estimate, Tier
 from apps.estimates.services import estimate_ladder_apply, estimate_record, estimates_supersede
@@ -1222,6 +1223,11 @@ LADDER_WHY = {
         "period (version {v}) ranks above modelled and default values (DESIGN §3); a "
         "verified estimate would rank above it"
     ),
+    Tier.VERIFIED: (
+        "verified actual: the exporter's confirmed disclosure (version {v}) carries a "
+        "verification report with a positive opinion for its reporting period (IR 2025/2546); "
+        "it ranks above disclosed, modelled and default values (DESIGN §3)"
+    ),
     Tier.MODELLED: (
         "modelled: the confirmed disclosure (version {v}) is partial (production and "
         "energy, no source streams), so a route model computed it; it ranks above the "
@@ -1291,7 +1297,9 @@ def disclosure_estimates_apply(*, version: DisclosureVersion, actor: Any = None)
     _satellite_check(version=version, values=values, year=year, actor=actor, notes=notes)
     flags = reconciliation_flags(installation_id=installation.pk, year=year)
     out: dict[str, Any] = {"estimates": [], "notes": notes, "shipments": 0, "tiers_before": {}}
+    report = verification_report_current(disclosure=disclosure)
     for cn, case, cited, local_notes in cases:
+        case = _verified_case(case, report)
         try:
             result = methodologies.run_case(case)
         except MethodologyError as exc:
@@ -1321,6 +1329,8 @@ def disclosure_estimates_apply(*, version: DisclosureVersion, actor: Any = None)
             "reconciliation_flags": flags,
             "ladder": {"tier": tier.value, "why": LADDER_WHY[tier].format(v=version.number)},
         }
+        if tier == Tier.VERIFIED:
+            provenance["verification"] = _verification_evidence(report)
         trace = {**result["trace"], "provenance": provenance}
         result = {**result, "trace": trace, "trace_sha256": sha256_hex(canonical_bytes(trace))}
         earlier = list(Estimate.objects.filter(subject_key=subject, superseded_by__isnull=True))
@@ -1355,3 +1365,140 @@ def disclosure_estimates_apply(*, version: DisclosureVersion, actor: Any = None)
         for tier, n in applied.tiers_before.items():
             out["tiers_before"][tier or "none"] = out["tiers_before"].get(tier or "none", 0) + n
     return json.loads(json.dumps(out))
+
+
+# --- verification reports (IR 2025/2546) --------------------------------------------
+
+
+class VerificationError(ValueError):
+    """A verification report refused; ``field`` names the offending field."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        self.field = field
+        super().__init__(f"{field}: {reason}")
+
+
+def verification_report_current(*, disclosure: Disclosure) -> VerificationReport | None:
+    """The latest report with a positive opinion on the disclosure, or None."""
+    positive = [
+        VerificationReport.Opinion.POSITIVE,
+        VerificationReport.Opinion.POSITIVE_WITH_COMMENTS,
+    ]
+    return (
+        disclosure.verification_reports.filter(opinion__in=positive)
+        .order_by("-issued_on", "-id")
+        .first()
+    )
+
+
+def _verified_case(case: dict, report: VerificationReport | None) -> dict:
+    """A disclosed ``cbam.installation`` case becomes verified when a positive report
+    covers its period; a modelled case (a route model) stays modelled: the report
+    verifies the disclosed data, not the platform's model."""
+    if report is None or case.get("methodology") != "cbam.installation":
+        return case
+    return {**case, "tier": "verified"}
+
+
+def _verification_evidence(report: VerificationReport) -> dict:
+    return {
+        "report_id": report.pk,
+        "report_identifier": report.report_identifier,
+        "period": [report.period_start.isoformat(), report.period_end.isoformat()],
+        "verifier": report.verifier_name,
+        "accreditation_number": report.accreditation_number,
+        "accreditation_body": report.accreditation_body,
+        "accreditation_expires": (
+            report.accreditation_expires.isoformat() if report.accreditation_expires else None
+        ),
+        "opinion": report.opinion,
+        "comments": report.comments,
+        "issued_on": report.issued_on.isoformat(),
+        "basis": "Commission Implementing Regulation (EU) 2025/2546, Annex (1.2, 1.3, 2.6)",
+    }
+
+
+def _verification_check(disclosure: Disclosure, fields: dict[str, Any]) -> None:
+    for name in (
+        "report_identifier",
+        "verifier_name",
+        "accreditation_number",
+        "accreditation_body",
+    ):
+        if not str(fields.get(name) or "").strip():
+            raise VerificationError(name, "required (IR 2025/2546 Annex 1.2, 1.3)")
+    if fields["opinion"] not in VerificationReport.Opinion.values:
+        raise VerificationError("opinion", f"one of {', '.join(VerificationReport.Opinion.values)}")
+    start, end, issued = fields["period_start"], fields["period_end"], fields["issued_on"]
+    if end < start:
+        raise VerificationError("period_end", f"{end} is before the period's start {start}")
+    if start > disclosure.period_start or end < disclosure.period_end:
+        raise VerificationError(
+            "period_start" if start > disclosure.period_start else "period_end",
+            f"the report's period {start}–{end} does not cover the disclosure's reporting "
+            f"period {disclosure.period_start}–{disclosure.period_end}",
+        )
+    if issued < start:
+        raise VerificationError(
+            "issued_on", f"{issued} is before the verified period's start ({start})"
+        )
+    if issued > timezone.now().date():
+        raise VerificationError("issued_on", f"{issued} is in the future")
+    expires = fields.get("accreditation_expires")
+    if expires is not None and expires < issued:
+        raise VerificationError(
+            "accreditation_expires",
+            f"the accreditation expired on {expires}, before the statement of {issued}",
+        )
+
+
+def verification_report_attach(
+    *, disclosure: Disclosure, user: User, **fields: Any
+) -> dict[str, Any]:
+    """Attach a verification report to a disclosure (exporters of its organisation,
+    officials). A positive opinion makes the estimates of its current confirmed version
+    "verified actual": they are recomputed with tier verified, supersede the disclosed
+    ones and move the installation's shipments up the ladder; a negative one is kept as
+    evidence and changes no rung. Returns the report id and what changed."""
+    if user.role == User.Role.EXPORTER:
+        if disclosure.organisation_id != user.organisation_id:
+            raise VerificationError("disclosure", "not a disclosure of your organisation")
+    elif user.role != User.Role.OFFICIAL:
+        raise VerificationError("disclosure", "only exporters and officials attach reports")
+    fields = {**fields, "comments": fields.get("comments") or ""}
+    _verification_check(disclosure, fields)
+    if disclosure.verification_reports.filter(
+        report_identifier=fields["report_identifier"]
+    ).exists():
+        raise VerificationError("report_identifier", "this report is already attached")
+    with transaction.atomic():
+        report = VerificationReport.objects.create(
+            disclosure=disclosure, attached_by=user, **fields
+        )
+        audit_append(
+            actor=user,
+            action="disclosure.verification_attach",
+            object_type="disclosure",
+            object_id=disclosure.pk,
+            payload={
+                "report": report.pk,
+                "report_identifier": report.report_identifier,
+                "opinion": report.opinion,
+                "verifier": report.verifier_name,
+                "accreditation_number": report.accreditation_number,
+            },
+        )
+        out: dict[str, Any] = {"report": report.pk, "verified": report.is_positive}
+        version = disclosure.versions.filter(
+            status=Status.CONFIRMED, superseded_by__isnull=True
+        ).first()
+        if report.is_positive and version is not None:
+            engine = disclosure_estimates_apply(version=version, actor=user)
+            version.engine = engine
+            version.save(update_fields=["engine"])
+            out |= {"estimates": engine["estimates"], "shipments": engine["shipments"]}
+        elif report.is_positive:
+            out["note"] = "no confirmed version yet: its estimates will be verified on confirmation"
+        else:
+            out["note"] = "negative opinion: kept as evidence, the estimates stay disclosed"
+    return out
