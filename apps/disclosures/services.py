@@ -1033,13 +1033,15 @@ def _streams(records, share: float, cite, notes) -> list[dict]:
 STEEL_ROUTES = ("bf_bof", "dri_eaf", "scrap_eaf")
 
 
-def _route_case(installation, cn: str, production: float, records, year, share, cite):
+def _route_case(installation, cn: str, production: float, records, year, share, cite, notes):
     """A ``route.steel`` case for a partial disclosure (production and electricity known,
-    no source stream): the installation's route, IPCC Tier 1 factors (tier "modelled")."""
+    no source stream): the installation's route, IPCC Tier 1 factors (tier "modelled").
+    A DRI-EAF works needs its DRI charged (``dri_t``): the disclosed precursors of CN 7203
+    (direct reduced iron), allocated by the good's share of production; without one the
+    route model cannot run and the notes say so."""
     route = next((r for r in installation.routes or [] if r in STEEL_ROUTES), None)
     if route is None or not cn.startswith(("72", "73")):
         return None
-    notes: list[str] = []
     electricity, _ = _electricity(records, installation, year, share, cite, notes)
     case = {
         "methodology": "route.steel",
@@ -1051,6 +1053,21 @@ def _route_case(installation, cn: str, production: float, records, year, share, 
     }
     if route == "dri_eaf":
         case["reductant"] = "gas"
+        dri = [
+            (item, rec)
+            for item, rec in records.get("precursor", {}).items()
+            if {"cn_code", "mass"} <= rec.keys()
+            and rec["cn_code"].text.replace(" ", "").startswith("7203")
+        ]
+        if not dri:
+            notes.append(
+                "dri_eaf: no precursor of CN 7203 (direct reduced iron) disclosed, so the "
+                "DRI charged (dri_t) is unknown and the route model cannot run"
+            )
+            return None
+        for item, rec in dri:
+            cite(rec["mass"], f"dri_t (precursor[{item}].mass)")
+        case["dri_t"] = sum(_canonical(rec["mass"]) for _, rec in dri) * share
     return case
 
 
@@ -1086,7 +1103,9 @@ def _template_cases(version, values, year: int, notes: list[str]) -> list[tuple]
             cite(good["production"], "good.activity_level_t")
         direct: dict[str, Any] = {"source_streams": _streams(records, share, cite, local_notes)}
         if not direct["source_streams"]:
-            case = _route_case(installation, cn, production, records, year, share, cite)
+            case = _route_case(
+                installation, cn, production, records, year, share, cite, local_notes
+            )
             if case is None:
                 local_notes.append(
                     f"goods[{item}]: no usable fuel or material, and no route model applies "

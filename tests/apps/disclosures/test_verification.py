@@ -167,3 +167,68 @@ def test_the_disclosure_page_has_the_form_and_lists_the_report(
     assert refused.status_code == 400 and "does not cover" in refused.content.decode()
     tiers = set(Shipment.objects.filter(declaration_id="D1").values_list("tier", flat=True))
     assert tiers == {"verified"}
+
+
+# --- the modelled rung of a DRI-EAF works --------------------------------------------
+
+
+def _partial(tmp_path, extra: list[str]):
+    lines = template_2026(tmp_path).read_text(encoding="utf-8").splitlines()
+    kept = [line for line in lines if not line.startswith(("fuel,", "precursor,"))]
+    path = tmp_path / "partial-dri.csv"
+    path.write_text("\n".join(kept + extra) + "\n", encoding="utf-8")
+    return path
+
+
+def test_a_partial_disclosure_of_a_dri_eaf_works_is_modelled_with_its_dri(
+    world,  # noqa: F811
+    installations,
+    tmp_path,
+):
+    """route.steel, DRI-EAF with natural gas, IPCC 2006 Vol. 3 Ch. 4 Table 4.1 Tier 1:
+    EAF 0.08 tCO2/t steel + DRI 0.70 tCO2/t DRI.  The DRI charged is the disclosed 7203
+    precursor, 900,000 t for the installation's 1,285,000 t, allocated by production:
+    SEE_direct = 0.08 + 0.70 × 900,000 / 1,285,000 = 0.570272… t/t.  Before, the case had
+    no dri_t and the engine refused it (no estimate)."""
+    installation = installations["a"]
+    installation.routes = ["dri_eaf"]
+    installation.save()
+    path = _partial(
+        tmp_path,
+        [
+            "precursor,dri,cn_code,7203 10 00,,",
+            "precursor,dri,mass,900000,t,",
+            "precursor,dri,origin,India,,",
+        ],
+    )
+    version = upload(world["exporter_a"], installation, path, 2026)
+    engine = disclosure_version_confirm(version=version, user=world["exporter_a"])
+    assert any("route.steel (dri_eaf)" in note for note in engine["notes"]), engine["notes"]
+    estimate = Shipment.objects.get(declaration_id="D1", line=1).estimate
+    assert estimate.tier == "modelled" and estimate.methodology == "route.steel"
+    np.testing.assert_allclose(
+        estimate.see_direct_t_per_t, 0.08 + 0.70 * 900_000 / 1_285_000, rtol=1e-12
+    )
+    np.testing.assert_allclose(estimate.see_indirect_t_per_t, SEE_INDIRECT, rtol=1e-12)
+    trace = json.loads(estimate.trace)
+    np.testing.assert_allclose(trace["case"]["dri_t"], 900_000 * 1_200_000 / 1_285_000)
+    assert "dri_t (precursor[dri].mass)" in {v["input"] for v in trace["provenance"]["values"]}
+    # A positive verification report does not make a route model "verified".
+    url = f"/api/v1/disclosures/{version.disclosure_id}/verification-reports/"
+    assert _api(world["exporter_a"]).post(url, report(), format="json").status_code == 201
+    estimate = Shipment.objects.get(declaration_id="D1", line=1).estimate
+    assert estimate.tier == "modelled"
+
+
+def test_a_dri_eaf_works_without_a_dri_quantity_says_why_it_is_not_modelled(
+    world,  # noqa: F811
+    installations,
+    tmp_path,
+):
+    installation = installations["a"]
+    installation.routes = ["dri_eaf"]
+    installation.save()
+    version = upload(world["exporter_a"], installation, _partial(tmp_path, []), 2026)
+    engine = disclosure_version_confirm(version=version, user=world["exporter_a"])
+    assert any("dri_t) is unknown" in note for note in engine["notes"]), engine["notes"]
+    assert Shipment.objects.get(declaration_id="D1", line=1).tier == "default"
