@@ -3,8 +3,8 @@
 Run from the repository root (needs openpyxl and pycountry)::
 
     python methodologies/data/make_defaults_table.py \
-        /work/shared/data/cbam/official/default_values_IR2025-2621.xlsx \
-        [--compare OLD.csv]
+        fixtures/cbam/default_values_IR2025-2621.xlsx \
+        [--compare fixtures/cbam/cbam_default_values_IR2025-2621_by_country.csv]
 
 Source: the Commission's spreadsheet version of Commission Implementing Regulation (EU)
 2025/2621, Annex I (``default_values_IR2025-2621.xlsx``, sheet "Version History":
