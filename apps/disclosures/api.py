@@ -1,7 +1,9 @@
 """``/api/v1/disclosures/`` and ``/api/v1/disclosure-values/``: list and read disclosures
 (scoped: an exporter its own organisation's, others' ids 404), upload a file (exporters),
 read the extracted values with their evidence, confirm, correct or drop a value, and
-confirm a version (exporters)."""
+confirm a version (exporters); attach a verification report (exporters of the disclosing
+organisation and officials), which makes the estimates verified when its opinion is
+positive (IR 2025/2546)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """The exporter portal: upload a disclosure, follow its processing, review each value
-beside its evidence, correct or confirm, submit. Officials and auditors read every
+beside its evidence, correct or confirm, submit; attach a verification report (exporters
+and officials). Officials and auditors read every
 disclosure; an exporter only its organisation's (404 otherwise)."""
 
 from __future__ import annotations
