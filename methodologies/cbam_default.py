@@ -1,8 +1,9 @@
 """``cbam.default`` — the official CBAM default value of a good, by origin and import year.
 
 Legal basis: Regulation (EU) 2023/956, Article 7(2) and Annex IV; default values of
-Commission Implementing Regulation (EU) 2025/2621, Annex I (as corrected by
-IR 2026/1740); DESIGN.md §3 tier 4 and §4.
+Commission Implementing Regulation (EU) 2025/2621, Annex I, as published in the Official
+Journal on 31 December 2025 (the platform has the text of no later correction and
+applies none; docs/official-tables.md); DESIGN.md §3 tier 4 and §4.
 
 Case (JSON)::
 
@@ -113,7 +114,7 @@ SUMMARY = (
 )
 
 #: Citation carried by every factor taken from the table.
-SOURCE = "Commission Implementing Regulation (EU) 2025/2621, Annex I (as corrected by IR 2026/1740)"
+SOURCE = "Commission Implementing Regulation (EU) 2025/2621, Annex I (OJ L, 31.12.2025)"
 VALID_FROM = "2026-01-01"
 FIRST_YEAR = 2026
 OTHER = "OTHER"

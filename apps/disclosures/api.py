@@ -1,7 +1,9 @@
 """``/api/v1/disclosures/`` and ``/api/v1/disclosure-values/``: list and read disclosures
 (scoped: an exporter its own organisation's, others' ids 404), upload a file (exporters),
 read the extracted values with their evidence, confirm, correct or drop a value, and
-confirm a version (exporters)."""
+confirm a version (exporters); attach a verification report (exporters of the disclosing
+organisation and officials), which makes the estimates verified when its opinion is
+positive (IR 2025/2546)."""
 
 from __future__ import annotations
 
@@ -19,7 +21,12 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from apps.accounts.models import User
-from apps.disclosures.models import Disclosure, DisclosureVersion, ExtractedValue
+from apps.disclosures.models import (
+    Disclosure,
+    DisclosureVersion,
+    ExtractedValue,
+    VerificationReport,
+)
 from apps.disclosures.selectors import (
     disclosure_list,
     extracted_value_list,
@@ -27,9 +34,11 @@ from apps.disclosures.selectors import (
 )
 from apps.disclosures.services import (
     ReviewError,
+    VerificationError,
     disclosure_upload,
     disclosure_version_confirm,
     extracted_value_review,
+    verification_report_attach,
 )
 from apps.disclosures.views import upload_cap, upload_refusal, upload_request_check
 
@@ -129,6 +138,22 @@ class ReviewSerializer(serializers.Serializer):
     corrected_value = serializers.FloatField(required=False, allow_null=True, default=None)
     corrected_unit = serializers.CharField(required=False, allow_blank=True, default="")
     reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class VerificationReportSerializer(serializers.Serializer):
+    """The identification data of a verification report (IR 2025/2546 Annex 1.2, 1.3,
+    2.6)."""
+
+    report_identifier = serializers.CharField(max_length=128)
+    period_start = serializers.DateField()
+    period_end = serializers.DateField()
+    verifier_name = serializers.CharField(max_length=255)
+    accreditation_number = serializers.CharField(max_length=128)
+    accreditation_body = serializers.CharField(max_length=255)
+    accreditation_expires = serializers.DateField(required=False, allow_null=True, default=None)
+    opinion = serializers.ChoiceField(choices=VerificationReport.Opinion.choices)
+    comments = serializers.CharField(required=False, allow_blank=True, default="")
+    issued_on = serializers.DateField()
 
 
 def _exporter_only(user: User) -> None:
@@ -233,6 +258,43 @@ class DisclosureViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
             return Response(disclosure_version_confirm(version=version, user=request.user))
         except ReviewError as exc:
             raise ValidationError({"detail": str(exc)}) from exc
+
+    @extend_schema(
+        request=VerificationReportSerializer,
+        responses={
+            201: inline_serializer(
+                "VerificationAttached",
+                {
+                    "report": serializers.IntegerField(),
+                    "verified": serializers.BooleanField(),
+                    "estimates": serializers.ListField(
+                        child=serializers.DictField(), required=False
+                    ),
+                    "shipments": serializers.IntegerField(required=False),
+                    "note": serializers.CharField(required=False),
+                },
+            ),
+            400: inline_serializer(
+                "VerificationRefused", {"detail": serializers.CharField(help_text="why")}
+            ),
+        },
+    )
+    @action(detail=True, methods=["post"], url_path="verification-reports")
+    def verification_reports(self, request, pk=None):
+        """Attach a verification report (IR 2025/2546) to a disclosure (exporters of its
+        organisation, officials): a positive opinion makes its estimates verified."""
+        disclosure = self.get_object()
+        if request.user.role not in (User.Role.EXPORTER, User.Role.OFFICIAL):
+            raise PermissionDenied("only exporters and officials attach verification reports")
+        form = VerificationReportSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        try:
+            out = verification_report_attach(
+                disclosure=disclosure, user=request.user, **form.validated_data
+            )
+        except VerificationError as exc:
+            raise ValidationError({exc.field: [str(exc)]}) from exc
+        return Response(out, status=status.HTTP_201_CREATED)
 
 
 class ExtractedValueViewSet(viewsets.ReadOnlyModelViewSet):

@@ -197,3 +197,58 @@ class ExtractionTrace(models.Model):
 
     def __str__(self) -> str:
         return f"{self.version}: {self.extractor}"
+
+
+class VerificationReport(models.Model):
+    """A verifier's report on a disclosure's reporting period: what makes its estimates
+    "verified actual" (DESIGN §3, rung 1).
+
+    The fields are the identification data of the verification report template of
+    Commission Implementing Regulation (EU) 2025/2546, Annex: the report's identifier
+    and reporting period (pt 1.2), the verifier, its accreditation number, national
+    accreditation body and the accreditation's expiry (pt 1.3), and the verification
+    statement (pt 2.6): whether it concludes with reasonable assurance that the report
+    is free from material misstatements and non-conformities ("positive", "positive with
+    comments" when it adds recommendations or immaterial findings, else "negative"), and
+    its date of issue.  Only a positive opinion makes the estimates verified.
+    """
+
+    class Opinion(models.TextChoices):
+        POSITIVE = "positive", "Positive"
+        POSITIVE_WITH_COMMENTS = "positive_with_comments", "Positive with comments"
+        NEGATIVE = "negative", "Negative (not verified as satisfactory)"
+
+    disclosure = models.ForeignKey(
+        Disclosure, on_delete=models.PROTECT, related_name="verification_reports"
+    )
+    report_identifier = models.CharField(max_length=128, help_text="IR 2025/2546 Annex 1.2(a)")
+    period_start = models.DateField(help_text="reporting period verified (Annex 1.2(b))")
+    period_end = models.DateField()
+    verifier_name = models.CharField(max_length=255, help_text="Annex 1.3(a)")
+    accreditation_number = models.CharField(max_length=128, help_text="Annex 1.3(d)")
+    accreditation_body = models.CharField(
+        max_length=255, help_text="national accreditation body (Annex 1.3(e))"
+    )
+    accreditation_expires = models.DateField(null=True, blank=True, help_text="Annex 1.3(g)")
+    opinion = models.CharField(max_length=32, choices=Opinion.choices)
+    comments = models.TextField(blank=True, help_text="findings and recommendations (2.6)")
+    issued_on = models.DateField(help_text="date of the verification statement (2.6(h))")
+    attached_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-issued_on", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["disclosure", "report_identifier"], name="verificationreport_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.report_identifier} ({self.opinion}) for {self.disclosure}"
+
+    @property
+    def is_positive(self) -> bool:
+        return self.opinion in (self.Opinion.POSITIVE, self.Opinion.POSITIVE_WITH_COMMENTS)

@@ -47,6 +47,7 @@ from apps.disclosures.models import (
     ExtractedValue,
     ExtractionTrace,
     Status,
+    VerificationReport,
 )
 from apps.estimates.models import Estimate, Tier
 from apps.estimates.services import estimate_ladder_apply, estimate_record, estimates_supersede
@@ -73,6 +74,7 @@ from ingest.disclosure import (
 from ingest.disclosure import cbam_template as cbam_template_module
 from ingest.disclosure.llm import normalise_space
 from ingest.disclosure.units import UnitError, convert, parse_unit
+from methodologies import cbam_tables
 from methodologies.errors import MethodologyError
 from methodologies.trace import canonical_bytes, sha256_hex
 
@@ -880,42 +882,86 @@ def _default_see(origin: str, cn_code: str, year: int) -> dict | None:
     return result
 
 
+#: Sources of electricity whose actual emission factor CBAM admits (IR 2025/2547 Annex II
+#: D.4, D.4.3; Reg. 2023/956 Annex IV pt 6): a power purchase agreement, or a direct
+#: technical link to the generating plant (the template's "onsite").
+ACTUAL_ELECTRICITY_SOURCES = {
+    "ppa": "a power purchase agreement",
+    "onsite": "a direct technical link",
+}
+
+
+def _measured_grid_note(installation: Installation, year: int) -> str:
+    """The platform's measured grid intensity for the installation's zone and year, as a
+    note: evidence shown beside the CBAM factor, never used in its place."""
+    from apps.grid.selectors import grid_factor_lookup
+
+    try:
+        measured = grid_factor_lookup(
+            zone=installation.grid_zone, country=installation.country, year=year
+        )
+    except LookupError as exc:
+        return f"measured grid intensity: none for {year} ({exc})"
+    return (
+        f"measured grid intensity {measured.value_t_per_mwh:.4g} t/MWh ({measured.source}; "
+        f"{' → '.join(measured.steps)}): evidence only, not used (CBAM takes the Annex II "
+        "factor unless an actual factor is justified)"
+    )
+
+
+def _electricity_factor(rec, item: str, installation: Installation, year: int, cite, notes):
+    """The emission factor [t/MWh] CBAM admits for one disclosed electricity record:
+
+    - the disclosed factor when the record's source is a power purchase agreement or a
+      direct technical link ("ppa", "onsite"): IR 2025/2547 Annex II D.4 (third indent)
+      and D.4.3, Reg. 2023/956 Annex IV pt 6;
+    - otherwise the country factor of IR 2025/2621 Annex II (Art. 1(3); IR 2025/2547
+      Annex II D.4, first indent), whatever factor the disclosure states (shown as
+      evidence, not used).
+
+    Returns None (and says why in ``notes``) when no factor applies."""
+    source = ""
+    if "source" in rec:
+        source = rec["source"].text.strip().lower()
+        cite(rec["source"], f"electricity[{item}].source")
+    if "ef" in rec and source in ACTUAL_ELECTRICITY_SOURCES:
+        cite(rec["ef"], f"electricity[{item}].ef_t_per_mwh")
+        notes.append(
+            f"electricity[{item}]: actual factor {_canonical(rec['ef']):g} t/MWh, justified by "
+            f"{ACTUAL_ELECTRICITY_SOURCES[source]} (IR 2025/2547 Annex II D.4.3; the "
+            "evidence it lists is for the verifier to check)"
+        )
+        return _canonical(rec["ef"])
+    try:
+        factor = cbam_tables.grid_factor(installation.country)
+    except MethodologyError as exc:
+        notes.append(f"electricity[{item}]: no CBAM factor ({exc}); left out")
+        return None
+    if "ef" in rec:
+        cite(rec["ef"], f"electricity[{item}].ef_t_per_mwh (evidence only, not used)")
+    stated = f"; the disclosed {_canonical(rec['ef']):g} t/MWh is not used" if "ef" in rec else ""
+    notes.append(
+        f"electricity[{item}]: source {source or 'not stated'}, no power purchase agreement "
+        f"or direct technical link: CBAM country factor {factor.value:g} t/MWh "
+        f"({factor.source}, {factor.row}"
+        + (", as Other countries and territories" if factor.fallback else "")
+        + f"){stated}; {_measured_grid_note(installation, year)}"
+    )
+    return factor.value
+
+
 def _electricity(records, installation: Installation, year: int, share: float, cite, notes):
     consumed, emissions, counted = 0.0, 0.0, 0.0
-    grid_factor = None
     for item, rec in records.get("electricity", {}).items():
         if "consumed" not in rec:
             continue
         mwh = _canonical(rec["consumed"])
         cite(rec["consumed"], f"electricity[{item}].consumed_mwh")
         consumed += mwh
-        if "ef" in rec:
-            ef = _canonical(rec["ef"])
-            cite(rec["ef"], f"electricity[{item}].ef_t_per_mwh")
+        ef = _electricity_factor(rec, item, installation, year, cite, notes)
+        if ef is not None:
             emissions += mwh * ef
             counted += mwh
-            continue
-        if grid_factor is None:
-            from apps.grid.selectors import grid_factor_lookup
-
-            try:
-                grid_factor = grid_factor_lookup(
-                    zone=installation.grid_zone, country=installation.country, year=year
-                )
-            except LookupError as exc:
-                grid_factor = False
-                notes.append(
-                    f"electricity[{item}]: no emission factor in the disclosure and none from "
-                    f"grid data ({exc}); its {mwh:g} MWh are left out, so the indirect "
-                    "emissions could not be computed from grid data and are a lower bound"
-                )
-        if grid_factor:
-            emissions += mwh * grid_factor.value_t_per_mwh
-            counted += mwh
-            notes.append(
-                f"electricity[{item}]: grid factor {grid_factor.value_t_per_mwh:g} t/MWh "
-                f"({grid_factor.source}; {' → '.join(grid_factor.steps)})"
-            )
     if counted == 0:
         return {"consumed_mwh": 0.0, "ef_t_per_mwh": 0.0}, consumed
     return {"consumed_mwh": counted * share, "ef_t_per_mwh": emissions / counted}, consumed
@@ -987,13 +1033,15 @@ def _streams(records, share: float, cite, notes) -> list[dict]:
 STEEL_ROUTES = ("bf_bof", "dri_eaf", "scrap_eaf")
 
 
-def _route_case(installation, cn: str, production: float, records, year, share, cite):
+def _route_case(installation, cn: str, production: float, records, year, share, cite, notes):
     """A ``route.steel`` case for a partial disclosure (production and electricity known,
-    no source stream): the installation's route, IPCC Tier 1 factors (tier "modelled")."""
+    no source stream): the installation's route, IPCC Tier 1 factors (tier "modelled").
+    A DRI-EAF works needs its DRI charged (``dri_t``): the disclosed precursors of CN 7203
+    (direct reduced iron), allocated by the good's share of production; without one the
+    route model cannot run and the notes say so."""
     route = next((r for r in installation.routes or [] if r in STEEL_ROUTES), None)
     if route is None or not cn.startswith(("72", "73")):
         return None
-    notes: list[str] = []
     electricity, _ = _electricity(records, installation, year, share, cite, notes)
     case = {
         "methodology": "route.steel",
@@ -1005,6 +1053,21 @@ def _route_case(installation, cn: str, production: float, records, year, share, 
     }
     if route == "dri_eaf":
         case["reductant"] = "gas"
+        dri = [
+            (item, rec)
+            for item, rec in records.get("precursor", {}).items()
+            if {"cn_code", "mass"} <= rec.keys()
+            and rec["cn_code"].text.replace(" ", "").startswith("7203")
+        ]
+        if not dri:
+            notes.append(
+                "dri_eaf: no precursor of CN 7203 (direct reduced iron) disclosed, so the "
+                "DRI charged (dri_t) is unknown and the route model cannot run"
+            )
+            return None
+        for item, rec in dri:
+            cite(rec["mass"], f"dri_t (precursor[{item}].mass)")
+        case["dri_t"] = sum(_canonical(rec["mass"]) for _, rec in dri) * share
     return case
 
 
@@ -1040,7 +1103,9 @@ def _template_cases(version, values, year: int, notes: list[str]) -> list[tuple]
             cite(good["production"], "good.activity_level_t")
         direct: dict[str, Any] = {"source_streams": _streams(records, share, cite, local_notes)}
         if not direct["source_streams"]:
-            case = _route_case(installation, cn, production, records, year, share, cite)
+            case = _route_case(
+                installation, cn, production, records, year, share, cite, local_notes
+            )
             if case is None:
                 local_notes.append(
                     f"goods[{item}]: no usable fuel or material, and no route model applies "
@@ -1177,6 +1242,11 @@ LADDER_WHY = {
         "period (version {v}) ranks above modelled and default values (DESIGN §3); a "
         "verified estimate would rank above it"
     ),
+    Tier.VERIFIED: (
+        "verified actual: the exporter's confirmed disclosure (version {v}) carries a "
+        "verification report with a positive opinion for its reporting period (IR 2025/2546); "
+        "it ranks above disclosed, modelled and default values (DESIGN §3)"
+    ),
     Tier.MODELLED: (
         "modelled: the confirmed disclosure (version {v}) is partial (production and "
         "energy, no source streams), so a route model computed it; it ranks above the "
@@ -1246,7 +1316,9 @@ def disclosure_estimates_apply(*, version: DisclosureVersion, actor: Any = None)
     _satellite_check(version=version, values=values, year=year, actor=actor, notes=notes)
     flags = reconciliation_flags(installation_id=installation.pk, year=year)
     out: dict[str, Any] = {"estimates": [], "notes": notes, "shipments": 0, "tiers_before": {}}
+    report = verification_report_current(disclosure=disclosure)
     for cn, case, cited, local_notes in cases:
+        case = _verified_case(case, report)
         try:
             result = methodologies.run_case(case)
         except MethodologyError as exc:
@@ -1276,6 +1348,8 @@ def disclosure_estimates_apply(*, version: DisclosureVersion, actor: Any = None)
             "reconciliation_flags": flags,
             "ladder": {"tier": tier.value, "why": LADDER_WHY[tier].format(v=version.number)},
         }
+        if tier == Tier.VERIFIED:
+            provenance["verification"] = _verification_evidence(report)
         trace = {**result["trace"], "provenance": provenance}
         result = {**result, "trace": trace, "trace_sha256": sha256_hex(canonical_bytes(trace))}
         earlier = list(Estimate.objects.filter(subject_key=subject, superseded_by__isnull=True))
@@ -1310,3 +1384,140 @@ def disclosure_estimates_apply(*, version: DisclosureVersion, actor: Any = None)
         for tier, n in applied.tiers_before.items():
             out["tiers_before"][tier or "none"] = out["tiers_before"].get(tier or "none", 0) + n
     return json.loads(json.dumps(out))
+
+
+# --- verification reports (IR 2025/2546) --------------------------------------------
+
+
+class VerificationError(ValueError):
+    """A verification report refused; ``field`` names the offending field."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        self.field = field
+        super().__init__(f"{field}: {reason}")
+
+
+def verification_report_current(*, disclosure: Disclosure) -> VerificationReport | None:
+    """The latest report with a positive opinion on the disclosure, or None."""
+    positive = [
+        VerificationReport.Opinion.POSITIVE,
+        VerificationReport.Opinion.POSITIVE_WITH_COMMENTS,
+    ]
+    return (
+        disclosure.verification_reports.filter(opinion__in=positive)
+        .order_by("-issued_on", "-id")
+        .first()
+    )
+
+
+def _verified_case(case: dict, report: VerificationReport | None) -> dict:
+    """A disclosed ``cbam.installation`` case becomes verified when a positive report
+    covers its period; a modelled case (a route model) stays modelled: the report
+    verifies the disclosed data, not the platform's model."""
+    if report is None or case.get("methodology") != "cbam.installation":
+        return case
+    return {**case, "tier": "verified"}
+
+
+def _verification_evidence(report: VerificationReport) -> dict:
+    return {
+        "report_id": report.pk,
+        "report_identifier": report.report_identifier,
+        "period": [report.period_start.isoformat(), report.period_end.isoformat()],
+        "verifier": report.verifier_name,
+        "accreditation_number": report.accreditation_number,
+        "accreditation_body": report.accreditation_body,
+        "accreditation_expires": (
+            report.accreditation_expires.isoformat() if report.accreditation_expires else None
+        ),
+        "opinion": report.opinion,
+        "comments": report.comments,
+        "issued_on": report.issued_on.isoformat(),
+        "basis": "Commission Implementing Regulation (EU) 2025/2546, Annex (1.2, 1.3, 2.6)",
+    }
+
+
+def _verification_check(disclosure: Disclosure, fields: dict[str, Any]) -> None:
+    for name in (
+        "report_identifier",
+        "verifier_name",
+        "accreditation_number",
+        "accreditation_body",
+    ):
+        if not str(fields.get(name) or "").strip():
+            raise VerificationError(name, "required (IR 2025/2546 Annex 1.2, 1.3)")
+    if fields["opinion"] not in VerificationReport.Opinion.values:
+        raise VerificationError("opinion", f"one of {', '.join(VerificationReport.Opinion.values)}")
+    start, end, issued = fields["period_start"], fields["period_end"], fields["issued_on"]
+    if end < start:
+        raise VerificationError("period_end", f"{end} is before the period's start {start}")
+    if start > disclosure.period_start or end < disclosure.period_end:
+        raise VerificationError(
+            "period_start" if start > disclosure.period_start else "period_end",
+            f"the report's period {start}–{end} does not cover the disclosure's reporting "
+            f"period {disclosure.period_start}–{disclosure.period_end}",
+        )
+    if issued < start:
+        raise VerificationError(
+            "issued_on", f"{issued} is before the verified period's start ({start})"
+        )
+    if issued > timezone.now().date():
+        raise VerificationError("issued_on", f"{issued} is in the future")
+    expires = fields.get("accreditation_expires")
+    if expires is not None and expires < issued:
+        raise VerificationError(
+            "accreditation_expires",
+            f"the accreditation expired on {expires}, before the statement of {issued}",
+        )
+
+
+def verification_report_attach(
+    *, disclosure: Disclosure, user: User, **fields: Any
+) -> dict[str, Any]:
+    """Attach a verification report to a disclosure (exporters of its organisation,
+    officials). A positive opinion makes the estimates of its current confirmed version
+    "verified actual": they are recomputed with tier verified, supersede the disclosed
+    ones and move the installation's shipments up the ladder; a negative one is kept as
+    evidence and changes no rung. Returns the report id and what changed."""
+    if user.role == User.Role.EXPORTER:
+        if disclosure.organisation_id != user.organisation_id:
+            raise VerificationError("disclosure", "not a disclosure of your organisation")
+    elif user.role != User.Role.OFFICIAL:
+        raise VerificationError("disclosure", "only exporters and officials attach reports")
+    fields = {**fields, "comments": fields.get("comments") or ""}
+    _verification_check(disclosure, fields)
+    if disclosure.verification_reports.filter(
+        report_identifier=fields["report_identifier"]
+    ).exists():
+        raise VerificationError("report_identifier", "this report is already attached")
+    with transaction.atomic():
+        report = VerificationReport.objects.create(
+            disclosure=disclosure, attached_by=user, **fields
+        )
+        audit_append(
+            actor=user,
+            action="disclosure.verification_attach",
+            object_type="disclosure",
+            object_id=disclosure.pk,
+            payload={
+                "report": report.pk,
+                "report_identifier": report.report_identifier,
+                "opinion": report.opinion,
+                "verifier": report.verifier_name,
+                "accreditation_number": report.accreditation_number,
+            },
+        )
+        out: dict[str, Any] = {"report": report.pk, "verified": report.is_positive}
+        version = disclosure.versions.filter(
+            status=Status.CONFIRMED, superseded_by__isnull=True
+        ).first()
+        if report.is_positive and version is not None:
+            engine = disclosure_estimates_apply(version=version, actor=user)
+            version.engine = engine
+            version.save(update_fields=["engine"])
+            out |= {"estimates": engine["estimates"], "shipments": engine["shipments"]}
+        elif report.is_positive:
+            out["note"] = "no confirmed version yet: its estimates will be verified on confirmation"
+        else:
+            out["note"] = "negative opinion: kept as evidence, the estimates stay disclosed"
+    return out

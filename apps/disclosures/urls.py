@@ -13,6 +13,11 @@ urlpatterns: list = [
     path("disclosures/upload/", views.disclosure_upload_view, name="disclosure-upload"),
     path("disclosures/<int:pk>/", views.disclosure_detail_view, name="disclosure-detail"),
     path(
+        "disclosures/<int:pk>/verification/",
+        views.disclosure_verification_view,
+        name="disclosure-verification",
+    ),
+    path(
         "disclosures/<int:pk>/versions/<int:number>/review/",
         views.disclosure_review_view,
         name="disclosure-review",

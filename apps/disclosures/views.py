@@ -1,5 +1,6 @@
 """The exporter portal: upload a disclosure, follow its processing, review each value
-beside its evidence, correct or confirm, submit. Officials and auditors read every
+beside its evidence, correct or confirm, submit; attach a verification report (exporters
+and officials). Officials and auditors read every
 disclosure; an exporter only its organisation's (404 otherwise)."""
 
 from __future__ import annotations
@@ -15,14 +16,14 @@ from django.core.exceptions import (
     TooManyFieldsSent,
     TooManyFilesSent,
 )
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.utils.html import format_html
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods
 
 from apps.accounts.models import User
-from apps.disclosures.models import DisclosureVersion, ExtractedValue
+from apps.disclosures.models import DisclosureVersion, ExtractedValue, VerificationReport
 from apps.disclosures.selectors import (
     disclosure_list,
     disclosure_version_list,
@@ -31,9 +32,11 @@ from apps.disclosures.selectors import (
 )
 from apps.disclosures.services import (
     ReviewError,
+    VerificationError,
     disclosure_upload,
     disclosure_version_confirm,
     extracted_value_review,
+    verification_report_attach,
 )
 from apps.estimates.models import Estimate
 from apps.web.audit import audit_history_of
@@ -172,9 +175,59 @@ def _disclosure(request: HttpRequest, pk: int):
     return disclosure
 
 
+class VerificationForm(forms.ModelForm):
+    """The identification data of a verification report (IR 2025/2546 Annex 1.2, 1.3, 2.6)."""
+
+    class Meta:
+        model = VerificationReport
+        fields = [
+            "report_identifier",
+            "period_start",
+            "period_end",
+            "verifier_name",
+            "accreditation_number",
+            "accreditation_body",
+            "accreditation_expires",
+            "opinion",
+            "comments",
+            "issued_on",
+        ]
+        widgets = {
+            name: forms.DateInput(attrs={"type": "date"})
+            for name in ("period_start", "period_end", "accreditation_expires", "issued_on")
+        }
+
+
+def _can_attach(user: User) -> bool:
+    return user.role in (User.Role.EXPORTER, User.Role.OFFICIAL)
+
+
+@login_required
+def disclosure_verification_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Attach a verification report from the disclosure page (exporters, officials)."""
+    disclosure = _disclosure(request, pk)  # another organisation's: 404 before anything
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    if not _can_attach(request.user):
+        raise PermissionDenied("only exporters and officials attach verification reports")
+    form = VerificationForm(request.POST)
+    if form.is_valid():
+        try:
+            verification_report_attach(
+                disclosure=disclosure, user=request.user, **form.cleaned_data
+            )
+            return redirect("disclosure-detail", pk=disclosure.pk)
+        except VerificationError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, str(exc))
+    return _disclosure_detail(request, disclosure, form, status=400)
+
+
 @login_required
 def disclosure_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
-    disclosure = _disclosure(request, pk)
+    return _disclosure_detail(request, _disclosure(request, pk), None)
+
+
+def _disclosure_detail(request, disclosure, form, status: int = 200) -> HttpResponse:
     versions = list(disclosure.versions.select_related("evidence", "trace", "ingest_run"))
     estimate_ids = [e["id"] for v in versions for e in (v.engine or {}).get("estimates", [])]
     estimates = {e.pk: e for e in Estimate.objects.filter(pk__in=estimate_ids)}
@@ -189,11 +242,25 @@ def disclosure_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
         [("disclosure_version", v.pk) for v in versions]
         + [("ingest_run", v.ingest_run_id) for v in versions]
         + [("estimate", pk) for pk in estimates]
+        + [("disclosure", disclosure.pk)]
     )
+    can_attach = _can_attach(request.user)
+    if form is None and can_attach:
+        form = VerificationForm(
+            initial={"period_start": disclosure.period_start, "period_end": disclosure.period_end}
+        )
     return render(
         request,
         "disclosures/disclosure_detail.html",
-        {"disclosure": disclosure, "versions": versions, "busy": busy, "history": history},
+        {
+            "disclosure": disclosure,
+            "versions": versions,
+            "busy": busy,
+            "history": history,
+            "reports": disclosure.verification_reports.all(),
+            "verification_form": form if can_attach else None,
+        },
+        status=status,
     )
 
 

@@ -104,6 +104,7 @@ def test_run_works_for_installation_and_certificates(tmp_path):
             "methodology": "cbam.certificates",
             "year": 2027,
             "see_total_t_per_t": 2.0,
+            "see_tier": "default",
             "mass_t": 10,
             "benchmark_t_per_t": 1.0,
             "benchmark_column": "B",

@@ -112,6 +112,25 @@ def review_form(world: World, role: str, owner: str) -> dict:
     return {"value": world.ids["extracted_value"][owner], "action": "confirm"}
 
 
+def verification_form(world: World, role: str, owner: str) -> dict:
+    """A negative-opinion report (stored, no rung changes) covering the disclosure."""
+    import datetime as dt
+
+    from apps.disclosures.models import Disclosure
+
+    disclosure = Disclosure.objects.get(pk=world.ids["disclosure"][owner])
+    return {
+        "report_identifier": f"VR-{role}",
+        "period_start": disclosure.period_start.isoformat(),
+        "period_end": disclosure.period_end.isoformat(),
+        "verifier_name": "Verifier GmbH",
+        "accreditation_number": "D-VS-0001",
+        "accreditation_body": "DAkkS",
+        "opinion": "negative",
+        "issued_on": dt.date.today().isoformat(),
+    }
+
+
 def login_form(world: World, role: str, owner: str) -> dict:
     return {"username": "auditor", "password": "pw-auditor"}
 
@@ -146,6 +165,16 @@ PAGES: dict[str, dict[str, Rule]] = {
         "POST": exporter_writes(status=302, body=upload_form),
     },
     "disclosure-detail": {"GET": read(obj="disclosure")},
+    # Exporters (their own disclosures) and officials attach verification reports.
+    "disclosure-verification": {
+        "GET": Rule(NOBODY, refused=405, obj="disclosure"),
+        "POST": Rule(
+            frozenset({EXPORTER, "official"}),
+            obj="disclosure",
+            status=302,
+            body=verification_form,
+        ),
+    },
     "disclosure-review": {
         "GET": read(obj="disclosure_version"),
         "POST": exporter_writes(obj="disclosure_version", status=302, body=review_form),
@@ -219,6 +248,9 @@ API: dict[str, Rule] = {
         obj="disclosure_version", rows="extracted_value"
     ),
     "api_v1_disclosures_versions_confirm_create": exporter_writes(obj="disclosure_version"),
+    "api_v1_disclosures_verification_reports_create": Rule(
+        frozenset({EXPORTER, "official"}), obj="disclosure", status=201, body=verification_form
+    ),
     "api_v1_disclosure_values_list": read(rows="extracted_value"),
     "api_v1_disclosure_values_retrieve": read(obj="extracted_value"),
     "api_v1_disclosure_values_review_create": exporter_writes(

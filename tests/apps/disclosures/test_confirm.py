@@ -28,8 +28,13 @@ pytestmark = pytest.mark.services
 #   production 1,200,000 + 85,000 = 1,285,000 t (both goods: same SEE, mass-proportional)
 #   SEE_direct = 1,817,153.2 / 1,285,000 = 1.41412700… t/t; CN 7208 is direct-only (Annex II)
 SEE_DIRECT = 1_817_153.2 / 1_285_000
-#   electricity 310,000 MWh × 0.71 + 45,000 MWh × 0 = 220,100 t → SEE_indirect 0.171284…
-SEE_INDIRECT = 220_100 / 1_285_000
+#   electricity: the grid item (source "grid", disclosed 710 kg/MWh) takes India's factor
+#   of IR 2025/2621 Annex II, 0.726 t/MWh (OJ p. 2351): CBAM admits a disclosed factor
+#   only with a PPA or a direct technical link (IR 2025/2547 Annex II D.4, D.4.3); the
+#   solar item (source "PPA", 0 t/MWh) keeps its factor.
+#   310,000 MWh × 0.726 + 45,000 MWh × 0 = 225,060 t → SEE_indirect 0.175144…
+#   (was 220,100 t with the disclosed 0.71, used before without justification)
+SEE_INDIRECT = 225_060 / 1_285_000
 
 
 @pytest.fixture
@@ -99,6 +104,13 @@ def test_confirming_moves_the_installations_shipments_to_disclosed(world, instal
         "410 kt"
     )
     assert trace["case"]["tier"] == "disclosed"
+    grid_note = next(n for n in provenance["notes"] if n.startswith("electricity[grid]"))
+    assert "CBAM country factor 0.726 t/MWh" in grid_note and "Annex II" in grid_note
+    assert "the disclosed 0.71 t/MWh is not used" in grid_note
+    assert "measured grid intensity" in grid_note  # shown as evidence, not used
+    solar_note = next(n for n in provenance["notes"] if n.startswith("electricity[solar]"))
+    assert "justified by a power purchase agreement" in solar_note
+    assert cited["electricity[grid].source"]["value"] == "grid"
 
     api = APIClient()
     api.force_authenticate(world["auditor"])

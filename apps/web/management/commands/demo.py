@@ -29,7 +29,9 @@ from apps.shipments.models import Shipment
 from fixtures.trade.generate_declarations import generate_declarations
 
 FIXTURES = settings.BASE_DIR / "fixtures"
-DEFAULTS_FILE = FIXTURES / "cbam" / "cbam_default_values_IR2025-2621_by_country.csv"
+# The default values regenerated from the Commission's workbook of IR 2025/2621 Annex I
+# (methodologies/data/README.md); the reader ignores its extra ``iso2`` column.
+DEFAULTS_FILE = settings.BASE_DIR / "methodologies" / "data" / "cbam_default_values_IR2025-2621.csv"
 COMEXT_EXTRACT = FIXTURES / "trade" / "eurostat_comext_ds045409_us_eu27_monthly.csv"
 
 # The areas' demo steps, in order: each is ``run(*, command, number)`` and prints its section.
