@@ -43,6 +43,11 @@ if PRODUCTION:
     SECURE_HSTS_SECONDS = env_int("CM_HSTS_SECONDS", 365 * 24 * 3600, minimum=0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
+    # PACT v3 (conformance cases 9–11, 17): a plain-HTTP request to /pact/ is refused, not
+    # redirected; a client following a redirect would have sent its credentials in clear.
+    SECURE_REDIRECT_EXEMPT = [r"^pact/"]
+# PACT endpoints answer only over HTTPS: on in production, or on its own.
+PACT_REQUIRE_HTTPS = env_bool("CM_PACT_REQUIRE_HTTPS", PRODUCTION)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -197,6 +202,12 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# --- PACT events: what one client may post (each kept event is an audit-log entry) ------
+# Stored events per client per rolling minute (rate) and per rolling day (quota); beyond
+# either, POST /pact/3/events answers 429 with Retry-After (apps/pact/api.py).
+PACT_EVENTS_PER_MINUTE = env_int("CM_PACT_EVENTS_PER_MINUTE", 60, minimum=1)
+PACT_EVENTS_PER_DAY = env_int("CM_PACT_EVENTS_PER_DAY", 2000, minimum=1)
 
 # --- LLM endpoint (OpenAI-compatible); unset → deterministic rule-based extractor --------
 LLM_BASE_URL = env_url("LLM_BASE_URL", schemes=("http", "https"))
