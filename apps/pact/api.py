@@ -92,6 +92,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 AFTER = "x-cm-after"
+MAX_INTEGER = 2**63 - 1
 
 
 def _https_required(request) -> bool:
@@ -315,6 +316,8 @@ def _positive_int(params, name: str, default: int | None) -> int | None:
         raise PactError(400, "BadRequest", f"{name} must be an integer") from None
     if value < 0:
         raise PactError(400, "BadRequest", f"{name} must not be negative")
+    if value > MAX_INTEGER:  # beyond a bigint: PostgreSQL would refuse the query (500)
+        raise PactError(400, "BadRequest", f"{name} must be at most {MAX_INTEGER}")
     return value
 
 
