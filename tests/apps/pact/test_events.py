@@ -134,6 +134,9 @@ def test_the_criteria_of_a_request_are_those_of_list_footprints(exchange):
         # The v2 fragment that the conformance suite's case 12 still documents.
         "v2-fragment": {"pf": {"productIds": [DEFAULT_PRODUCT]}, "comment": "This year."},
         "valid-on": {"validOn": "2026-06-01T00:00:00Z", "companyId": ["urn:other:company"]},
+        # As ListFootprints (conformance case 37): a status neither Active nor Deprecated
+        # names no footprint, so the request is accepted and answered with none.
+        "bogus-status": {"status": "BogusStatus"},
     }
     for event_id, data in requests.items():
         response = post(
@@ -147,9 +150,9 @@ def test_the_criteria_of_a_request_are_those_of_list_footprints(exchange):
     assert ids["by-geography"] == ids["v2-fragment"] == {default}
     assert ids["by-classification"] == {default, installation}
     # No footprint of another company: the request is rejected, in the spec's Error format.
-    rejected = answers["valid-on"]
-    check(rejected, "RequestRejectedEvent")
-    assert rejected["data"]["error"]["code"] == "NotFound"
+    for rejected in (answers["valid-on"], answers["bogus-status"]):
+        check(rejected, "RequestRejectedEvent")
+        assert rejected["data"]["error"]["code"] == "NotFound"
     for answer in answers.values():
         check(answer, answer["type"].split(".")[-2])
 
