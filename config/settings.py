@@ -43,6 +43,11 @@ if PRODUCTION:
     SECURE_HSTS_SECONDS = env_int("CM_HSTS_SECONDS", 365 * 24 * 3600, minimum=0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
+    # PACT v3 (conformance cases 9–11, 17): a plain-HTTP request to /pact/ is refused, not
+    # redirected; a client following a redirect would have sent its credentials in clear.
+    SECURE_REDIRECT_EXEMPT = [r"^pact/"]
+# PACT endpoints answer only over HTTPS: on in production, or on its own.
+PACT_REQUIRE_HTTPS = env_bool("CM_PACT_REQUIRE_HTTPS", PRODUCTION)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -72,6 +77,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "apps.web.middleware.RefuseTraceMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -198,6 +204,12 @@ CELERY_BEAT_SCHEDULE = {
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
+# --- PACT events: what one client may post (each kept event is an audit-log entry) ------
+# Stored events per client per rolling minute (rate) and per rolling day (quota); beyond
+# either, POST /pact/3/events answers 429 with Retry-After (apps/pact/api.py).
+PACT_EVENTS_PER_MINUTE = env_int("CM_PACT_EVENTS_PER_MINUTE", 60, minimum=1)
+PACT_EVENTS_PER_DAY = env_int("CM_PACT_EVENTS_PER_DAY", 2000, minimum=1)
+
 # --- LLM endpoint (OpenAI-compatible); unset → deterministic rule-based extractor --------
 LLM_BASE_URL = env_url("LLM_BASE_URL", schemes=("http", "https"))
 LLM_MODEL = env_str("LLM_MODEL", "swiss-ai/Apertus-8B-Instruct-2509")
@@ -211,7 +223,8 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # django-filter's backend, with every number filter held to its column's range.
+    "DEFAULT_FILTER_BACKENDS": ["apps.web.filters.BoundedNumberFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "apps.web.pagination.KeysetPagination",
     "PAGE_SIZE": 100,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -233,6 +246,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "apps.web.openapi.document_error_responses",
+        "apps.web.openapi.drop_invalid_defaults",
     ],
 }
 

@@ -26,8 +26,15 @@ https://github.com/wbcsd/pact-conformance-service):
   events endpoint or whose ``source`` names another host (we answer only at the
   registered endpoint). A request is answered later by a task
   (:func:`apps.pact.services.pact_request_answer`).
-- ``CM_PACT_REQUIRE_HTTPS=1`` refuses plain-HTTP requests (conformance cases 9–11, 17): set
-  it in production behind TLS; the embedded demo serves plain HTTP, so it is off by default.
+- Plain-HTTP requests are refused (conformance cases 9–11, 17: the token endpoint 400
+  ``invalid_request``, the others 403 ``AccessDenied``) when ``settings.PACT_REQUIRE_HTTPS``:
+  on with ``CM_PRODUCTION=1`` (which also exempts ``/pact/`` from the HTTPS redirect, so
+  such a request is refused rather than redirected) or ``CM_PACT_REQUIRE_HTTPS=1``; the
+  embedded demo serves plain HTTP, so it is off there.
+- A client may have at most ``PACT_EVENTS_PER_MINUTE`` events stored per rolling minute and
+  ``PACT_EVENTS_PER_DAY`` per rolling day (each is an audit-log entry, which is never
+  pruned); beyond, 429 (RFC 6585 §4; PACT names no status for it) with ``Retry-After``
+  and the spec's Error body, code ``BadRequest``. A redelivered event does not count.
 
 Every data recipient reads every footprint; they are the platform's published estimates.
 """
@@ -40,6 +47,7 @@ import hashlib
 import logging
 from urllib.parse import unquote, urlencode
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -72,18 +80,23 @@ from apps.pact.selectors import (
     footprint_filters,
     pact_token_client,
 )
-from apps.pact.services import pact_client_authenticate, pact_event_receive, pact_token_issue
-from config.env import env_bool
+from apps.pact.services import (
+    EventQuotaExceeded,
+    pact_client_authenticate,
+    pact_event_receive,
+    pact_token_issue,
+)
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 AFTER = "x-cm-after"
+MAX_INTEGER = 2**63 - 1
 
 
 def _https_required(request) -> bool:
-    return env_bool("CM_PACT_REQUIRE_HTTPS", False) and not request.is_secure()
+    return settings.PACT_REQUIRE_HTTPS and not request.is_secure()
 
 
 # --- Authentication --------------------------------------------------------------------------
@@ -303,6 +316,8 @@ def _positive_int(params, name: str, default: int | None) -> int | None:
         raise PactError(400, "BadRequest", f"{name} must be an integer") from None
     if value < 0:
         raise PactError(400, "BadRequest", f"{name} must not be negative")
+    if value > MAX_INTEGER:  # beyond a bigint: PostgreSQL would refuse the query (500)
+        raise PactError(400, "BadRequest", f"{name} must be at most {MAX_INTEGER}")
     return value
 
 
@@ -420,6 +435,11 @@ class EventsView(PactView):
             400: ErrorSerializer,
             401: ErrorSerializer,
             403: ErrorSerializer,
+            429: OpenApiResponse(
+                ErrorSerializer,
+                description="The client's event rate or quota is used up (settings "
+                "PACT_EVENTS_PER_MINUTE, PACT_EVENTS_PER_DAY); Retry-After says when to retry.",
+            ),
         },
         description="PACT v3 Action Events: one CloudEvent in structured mode. A "
         "RequestCreatedEvent is answered later with a RequestFulfilledEvent or "
@@ -456,10 +476,15 @@ class EventsView(PactView):
                     f"source {event.source!r} does not name the host of the events endpoint "
                     "registered for this client",
                 )
-        pact_event_receive(
-            client=client,
-            event=event,
-            body_sha256=hashlib.sha256(body).hexdigest(),
-            base_url=request.build_absolute_uri("/"),
-        )
+        try:
+            pact_event_receive(
+                client=client,
+                event=event,
+                body_sha256=hashlib.sha256(body).hexdigest(),
+                base_url=request.build_absolute_uri("/"),
+            )
+        except EventQuotaExceeded as exc:
+            response = Response({"code": "BadRequest", "message": str(exc)}, status=429)
+            response["Retry-After"] = str(exc.retry_after)
+            return response
         return Response(status=200)

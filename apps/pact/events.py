@@ -10,15 +10,16 @@ for structured mode and its media type ``application/cloudevents+json``).
 An event is checked the way the spec's schemas shape it: the envelope (``specversion``
 "1.0", non-empty ``id``, ``source``, ``type``, an RFC 3339 ``time`` and an object ``data``;
 PACT's ``BaseEvent`` requires all six) and the ``data`` of its type. Where the schema leaves
-room, we do too: unknown keys of ``data`` are ignored, ``pfIds`` need not be UUIDs (the
-conformance suite sends URNs there), and received footprints are kept as sent, not
-re-validated.
+room, we do too: unknown keys of ``data`` are ignored and received footprints are kept as
+sent, not re-validated. Where it is strict, so are we: ``PublishedEvent.data.pfIds`` are
+UUIDs (``format: uuid``; conformance case 40 sends a URN and expects 400).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -39,6 +40,7 @@ PUBLISHED = "org.wbcsd.pact.ProductFootprint.PublishedEvent.3"
 #: Sizes of our columns (apps.pact.models.ReceivedEvent), in UTF-8 bytes: together they
 #: stay within a PostgreSQL index entry (the pair is unique per client).
 MAX_ID, MAX_SOURCE = 255, 512
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 class EventError(Exception):
@@ -65,6 +67,16 @@ def _text(value: Any, name: str, limit: int | None = None) -> str:
     if limit is not None and len(value.encode("utf-8")) > limit:
         raise EventError(f"{name} is longer than {limit} bytes")
     return value
+
+
+def _uuid(value: Any, name: str) -> str:
+    """A ProductFootprint id: PACT v3 ``PublishedEvent.data.pfIds`` items are ``format:
+    uuid`` (RFC 9562 §4, the hyphenated 8-4-4-4-12 hex form); a URN is refused
+    (conformance case 40)."""
+    text = _text(value, name)
+    if not _UUID.fullmatch(text):
+        raise EventError(f"{name} must be a UUID (8-4-4-4-12 hex digits), got {text!r}")
+    return text
 
 
 def _time(value: Any) -> dt.datetime:
@@ -104,8 +116,8 @@ def _check_data(kind: str, data: dict[str, Any]) -> None:
         ids = data.get("pfIds")
         if not isinstance(ids, list) or not ids:
             raise EventError("data.pfIds must be a non-empty list of footprint ids")
-        for pf_id in ids:
-            _text(pf_id, "data.pfIds[]")
+        for index, pf_id in enumerate(ids):
+            _uuid(pf_id, f"data.pfIds[{index}]")
     elif kind in (REQUEST_FULFILLED, REQUEST_REJECTED):
         _text(data.get("requestEventId"), "data.requestEventId")
         if kind == REQUEST_FULFILLED:

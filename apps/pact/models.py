@@ -82,6 +82,8 @@ class ReceivedEvent(models.Model):
                 fields=["client", "source", "event_id"], name="pact_received_event_identity"
             )
         ]
+        # The event quota counts a client's events of the last minute and day.
+        indexes = [models.Index(fields=["client", "received_at"], name="pact_received_quota")]
 
     def __str__(self) -> str:
         return f"{self.type} {self.event_id} from {self.client}"

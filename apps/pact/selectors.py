@@ -73,12 +73,15 @@ LIST_CRITERIA = {
     "classification": "classification",
 }
 TIME_CRITERIA = {"validOn": "valid_on", "validAfter": "valid_after", "validBefore": "valid_before"}
+#: The status of a criterion that is neither Active nor Deprecated: no footprint has it.
+UNKNOWN_STATUS = "unknown"
 
 
 def footprint_filters(criteria: Mapping[str, Any]) -> FootprintFilters:
     """Filters from the spec's criteria: each list criterion a list of strings, each time an
-    RFC 3339 date-time with a zone, ``status`` Active or Deprecated (in any case). Other
-    keys are not criteria and are ignored. Raises :class:`CriteriaError`."""
+        RFC 3339 date-time with a zone, ``status`` a string (Active or Deprecated in any case
+    select; another matches nothing). Other
+        keys are not criteria and are ignored. Raises :class:`CriteriaError`."""
     filters = FootprintFilters()
     for name, attr in LIST_CRITERIA.items():
         values = criteria.get(name, [])
@@ -103,10 +106,14 @@ def footprint_filters(criteria: Mapping[str, Any]) -> FootprintFilters:
             raise CriteriaError(f"{name} is out of range in UTC, got {raw!r}") from None
         setattr(filters, attr, moment)
     if "status" in criteria:
+        # PACT v3 ``status`` "MUST be Active or Deprecated", matched case-insensitively; any
+        # other text names no footprint, so it matches none (conformance case 37:
+        # ``?status=BogusStatus`` is answered 200 ``{"data": []}``, not 400).
         status = criteria["status"]
-        if not isinstance(status, str) or status.strip().lower() not in ("active", "deprecated"):
-            raise CriteriaError("status must be Active or Deprecated")
-        filters.status = status.strip().lower()
+        if not isinstance(status, str):
+            raise CriteriaError("status must be a string, Active or Deprecated")
+        status = status.strip().lower()
+        filters.status = status if status in ("active", "deprecated") else UNKNOWN_STATUS
     return filters
 
 
@@ -167,7 +174,9 @@ def footprint_estimates(*, filters: FootprintFilters) -> QuerySet[Estimate]:
         moment = _utc(filters.valid_before)
         bound = moment.date() - dt.timedelta(days=1 if moment.time() == dt.time() else 0)
         qs = qs.filter(period_end__lt=bound)
-    if filters.status is not None:
+    if filters.status == UNKNOWN_STATUS:
+        qs = qs.none()
+    elif filters.status is not None:
         deprecated = Q(superseded=True) | Q(superseded_by__isnull=False)
         qs = qs.filter(deprecated if filters.status == "deprecated" else ~deprecated)
     return qs

@@ -14,6 +14,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import math
 import secrets
 import urllib.error
 import urllib.request
@@ -21,6 +22,7 @@ import uuid
 from typing import Any
 from urllib.parse import quote_plus, urljoin, urlsplit, urlunsplit
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.urls import reverse
@@ -150,15 +152,62 @@ def pact_token_issue(*, client: PactClient) -> tuple[str, int]:
 # --- Events received ---------------------------------------------------------------------
 
 
+class EventQuotaExceeded(Exception):
+    """A client has posted as many events as it may for now; ``retry_after`` [s] is when
+    the oldest of them leaves the window that is full."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+#: The event windows a client's stored events are counted in, with their settings.
+EVENT_WINDOWS = (
+    ("minute", dt.timedelta(minutes=1), "PACT_EVENTS_PER_MINUTE"),
+    ("day", dt.timedelta(days=1), "PACT_EVENTS_PER_DAY"),
+)
+
+
+def _event_quota_check(*, client: PactClient) -> None:
+    """Raise :class:`EventQuotaExceeded` when ``client`` already has its allowance of
+    stored events in the last minute or day (``settings.PACT_EVENTS_PER_MINUTE``,
+    ``PACT_EVENTS_PER_DAY``). Each stored event is an audit-log entry, and the log is never
+    pruned, so a partner may not grow it without bound. Called with the client's row
+    locked, so concurrent posts of one client are counted one after the other."""
+    now = timezone.now()
+    for name, window, setting in EVENT_WINDOWS:
+        allowed = getattr(settings, setting)
+        recent = ReceivedEvent.objects.filter(client=client, received_at__gt=now - window)
+        if recent.count() < allowed:
+            continue
+        # The window frees a place when the allowed-th most recent event leaves it.
+        last_counted = recent.order_by("-received_at").values_list("received_at", flat=True)
+        wait = max(1, math.ceil((last_counted[allowed - 1] + window - now).total_seconds()))
+        raise EventQuotaExceeded(
+            f"at most {allowed} events per {name} are accepted from one client; retry in {wait} s",
+            retry_after=wait,
+        )
+
+
 def pact_event_receive(
     *, client: PactClient, event: Event, body_sha256: str, base_url: str
 ) -> ReceivedEvent:
     """Keep an accepted event, once per (client, source, id): a redelivery is the same
     event (CloudEvents 1.0 §3.1.1). A RequestCreatedEvent is answered after commit by
-    ``pact.request_answer``; the others are kept for the record."""
+    ``pact.request_answer``; the others are kept for the record.
+
+    A new event counts against the client's rate and quota (:func:`_event_quota_check`,
+    raises :class:`EventQuotaExceeded`); a redelivery does not, as nothing is stored."""
     from apps.pact.tasks import pact_request_answer_task
 
     with transaction.atomic():
+        PactClient.objects.select_for_update().filter(pk=client.pk).first()
+        record = ReceivedEvent.objects.filter(
+            client=client, source=event.source, event_id=event.id
+        ).first()
+        if record is not None:
+            return record
+        _event_quota_check(client=client)
         record, created = ReceivedEvent.objects.get_or_create(
             client=client,
             source=event.source,

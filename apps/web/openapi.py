@@ -13,11 +13,16 @@ with their bodies:
 
 An operation keeps the answers it documents itself; the PACT exchange (``/pact/``) answers
 errors in the format of its specification and documents them itself.
+
+A second hook, :func:`drop_invalid_defaults`, removes defaults that their own schema
+refuses, so the document passes ``openapi-spec-validator``.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from jsonschema import Draft4Validator
 
 ERROR_DETAIL = "ErrorDetail"
 VALIDATION_ERROR = "ValidationErrorBody"
@@ -82,3 +87,58 @@ def document_error_responses(result: dict, generator, request, public) -> dict:
     if used:
         result.setdefault("components", {}).setdefault("schemas", {}).update(SCHEMAS)
     return result
+
+
+def _walk_schemas(node: Any):
+    """Every schema object below ``node`` that is a dict (parameters' schemas, component
+    schemas and their properties, items, request and response bodies)."""
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _walk_schemas(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _walk_schemas(value)
+
+
+def drop_invalid_defaults(result: dict, generator, request, public) -> dict:
+    """Remove a ``default`` that its own schema rejects.
+
+    OpenAPI 3.0.3 §4.7.24 (Schema Object): ``default`` "MUST conform to the defined type
+    for the Schema Object defined at the same level". A serializer field such as
+    ``RegexField(r"^[A-Za-z]{2}$", required=False, default="")`` uses ``""`` inside the
+    server to mean "not given", and drf-spectacular publishes it as a default that breaks
+    the field's own ``pattern`` (and ``minLength``), which the schema validators refuse. For
+    a client the parameter is simply optional, so the default is dropped from the document;
+    the server's behaviour is unchanged.
+    """
+    for schema in _walk_schemas(result.get("paths", {})):
+        _drop_default_if_invalid(schema)
+    for schema in _walk_schemas(result.get("components", {}).get("schemas", {})):
+        _drop_default_if_invalid(schema)
+    return result
+
+
+def _drop_default_if_invalid(schema: dict) -> None:
+    if "default" not in schema or not isinstance(schema.get("type"), str):
+        return
+    own = {k: v for k, v in schema.items() if k in _CHECKED_KEYWORDS}
+    if not Draft4Validator(own).is_valid(schema["default"]):
+        del schema["default"]
+
+
+#: The keywords of a plain schema that constrain a value by themselves (no $ref to follow).
+_CHECKED_KEYWORDS = (
+    "type",
+    "pattern",
+    "minLength",
+    "maxLength",
+    "enum",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "multipleOf",
+    "minItems",
+    "maxItems",
+)

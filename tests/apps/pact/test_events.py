@@ -35,6 +35,9 @@ REJECTED = "org.wbcsd.pact.ProductFootprint.RequestRejectedEvent.3"
 PUBLISHED = "org.wbcsd.pact.ProductFootprint.PublishedEvent.3"
 CLOUDEVENTS = "application/cloudevents+json; charset=UTF-8"
 DEFAULT_PRODUCT = "urn:pact:carbon-manifest:product-id:cn:72081000:origin:CN"
+#: A footprint id as PublishedEvent carries them (PACT v3: ``pfIds`` items ``format: uuid``);
+#: the one the conformance suite's case 15 sends.
+PF_ID = "3a6c14a7-4deb-498a-b5ea-16ce2535b576"
 
 
 @pytest.fixture
@@ -131,6 +134,9 @@ def test_the_criteria_of_a_request_are_those_of_list_footprints(exchange):
         # The v2 fragment that the conformance suite's case 12 still documents.
         "v2-fragment": {"pf": {"productIds": [DEFAULT_PRODUCT]}, "comment": "This year."},
         "valid-on": {"validOn": "2026-06-01T00:00:00Z", "companyId": ["urn:other:company"]},
+        # As ListFootprints (conformance case 37): a status neither Active nor Deprecated
+        # names no footprint, so the request is accepted and answered with none.
+        "bogus-status": {"status": "BogusStatus"},
     }
     for event_id, data in requests.items():
         response = post(
@@ -144,9 +150,9 @@ def test_the_criteria_of_a_request_are_those_of_list_footprints(exchange):
     assert ids["by-geography"] == ids["v2-fragment"] == {default}
     assert ids["by-classification"] == {default, installation}
     # No footprint of another company: the request is rejected, in the spec's Error format.
-    rejected = answers["valid-on"]
-    check(rejected, "RequestRejectedEvent")
-    assert rejected["data"]["error"]["code"] == "NotFound"
+    for rejected in (answers["valid-on"], answers["bogus-status"]):
+        check(rejected, "RequestRejectedEvent")
+        assert rejected["data"]["error"]["code"] == "NotFound"
     for answer in answers.values():
         check(answer, answer["type"].split(".")[-2])
 
@@ -223,7 +229,12 @@ BAD_EVENTS = {
     "xml data": {"datacontenttype": "application/xml"},
     "a criterion not a list": {"type": CREATED, "data": {"productId": DEFAULT_PRODUCT}},
     "a bad validOn": {"type": CREATED, "data": {"validOn": "2026-13-01T00:00:00Z"}},
-    "a bad status": {"type": CREATED, "data": {"status": "Gone"}},
+    "a status not text": {"type": CREATED, "data": {"status": 1}},
+    # Conformance case 40: a pfId that is a URN, not a UUID, is a malformed event.
+    "a pfId that is a URN": {"data": {"pfIds": ["urn:gtin:4712345060507"]}},
+    "a pfId UUID without hyphens": {"data": {"pfIds": [PF_ID.replace("-", "")]}},
+    "a pfId UUID with a tail": {"data": {"pfIds": [PF_ID + "0"]}},
+    "a second pfId not a UUID": {"data": {"pfIds": [PF_ID, "a"]}},
     "a comment not text": {"type": CREATED, "data": {"comment": 42}},
     "fulfilled with no pfs": {"type": FULFILLED, "data": {"requestEventId": "r", "pfs": []}},
     "fulfilled with no request id": {"type": FULFILLED, "data": {"pfs": [{"id": "x"}]}},
@@ -237,7 +248,7 @@ def test_malformed_events_are_refused_in_the_spec_error_format(exchange):
     for name, change in BAD_EVENTS.items():
         body = change
         if isinstance(change, dict):
-            body = {**event(PUBLISHED, {"pfIds": ["a"]}, source=source), **change}
+            body = {**event(PUBLISHED, {"pfIds": [PF_ID]}, source=source), **change}
             body = {k: v for k, v in body.items() if v is not None}
         response = post(exchange.bearer, body)
         assert response.status_code == 400, (name, response.content)
@@ -246,26 +257,24 @@ def test_malformed_events_are_refused_in_the_spec_error_format(exchange):
     unknown = post(exchange.bearer, event("org.example.Unknown.1", {}, source=source))
     assert unknown.status_code == 400 and unknown.json()["code"] == "NotImplemented"
     # Structured mode only: the media type of a CloudEvent.
-    good = event(PUBLISHED, {"pfIds": ["a"]}, source=source)
+    good = event(PUBLISHED, {"pfIds": [PF_ID]}, source=source)
     wrong_type = post(exchange.bearer, good, content_type="application/json")
     assert wrong_type.status_code == 400 and "cloudevents" in wrong_type.json()["message"]
     assert ReceivedEvent.objects.count() == 0 and not exchange.partner.received
     assert post(exchange.bearer, good).status_code == 200
 
 
-def test_tokens_and_transport_are_checked_as_for_footprints(exchange, monkeypatch):  # 16, 17
-    body = event(
-        PUBLISHED, {"pfIds": ["urn:gtin:4712345060507"]}, source="https://webhook.example.com"
-    )
+def test_tokens_and_transport_are_checked_as_for_footprints(exchange, settings):  # 16, 17
+    body = event(PUBLISHED, {"pfIds": [PF_ID]}, source="https://webhook.example.com")
     for bearer in ("invalid-access-token", None):
         response = post(bearer, body)
         assert response.status_code == 400 and response.json()["code"] == "BadRequest"
         check(response.json(), "Error")
-    monkeypatch.setenv("CM_PACT_REQUIRE_HTTPS", "1")
+    settings.PACT_REQUIRE_HTTPS = True
     refused = post(exchange.bearer, body)
     assert refused.status_code == 403 and "data" not in refused.json()
     assert post(exchange.bearer, body, secure=True).status_code == 200
-    monkeypatch.delenv("CM_PACT_REQUIRE_HTTPS")
+    settings.PACT_REQUIRE_HTTPS = False
     PactAccessToken.objects.update(expires_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
     expired = post(exchange.bearer, {**body, "id": "another"})
     assert expired.status_code == 401 and expired.json()["code"] == "TokenExpired"
@@ -284,7 +293,7 @@ def test_a_request_that_could_not_be_answered_is_refused_at_once(exchange):
     bearer = token(Client(), client.client_id, secret)
     assert post(bearer, event(CREATED, {}, source=partner.origin)).status_code == 403
     assert (
-        post(bearer, event(PUBLISHED, {"pfIds": ["a"]}, source=partner.origin)).status_code == 200
+        post(bearer, event(PUBLISHED, {"pfIds": [PF_ID]}, source=partner.origin)).status_code == 200
     )
     assert ReceivedEvent.objects.get().type == PUBLISHED and not partner.received
 
@@ -308,7 +317,7 @@ def test_events_from_a_data_owner_are_accepted_and_kept(exchange):  # cases 13, 
             source=source,
             event_id="e14",
         ),
-        event(PUBLISHED, {"pfIds": ["urn:gtin:4712345060507"]}, source=source, event_id="e15"),
+        event(PUBLISHED, {"pfIds": [PF_ID]}, source=source, event_id="e15"),
     ]
     for body in bodies:
         response = post(exchange.bearer, body)
@@ -384,3 +393,38 @@ def test_a_real_worker_answers_a_request_once(
     assert [pf["productIds"] for pf in answer.event["data"]["pfs"]] == [[DEFAULT_PRODUCT]]
     assert SentEvent.objects.get().status == "delivered"
     sender.close()
+
+
+def test_a_clients_event_rate_and_quota_are_limited(exchange, settings):
+    """Each stored event appends to the audit log, which is never pruned: a client may store
+    at most PACT_EVENTS_PER_MINUTE events a minute and PACT_EVENTS_PER_DAY a day, then gets
+    429 (RFC 6585 §4) with Retry-After; a redelivery stores nothing and is not counted."""
+    settings.PACT_EVENTS_PER_MINUTE, settings.PACT_EVENTS_PER_DAY = 3, 5
+    source = exchange.partner.origin
+
+    def publish(bearer: str, number: int):
+        return post(bearer, event(PUBLISHED, {"pfIds": [PF_ID]}, source=source, event_id=number))
+
+    assert [publish(exchange.bearer, str(n)).status_code for n in range(3)] == [200] * 3
+    refused = publish(exchange.bearer, "3")
+    assert refused.status_code == 429, refused.content
+    check(refused.json(), "Error")
+    assert "3 events per minute" in refused.json()["message"]
+    # The oldest of the three leaves the minute window at most 60 s from now.
+    assert 1 <= int(refused["Retry-After"]) <= 60
+    assert publish(exchange.bearer, "0").status_code == 200  # a redelivery of a kept event
+    # Another client has an allowance of its own.
+    other, secret = pact_client_create(name="Other partner")
+    assert publish(token(Client(), other.client_id, secret), "3").status_code == 200
+    assert ReceivedEvent.objects.filter(client=exchange.client).count() == 3
+    assert actions() == ["pact.event.receive"] * 4
+
+    # Two minutes later the minute window is free, the day holds 3 of its 5.
+    ReceivedEvent.objects.update(received_at=timezone.now() - dt.timedelta(minutes=2))
+    assert [publish(exchange.bearer, str(n)).status_code for n in (3, 4)] == [200, 200]
+    full = publish(exchange.bearer, "5")
+    assert full.status_code == 429 and "5 events per day" in full.json()["message"]
+    # The 5th most recent event (received 120 s ago) leaves the day window in
+    # 86 400 − 120 = 86 280 s (less the few moments the test took).
+    assert 86_270 <= int(full["Retry-After"]) <= 86_280
+    assert ReceivedEvent.objects.filter(client=exchange.client).count() == 5

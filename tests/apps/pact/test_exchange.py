@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
+import subprocess
+import sys
 import uuid
 from io import StringIO
+from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
@@ -23,6 +27,7 @@ from tests.apps.api.helpers import ENGINE_CASES, record, record_every_type
 from tests.apps.pact.helpers import basic, check, token
 
 pytestmark = pytest.mark.services
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture
@@ -239,16 +244,22 @@ def test_the_spec_filters_select_footprints(pact):
         "validOn=yesterday",
         "validOn=2026-06-01T00:00:00",
         out_of_range,
-        "status=Gone",
         "limit=-1",
     ):
         response = get("/pact/3/footprints?" + bad, bearer)
         assert response.status_code == 400, bad
         check(response.json(), "Error")
+    # Conformance case 37: a status that is neither Active nor Deprecated names no
+    # footprint: 200 {"data": []}, not 400.
+    for status in ("BogusStatusx7Kq2mPz", "Gone", ""):
+        response = get("/pact/3/footprints?status=" + status, bearer)
+        assert response.status_code == 200, (status, response.content)
+        assert response.json() == {"data": []}
+    assert len(ids("status=ACTIVE")) == 7
 
 
-def test_https_can_be_required(pact, monkeypatch):  # conformance cases 9–11
-    monkeypatch.setenv("CM_PACT_REQUIRE_HTTPS", "1")
+def test_https_can_be_required(pact, settings):  # conformance cases 9–11
+    settings.PACT_REQUIRE_HTTPS = True
     response = get("/pact/3/footprints", pact["bearer"])
     assert response.status_code == 403 and "data" not in response.json()
     assert get("/pact/3/footprints", pact["bearer"], secure=True).status_code == 200
@@ -277,3 +288,42 @@ def test_a_revoked_client_gets_no_token_and_its_tokens_stop_working(pact):
         HTTP_AUTHORIZATION=basic(client.client_id, secret),
     )
     assert refused.status_code == 401
+
+
+def test_production_refuses_plain_http_to_pact_instead_of_redirecting(pact, settings, tmp_path):
+    """Conformance cases 9–11 (and 17): with CM_PRODUCTION=1 a plain-HTTP PACT request is
+    refused. A redirect to HTTPS would be followed by the client and succeed, after its
+    credentials had crossed the network in clear; the rest of the site still redirects."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "CM_PACT_REQUIRE_HTTPS")}
+    env.update(CM_PRODUCTION="1", SECRET_KEY="x" * 64, CM_VAR_DIR=str(tmp_path))
+    names = ("PACT_REQUIRE_HTTPS", "SECURE_SSL_REDIRECT", "SECURE_REDIRECT_EXEMPT")
+    code = (
+        "from django.conf import settings as s; import json; "
+        f"print(json.dumps([getattr(s, n) for n in {names!r}]))"
+    )
+    done = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    production = dict(zip(names, json.loads(done.stdout.strip().splitlines()[-1]), strict=True))
+    assert production["PACT_REQUIRE_HTTPS"] is True and production["SECURE_SSL_REDIRECT"] is True
+    for name, value in production.items():
+        setattr(settings, name, value)
+    credentials = pact["credentials"]
+    auth = Client().post(
+        "/pact/auth/token",
+        "grant_type=client_credentials",
+        content_type="application/x-www-form-urlencoded",
+        HTTP_AUTHORIZATION=basic(credentials["client_id"], credentials["secret"]),
+    )
+    assert auth.status_code == 400 and "access_token" not in auth.json()  # case 9
+    for path in ("/pact/3/footprints", f"/pact/3/footprints/{uuid.uuid4()}"):  # 10, 11
+        refused = get(path, pact["bearer"])
+        assert refused.status_code == 403 and refused.json()["code"] == "AccessDenied", path
+    assert get("/pact/3/footprints", pact["bearer"], secure=True).status_code == 200
+    assert Client().get("/api/v1/shipments/").status_code == 301
