@@ -244,3 +244,79 @@ def test_45v_negative_lifecycle_rate_is_valid_and_years_are_checked():
     # the explicit factor still works alone: 0.60 × 1.0364 = 0.62184 → 0.622
     alone = run_case({**US45V, "lifecycle_kg_per_kg": 0.1, "inflation_adjustment_factor": 1.0364})
     assert alone["base_usd_per_kg"] == 0.622
+
+
+# ------------------------------------------------------------------ what a mutation run found
+
+
+def test_period_starts_name_one_period_once_and_seconds_count():
+    # Two starts of the same local month (the offsets differ, so the instants increase).
+    with pytest.raises(CaseError, match="same month twice") as exc:
+        run_case(
+            base_periods("monthly", ["2029-03-01T00:00:00+02:00", "2029-03-01T00:00:00+01:00"])
+        )
+    assert exc.value.key == "period_start[1]"
+    with pytest.raises(CaseError, match="increasing") as exc:
+        run_case(base_periods("hourly", ["2030-05-01T10:00:00+02:00", "2030-05-01T10:00:00+02:00"]))
+    assert exc.value.key == "period_start[1]"
+    with pytest.raises(CaseError, match="not on the hour") as exc:
+        run_case(base_periods("hourly", ["2030-05-01T10:00:30+02:00"]))
+    assert exc.value.key == "period_start[0]"
+    with pytest.raises(CaseError) as exc:
+        run_case(base_periods("hourly", ["2030-05-01T10:00:00"]))  # no offset: no local time
+    assert exc.value.key == "period_start[0]" and "UTC offset" in exc.value.expected
+
+
+def test_negative_electricity_is_refused_with_its_index():
+    with pytest.raises(CaseError) as exc:
+        run_case(
+            {
+                **RFNBO,
+                "period": "monthly",
+                "renewable_electricity_mwh": [1, -2],
+                "grid_electricity_mwh": [0, 0],
+                "grid_intensity_g_per_kwh": [10, 10],
+            }
+        )
+    assert exc.value.key == "renewable_electricity_mwh[1]"
+
+
+def test_a_period_without_hydrogen_has_no_verdict_and_its_emissions_are_reported():
+    # Period 0: 1 MWh renewable → 1800 MJ, 0 g; period 1: no electricity into the
+    # electrolyser, 0.2 MWh auxiliary at 500 g/kWh = 100 kg CO2e made by no hydrogen.
+    r = run_case(
+        {
+            **RFNBO,
+            "period": "hourly",
+            "renewable_electricity_mwh": [1, 0],
+            "grid_electricity_mwh": [0, 0],
+            "auxiliary_grid_electricity_mwh": [0, 0.2],
+            "grid_intensity_g_per_kwh": [500, 500],
+        }
+    )
+    assert r["periods"][1]["ghg_intensity_g_per_mj"] is None
+    assert r["periods"][1]["passes"] is None
+    assert r["passes"] is True and r["failing_periods"] == []
+    assert_allclose(r["unattributed_emissions_kg"], 100)
+    assert r["ghg_intensity_g_per_mj"] == 0.0
+    assert recompute(r["trace"])[1] == r["trace_sha256"]
+
+
+def test_45v_ties_round_half_up_at_both_steps():
+    # The platform reads "rounded to the nearest multiple of 0.1 cent" (§45V(b)(1), (b)(3))
+    # with ties away from zero, as the IRS does for its published amounts.
+    # Base: 0.60 × 1.0475 = 0.6285 → 0.629 (half-even would give 0.628).
+    base = run_case({**US45V, "lifecycle_kg_per_kg": 0.1, "inflation_adjustment_factor": 1.0475})
+    assert base["base_usd_per_kg"] == 0.629 and base["credit_usd_per_kg"] == 0.629
+    # Amount: 0.60 × 1.0433 = 0.62598 → 0.626; 25 % × 0.626 = 0.1565 → 0.157 (not 0.156).
+    amount = run_case({**US45V, "lifecycle_kg_per_kg": 2.0, "inflation_adjustment_factor": 1.0433})
+    assert amount["base_usd_per_kg"] == 0.626
+    assert amount["applicable_amount_usd_per_kg"] == 0.157
+
+
+def test_full_capture_is_a_valid_fraction_and_more_is_not():
+    r = run_case({"methodology": "hydrogen.smr", "natural_gas_gj_per_t": 165, "capture_rate": 1.0})
+    assert r["see_direct_t_per_t"] == 0.0
+    with pytest.raises(CaseError) as exc:
+        run_case({"methodology": "hydrogen.smr", "natural_gas_gj_per_t": 165, "capture_rate": 1.01})
+    assert exc.value.key == "capture_rate"
