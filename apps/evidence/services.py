@@ -36,7 +36,9 @@ logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3
 #: A pending run older than this whose message is not known to be queued is sent again.
-RECONCILE_GRACE = dt.timedelta(seconds=getattr(settings, "INGEST_RECONCILE_GRACE_S", 300))
+RECONCILE_GRACE = dt.timedelta(
+    seconds=int(os.environ.get("CM_INGEST_RECONCILE_GRACE_S", "300") or 300)
+)
 #: Publishing to a broker that is down: a few quick retries, then the run stays pending.
 ENQUEUE_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5}
 MAX_STORED_ERRORS = 100_000

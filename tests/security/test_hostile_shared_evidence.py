@@ -115,7 +115,8 @@ def test_the_same_bytes_do_not_reveal_another_organisations_file_name(postgres_t
         pages.append(client.get(f"/disclosures/{pk}/").content)
     for run in IngestRun.objects.filter(requested_by=users["exporter_b"]):
         pages.append(client.get(f"/ingests/{run.pk}/").content)
-        pages.append(client.get(f"/ingests/{run.pk}/errors.csv").content)
+        csv = client.get(f"/ingests/{run.pk}/errors.csv")
+        pages.append(b"".join(csv.streaming_content))
     for page in pages:
         assert b"confidential" not in page
 
