@@ -141,7 +141,7 @@ def main() -> None:
         c.execute("CHECKPOINT")
     started = time.perf_counter()
     run = ingest_run_create(
-        source="customs", evidence=evidence_store_path(path=path, kind="customs")
+        source="customs", evidence=evidence_store_path(path=path), original_name=path.name
     )
     total = time.perf_counter() - started
     run.refresh_from_db()

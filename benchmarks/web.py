@@ -118,10 +118,10 @@ def seed() -> dict:
         net_mass_t=np.ones(len(pairs)),
     )
     see = chosen.embedded_emissions_t  # per tonne (mass 1)
-    evidence = EvidenceFile.objects.create(
-        sha256="0" * 64, kind="customs", original_name="benchmark-seed.csv", size=0
+    evidence = EvidenceFile.objects.create(sha256="0" * 64, size=0)
+    run = IngestRun.objects.create(
+        source="customs", evidence=evidence, original_name="benchmark-seed.csv", status="done"
     )
-    run = IngestRun.objects.create(source="customs", evidence=evidence, status="done")
 
     # Each exporter ships from one origin one to three CN codes; lines ordered by date,
     # as successive ingests would store them.

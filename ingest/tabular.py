@@ -116,7 +116,30 @@ def _load_csv(path: Path) -> Table:
         raise UnreadableFile(path, "no header line")
     headers = [str(h).strip() for h in cells.iloc[0]]
     frame, lines = _drop_blank(cells.iloc[1:], lines[1:])
-    return Table(headers, frame, lines, meta, errors)
+    frame, lines, nul_errors = _drop_nul_rows(frame, lines, headers)
+    return Table(headers, frame, lines, meta, errors + nul_errors)
+
+
+def _drop_nul_rows(
+    frame: pd.DataFrame, lines: np.ndarray, headers: list[str]
+) -> tuple[pd.DataFrame, np.ndarray, list[RowError]]:
+    """Reject the rows with a NUL character in a cell (past the first 64 KiB, which
+    :func:`_decode` checks as a whole): no text column can store one (PostgreSQL refuses
+    it), and in a text table it is corruption. Issue #16, item 3."""
+    if frame.empty or not any(frame[c].str.contains("\x00", regex=False).any() for c in frame):
+        return frame, lines, []
+    errors = []
+    bad = np.zeros(len(frame), dtype=bool)
+    for position, column in enumerate(frame.columns):
+        hit = frame[column].str.contains("\x00", regex=False).to_numpy(dtype=bool)
+        for row in np.flatnonzero(hit & ~bad):
+            name = headers[position] if position < len(headers) else f"column {position + 1}"
+            value = frame.iat[row, position].replace("\x00", "\\x00")[:200]
+            reason = "a NUL character (binary data) in the cell: the row is not text"
+            errors.append(RowError(int(lines[row]), name, value, reason))
+        bad |= hit
+    keep = ~bad
+    return frame[keep].reset_index(drop=True), lines[keep], errors
 
 
 def _split_fast(body: bytes, encoding: str, delimiter: str):

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-import re
 import secrets
+import unicodedata
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -18,20 +18,43 @@ from apps.audit.services import audit_append
 
 
 def organisation_key(name: str) -> str:
-    """The natural key of an organisation name: case-, space- and punctuation-folded."""
-    return re.sub(r"[^0-9a-z]+", " ", name.casefold()).strip()
+    """The natural key of an organisation name, the one customs records are matched on.
+
+    Unicode-aware (issue #16, item 2): the name in NFKC normal form, case-folded (Unicode
+    default case folding, so "ACME" and "Acme", "STRASSE" and "Straße" agree), and every run
+    of characters that are not letters, marks or digits of any script (spaces, punctuation,
+    symbols, controls) folded to one space. "ACME STEEL LTD." and "Acme Steel Ltd" share a
+    key; "Çelik" keeps its "ç", and "鞍钢" and "Северсталь" keep their letters, so they
+    never merge with each other or with an empty key. A name of symbols only keys on its
+    folded self; a blank name has no key (ValueError).
+    """
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
+    kept = "".join(c if unicodedata.category(c)[0] in "LMN" else " " for c in folded)
+    key = " ".join(kept.split()) or " ".join(folded.split())
+    if not key:
+        raise ValueError(f"an organisation needs a name, got {name!r}")
+    return key[:255]
 
 
 def organisations_ensure(*, names: Iterable[str], kind: str) -> dict[str, int]:
-    """Get or create organisations by name in bulk; returns {name: id}."""
-    by_key = {organisation_key(n): n for n in names if n}
+    """Get or create organisations by name in bulk; returns {name: id} for *every* given
+    name: spellings of one name (case, spacing, punctuation) map to one organisation.
+    A name that cannot be stored (a NUL character) is refused with ValueError."""
+    names = [n for n in dict.fromkeys(names) if n and n.strip()]
+    for name in names:
+        if "\x00" in name:
+            raise ValueError(f"organisation name {name!r} contains a NUL character")
+    keys = {name: organisation_key(name) for name in names}
+    first = {}
+    for name, key in keys.items():
+        first.setdefault(key, name)  # the first spelling names a new organisation
     Organisation.objects.bulk_create(
-        [Organisation(name=name, key=key, kind=kind) for key, name in by_key.items()],
+        [Organisation(name=name[:255], key=key, kind=kind) for key, name in first.items()],
         batch_size=1000,
         ignore_conflicts=True,
     )
-    ids = dict(Organisation.objects.filter(key__in=by_key).values_list("key", "id"))
-    return {name: ids[key] for key, name in by_key.items()}
+    ids = dict(Organisation.objects.filter(key__in=first).values_list("key", "id"))
+    return {name: ids[key] for name, key in keys.items()}
 
 
 def token_hash(token: str) -> str:

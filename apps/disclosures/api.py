@@ -70,7 +70,11 @@ class ExtractedValueSerializer(serializers.ModelSerializer):
 
 
 class VersionSerializer(serializers.ModelSerializer):
-    file = serializers.CharField(source="evidence.original_name", read_only=True)
+    # The name this organisation gave the file (its run's), never another uploader's.
+    file = serializers.CharField(source="ingest_run.original_name", read_only=True)
+    queue_failure = serializers.CharField(
+        source="ingest_run.enqueue_failure", read_only=True, allow_null=True
+    )
     file_sha256 = serializers.CharField(source="evidence.sha256", read_only=True)
     superseded_by = serializers.IntegerField(
         source="superseded_by.number", read_only=True, allow_null=True
@@ -90,6 +94,7 @@ class VersionSerializer(serializers.ModelSerializer):
             "file",
             "file_sha256",
             "ingest_run",
+            "queue_failure",
             "created_at",
             "confirmed_at",
             "superseded_by",

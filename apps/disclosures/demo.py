@@ -84,15 +84,14 @@ def _template(installation: Installation, year: int, codes: list[str], work: Pat
 
 def _submit(exporter: User, installation: Installation, year: int, path: Path, **kw):
     with path.open("rb") as stream, transaction.atomic():
-        evidence = evidence_store(
-            stream=stream,
-            original_name=path.name,
-            kind="disclosure",
-            uploaded_by=exporter,
-            organisation=exporter.organisation,
-        )
+        evidence = evidence_store(stream=stream, name=path.name)
         version = disclosure_submit(
-            user=exporter, installation=installation, period_year=year, evidence=evidence, **kw
+            user=exporter,
+            installation=installation,
+            period_year=year,
+            evidence=evidence,
+            original_name=path.name,
+            **kw,
         )
     if version.ingest_run_id:
         ingest_run_wait(run=version.ingest_run)

@@ -131,7 +131,8 @@ class ExtractedValue(models.Model):
     unit = models.CharField(max_length=64, blank=True)
     # Evidence: page + quote + bbox (PDF), cell or line + quote (spreadsheets).
     page = models.IntegerField(null=True, blank=True)
-    cell = models.CharField(max_length=64, blank=True)
+    # A sheet name may be long (Excel stops at 31 characters, other writers do not): text.
+    cell = models.TextField(blank=True)
     line = models.IntegerField(null=True, blank=True)
     quote = models.TextField(blank=True)
     bbox = models.JSONField(null=True, blank=True, help_text="[x0, top, x1, bottom] in PDF pt")

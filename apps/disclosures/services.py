@@ -32,7 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, transaction
+from django.db import OperationalError as DatabaseOperationalError
 from django.db.models import Max
 from django.utils import timezone
 
@@ -57,6 +58,7 @@ from apps.evidence.services import (
     evidence_store,
     ingest_run_create,
     ingest_run_finish,
+    ingest_run_resubmit,
 )
 from apps.facilities.models import Installation
 from ingest.base import IngestError
@@ -139,7 +141,12 @@ def _disclosure_ensure(
 
 
 def _version_create(
-    *, disclosure: Disclosure, evidence: EvidenceFile, user: Any, cn_code: str = ""
+    *,
+    disclosure: Disclosure,
+    evidence: EvidenceFile,
+    user: Any,
+    original_name: str,
+    cn_code: str = "",
 ) -> tuple[DisclosureVersion, bool]:
     """The next version of ``disclosure`` for ``evidence``; the same file twice is the same
     version (``created`` false)."""
@@ -169,7 +176,7 @@ def _version_create(
             "version": number,
             "installation": disclosure.installation.identifier,
             "period": disclosure.period_year,
-            "file": evidence.original_name,
+            "file": original_name,
         },
     )
     return version, True
@@ -181,11 +188,16 @@ def disclosure_submit(
     installation: Installation,
     period_year: int,
     evidence: EvidenceFile,
+    original_name: str,
     cn_code: str = "",
 ) -> DisclosureVersion:
     """Record an uploaded file as the next version of the (organisation, installation,
     period) disclosure and enqueue its extraction. The installation must belong to the
-    user's organisation (callers check it too)."""
+    user's organisation (callers check it too).
+
+    The same file again is the same version; when that version is stuck (its run pending,
+    or running with no execution holding it) the upload sends its run again, and when it
+    failed the upload starts a new run of it (issue #16, items 3 and 6)."""
     if installation.organisation_id != user.organisation_id:
         raise PermissionError("the installation is not one of your organisation's")
     with transaction.atomic():
@@ -193,17 +205,58 @@ def disclosure_submit(
             organisation=user.organisation, installation=installation, period_year=period_year
         )
         version, created = _version_create(
-            disclosure=disclosure, evidence=evidence, user=user, cn_code=cn_code
+            disclosure=disclosure,
+            evidence=evidence,
+            user=user,
+            original_name=original_name,
+            cn_code=cn_code,
         )
         if created:
             run = ingest_run_create(
                 source=SOURCE,
                 evidence=evidence,
+                original_name=original_name,
                 requested_by=user,
                 options={"version_id": version.pk},
             )
             version.ingest_run = run
             version.save(update_fields=["ingest_run"])
+        else:
+            version = _version_resubmit(version=version, user=user, original_name=original_name)
+    return version
+
+
+def _version_resubmit(
+    *, version: DisclosureVersion, user: Any, original_name: str
+) -> DisclosureVersion:
+    """The same file uploaded again for a version: a failed version gets a new run (the
+    old one keeps its failure), a stuck one has its run sent again; else nothing."""
+    version = DisclosureVersion.objects.select_for_update().get(pk=version.pk)
+    run = version.ingest_run
+    if version.status == Status.FAILED or run is None or run.status == IngestRun.Status.FAILED:
+        new = ingest_run_create(
+            source=SOURCE,
+            evidence=version.evidence,
+            original_name=original_name,
+            requested_by=user,
+            options={"version_id": version.pk},
+        )
+        version.ingest_run = new
+        version.status, version.progress, version.failure = Status.UPLOADED, 0, ""
+        version.save(update_fields=["ingest_run", "status", "progress", "failure"])
+        Disclosure.objects.filter(pk=version.disclosure_id).update(
+            status=Status.UPLOADED, progress=0, updated_at=timezone.now()
+        )
+        audit_append(
+            actor=user,
+            action="disclosure.resubmit",
+            object_type="disclosure_version",
+            object_id=version.pk,
+            evidence_sha256=version.evidence.sha256,
+            payload={"run": new.pk, "failed_run": run.pk if run else None},
+        )
+    elif run.status in (IngestRun.Status.PENDING, IngestRun.Status.RUNNING):
+        transaction.on_commit(lambda: ingest_run_resubmit(run=run))
     return version
 
 
@@ -222,19 +275,13 @@ def disclosure_upload(
     """Store an uploaded file (content-addressed, size-capped) and submit it as the next
     version of its disclosure (:func:`disclosure_submit`), in one transaction."""
     with transaction.atomic():
-        evidence = evidence_store(
-            stream=upload,
-            original_name=upload.name,
-            kind="disclosure",
-            uploaded_by=user,
-            organisation=user.organisation,
-            max_bytes=max_bytes,
-        )
+        evidence = evidence_store(stream=upload, name=upload.name, max_bytes=max_bytes)
         return disclosure_submit(
             user=user,
             installation=installation,
             period_year=period_year,
             evidence=evidence,
+            original_name=upload.name,
             cn_code=cn_code,
         )
 
@@ -297,6 +344,7 @@ def _version_for_run(run: IngestRun, template_meta: dict | None) -> DisclosureVe
             disclosure=disclosure,
             evidence=run.evidence,
             user=run.requested_by,
+            original_name=run.original_name,
             cn_code=options.get("cn_code", ""),
         )
         if version.ingest_run_id is None:
@@ -336,6 +384,13 @@ def disclosure_ingest(*, run: IngestRun) -> IngestOutcome:
             return _read_and_store(run, version, named, kind)
     except IngestError as exc:
         _fail(version or _version_of_run(run), run, str(exc))
+        raise
+    except (DatabaseOperationalError, InterfaceError):
+        raise  # the database went away: the run is executed again (apps.evidence.services)
+    except Exception as exc:
+        # Anything else fails the version with the run, never leaves it "processing".
+        reason = f"unexpected error reading {run.name}: {type(exc).__name__}: {exc}"
+        _fail(version or _version_of_run(run), run, reason)
         raise
 
 
@@ -1339,7 +1394,7 @@ def disclosure_estimates_apply(*, version: DisclosureVersion, actor: Any = None)
                 "kind": version.kind,
                 "extractor": version.extractor,
                 "evidence": {
-                    "file": version.evidence.original_name,
+                    "file": version.ingest_run.original_name if version.ingest_run else "",
                     "sha256": version.evidence.sha256,
                 },
             },

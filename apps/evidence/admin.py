@@ -5,12 +5,21 @@ from apps.evidence.models import EvidenceFile, IngestRun
 
 @admin.register(EvidenceFile)
 class EvidenceFileAdmin(admin.ModelAdmin):
-    list_display = ("original_name", "kind", "sha256", "size", "uploaded_by", "created_at")
-    list_filter = ("kind",)
+    list_display = ("sha256", "size", "created_at")
     readonly_fields = ("sha256", "size", "created_at")
 
 
 @admin.register(IngestRun)
 class IngestRunAdmin(admin.ModelAdmin):
-    list_display = ("pk", "source", "status", "accepted", "rejected", "duplicates", "created_at")
+    list_display = (
+        "pk",
+        "source",
+        "original_name",
+        "requested_by",
+        "status",
+        "accepted",
+        "rejected",
+        "duplicates",
+        "created_at",
+    )
     list_filter = ("source", "status")

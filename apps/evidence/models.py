@@ -1,4 +1,12 @@
-"""Evidence files (content-addressed) and the ingest runs that read them."""
+"""Evidence files (content-addressed) and the ingest runs that read them.
+
+A stored file is only bytes under their SHA-256: the same bytes uploaded twice are kept
+once. What a file *means* (its name, which source reads it, who gave it) belongs to each
+upload, that is to each :class:`IngestRun`, never to the blob: two organisations, or an
+official and an exporter, may give the same bytes different names, and a reader that takes
+a meaning from the name (the factor library's zone is its file's stem) must get the
+caller's own name (issue #16, item 1).
+"""
 
 from __future__ import annotations
 
@@ -19,22 +27,14 @@ class EvidenceFile(models.Model):
         DISCLOSURE = "disclosure", "Facility disclosure"
 
     sha256 = models.CharField(max_length=64, unique=True)
-    kind = models.CharField(max_length=16, choices=Kind.choices)
-    original_name = models.CharField(max_length=255)
     size = models.BigIntegerField()
-    uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT
-    )
-    organisation = models.ForeignKey(
-        "accounts.Organisation", null=True, blank=True, on_delete=models.PROTECT
-    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return f"{self.original_name} ({self.sha256[:12]})"
+        return f"sha256 {self.sha256[:12]}…"
 
     @property
     def path(self):
@@ -52,6 +52,9 @@ class IngestRun(models.Model):
 
     source = models.CharField(max_length=16, choices=EvidenceFile.Kind.choices)
     evidence = models.ForeignKey(EvidenceFile, on_delete=models.PROTECT, related_name="runs")
+    original_name = models.CharField(
+        max_length=255, blank=True, help_text="the file's name as this run's requester gave it"
+    )
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
     options = models.JSONField(default=dict, blank=True)
     requested_by = models.ForeignKey(
@@ -64,6 +67,14 @@ class IngestRun(models.Model):
     corrections = models.BigIntegerField(default=0, help_text="accepted rows that correct a line")
     errors = models.JSONField(default=list, blank=True)
     failure = models.TextField(blank=True)
+    enqueue_failure = models.TextField(
+        blank=True,
+        help_text="why the last attempt to put the task on the queue failed (the run stays "
+        "pending; the reconciler sends it again)",
+    )
+    enqueued_at = models.DateTimeField(
+        null=True, blank=True, help_text="when the task was last put on the queue"
+    )
     attempts = models.IntegerField(default=0, help_text="executions started")
     deliveries = models.IntegerField(
         default=0, help_text="times the task was delivered (a duplicate of a live run is ignored)"
@@ -77,6 +88,11 @@ class IngestRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source} run {self.pk} ({self.status})"
+
+    @property
+    def name(self) -> str:
+        """The file's name for reports: as this run's requester gave it, else its hash."""
+        return self.original_name or f"sha256 {self.evidence.sha256[:12]}…"
 
     def summary(self) -> dict:
         """The ``--json`` summary of DESIGN §7."""

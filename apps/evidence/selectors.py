@@ -43,7 +43,7 @@ def ingest_run_wait(
 
 def ingest_run_report(run: IngestRun, *, max_errors: int = 50) -> list[str]:
     """The human report of a finished run: counts, then one line per row error."""
-    name = run.evidence.original_name
+    name = run.name
     if run.status == IngestRun.Status.FAILED:
         return [f"{name}: nothing could be read: {run.failure}"]
     lines = [

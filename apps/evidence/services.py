@@ -12,7 +12,9 @@ starts clean.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import logging
 import os
 import tempfile
 from collections.abc import Iterator
@@ -22,14 +24,23 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import InterfaceError, connection, transaction
+from django.db import OperationalError as DatabaseOperationalError
 from django.db.models import F
 from django.utils import timezone
 
 from apps.audit.services import audit_append
 from apps.evidence.models import EvidenceFile, IngestRun
 
+logger = logging.getLogger(__name__)
+
 MAX_ATTEMPTS = 3
+#: A pending run older than this whose message is not known to be queued is sent again.
+RECONCILE_GRACE = dt.timedelta(
+    seconds=int(os.environ.get("CM_INGEST_RECONCILE_GRACE_S", "300") or 300)
+)
+#: Publishing to a broker that is down: a few quick retries, then the run stays pending.
+ENQUEUE_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5}
 MAX_STORED_ERRORS = 100_000
 _CHUNK = 1 << 20
 
@@ -47,15 +58,14 @@ class IngestOutcome:
 
 
 def evidence_store(
-    *,
-    stream: BinaryIO,
-    original_name: str,
-    kind: str,
-    uploaded_by: Any = None,
-    organisation: Any = None,
-    max_bytes: int | None = None,
+    *, stream: BinaryIO, name: str = "", max_bytes: int | None = None
 ) -> EvidenceFile:
-    """Copy ``stream`` into the content-addressed store; the same bytes are stored once."""
+    """Copy ``stream`` into the content-addressed store; the same bytes are stored once.
+
+    The blob keeps only its bytes, hash and size: the name, source and uploader belong to
+    each run (:func:`ingest_run_create`), so a second upload of the same bytes neither
+    inherits nor reveals the first one's (issue #16, item 1). ``name`` is only for the
+    size-limit message."""
     settings.EVIDENCE_ROOT.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
     size = 0
@@ -65,7 +75,7 @@ def evidence_store(
             while chunk := stream.read(_CHUNK):
                 size += len(chunk)
                 if max_bytes is not None and size > max_bytes:
-                    raise ValueError(f"{original_name}: larger than the {max_bytes} byte limit")
+                    raise ValueError(f"{name or 'upload'}: larger than the {max_bytes} byte limit")
                 digest.update(chunk)
                 tmp.write(chunk)
         sha = digest.hexdigest()
@@ -79,38 +89,107 @@ def evidence_store(
         if os.path.exists(tmp_name):
             os.unlink(tmp_name)
         raise
-    evidence, _ = EvidenceFile.objects.get_or_create(
-        sha256=sha,
-        defaults={
-            "kind": kind,
-            "original_name": Path(original_name).name[:255],
-            "size": size,
-            "uploaded_by": uploaded_by,
-            "organisation": organisation,
-        },
-    )
+    evidence, _ = EvidenceFile.objects.get_or_create(sha256=sha, defaults={"size": size})
     return evidence
 
 
-def evidence_store_path(*, path: Path, kind: str, uploaded_by: Any = None) -> EvidenceFile:
+def evidence_store_path(*, path: Path) -> EvidenceFile:
     with open(path, "rb") as stream:
-        return evidence_store(
-            stream=stream, original_name=path.name, kind=kind, uploaded_by=uploaded_by
-        )
+        return evidence_store(stream=stream, name=path.name)
 
 
 def ingest_run_create(
-    *, source: str, evidence: EvidenceFile, requested_by: Any = None, options: dict | None = None
+    *,
+    source: str,
+    evidence: EvidenceFile,
+    original_name: str,
+    requested_by: Any = None,
+    options: dict | None = None,
 ) -> IngestRun:
-    """Create a pending run and enqueue its task once the row is committed."""
-    from apps.evidence.tasks import ingest_run_execute_task
-
+    """Create a pending run of ``evidence`` under the caller's own file name and enqueue its
+    task once the row is committed. When the queue cannot take it, the run stays pending
+    with ``enqueue_failure`` saying why (the reconciler sends it again): never an error
+    after the data is committed (issue #16, item 6)."""
     with transaction.atomic():
         run = IngestRun.objects.create(
-            source=source, evidence=evidence, requested_by=requested_by, options=options or {}
+            source=source,
+            evidence=evidence,
+            original_name=Path(original_name).name[:255],
+            requested_by=requested_by,
+            options=options or {},
         )
-        transaction.on_commit(lambda: ingest_run_execute_task.delay(run.pk))
+        transaction.on_commit(lambda: ingest_run_enqueue(run=run))
     return run
+
+
+def ingest_run_enqueue(*, run: IngestRun) -> bool:
+    """Put ``run``'s task on the queue; False (the reason stored on the run) when the
+    broker cannot be reached. In-process execution (no broker configured) runs it here."""
+    from apps.evidence.tasks import ingest_run_execute_task
+
+    if ingest_run_execute_task.app.conf.task_always_eager:
+        ingest_run_execute_task.delay(run.pk)
+        return True
+    try:
+        ingest_run_execute_task.apply_async(
+            args=[run.pk], retry=True, retry_policy=ENQUEUE_RETRY_POLICY
+        )
+    except Exception as exc:  # kombu and redis raise several kinds: any is "not queued"
+        reason = f"the task queue is unreachable ({type(exc).__name__}: {exc})"
+        logger.warning("ingest run %s not enqueued: %s", run.pk, reason)
+        IngestRun.objects.filter(pk=run.pk).update(enqueue_failure=reason[:2000])
+        run.enqueue_failure = reason
+        return False
+    now = timezone.now()
+    IngestRun.objects.filter(pk=run.pk).update(enqueue_failure="", enqueued_at=now)
+    run.enqueue_failure, run.enqueued_at = "", now
+    return True
+
+
+def ingest_run_resubmit(*, run: IngestRun) -> bool:
+    """Send a stuck run again (a re-upload of its file): a pending run, or a running one
+    whose lease no execution holds. False when the run is live, done or failed."""
+    if run.status == IngestRun.Status.PENDING or (
+        run.status == IngestRun.Status.RUNNING and _lease_free(run.pk)
+    ):
+        return ingest_run_enqueue(run=run)
+    return False
+
+
+def ingest_runs_reconcile(*, grace: dt.timedelta | None = None) -> dict[str, int]:
+    """Send again the runs whose task message was lost (issue #16, item 6): the broker
+    keeps nothing on disk, so a restart drops queued and unacknowledged messages.
+
+    - a run ``pending`` for longer than ``grace`` (its message never arrived or was lost);
+    - a run ``running`` whose lease (the session advisory lock of :func:`_run_lease`) no
+      execution holds: its worker died and no message is left to redeliver it.
+
+    A duplicate message is harmless (claim and lease make the second a no-op), and a run
+    that keeps dying is failed after :data:`MAX_ATTEMPTS`. Called by the beat schedule
+    (``evidence.ingest_runs_reconcile`` in config/celery.py)."""
+    grace = RECONCILE_GRACE if grace is None else grace
+    cutoff = timezone.now() - grace
+    pending = IngestRun.objects.filter(status=IngestRun.Status.PENDING, created_at__lt=cutoff)
+    pending = pending.exclude(enqueued_at__gte=cutoff)
+    sent = {"pending": 0, "running": 0, "not_sent": 0}
+    for run in pending.order_by("pk"):
+        ok = ingest_run_enqueue(run=run)
+        sent["pending" if ok else "not_sent"] += 1
+    # A running run's lease is decisive: it is taken before the claim and held to the end.
+    running = IngestRun.objects.filter(status=IngestRun.Status.RUNNING)
+    for run in running.order_by("pk"):
+        if _lease_free(run.pk):
+            ok = ingest_run_enqueue(run=run)
+            sent["running" if ok else "not_sent"] += 1
+    return sent
+
+
+def _lease_free(run_id: int) -> bool:
+    """Whether no execution holds ``run_id``'s lease (off PostgreSQL: never known, False)."""
+    if connection.vendor != "postgresql":
+        return False
+    with _run_lease(run_id) as leased:
+        return leased
 
 
 def ingest_run_execute(*, run_id: int) -> None:
@@ -157,6 +236,15 @@ def _run_execute(run_id: int) -> None:
         ingester(run.source)(run=run)
     except IngestError as exc:
         _run_fail(run, str(exc))
+    except (DatabaseOperationalError, InterfaceError):
+        # The database went away: the run stays running with its lease free, so the
+        # redelivered task (or the reconciler) executes it again, at most MAX_ATTEMPTS.
+        raise
+    except Exception as exc:
+        # Any other error ends the run with its reason, never leaves it running (issue
+        # #16, item 3); the traceback goes to the worker's log.
+        logger.exception("ingest run %s (%s) failed", run.pk, run.source)
+        _run_fail(run, f"unexpected error reading {run.name}: {type(exc).__name__}: {exc}")
 
 
 def ingest_run_finish(*, run: IngestRun, outcome: IngestOutcome) -> None:
@@ -189,7 +277,7 @@ def ingest_run_finish(*, run: IngestRun, outcome: IngestOutcome) -> None:
         object_id=run.pk,
         evidence_sha256=run.evidence.sha256,
         payload={
-            "file": run.evidence.original_name,
+            "file": run.original_name,
             "rows_read": run.rows_read,
             "accepted": run.accepted,
             "rejected": run.rejected,
@@ -231,5 +319,5 @@ def _run_fail(run: IngestRun, reason: str) -> None:
             object_type="ingest_run",
             object_id=run.pk,
             evidence_sha256=run.evidence.sha256,
-            payload={"file": run.evidence.original_name, "reason": reason},
+            payload={"file": run.original_name, "reason": reason},
         )

@@ -10,3 +10,9 @@ from apps.evidence import services
 @shared_task(name="evidence.ingest_run_execute", acks_late=True, reject_on_worker_lost=True)
 def ingest_run_execute_task(run_id: int) -> None:
     services.ingest_run_execute(run_id=run_id)
+
+
+@shared_task(name="evidence.ingest_runs_reconcile", ignore_result=True)
+def ingest_runs_reconcile_task() -> dict[str, int]:
+    """On the beat schedule (config/celery.py): send again runs whose message was lost."""
+    return services.ingest_runs_reconcile()

@@ -36,7 +36,7 @@ def ingest_run_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def ingest_run_errors_csv(request: HttpRequest, pk: int) -> HttpResponse:
     run = _run(request, pk)
-    name = run.evidence.original_name
+    name = run.name
     return csv_response(
         f"errors-run-{run.pk}.csv",
         ["file", "line", "field", "value", "reason"],

@@ -77,7 +77,7 @@ def _named(run: IngestRun) -> Iterator[Path]:
     """The evidence under its original file name (readers read the suffix or the stem:
     ``defaults.yaml`` is the global default, ``DE.yaml`` zone DE)."""
     with tempfile.TemporaryDirectory(prefix="cm-grid-") as folder:
-        link = Path(folder) / (Path(run.evidence.original_name).name or "evidence")
+        link = Path(folder) / (Path(run.original_name).name or "evidence")
         link.symlink_to(run.evidence.path)
         yield link
 
@@ -213,7 +213,7 @@ def _finish(
     corrections: int = 0,
     extra: dict | None = None,
 ) -> IngestOutcome:
-    errors = _errors(meta, run.evidence.original_name)
+    errors = _errors(meta, run.name)
     outcome = IngestOutcome(
         rows_read=meta["rows_read"],
         accepted=accepted,
@@ -255,7 +255,7 @@ def _ingest_entsoe(run: IngestRun, path: Path) -> IngestOutcome:
                 ds = g.intensity_from_mix(mix, factor_frame(zones))
             except g.GridError as exc:
                 raise IngestError(
-                    f"{run.evidence.original_name}: {exc}; load the factor library first "
+                    f"{run.name}: {exc}; load the factor library first "
                     "(python manage.py ingest factors PATH)"
                 ) from exc
             extra["factor_fallback"] = ds.attrs.get("factor_fallback_lifecycle", "")

@@ -127,8 +127,10 @@ def _scenes(folder: Path, activity: dict[str, np.ndarray], rng: np.random.Genera
 
 def _ingest(path: Path, source: str, options: dict | None = None) -> IngestRun:
     with transaction.atomic():
-        evidence = evidence_store_path(path=path, kind=source)
-        run = ingest_run_create(source=source, evidence=evidence, options=options)
+        evidence = evidence_store_path(path=path)
+        run = ingest_run_create(
+            source=source, evidence=evidence, original_name=path.name, options=options
+        )
     return ingest_run_wait(run=run)
 
 
@@ -155,7 +157,7 @@ def run(*, command, number: int) -> None:
         tiled = path.name == f"thermal_{TILED_MONTH[0]}-{TILED_MONTH[1]:02d}.tif"
         done = _ingest(path, "raster", {"tile_shape": [SIZE // 2, SIZE // 2]} if tiled else None)
         failed += done.status == IngestRun.Status.FAILED
-    scenes = Scene.objects.filter(evidence__original_name__startswith="thermal_")
+    scenes = Scene.objects.filter(ingest_run__original_name__startswith="thermal_")
     tiled_scene = scenes.filter(tile_count__gt=1).first()
     out(
         f"  {len(paths)} monthly scenes ingested through the queue ({failed} failed); "

@@ -518,7 +518,7 @@ def _scene_fail(scene: Scene, reason: str) -> None:
             object_type="ingest_run",
             object_id=run.pk,
             evidence_sha256=run.evidence.sha256,
-            payload={"file": run.evidence.original_name, "reason": reason},
+            payload={"file": run.name, "reason": reason},
         )
 
 

@@ -68,7 +68,7 @@ def trace_view(trace: dict[str, Any]) -> dict[str, Any]:
     if shas:
         for ev in EvidenceFile.objects.filter(sha256__in=shas).prefetch_related("runs"):
             run = max(ev.runs.all(), key=lambda r: r.pk, default=None)
-            runs[ev.sha256] = (ev.original_name, run.pk if run else None)
+            runs[ev.sha256] = (run.name, run.pk) if run else ("", None)
     inputs = []
     for item in trace.get("inputs", []):
         evidence = item.get("evidence") if isinstance(item.get("evidence"), dict) else None

@@ -34,7 +34,7 @@ def test_sigkill_mid_ingest_then_restart_gives_exact_counts(service_env, tmp_pat
     assert made["lines"] > 350_000
 
     worker = Worker(env, tmp_path / "worker1.log", new_session=True).start()
-    evidence = evidence_store_path(path=tmp_path / "big.csv", kind="customs")
+    evidence = evidence_store_path(path=tmp_path / "big.csv")
     run = IngestRun.objects.create(source="customs", evidence=evidence)
     _send(env, run)
 
@@ -127,7 +127,7 @@ def test_a_task_that_keeps_crashing_its_worker_is_given_up_and_marked_failed(
     try:
         run = IngestRun.objects.create(
             source="customs",
-            evidence=evidence_store_path(path=tmp_path / "poison.csv", kind="customs"),
+            evidence=evidence_store_path(path=tmp_path / "poison.csv"),
         )
         _send(env, run)
         for attempt in range(1, MAX_ATTEMPTS + 1):
@@ -153,9 +153,7 @@ def test_a_task_that_keeps_crashing_its_worker_is_given_up_and_marked_failed(
             "G1,1,2026-03-01,72081000,CN,Steel Co,1000\n",
             encoding="utf-8",
         )
-        after = IngestRun.objects.create(
-            source="customs", evidence=evidence_store_path(path=good, kind="customs")
-        )
+        after = IngestRun.objects.create(source="customs", evidence=evidence_store_path(path=good))
         _send(env, after)
         _wait_for(after, lambda r: r.status == IngestRun.Status.DONE, 120, "not served", worker)
         assert after.accepted == 1
@@ -184,7 +182,7 @@ def test_a_task_that_outlives_the_visibility_timeout_runs_to_one_result(
     try:
         run = IngestRun.objects.create(
             source="customs",
-            evidence=evidence_store_path(path=tmp_path / "long.csv", kind="customs"),
+            evidence=evidence_store_path(path=tmp_path / "long.csv"),
         )
         _send(env, run)
         _wait_for(

@@ -132,15 +132,13 @@ def _submit(user, installation, year: int, text: str, name: str):
     from apps.evidence.services import evidence_store
 
     with transaction.atomic():
-        evidence = evidence_store(
-            stream=io.BytesIO(text.encode()),
-            original_name=name,
-            kind="disclosure",
-            uploaded_by=user,
-            organisation=user.organisation,
-        )
+        evidence = evidence_store(stream=io.BytesIO(text.encode()), name=name)
         version = disclosure_submit(
-            user=user, installation=installation, period_year=year, evidence=evidence
+            user=user,
+            installation=installation,
+            period_year=year,
+            evidence=evidence,
+            original_name=name,
         )
     version.refresh_from_db()
     return version

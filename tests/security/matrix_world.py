@@ -58,9 +58,11 @@ def _ingest(source: str, path: Path, *, user=None):
     from apps.evidence.models import IngestRun
     from apps.evidence.services import evidence_store_path, ingest_run_create
 
-    evidence = evidence_store_path(path=path, kind=source, uploaded_by=user)
+    evidence = evidence_store_path(path=path)
     with TestCase.captureOnCommitCallbacks(execute=True):
-        run = ingest_run_create(source=source, evidence=evidence, requested_by=user)
+        run = ingest_run_create(
+            source=source, evidence=evidence, original_name=path.name, requested_by=user
+        )
     run.refresh_from_db()
     assert run.status == IngestRun.Status.DONE, run.failure
     return run

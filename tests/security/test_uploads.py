@@ -438,7 +438,7 @@ def test_every_entry_point_refuses_every_attack_on_a_real_worker_within_the_memo
                     evidence__sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
                     disclosure__period_year=years[entry],
                 )
-                assert version.evidence.original_name == path.name
+                assert version.ingest_run.original_name == path.name
                 run = ingest_run_wait(run=version.ingest_run, timeout=RUN_TIMEOUT)
                 version.refresh_from_db()
                 assert version.status == "failed" and version.failure == run.failure

@@ -51,18 +51,13 @@ def upload(user, installation, path: Path, period: int, cn_code: str = ""):
     from apps.evidence.services import evidence_store
 
     with path.open("rb") as stream, transaction.atomic():
-        evidence = evidence_store(
-            stream=stream,
-            original_name=path.name,
-            kind="disclosure",
-            uploaded_by=user,
-            organisation=user.organisation,
-        )
+        evidence = evidence_store(stream=stream, name=path.name)
         version = disclosure_submit(
             user=user,
             installation=installation,
             period_year=period,
             evidence=evidence,
+            original_name=path.name,
             cn_code=cn_code,
         )
     version.refresh_from_db()

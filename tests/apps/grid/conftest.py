@@ -62,9 +62,9 @@ def load(db, django_capture_on_commit_callbacks):
     from apps.evidence.services import evidence_store_path, ingest_run_create
 
     def run(source: str, path: Path) -> IngestRun:
-        evidence = evidence_store_path(path=path, kind=source)
+        evidence = evidence_store_path(path=path)
         with django_capture_on_commit_callbacks(execute=True):
-            created = ingest_run_create(source=source, evidence=evidence)
+            created = ingest_run_create(source=source, evidence=evidence, original_name=path.name)
         created.refresh_from_db()
         assert created.status == IngestRun.Status.DONE, created.failure
         return created

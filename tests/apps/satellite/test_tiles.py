@@ -69,7 +69,8 @@ def test_tiles_in_process_equal_the_whole_raster_and_rerun_safely(postgres, tmp_
     path = write_geotiff(tmp_path / "s.tif", noisy(1), time="2025-04-01", variable="frp")
     run = ingest_run_create(
         source="raster",
-        evidence=evidence_store_path(path=path, kind="raster"),
+        evidence=evidence_store_path(path=path),
+        original_name=path.name,
         options={"tile_shape": TILE},
     )
     run.refresh_from_db()
@@ -95,7 +96,7 @@ def test_tiles_on_two_real_workers_equal_the_whole_raster(
     second = Worker(service_env, tmp_path / "worker2.log").start()
     try:
         path = write_geotiff(tmp_path / "w.tif", noisy(2), time="2025-05-01", variable="frp")
-        evidence = evidence_store_path(path=path, kind="raster")
+        evidence = evidence_store_path(path=path)
         run = IngestRun.objects.create(
             source="raster", evidence=evidence, options={"tile_shape": TILE}
         )
@@ -139,7 +140,8 @@ def test_a_truncated_scene_fails_its_run_cleanly_in_the_tile_path(postgres, tmp_
     cut.write_bytes(raw[: int(len(raw) * 0.6)])
     run = ingest_run_create(
         source="raster",
-        evidence=evidence_store_path(path=cut, kind="raster"),
+        evidence=evidence_store_path(path=cut),
+        original_name=cut.name,
         options={"tile_shape": TILE},
     )
     run.refresh_from_db()

@@ -50,8 +50,17 @@ class Command(BaseCommand):
         for path in paths:
             if not path.is_file():
                 raise CommandError(f"{path}: no such file")
-            evidence = evidence_store_path(path=path, kind=source)
-            run = ingest_run_create(source=source, evidence=evidence, options=run_options)
+            evidence = evidence_store_path(path=path)
+            run = ingest_run_create(
+                source=source, evidence=evidence, original_name=path.name, options=run_options
+            )
+            if run.enqueue_failure:
+                # Kept pending: the reconciler sends it when the queue is back (issue #16).
+                raise CommandError(
+                    f"{path}: stored (sha256 {evidence.sha256}) as run {run.pk}, but "
+                    f"{run.enqueue_failure}; the run stays pending and is sent again when "
+                    "the queue is back"
+                )
             run = self._wait(run, options["timeout"], quiet=as_json)
             summary = run.summary()
             summary["file"] = str(path)

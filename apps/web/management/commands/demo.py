@@ -128,8 +128,8 @@ class Command(BaseCommand):
 
     def _ingest(self, source: str, path: Path) -> IngestRun:
         with transaction.atomic():
-            evidence = evidence_store_path(path=path, kind=source)
-            run = ingest_run_create(source=source, evidence=evidence)
+            evidence = evidence_store_path(path=path)
+            run = ingest_run_create(source=source, evidence=evidence, original_name=path.name)
         run = ingest_run_wait(
             run=run,
             on_change=lambda r: self.stdout.write(
