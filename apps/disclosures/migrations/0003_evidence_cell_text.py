@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [("disclosures", "0001_initial")]
+    dependencies = [("disclosures", "0002_tables_verification_report")]
 
     operations = [
         migrations.AlterField(
