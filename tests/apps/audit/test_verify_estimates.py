@@ -35,10 +35,15 @@ UPDATES = {
 
 
 def superuser_sets(pk: int, **columns: str) -> None:
-    """Rewrite an estimate row with raw SQL, as someone with database access would."""
+    """Rewrite an estimate row with raw SQL, as a database superuser would: past the
+    trigger that refuses such an UPDATE (estimates migration 0003)."""
     with connection.cursor() as cursor:
-        for column, value in columns.items():
-            cursor.execute(UPDATES[column], [value, pk])
+        cursor.execute("SET session_replication_role = replica")
+        try:
+            for column, value in columns.items():
+                cursor.execute(UPDATES[column], [value, pk])
+        finally:
+            cursor.execute("SET session_replication_role = DEFAULT")
 
 
 @pytest.fixture
