@@ -317,3 +317,28 @@ def test_an_estimate_cannot_be_changed_in_place(world, tmp_path):
     assert admin.get("/admin/estimates/estimate/add/").status_code == 403
     estimate.refresh_from_db()
     assert estimate.see_total_t_per_t > 1
+
+
+# --- 12. implausible disclosures -------------------------------------------------------
+
+
+def test_a_disclosure_declaring_zero_emissions_moves_no_shipment(world, tmp_path):
+    """Every emission factor of the disclosure set to 0: on today's code the installation's
+    shipments (A's and the trader B's) moved to SEE 0 at tier "disclosed", with no flag.
+    The worked numbers are in tests/apps/disclosures/test_hold.py."""
+    from tests.apps.disclosures.test_hold import ZERO
+
+    exporter = world["exporter_a"]
+    version = upload(exporter, world["installation"], template_2026(tmp_path, **ZERO), 2026)
+    engine = disclosure_version_confirm(version=version, user=exporter)
+    version.refresh_from_db()
+    assert version.status == Status.HELD and engine["shipments"] == 0
+    assert {f["check"] for f in version.held} >= {"zero_fuel_emission_factor", "zero_see"}
+    declared = Shipment.objects.filter(installation_identifier="IN-MH-0042")
+    assert set(declared.values_list("tier", flat=True)) == {"default"}
+    assert min(declared.values_list("embedded_emissions_t", flat=True)) > 0
+    assert not Estimate.objects.filter(tier="disclosed").exists()
+    # Officials see it held; the exporter's other organisation does not.
+    held = api(world["official"]).get("/api/v1/disclosures/?status=held").json()["results"]
+    assert [d["id"] for d in held] == [version.disclosure_id]
+    assert api(world["exporter_b"]).get("/api/v1/disclosures/?status=held").json()["results"] == []
