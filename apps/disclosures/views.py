@@ -5,6 +5,7 @@ disclosure; an exporter only its organisation's (404 otherwise)."""
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
@@ -17,6 +18,7 @@ from django.core.exceptions import (
 )
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.html import format_html
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods
@@ -31,6 +33,7 @@ from apps.disclosures.selectors import (
 )
 from apps.disclosures.services import (
     ReviewError,
+    disclosure_hold_decide,
     disclosure_upload,
     disclosure_version_confirm,
     extracted_value_review,
@@ -193,8 +196,42 @@ def disclosure_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "disclosures/disclosure_detail.html",
-        {"disclosure": disclosure, "versions": versions, "busy": busy, "history": history},
+        {
+            "disclosure": disclosure,
+            "versions": versions,
+            "busy": busy,
+            "history": history,
+            "can_decide": request.user.role in DECIDERS,
+            "decision_error": request.GET.get("decision_error", "")[:300],
+        },
     )
+
+
+#: Who decides on a version held for review (apps.disclosures.plausibility).
+DECIDERS = (User.Role.OFFICIAL, User.Role.ADMIN)
+
+
+@login_required
+@require_http_methods(["POST"])
+def disclosure_decide_view(request: HttpRequest, pk: int, number: int) -> HttpResponse:
+    """An official accepts or rejects a held version with a note (form on the detail page)."""
+    version = _disclosure(request, pk).versions.filter(number=number).first()
+    if version is None:
+        raise Http404("No such version")
+    if request.user.role not in DECIDERS:
+        raise PermissionDenied("only an official decides on a held disclosure")
+    try:
+        disclosure_hold_decide(
+            version=version,
+            user=request.user,
+            decision=request.POST.get("decision", ""),
+            note=request.POST.get("note", ""),
+        )
+    except ReviewError as exc:
+        return redirect(
+            f"{reverse('disclosure-detail', args=[pk])}?{urlencode({'decision_error': str(exc)})}"
+        )
+    return redirect(f"{reverse('disclosure-detail', args=[pk])}#version-{number}")
 
 
 def _evidence_view(value: ExtractedValue, pages: dict[int, dict]) -> dict:

@@ -229,3 +229,29 @@ def test_officials_see_and_decide_held_versions_through_the_api(world, installat
     done = official.post(url, {"decision": "reject", "note": "no evidence"}, format="json")
     assert done.status_code == 200 and done.json()["decision"] == "rejected"
     assert official.get("/api/v1/disclosures/?status=held").json()["results"] == []
+
+
+def test_officials_decide_on_the_disclosure_page(world, installations, tmp_path):
+    from django.test import Client
+
+    exporter = world["exporter_a"]
+    version = upload(exporter, installations["a"], template_2026(tmp_path, **ZERO), 2026)
+    disclosure_version_confirm(version=version, user=exporter)
+    page_url = f"/disclosures/{version.disclosure_id}/"
+    decide_url = f"/disclosures/{version.disclosure_id}/versions/{version.number}/decide/"
+    official, owner = Client(), Client()
+    official.force_login(world["official"])
+    owner.force_login(exporter)
+    page = official.get(page_url).content.decode()
+    assert "Held for an official&#x27;s review" in page and decide_url in page
+    assert "fuel[coke].ef" in page and "(line 16)" in page
+    own = owner.get(page_url).content.decode()
+    assert "fuel[coke].ef" in own and decide_url not in own  # sees why, cannot decide
+    assert owner.post(decide_url, {"decision": "accept", "note": "x"}).status_code == 403
+    refused = official.post(decide_url, {"decision": "accept", "note": " "})
+    assert refused.status_code == 302 and "decision_error" in refused["Location"]
+    done = official.post(decide_url, {"decision": "reject", "note": "no B.3.3 evidence"})
+    assert done.status_code == 302
+    version.refresh_from_db()
+    assert version.status == Status.REJECTED and version.decision_note == "no B.3.3 evidence"
+    assert "Rejected" in official.get(page_url).content.decode()
