@@ -3,7 +3,9 @@
 read the extracted values with their evidence, confirm, correct or drop a value, and
 confirm a version (exporters); attach a verification report (exporters of the disclosing
 organisation and officials), which makes the estimates verified when its opinion is
-positive (IR 2025/2546)."""
+positive (IR 2025/2546). A confirmed version found implausible is "held"
+(``?status=held`` lists those disclosures); an official accepts or rejects it with a note
+(``POST …/versions/{n}/decide``)."""
 
 from __future__ import annotations
 
@@ -35,6 +37,7 @@ from apps.disclosures.selectors import (
 from apps.disclosures.services import (
     ReviewError,
     VerificationError,
+    disclosure_hold_decide,
     disclosure_upload,
     disclosure_version_confirm,
     extracted_value_review,
@@ -99,6 +102,10 @@ class VersionSerializer(serializers.ModelSerializer):
             "confirmed_at",
             "superseded_by",
             "engine",
+            "held",
+            "decision",
+            "decision_note",
+            "decided_at",
         ]
         read_only_fields = fields
 
@@ -138,6 +145,11 @@ class UploadSerializer(serializers.Serializer):
     file = UploadedFileField()
 
 
+class DecisionSerializer(serializers.Serializer):
+    decision = serializers.ChoiceField(choices=["accept", "reject"])
+    note = serializers.CharField(help_text="why: required")
+
+
 class ReviewSerializer(serializers.Serializer):
     action = serializers.ChoiceField(choices=["confirm", "correct", "drop"])
     corrected_value = serializers.FloatField(required=False, allow_null=True, default=None)
@@ -172,7 +184,9 @@ class DisclosureViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     parser_classes = [MultiPartParser, FormParser, JSONParser]
 
     def get_queryset(self):
-        return disclosure_list(user=self.request.user).prefetch_related("versions__evidence")
+        qs = disclosure_list(user=self.request.user).prefetch_related("versions__evidence")
+        wanted = self.request.query_params.get("status")
+        return qs.filter(status=wanted) if wanted else qs
 
     def initial(self, request, *args, **kwargs):
         if self.action == "create":
@@ -247,6 +261,14 @@ class DisclosureViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
                     "notes": serializers.ListField(child=serializers.CharField()),
                     "shipments": serializers.IntegerField(),
                     "tiers_before": serializers.DictField(child=serializers.IntegerField()),
+                    "held": serializers.ListField(
+                        child=serializers.DictField(),
+                        required=False,
+                        help_text="why the version is held for an official's review",
+                    ),
+                    "supersedes": serializers.ListField(
+                        child=serializers.IntegerField(), required=False
+                    ),
                 },
             ),
             400: inline_serializer(
@@ -300,6 +322,37 @@ class DisclosureViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         except VerificationError as exc:
             raise ValidationError({exc.field: [str(exc)]}) from exc
         return Response(out, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=DecisionSerializer,
+        parameters=[OpenApiParameter("number", int, OpenApiParameter.PATH)],
+        responses={
+            200: inline_serializer(
+                "DecisionResult",
+                {
+                    "decision": serializers.CharField(),
+                    "estimates": serializers.ListField(child=serializers.DictField()),
+                    "shipments": serializers.IntegerField(),
+                },
+            ),
+            400: inline_serializer("DecisionRefused", {"detail": serializers.CharField()}),
+        },
+    )
+    @action(detail=True, methods=["post"], url_path=r"versions/(?P<number>\d+)/decide")
+    def decide(self, request, pk=None, number=None):
+        """Accept (the engine is fed) or reject a version held for review, with a note
+        (officials and admins); audited."""
+        version = self._version(number)
+        if request.user.role not in (User.Role.OFFICIAL, User.Role.ADMIN):
+            raise PermissionDenied("only an official decides on a held disclosure")
+        form = DecisionSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        try:
+            return Response(
+                disclosure_hold_decide(version=version, user=request.user, **form.validated_data)
+            )
+        except ReviewError as exc:
+            raise ValidationError({"detail": str(exc)}) from exc
 
 
 class ExtractedValueViewSet(viewsets.ReadOnlyModelViewSet):

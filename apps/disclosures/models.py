@@ -21,6 +21,10 @@ class Status(models.TextChoices):
     REVIEW = "review", "Ready for review"
     CONFIRMED = "confirmed", "Confirmed"
     FAILED = "failed", "Failed"
+    # Confirmed by the exporter but implausible (apps.disclosures.plausibility): no
+    # estimate until an official accepts it (then "confirmed") or rejects it.
+    HELD = "held", "Held for an official's review"
+    REJECTED = "rejected", "Rejected by an official"
 
 
 class Disclosure(models.Model):
@@ -100,6 +104,16 @@ class DisclosureVersion(models.Model):
     engine = models.JSONField(
         default=dict, blank=True, help_text="what confirming fed the engine (estimates, notes)"
     )
+    # An official's review of a held version (apps.disclosures.services.disclosure_hold_decide).
+    held = models.JSONField(
+        default=list, blank=True, help_text="why the version was held: one finding per check"
+    )
+    decision = models.CharField(max_length=16, blank=True, help_text="accepted or rejected")
+    decision_note = models.TextField(blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["disclosure", "-number"]

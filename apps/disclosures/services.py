@@ -12,11 +12,15 @@ failing (timeouts, 429, 5xx after the retries, or malformed answers) leaves the 
 "needs review" with the trace and **no** value.
 
 The exporter reviews each value (:func:`extracted_value_review`: confirm, correct, drop)
-and submits (:func:`disclosure_version_confirm`): the version becomes confirmed, any
-earlier confirmed version is superseded (kept), and :func:`disclosure_estimates_apply`
+and submits (:func:`disclosure_version_confirm`). A version whose cases the engine
+refuses, or that claims zero emissions the rules do not admit without evidence
+(:mod:`apps.disclosures.plausibility`), is **held** for an official's review and makes no
+estimate until an official accepts it with a note (:func:`disclosure_hold_decide`; or
+rejects it). Otherwise the version becomes confirmed, :func:`disclosure_estimates_apply`
 turns its values into "disclosed actual" estimates (``cbam.installation``) whose traces
 cite the version, the file's SHA-256 and each value's evidence, then points the
-installation's shipments at them (apps.estimates.services.estimate_ladder_apply).
+installation's shipments at them (apps.estimates.services.estimate_ladder_apply); an
+earlier confirmed version is superseded (kept) only when the new one made an estimate.
 """
 
 from __future__ import annotations
@@ -77,7 +81,7 @@ from ingest.disclosure import cbam_template as cbam_template_module
 from ingest.disclosure.llm import normalise_space
 from ingest.disclosure.units import UnitError, convert, parse_unit
 from methodologies import cbam_tables
-from methodologies.errors import MethodologyError
+from methodologies.errors import CaseError, MethodologyError
 from methodologies.trace import canonical_bytes, sha256_hex
 
 SOURCE = "disclosure"
@@ -842,9 +846,15 @@ def extracted_value_review(
 
 
 def disclosure_version_confirm(*, version: DisclosureVersion, user: User) -> dict:
-    """Submit a reviewed version: values still "extracted" are confirmed, an earlier
-    confirmed version is superseded (kept), and the engine is fed
-    (:func:`disclosure_estimates_apply`). Returns what changed."""
+    """Submit a reviewed version: values still "extracted" are confirmed, then either
+
+    - the version is **held** for an official's review (status "held", no estimate, the
+      earlier confirmed version stays current) when a case the engine would be fed is
+      implausible (:func:`disclosure_plausibility_check`); or
+    - the engine is fed (:func:`disclosure_estimates_apply`) and, when that made at least
+      one estimate, any earlier confirmed version is superseded (kept).
+
+    Returns what changed (``held`` lists the findings of a held version)."""
     if version.status != Status.REVIEW:
         raise ReviewError(f"version {version.number} is {version.status}, not ready to confirm")
     with transaction.atomic():
@@ -853,26 +863,126 @@ def disclosure_version_confirm(*, version: DisclosureVersion, user: User) -> dic
             reviewed_by=user,
             reviewed_at=timezone.now(),
         )
-        earlier = version.disclosure.versions.filter(
-            status=Status.CONFIRMED, superseded_by__isnull=True
-        ).exclude(pk=version.pk)
-        superseded = list(earlier.values_list("number", flat=True))
-        earlier.update(superseded_by=version)
         version.confirmed_by, version.confirmed_at = user, timezone.now()
         version.save(update_fields=["confirmed_by", "confirmed_at"])
-        _progress(version, Status.CONFIRMED, 100)
+        held = disclosure_plausibility_check(version=version)
         audit_append(
             actor=user,
             action="disclosure.confirm",
             object_type="disclosure_version",
             object_id=version.pk,
             evidence_sha256=version.evidence.sha256,
-            payload={"version": version.number, "supersedes": superseded},
+            payload={"version": version.number, "held": len(held)},
         )
-        engine = disclosure_estimates_apply(version=version, actor=user)
-        version.engine = engine
-        version.save(update_fields=["engine"])
+        if held:
+            return _version_hold(version=version, findings=held, actor=user)
+        _progress(version, Status.CONFIRMED, 100)
+        return _version_feed(version=version, actor=user)
+
+
+def _version_hold(*, version: DisclosureVersion, findings: list[dict], actor: Any) -> dict:
+    """Hold a confirmed version for an official's review: no estimate, audited."""
+    engine = {
+        "estimates": [],
+        "notes": [f"held for an official's review: {f['reason']}" for f in findings],
+        "shipments": 0,
+        "tiers_before": {},
+        "held": findings,
+    }
+    _progress(version, Status.HELD, 100, held=findings, engine=engine)
+    audit_append(
+        actor=actor,
+        action="disclosure.hold",
+        object_type="disclosure_version",
+        object_id=version.pk,
+        evidence_sha256=version.evidence.sha256,
+        payload={"version": version.number, "findings": findings},
+    )
     return engine
+
+
+def _version_feed(*, version: DisclosureVersion, actor: Any, review: dict | None = None) -> dict:
+    """Feed a confirmed version to the engine; supersede the earlier confirmed versions
+    only when it made an estimate (a version that made none leaves them current)."""
+    engine = disclosure_estimates_apply(version=version, actor=actor, review=review)
+    engine["supersedes"] = []
+    if engine["estimates"]:
+        earlier = version.disclosure.versions.filter(
+            status=Status.CONFIRMED, superseded_by__isnull=True
+        ).exclude(pk=version.pk)
+        engine["supersedes"] = sorted(earlier.values_list("number", flat=True))
+        if engine["supersedes"]:
+            earlier.update(superseded_by=version)
+            audit_append(
+                actor=actor,
+                action="disclosure.supersede",
+                object_type="disclosure_version",
+                object_id=version.pk,
+                payload={"version": version.number, "supersedes": engine["supersedes"]},
+            )
+    else:
+        engine["notes"].append(
+            "no estimate was made from this version: the earlier confirmed version, if any, "
+            "stays current"
+        )
+    version.engine = engine
+    version.save(update_fields=["engine"])
+    return engine
+
+
+DECISIONS = {"accept": Status.CONFIRMED, "reject": Status.REJECTED}
+
+
+def disclosure_hold_decide(
+    *, version: DisclosureVersion, user: User, decision: str, note: str
+) -> dict:
+    """An official's decision on a held version, with a note (required), audited:
+    ``accept`` feeds the engine as a confirmation would (the estimates' provenance carries
+    the findings, the decision and the note); ``reject`` makes no estimate. Either way the
+    earlier confirmed version stays current unless accepted values made an estimate."""
+    if user.role not in (User.Role.OFFICIAL, User.Role.ADMIN):
+        raise PermissionError("only an official decides on a held disclosure")
+    if decision not in DECISIONS:
+        raise ReviewError(f"unknown decision {decision!r} (expected accept or reject)")
+    note = (note or "").strip()
+    if not note:
+        raise ReviewError("a decision on a held disclosure needs a note saying why")
+    with transaction.atomic():
+        locked = DisclosureVersion.objects.select_for_update().get(pk=version.pk)
+        if locked.status != Status.HELD:
+            raise ReviewError(f"version {locked.number} is {locked.status}, not held")
+        decided_at = timezone.now()
+        label = "accepted" if decision == "accept" else "rejected"
+        _progress(
+            version,
+            DECISIONS[decision],
+            100,
+            decision=label,
+            decision_note=note,
+            decided_by=user,
+            decided_at=decided_at,
+        )
+        audit_append(
+            actor=user,
+            action=f"disclosure.hold.{decision}",
+            object_type="disclosure_version",
+            object_id=version.pk,
+            evidence_sha256=version.evidence.sha256,
+            payload={
+                "version": version.number,
+                "note": note,
+                "findings": [f["check"] for f in locked.held],
+            },
+        )
+        if decision == "reject":
+            return {"decision": label, "estimates": [], "shipments": 0}
+        review = {
+            "held": locked.held,
+            "decision": label,
+            "note": note,
+            "decided_at": decided_at.isoformat(),
+        }
+        return {"decision": label, **_version_feed(version=version, actor=user, review=review)}
 
 
 # --- feeding the engine --------------------------------------------------------------
@@ -1349,9 +1459,62 @@ def _satellite_check(
     )
 
 
-def disclosure_estimates_apply(*, version: DisclosureVersion, actor: Any = None) -> dict:
+def _version_cases(version: DisclosureVersion, values: list, notes: list[str]) -> list[tuple]:
+    """(CN code, case, cited evidence, notes) per good the version's values describe."""
+    if version.kind == DisclosureVersion.Kind.TEMPLATE:
+        return _template_cases(version, values, version.disclosure.period_year, notes)
+    cases = _communicated_cases(version, values, notes)
+    if not cases:
+        notes.append(
+            "no confirmed value maps to an installation input (a PDF's figures feed the "
+            "engine when it gives see_direct in t/t and the upload names the CN code)"
+        )
+    return cases
+
+
+def disclosure_plausibility_check(*, version: DisclosureVersion) -> list[dict]:
+    """The findings that hold a confirmed version for an official's review
+    (:mod:`apps.disclosures.plausibility`): each case the engine would be fed is run;
+    a :class:`~methodologies.errors.CaseError` (an implausible or malformed value, with
+    the engine's physical ranges) and the zero-emission claims the rules do not admit
+    without evidence are findings. Each names the CN code, the case key, the reason and,
+    where a disclosed value gave the key, its field, where it is in the file and its id."""
+    from apps.disclosures.plausibility import refusal_finding, zero_findings
+
+    values = list(version.values.exclude(status=ExtractedValue.ValueStatus.DROPPED))
+    findings = []
+    for cn, case, cited, _ in _version_cases(version, values, []):
+        try:
+            result = methodologies.run_case(case)
+        except CaseError as exc:
+            found = [refusal_finding(exc)]
+        except MethodologyError:
+            continue  # not a value's plausibility: noted when the version is applied
+        else:
+            found = zero_findings(case, result)
+        for finding in found:
+            item = {"cn_code": cn, **finding, "file": version.evidence.original_name}
+            key = finding["key"]  # the case key; a citation names it, or its stem ("….ad")
+            evidence = next(
+                (c for c in cited if c["input"] == key or key.startswith(c["input"] + "_")),
+                None,
+            )
+            if evidence is not None:
+                item["field"] = evidence["field"]
+                item["value_id"] = evidence["value_id"]
+                for where in ("line", "cell", "page"):
+                    if where in evidence:
+                        item[where] = evidence[where]
+            findings.append(item)
+    return findings
+
+
+def disclosure_estimates_apply(
+    *, version: DisclosureVersion, actor: Any = None, review: dict | None = None
+) -> dict:
     """Confirmed values → disclosed estimates → shipments; see the module docstring.
-    Call inside the confirming transaction."""
+    Call inside the confirming transaction. ``review``: an official's decision on a held
+    version, carried in each estimate's provenance."""
     from apps.satellite.selectors import reconciliation_flags
 
     disclosure = version.disclosure
@@ -1359,15 +1522,7 @@ def disclosure_estimates_apply(*, version: DisclosureVersion, actor: Any = None)
     year = disclosure.period_year
     values = list(version.values.exclude(status=ExtractedValue.ValueStatus.DROPPED))
     notes: list[str] = []
-    if version.kind == DisclosureVersion.Kind.TEMPLATE:
-        cases = _template_cases(version, values, year, notes)
-    else:
-        cases = _communicated_cases(version, values, notes)
-        if not cases:
-            notes.append(
-                "no confirmed value maps to an installation input (a PDF's figures feed the "
-                "engine when it gives see_direct in t/t and the upload names the CN code)"
-            )
+    cases = _version_cases(version, values, notes)
     _satellite_check(version=version, values=values, year=year, actor=actor, notes=notes)
     flags = reconciliation_flags(installation_id=installation.pk, year=year)
     out: dict[str, Any] = {"estimates": [], "notes": notes, "shipments": 0, "tiers_before": {}}
@@ -1405,6 +1560,8 @@ def disclosure_estimates_apply(*, version: DisclosureVersion, actor: Any = None)
         }
         if tier == Tier.VERIFIED:
             provenance["verification"] = _verification_evidence(report)
+        if review is not None:
+            provenance["review"] = review
         trace = {**result["trace"], "provenance": provenance}
         result = {**result, "trace": trace, "trace_sha256": sha256_hex(canonical_bytes(trace))}
         earlier = list(Estimate.objects.filter(subject_key=subject, superseded_by__isnull=True))

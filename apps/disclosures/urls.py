@@ -22,6 +22,11 @@ urlpatterns: list = [
         views.disclosure_review_view,
         name="disclosure-review",
     ),
+    path(
+        "disclosures/<int:pk>/versions/<int:number>/decide/",
+        views.disclosure_decide_view,
+        name="disclosure-decide",
+    ),
 ]
 
 router = SimpleRouter(trailing_slash=True)

@@ -6,6 +6,7 @@ disclosure; an exporter only its organisation's (404 otherwise)."""
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
@@ -18,6 +19,7 @@ from django.core.exceptions import (
 )
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.html import format_html
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods
@@ -33,6 +35,7 @@ from apps.disclosures.selectors import (
 from apps.disclosures.services import (
     ReviewError,
     VerificationError,
+    disclosure_hold_decide,
     disclosure_upload,
     disclosure_version_confirm,
     extracted_value_review,
@@ -259,9 +262,38 @@ def _disclosure_detail(request, disclosure, form, status: int = 200) -> HttpResp
             "history": history,
             "reports": disclosure.verification_reports.all(),
             "verification_form": form if can_attach else None,
+            "can_decide": request.user.role in DECIDERS,
+            "decision_error": request.GET.get("decision_error", "")[:300],
         },
         status=status,
     )
+
+
+#: Who decides on a version held for review (apps.disclosures.plausibility).
+DECIDERS = (User.Role.OFFICIAL, User.Role.ADMIN)
+
+
+@login_required
+@require_http_methods(["POST"])
+def disclosure_decide_view(request: HttpRequest, pk: int, number: int) -> HttpResponse:
+    """An official accepts or rejects a held version with a note (form on the detail page)."""
+    version = _disclosure(request, pk).versions.filter(number=number).first()
+    if version is None:
+        raise Http404("No such version")
+    if request.user.role not in DECIDERS:
+        raise PermissionDenied("only an official decides on a held disclosure")
+    try:
+        disclosure_hold_decide(
+            version=version,
+            user=request.user,
+            decision=request.POST.get("decision", ""),
+            note=request.POST.get("note", ""),
+        )
+    except ReviewError as exc:
+        return redirect(
+            f"{reverse('disclosure-detail', args=[pk])}?{urlencode({'decision_error': str(exc)})}"
+        )
+    return redirect(f"{reverse('disclosure-detail', args=[pk])}#version-{number}")
 
 
 def _evidence_view(value: ExtractedValue, pages: dict[int, dict]) -> dict:

@@ -11,12 +11,20 @@ Names (DESIGN §7, stable):
   string that a spreadsheet would read as a formula gets a leading apostrophe).
 - ``GET /api/v1/estimates/traces.zip?<filters>`` every trace of the filter, streamed as a
   zip: ``traces/estimate-<id>.json`` (the canonical bytes), ``manifest.json`` (one entry per
-  file with its ``sha256``, equal to the estimate's ``trace_sha256``) and ``SHA256SUMS``
+  file with its ``sha256``, equal to the estimate's ``trace_sha256`` when the whole trace is
+  served, and its ``scope``) and ``SHA256SUMS``
   (``sha256sum -c SHA256SUMS`` checks the files).
-- ``POST /api/v1/estimates/{id}/verify`` recomputes from the stored case.
+- ``POST /api/v1/estimates/{id}/verify`` recomputes from the stored case, and compares
+  what is served (the estimate's SEE columns, its shipments' embedded emissions and their
+  monthly totals) with the trace: ``differences`` names what disagrees.
 
 Every role reads through :func:`apps.estimates.selectors.estimate_list`: exporters see only
-the estimates of their own shipments and installations (404 on others).
+the estimates of their own shipments and installations (404 on others). A disclosed
+estimate's ``provenance`` (the producer's confidential disclosure) is served only to
+officials, auditors, admins and the installation's own organisation; any other exporter
+gets the engine's part of the trace (:mod:`apps.estimates.traces`), in every form (JSON,
+CSV, XLSX, zip), with ``X-Trace-Scope: engine`` and ``X-Trace-SHA256`` the digest of the
+bytes served.
 """
 
 from __future__ import annotations
@@ -51,6 +59,7 @@ from apps.audit.services import CheckpointRefused, checkpoint_ensure
 from apps.estimates.models import Estimate, Tier
 from apps.estimates.selectors import estimate_list
 from apps.estimates.services import estimate_verify
+from apps.estimates.traces import ServedTrace, served_trace
 from apps.shipments.models import Shipment
 from apps.web.exports import neutralise
 from apps.web.xlsx import ChunkSink
@@ -217,15 +226,17 @@ def trace_xlsx(trace: dict, *, estimate: Estimate) -> bytes:
 # --- Bulk archive ---------------------------------------------------------------------------
 
 
-def traces_zip_stream(estimates, *, filters: dict[str, str]) -> Iterator[bytes]:
-    """Zip the traces of ``estimates`` as they are read (constant memory), then the
-    manifest (SHA-256 of each file as written, the filters, the signed audit checkpoint)
-    and a ``SHA256SUMS`` file."""
+def traces_zip_stream(estimates, *, filters: dict[str, str], user) -> Iterator[bytes]:
+    """Zip the traces of ``estimates`` as ``user`` may read them, as they are read (constant
+    memory), then the manifest (SHA-256 of each file as written, the filters, the signed
+    audit checkpoint) and a ``SHA256SUMS`` file. A trace served without its provenance
+    has ``"scope": "engine"`` in the manifest (its ``sha256`` then differs from
+    ``trace_sha256``, the digest of the whole trace)."""
     sink = ChunkSink()
     archive = zipfile.ZipFile(sink, mode="w", compression=zipfile.ZIP_DEFLATED)
     entries = []
-    for estimate in estimates.iterator(chunk_size=500):
-        data = estimate.trace.encode("utf-8")
+    for estimate in estimates.select_related("installation").iterator(chunk_size=500):
+        data = served_trace(estimate=estimate, user=user).data
         name = f"traces/estimate-{estimate.pk}.json"
         archive.writestr(name, data)
         entries.append(
@@ -238,6 +249,7 @@ def traces_zip_stream(estimates, *, filters: dict[str, str]) -> Iterator[bytes]:
                 "trace_sha256": estimate.trace_sha256,
                 "sha256": hashlib.sha256(data).hexdigest(),
                 "bytes": len(data),
+                "scope": "full" if data == estimate.trace.encode("utf-8") else "engine",
             }
         )
         yield sink.take()
@@ -282,13 +294,24 @@ class EstimateViewSet(viewsets.ReadOnlyModelViewSet):
     @extend_schema(
         responses={(200, "application/json"): OpenApiTypes.OBJECT},
         description="The canonical JSON (RFC 8785) bytes of the trace; "
-        "header X-Trace-SHA256 carries their SHA-256.",
+        "header X-Trace-SHA256 carries their SHA-256. X-Trace-Scope is 'full' (the "
+        "stored trace, digest trace_sha256) or 'engine' (a disclosed estimate read by "
+        "another organisation than the installation's: the engine's part, without the "
+        "confidential provenance; it recomputes byte for byte).",
     )
-    def trace(self, request, pk=None):
+    def _served(self) -> tuple[Estimate, ServedTrace]:
         estimate = self.get_object()
-        response = HttpResponse(estimate.trace.encode(), content_type="application/json")
-        response["X-Trace-SHA256"] = estimate.trace_sha256
+        return estimate, served_trace(estimate=estimate, user=self.request.user)
+
+    @staticmethod
+    def _headers(response: HttpResponse, served: ServedTrace) -> HttpResponse:
+        response["X-Trace-SHA256"] = served.sha256
+        response["X-Trace-Scope"] = served.scope
         return response
+
+    def trace(self, request, pk=None):
+        _, served = self._served()
+        return self._headers(HttpResponse(served.data, content_type="application/json"), served)
 
     @extend_schema(
         responses={(200, "text/csv"): OpenApiTypes.STR},
@@ -297,11 +320,10 @@ class EstimateViewSet(viewsets.ReadOnlyModelViewSet):
         "apostrophe) and type. Header X-Trace-SHA256 is the digest of the JSON form.",
     )
     def trace_csv(self, request, pk=None):
-        estimate = self.get_object()
-        response = HttpResponse(trace_csv(json.loads(estimate.trace)), content_type="text/csv")
+        estimate, served = self._served()
+        response = HttpResponse(trace_csv(served.trace), content_type="text/csv")
         response["Content-Disposition"] = f'attachment; filename="trace-{estimate.pk}.csv"'
-        response["X-Trace-SHA256"] = estimate.trace_sha256
-        return response
+        return self._headers(response, served)
 
     @extend_schema(
         responses={
@@ -314,14 +336,13 @@ class EstimateViewSet(viewsets.ReadOnlyModelViewSet):
         "numbers as numbers, text never a formula; sheet 'about' names the estimate).",
     )
     def trace_xlsx(self, request, pk=None):
-        estimate = self.get_object()
+        estimate, served = self._served()
         response = HttpResponse(
-            trace_xlsx(json.loads(estimate.trace), estimate=estimate),
+            trace_xlsx(served.trace, estimate=estimate),
             content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         )
         response["Content-Disposition"] = f'attachment; filename="trace-{estimate.pk}.xlsx"'
-        response["X-Trace-SHA256"] = estimate.trace_sha256
-        return response
+        return self._headers(response, served)
 
     @extend_schema(
         operation_id="api_v1_estimates_traces_zip",
@@ -340,7 +361,8 @@ class EstimateViewSet(viewsets.ReadOnlyModelViewSet):
         filters = {k: v for k, v in request.query_params.items() if k in EstimateFilter.Meta.fields}
         stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
         response = StreamingHttpResponse(
-            traces_zip_stream(estimates, filters=filters), content_type="application/zip"
+            traces_zip_stream(estimates, filters=filters, user=request.user),
+            content_type="application/zip",
         )
         response["Content-Disposition"] = f'attachment; filename="traces-{stamp}.zip"'
         return response
@@ -353,11 +375,18 @@ class EstimateViewSet(viewsets.ReadOnlyModelViewSet):
                 "match": serializers.BooleanField(),
                 "stored_sha256": serializers.CharField(),
                 "recomputed_sha256": serializers.CharField(),
+                "differences": serializers.ListField(
+                    child=serializers.CharField(),
+                    help_text="each served value (SEE column, shipment, monthly total) that "
+                    "disagrees with the trace",
+                ),
             },
         ),
         description="Recompute the estimate from the case stored in its trace; match is "
-        "true when the recomputed bytes equal the stored trace and their SHA-256 equals "
-        "the stored trace_sha256.",
+        "true when the recomputed bytes equal the stored trace, their SHA-256 equals "
+        "the stored trace_sha256, and the served values agree with it: the SEE columns "
+        "with the trace's result, each current shipment on the estimate with net mass × "
+        "SEE total and its tier, the monthly totals with the sums of the shipments.",
     )
     def verify(self, request, pk=None):
         result = estimate_verify(estimate=self.get_object())

@@ -88,6 +88,8 @@ def estimate_record(
             "see_direct_t_per_t": result["see_direct_t_per_t"],
             "see_indirect_t_per_t": result.get("see_indirect_t_per_t"),
             "see_total_t_per_t": result["see_total_t_per_t"],
+            "interval_low_t_per_t": result.get("interval_low_t_per_t"),
+            "interval_high_t_per_t": result.get("interval_high_t_per_t"),
             "direct_only": bool(result.get("direct_only")),
             "reason": result.get("reason", ""),
             "trace": trace_bytes.decode(),
@@ -217,11 +219,22 @@ def estimates_choose(
     )
 
 
-def estimate_verify(*, estimate: Estimate) -> dict[str, Any]:
-    """Recompute an estimate from the inputs stored in its trace; compare the bytes.
+def estimate_verify(*, estimate: Estimate, shipments: bool = True) -> dict[str, Any]:
+    """Recompute an estimate from the inputs stored in its trace; compare the bytes, then
+    compare what is *served* with the trace.
 
-    A stored ``provenance`` (citations, not computed) is carried over to the recomputed
-    trace; the stored bytes must also hash to the stored ``trace_sha256``."""
+    1. The stored ``provenance`` (citations, not computed) is carried over to the
+       recomputed trace; the recomputed bytes must equal the stored bytes, and the stored
+       bytes must hash to the stored ``trace_sha256``.
+    2. The estimate's served columns (the SEE the API, PACT and the pages show) must equal
+       the trace's ``result`` (:func:`estimate_served_differences`), the current
+       shipments on the estimate must carry its tier and ``net mass × SEE total``, and the
+       monthly totals of those shipments must equal their sums
+       (:func:`estimate_shipment_differences`). A trace that recomputes says nothing
+       about a number served beside it; this closes that gap (issue #16 item 11).
+
+    ``differences`` names each failed comparison (column, shipment or total, stored value
+    and the value the trace implies)."""
     stored = json.loads(estimate.trace)
     recomputed = methodologies.run_case(stored["case"])["trace"]
     if "provenance" in stored:
@@ -229,12 +242,159 @@ def estimate_verify(*, estimate: Estimate) -> dict[str, Any]:
     recomputed_bytes = canonical_bytes(recomputed)
     recomputed_sha = sha256_hex(recomputed_bytes)
     stored_bytes = estimate.trace.encode()
+    differences = estimate_served_differences(estimate=estimate, trace=stored)
+    # Shipments follow the columns: checked once those hold (``shipments=False`` when the
+    # caller checks every shipment in one query, as ``verify_estimates`` does).
+    if shipments and not differences:
+        differences = estimate_shipment_differences(estimate=estimate)
     return {
         "match": recomputed_bytes == stored_bytes
-        and sha256_hex(stored_bytes) == estimate.trace_sha256,
+        and sha256_hex(stored_bytes) == estimate.trace_sha256
+        and not differences,
         "stored_sha256": estimate.trace_sha256,
         "recomputed_sha256": recomputed_sha,
+        "differences": differences,
     }
+
+
+def _trace_tier(trace: dict[str, Any]) -> str | None:
+    """The rung the trace states: ``provenance.ladder.tier`` (disclosed, modelled), else
+    the engine's ``result.tier``; None when it states none."""
+    ladder = (trace.get("provenance") or {}).get("ladder") or {}
+    return ladder.get("tier") or (trace.get("result") or {}).get("tier")
+
+
+def estimate_served_differences(*, estimate: Estimate, trace: dict[str, Any]) -> list[str]:
+    """The served columns of ``estimate`` that differ from its trace.
+
+    The columns are copies of the trace's ``result`` made by :func:`estimate_record`
+    (the trace is the result, DESIGN §6); a float copied from canonical JSON (RFC 8785,
+    shortest round-trip form) is the same double, so the comparison is exact."""
+    result = trace.get("result") or {}
+    methodology = trace.get("methodology") or {}
+    expected: dict[str, Any] = {
+        "see_direct_t_per_t": result.get("see_direct_t_per_t"),
+        "see_indirect_t_per_t": result.get("see_indirect_t_per_t"),
+        "see_total_t_per_t": result.get("see_total_t_per_t"),
+        "direct_only": bool(result.get("direct_only")),
+        "reason": result.get("reason", ""),
+        "interval_low_t_per_t": result.get("interval_low_t_per_t"),
+        "interval_high_t_per_t": result.get("interval_high_t_per_t"),
+        "methodology": methodology.get("id"),
+        "methodology_version": methodology.get("version"),
+    }
+    if _trace_tier(trace) is not None:
+        expected["tier"] = _trace_tier(trace)
+    out = []
+    for column, value in expected.items():
+        served = getattr(estimate, column)
+        if served != value:
+            out.append(f"column {column} = {served!r}, the trace says {value!r}")
+    return out
+
+
+#: Relative tolerance of a stored sum against its recomputation (summation order differs).
+SUM_RTOL = 1e-9
+
+
+def _close(a: float | None, b: float | None) -> bool:
+    a, b = a or 0.0, b or 0.0
+    return abs(a - b) <= SUM_RTOL * max(abs(a), abs(b), 1.0)
+
+
+def shipments_served_differences(*, estimates=None, limit: int = 20) -> list[str]:
+    """Current shipments whose tier or embedded emissions disagree with their estimate
+    (``embedded = net mass × SEE total``, Reg. 2023/956 Annex IV point 1, DESIGN §3): one
+    set-based query over the shipments of ``estimates`` (a queryset, or all)."""
+    from django.db.models import ExpressionWrapper, FloatField
+    from django.db.models.functions import Abs, Coalesce, Greatest
+
+    from apps.shipments.models import Shipment
+
+    qs = Shipment.objects.filter(is_current=True, estimate_id__isnull=False)
+    if estimates is not None:
+        qs = qs.filter(estimate_id__in=estimates.values("pk"))
+    expected = ExpressionWrapper(
+        F("net_mass_t") * F("estimate__see_total_t_per_t"), output_field=FloatField()
+    )
+    qs = qs.annotate(
+        expected=expected,
+        off=ExpressionWrapper(
+            Abs(Coalesce(F("embedded_emissions_t"), -1.0) - expected), output_field=FloatField()
+        ),
+        bound=ExpressionWrapper(SUM_RTOL * Greatest(Abs(expected), 1.0), output_field=FloatField()),
+        estimate_tier=F("estimate__tier"),
+    ).filter(Q(off__gt=F("bound")) | ~Q(tier=F("estimate__tier")))
+    return [
+        f"shipment {s.pk} ({s.declaration_id}/{s.line}) on estimate {s.estimate_id}: tier "
+        f"{s.tier!r}, embedded {s.embedded_emissions_t!r} t; the estimate gives tier "
+        f"{s.estimate_tier!r} and {s.expected!r} t"
+        for s in qs.order_by("pk")[:limit]
+    ]
+
+
+def totals_differences(*, where: Q | None = None, limit: int = 20) -> list[str]:
+    """Monthly totals (``ShipmentTotal``, by origin, CN code, exporter and month) that are
+    not the sums of the current shipments; ``where`` narrows the keys compared (fields of
+    ``ShipmentTotal``: origin, cn_code, exporter_id, month)."""
+    from django.db.models import Count, Sum
+    from django.db.models.functions import Coalesce, TruncMonth
+
+    from apps.shipments.models import Shipment, ShipmentTotal
+
+    where = where or Q()
+    sums = (
+        Shipment.objects.filter(is_current=True)
+        .annotate(month=TruncMonth("date"))
+        .filter(where)
+        .values("origin", "cn_code", "exporter_id", "month")
+        .annotate(
+            shipments=Count("id"),
+            net_mass_t=Sum("net_mass_t"),
+            embedded_emissions_t=Coalesce(Sum("embedded_emissions_t"), 0.0),
+        )
+    )
+    expected = {(r["origin"], r["cn_code"], r["exporter_id"], r["month"]): r for r in sums}
+    totals = ShipmentTotal.objects.filter(where)
+    stored = {(t.origin, t.cn_code, t.exporter_id, t.month): t for t in totals}
+    out = []
+    for key in sorted(expected.keys() | stored.keys(), key=str):
+        want, have = expected.get(key), stored.get(key)
+        label = f"total {key[0]} {key[1]} exporter {key[2]} {key[3]:%Y-%m}"
+        if have is None or want is None:
+            out.append(f"{label}: {'missing' if have is None else 'has no current shipment'}")
+            continue
+        for column in ("shipments", "net_mass_t", "embedded_emissions_t"):
+            if not _close(getattr(have, column), want[column]):
+                out.append(
+                    f"{label}: {column} = {getattr(have, column)!r}, the shipments sum to "
+                    f"{want[column]!r}"
+                )
+    return out[:limit] + ([f"… {len(out) - limit} more"] if len(out) > limit else [])
+
+
+def estimate_shipment_differences(*, estimate: Estimate) -> list[str]:
+    """:func:`shipments_served_differences` for the shipments on ``estimate``, and
+    :func:`totals_differences` for the (origin, CN code, exporter, month) keys they fall
+    in."""
+    from django.db.models.functions import TruncMonth
+
+    from apps.shipments.models import Shipment
+
+    pk = Estimate.objects.filter(pk=estimate.pk)
+    out = shipments_served_differences(estimates=pk, limit=5)
+    keys = (
+        Shipment.objects.filter(estimate_id=estimate.pk, is_current=True)
+        .annotate(m=TruncMonth("date"))
+        .values_list("origin", "cn_code", "exporter_id", "m")
+        .distinct()
+    )
+    where = Q()
+    for origin, cn_code, exporter_id, month in keys:
+        where |= Q(origin=origin, cn_code=cn_code, exporter_id=exporter_id, month=month)
+    if where:
+        out += totals_differences(where=where, limit=5)
+    return out
 
 
 def estimates_supersede(*, old: list[Estimate], new: Estimate | None, actor: Any = None) -> int:

@@ -3,8 +3,6 @@ current filter) and a shipment report."""
 
 from __future__ import annotations
 
-import json
-
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -12,6 +10,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from apps.estimates.models import Tier, default_subject_key
+from apps.estimates.traces import served_trace
 from apps.shipments.filters import ShipmentFilter
 from apps.shipments.selectors import (
     SORTS,
@@ -190,10 +189,11 @@ def shipment_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     if shipment is None:
         raise Http404("No such shipment")
     estimate = shipment.estimate
-    trace = json.loads(estimate.trace) if estimate else None
+    trace = served_trace(estimate=estimate, user=request.user).trace if estimate else None
     version = totals_version()  # one read for the page's cached reads
     history = audit_history_of(
-        [("ingest_run", shipment.ingest_run_id), ("estimate", shipment.estimate_id)]
+        [("ingest_run", shipment.ingest_run_id), ("estimate", shipment.estimate_id)],
+        user=request.user,
     )
     return render(
         request,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from django.db.models import Q
 
 from apps.audit.models import AuditEvent, Checkpoint
-from apps.audit.selectors import checkpoint_latest
+from apps.audit.selectors import audit_event_list, checkpoint_latest
 
 
 @dataclass(frozen=True)
@@ -28,17 +28,19 @@ class History:
     checkpoint: Checkpoint | None
 
 
-def audit_history_of(objects: list[tuple[str, object]], *, limit: int = 200) -> History:
-    """Events of the given (object_type, object_id) pairs, oldest first."""
+def audit_history_of(objects: list[tuple[str, object]], *, limit: int = 200, user=None) -> History:
+    """Events of the given (object_type, object_id) pairs, oldest first; with ``user``,
+    only those ``user`` may read (``apps.audit.selectors.audit_event_list``: an exporter
+    does not see events caused by another organisation's members, whose payloads and
+    usernames are that organisation's)."""
     pairs = [(t, str(i)) for t, i in objects if i is not None]
     if not pairs:
         return History(events=[], checkpoint=checkpoint_latest())
     where = Q()
     for object_type, object_id in pairs:
         where |= Q(object_type=object_type, object_id=object_id)
-    events = list(
-        AuditEvent.objects.filter(where).select_related("actor").order_by("index")[:limit]
-    )
+    events = AuditEvent.objects.all() if user is None else audit_event_list(user=user)
+    events = list(events.filter(where).select_related("actor").order_by("index")[:limit])
     checkpoint = checkpoint_latest()
     size = checkpoint.tree_size if checkpoint else 0
     return History(

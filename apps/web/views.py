@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from django.contrib.auth.decorators import login_required
 from django.db.models import Sum
 from django.http import Http404, HttpRequest, HttpResponse
@@ -11,6 +9,7 @@ from django.shortcuts import redirect, render
 
 from apps.accounts.models import Organisation, User
 from apps.estimates.selectors import estimate_list
+from apps.estimates.traces import served_trace
 from apps.evidence.models import IngestRun
 from apps.evidence.selectors import ingest_run_list
 from apps.shipments.selectors import cached_on_totals, shipment_list, totals_version
@@ -190,7 +189,7 @@ def estimate_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     estimate = estimate_list(user=request.user).filter(pk=pk).first()
     if estimate is None:
         raise Http404("No such estimate")
-    trace = json.loads(estimate.trace)
+    trace = served_trace(estimate=estimate, user=request.user).trace
     return render(
         request,
         "web/estimate_detail.html",
@@ -198,7 +197,7 @@ def estimate_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
             "estimate": estimate,
             "trace": trace,
             "trace_view": trace_view(trace),
-            "history": audit_history_of([("estimate", estimate.pk)]),
+            "history": audit_history_of([("estimate", estimate.pk)], user=request.user),
         },
     )
 

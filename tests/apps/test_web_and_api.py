@@ -107,6 +107,7 @@ def test_the_trace_is_served_as_canonical_bytes_and_recomputes(world):
         "match": True,
         "stored_sha256": response["X-Trace-SHA256"],
         "recomputed_sha256": response["X-Trace-SHA256"],
+        "differences": [],
     }
 
 

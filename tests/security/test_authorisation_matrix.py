@@ -131,6 +131,14 @@ def verification_form(world: World, role: str, owner: str) -> dict:
     }
 
 
+def decide_form(world: World, role: str, owner: str) -> dict:
+    return {"decision": "reject", "note": "matrix"}
+
+
+#: Officials and admins decide on a held disclosure version.
+DECIDERS = frozenset({"official", "admin"})
+
+
 def login_form(world: World, role: str, owner: str) -> dict:
     return {"username": "auditor", "password": "pw-auditor"}
 
@@ -178,6 +186,10 @@ PAGES: dict[str, dict[str, Rule]] = {
     "disclosure-review": {
         "GET": read(obj="disclosure_version"),
         "POST": exporter_writes(obj="disclosure_version", status=302, body=review_form),
+    },
+    # The world's versions are not held: a decider is sent back to the page with the reason.
+    "disclosure-decide": {
+        "POST": Rule(DECIDERS, obj="disclosure_version", status=302, body=decide_form),
     },
     # The API's browsable index (DRF's DefaultRouter): not an operation of the schema.
     "api:api-root": {"GET": read()},
@@ -250,6 +262,10 @@ API: dict[str, Rule] = {
     "api_v1_disclosures_versions_confirm_create": exporter_writes(obj="disclosure_version"),
     "api_v1_disclosures_verification_reports_create": Rule(
         frozenset({EXPORTER, "official"}), obj="disclosure", status=201, body=verification_form
+    ),
+    # The world's versions are not held: a decider passes and is told so (400).
+    "api_v1_disclosures_versions_decide_create": Rule(
+        DECIDERS, obj="disclosure_version", status=400, body=decide_form
     ),
     "api_v1_disclosure_values_list": read(rows="extracted_value"),
     "api_v1_disclosure_values_retrieve": read(obj="extracted_value"),

@@ -199,6 +199,7 @@ def test_recompute_is_byte_identical_for_every_estimate_type(world):
             "match": True,
             "stored_sha256": estimate.trace_sha256,
             "recomputed_sha256": estimate.trace_sha256,
+            "differences": [],
         }, name
 
 

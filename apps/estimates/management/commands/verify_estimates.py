@@ -9,9 +9,17 @@ three checks, each of which a rewrite of the ``estimates`` table fails:
    exactly (``estimate_verify``, as ``POST /api/v1/estimates/{id}/verify``; the first
    differing JSON paths are named);
 3. **log**: the audit log's ``estimate.create`` event of the estimate recorded that same
-   ``trace_sha256`` (the log itself is checked by ``verify_audit_log``).
+   ``trace_sha256`` (the log itself is checked by ``verify_audit_log``);
+4. **served**: the columns the API, PACT and the pages serve (SEE direct, indirect and
+   total, interval, tier, ``direct_only``, methodology) equal the trace's result; then, in
+   one query each, every current shipment on a checked estimate carries its tier and
+   ``net mass × SEE total``, and the monthly totals are the sums of the current shipments
+   (``apps.estimates.services.shipments_served_differences`` and ``totals_differences``).
+   A rewrite of a column, a shipment's emissions or a total fails here, whatever the
+   trace says.
 
-Prints one ``[FAIL]`` line per failed check and a summary by methodology. Exit status 0
+Prints one ``[FAIL]`` line per failed check and a summary by methodology (shipments and
+totals that fail are counted apart). Exit status 0
 when everything matches, 1 on any mismatch, 2 on bad arguments.
 """
 
@@ -28,7 +36,11 @@ import methodologies
 from apps.audit.models import AuditEvent
 from apps.estimates.api import EstimateFilter, trace_rows
 from apps.estimates.models import Estimate
-from apps.estimates.services import estimate_verify
+from apps.estimates.services import (
+    estimate_verify,
+    shipments_served_differences,
+    totals_differences,
+)
 from methodologies.errors import MethodologyError
 
 
@@ -74,7 +86,7 @@ def estimate_check(estimate: Estimate, logged: dict[str, set[str]] | None) -> li
             f"stored trace hashes to {digest}, not trace_sha256 {estimate.trace_sha256}"
         )
     try:
-        result = estimate_verify(estimate=estimate)
+        result = estimate_verify(estimate=estimate, shipments=False)
     except (ValueError, KeyError, TypeError, MethodologyError) as exc:
         failures.append(f"cannot recompute: {exc!r}")
     else:
@@ -83,6 +95,7 @@ def estimate_check(estimate: Estimate, logged: dict[str, set[str]] | None) -> li
                 f"recomputed trace {result['recomputed_sha256']} differs"
                 + _where(json.loads(stored))
             )
+        failures += [f"served {d}" for d in result["differences"]]
     if logged is not None and estimate.trace_sha256 not in logged.get(str(estimate.pk), set()):
         failures.append(
             "the audit log has no estimate.create event recording trace_sha256 "
@@ -123,14 +136,27 @@ class Command(BaseCommand):
                     self.stdout.write(
                         f"[FAIL] estimate {estimate.pk} ({estimate.subject_key}): {reason}"
                     )
+        served = shipments_served_differences(estimates=estimates) + totals_differences()
+        for reason in served:
+            self.stdout.write(f"[FAIL] {reason}")
         total, bad = sum(checked.values()), sum(failed.values())
         for methodology in sorted(checked):
             self.stdout.write(
                 f"  {methodology}: {checked[methodology]} checked, {failed[methodology]} mismatched"
             )
         self.stdout.write(f"checked {total} estimates: {total - bad} match, {bad} mismatched")
+        if served:
+            self.stdout.write(f"{len(served)} shipment(s) or total(s) disagree with the estimates")
         if options["as_json"]:
-            summary = {"checked": total, "mismatched": bad, "mismatches": mismatches}
+            summary = {
+                "checked": total,
+                "mismatched": bad,
+                "mismatches": mismatches,
+                "served": served,
+            }
             self.stdout.write(json.dumps(summary))
-        if bad:
-            raise CommandError(f"{bad} estimate(s) do not verify", returncode=1)
+        if bad or served:
+            raise CommandError(
+                f"{bad} estimate(s) and {len(served)} shipment(s) or total(s) do not verify",
+                returncode=1,
+            )
