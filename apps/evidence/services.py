@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
@@ -157,6 +158,14 @@ def _run_execute(run_id: int) -> None:
         ingester(run.source)(run=run)
     except IngestError as exc:
         _run_fail(run, str(exc))
+    except SoftTimeLimitExceeded:
+        # Celery's soft time limit (settings.CELERY_TASK_SOFT_TIME_LIMIT): the open
+        # transaction has rolled back; the run ends failed, naming the limit, not retried.
+        _run_fail(
+            run,
+            f"stopped at the task time limit of {settings.CELERY_TASK_SOFT_TIME_LIMIT} s "
+            "(CM_TASK_SOFT_TIME_LIMIT_S)",
+        )
 
 
 def ingest_run_finish(*, run: IngestRun, outcome: IngestOutcome) -> None:
