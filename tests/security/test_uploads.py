@@ -85,6 +85,174 @@ def test_the_hostile_files_are_what_they_claim(hostile_files):
     assert hostile_files["truncated geotiff"].read_bytes().startswith(b"II*\x00")
 
 
+# --- shapes that are small on disk and huge once built (issue #16, item 4) ----------
+
+#: Peak resident memory [bytes] a refused hostile table may cost, the reading process and
+#: its parsing child each (before the caps: 16,428 MiB for the sparse workbook, 4,127 MiB
+#: for the million-column CSV, measured on this code's predecessor).
+SHAPE_MEMORY_CAP = 400 * 2**20
+
+MEASURE = """
+import re, resource, sys
+from pathlib import Path
+from ingest.tabular import load_table
+try:
+    load_table(sys.argv[1])
+    print("read")
+except Exception as exc:
+    print(f"{type(exc).__name__}: {exc}")
+own = int(re.search(r"VmHWM:\\s+(\\d+)", Path("/proc/self/status").read_text()).group(1))
+print(own * 1024, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024)
+"""
+
+
+def load_measured(path: Path) -> tuple[str, int, int]:
+    """``load_table(path)`` in a fresh interpreter: (outcome, its peak RSS, the peak RSS of
+    its parsing child) [bytes]."""
+    done = subprocess.run(
+        [sys.executable, "-c", MEASURE, str(path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    outcome, peaks = done.stdout.strip().rsplit("\n", 1)
+    own, child = map(int, peaks.split())
+    return outcome, own, child
+
+
+def test_a_sparse_workbook_is_refused_while_it_streams_within_bounded_memory(tmp_path):
+    path = hostile.sparse_xlsx(tmp_path / "declarations.xlsx")  # no <dimension>
+    assert path.stat().st_size < 300 * 1024
+    outcome, own, child = load_measured(path)
+    # Row 1 already has a value in column XFD, the 16,384th.
+    assert outcome == (
+        f"TooLarge: {path}: cannot read the file: too large: sheet 'Sheet1' row 1: "
+        "columns 16,384 (limit 1,000)"
+    )
+    assert own < SHAPE_MEMORY_CAP and child < SHAPE_MEMORY_CAP, (own, child)
+
+
+def test_a_declared_dimension_over_the_caps_is_refused_before_a_row_is_read(tmp_path):
+    from ingest.base import TooLarge
+    from ingest.tabular import load_table
+
+    path = hostile.sparse_xlsx(tmp_path / "d.xlsx", rows=10, dimension="A1:XFD1048576")
+    with pytest.raises(TooLarge, match=r"sheet 'Sheet1' declares columns 16,384 \(limit 1,000\)"):
+        load_table(path)
+
+
+def test_a_million_column_csv_is_refused_on_its_header_within_bounded_memory(tmp_path):
+    path = hostile.wide_csv(tmp_path / "declarations.csv")
+    outcome, own, child = load_measured(path)
+    assert outcome == (
+        f"TooLarge: {path}: cannot read the file: too large: columns in the header line "
+        "1,000,000 (limit 1,000)"
+    )
+    assert own < SHAPE_MEMORY_CAP and child < SHAPE_MEMORY_CAP, (own, child)
+
+
+def _small_table(tmp_path, suffix: str) -> Path:
+    """A 4-column table of 3 data rows: 12 cells."""
+    rows = [["a", "b", "c", "d"], *[[str(i)] * 4 for i in range(3)]]
+    if suffix == ".csv":
+        path = tmp_path / "t.csv"
+        path.write_text("\n".join(",".join(r) for r in rows) + "\n")
+        return path
+    from openpyxl import Workbook
+
+    book = Workbook()
+    for row in rows:
+        book.active.append(row)
+    path = tmp_path / "t.xlsx"
+    book.save(path)
+    return path
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_rows_columns_and_cells_over_their_caps_are_refused_naming_the_limit(
+    tmp_path, monkeypatch, suffix
+):
+    from ingest import tabular
+    from ingest.base import TooLarge
+
+    path = _small_table(tmp_path, suffix)
+    assert tabular.load_table(path).frame.shape == (3, 4)  # within the real caps
+    xlsx = "sheet 'Sheet'"  # openpyxl's default title
+    expected = {
+        # cap: (value, CSV message, XLSX message)
+        "MAX_COLUMNS": (3, "columns in the header line 4 (limit 3)", f"{xlsx} declares columns 4"),
+        "MAX_ROWS": (2, "lines after the header 3 (limit 2)", f"{xlsx} declares rows 4"),
+        # 3 rows × 4 columns = 12 cells > 11 (the sheet declares 4 rows with its header).
+        "MAX_CELLS": (
+            11,
+            "cells (3 lines × 4 columns) (limit 11)",
+            f"{xlsx} declares cells (4 rows × 4 columns) (limit 11)",
+        ),
+    }
+    for cap, (value, csv_message, xlsx_message) in expected.items():
+        with monkeypatch.context() as patch:
+            patch.setattr(tabular, cap, value)
+            with pytest.raises(TooLarge) as refused:
+                tabular.load_table(path)
+        message = csv_message if suffix == ".csv" else xlsx_message
+        assert f"{path}: cannot read the file: too large: {message}" in str(refused.value)
+
+
+def test_cells_are_counted_while_the_sheet_streams_when_its_dimension_is_absent(
+    tmp_path, monkeypatch
+):
+    from ingest import tabular
+    from ingest.base import TooLarge
+
+    # 5 rows × 2 columns (A and B) without a <dimension>: the 5th row makes 10 cells.
+    path = tmp_path / "nodim.xlsx"
+    hostile.sparse_xlsx(path, rows=5)  # values in A and XFD
+    monkeypatch.setattr(tabular, "MAX_COLUMNS", 20_000)
+    monkeypatch.setattr(tabular, "MAX_CELLS", 4 * 16_384)
+    with pytest.raises(TooLarge) as refused:
+        tabular.load_table(path)
+    assert str(refused.value).endswith(
+        "too large: sheet 'Sheet1': cells (at row 5, 5 rows × 16,384 columns) (limit 65,536)"
+    )
+
+
+def _allocate(size: int) -> int:
+    return len(bytearray(size))
+
+
+def _sleep(seconds: float) -> None:
+    import time
+
+    time.sleep(seconds)
+
+
+def _refuse(path: str) -> None:
+    from ingest.base import MissingColumns
+
+    raise MissingColumns(path, ["net_mass"], ["a", "b"])
+
+
+def test_a_parse_over_its_memory_or_time_dies_in_its_child_and_the_caller_carries_on():
+    from ingest.base import MissingColumns, TooLarge
+    from ingest.disclosure.safety import run_limited
+
+    assert run_limited(_allocate, 2**20, path="small", memory=256 * 2**20) == 2**20
+    with pytest.raises(TooLarge) as memory:
+        run_limited(_allocate, 2**30, path="big.csv", memory=256 * 2**20)
+    assert str(memory.value) == (
+        "big.csv: cannot read the file: too large: memory to parse [bytes] over 268,435,456 "
+        "(limit 268,435,456)"
+    )
+    with pytest.raises(TooLarge, match=r"slow.csv: .*parse time \[s\] over 1 \(limit 1\)"):
+        run_limited(_sleep, 30, path="slow.csv", seconds=1)
+    # The child's own error comes back whole: its type, message and fields.
+    with pytest.raises(MissingColumns) as missing:
+        run_limited(_refuse, "d.csv", path="d.csv")
+    assert missing.value.missing == ["net_mass"] and "columns found: 'a', 'b'" in str(missing.value)
+
+
 # --- HTTP: the portal and the API -----------------------------------------------------
 
 ENTRIES = ("portal", "api")
