@@ -154,7 +154,8 @@ def check_csv_shape(path: Path, body: bytes, encoding: str, delimiter: str) -> N
         columns = max(len(next(csv.reader([text], delimiter=delimiter), [])), 1)
         if columns > MAX_COLUMNS:
             raise TooLarge(path, "columns in the header line", columns, MAX_COLUMNS)
-    rows = body.count(b"\n") - (1 if body.endswith(b"\n") else 0)
+    breaks = b"\n" if b"\n" in body else b"\r"  # lone CR line ends (old Mac files) too
+    rows = body.count(breaks) - (1 if body.endswith(breaks) else 0)
     if rows > MAX_ROWS:
         raise TooLarge(path, "lines after the header", rows, MAX_ROWS)
     if rows * columns > MAX_CELLS:
