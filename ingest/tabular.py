@@ -334,9 +334,13 @@ def _load_xlsx(path: Path) -> Table:
         raise UnreadableFile(path, f"refused XLSX: {exc.reason}") from exc
     # openpyxl raises many kinds of error on a damaged file (zip, XML, KeyError, ...): any
     # of them means the workbook cannot be read.
+    # A file object, not the path: openpyxl refuses a path without an .xlsx suffix, and the
+    # evidence store names files by their SHA-256 (the content was checked above).
+    handle = path.open("rb")
     try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
+        workbook = load_workbook(handle, read_only=True, data_only=True)
     except Exception as exc:
+        handle.close()
         raise UnreadableFile(path, f"not a readable XLSX workbook ({exc})") from exc
     try:
         sheet = workbook.worksheets[0]
@@ -377,6 +381,7 @@ def _load_xlsx(path: Path) -> Table:
         raise UnreadableFile(path, f"XLSX sheet cannot be read ({exc})") from exc
     finally:
         workbook.close()
+        handle.close()
     if not rows:
         raise UnreadableFile(path, f"sheet {sheet_name!r} is empty")
     width = max(len(row) for row in rows)
