@@ -207,3 +207,49 @@ def test_a_task_that_outlives_the_visibility_timeout_runs_to_one_result(
 
     events = AuditEvent.objects.filter(object_type="ingest_run", object_id=str(run.pk))
     assert list(events.values_list("action", flat=True)) == ["ingest.customs"]
+
+
+def test_a_task_past_its_soft_time_limit_ends_failed_naming_the_limit(
+    service_env, tmp_path, settings
+):
+    """Issue #16 item 4: tasks have time limits. An ingest still running at the soft limit
+    (CM_TASK_SOFT_TIME_LIMIT_S) is stopped, its run marked failed once with the limit named
+    and not retried; the worker and its pool process serve the next task."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.EVIDENCE_ROOT = settings.MEDIA_ROOT / "evidence"
+    env = dict(
+        service_env,
+        CM_MEDIA_ROOT=str(settings.MEDIA_ROOT),
+        CM_TASK_SOFT_TIME_LIMIT_S="2",
+        CM_TASK_TIME_LIMIT_S="120",
+    )
+    generate_declarations(EXTRACT, tmp_path / "slow.csv", scale=20.0, seed=5)
+    worker = Worker(env, tmp_path / "worker.log", new_session=True).start()
+    try:
+        pool = _pool_children(worker)
+        run = IngestRun.objects.create(
+            source="customs",
+            evidence=evidence_store_path(path=tmp_path / "slow.csv", kind="customs"),
+        )
+        _send(env, run)
+        _wait_for(run, lambda r: r.status == IngestRun.Status.FAILED, 120, "not stopped", worker)
+        assert run.failure == (
+            "stopped at the task time limit of 2 s (CM_TASK_SOFT_TIME_LIMIT_S)"
+        ), run.failure
+        assert run.attempts == 1
+        good = tmp_path / "good.csv"
+        good.write_text(
+            "declaration_id,line,date,cn_code,origin,exporter,net_mass_kg\n"
+            "T1,1,2026-03-01,72081000,CN,Steel Co,1000\n",
+            encoding="utf-8",
+        )
+        after = IngestRun.objects.create(
+            source="customs", evidence=evidence_store_path(path=good, kind="customs")
+        )
+        _send(env, after)
+        _wait_for(after, lambda r: r.status == IngestRun.Status.DONE, 120, "not served", worker)
+        assert _pool_children(worker) == pool, "the soft limit does not cost the pool process"
+        run.refresh_from_db()
+        assert run.attempts == 1 and run.status == IngestRun.Status.FAILED
+    finally:
+        worker.stop()
