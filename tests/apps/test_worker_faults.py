@@ -253,3 +253,35 @@ def test_a_task_past_its_soft_time_limit_ends_failed_naming_the_limit(
         assert run.attempts == 1 and run.status == IngestRun.Status.FAILED
     finally:
         worker.stop()
+
+
+def _celery_conf(**env: str) -> subprocess.CompletedProcess:
+    code = (
+        "from config.celery import app; c = app.conf; "
+        "print(c.task_soft_time_limit, c.task_time_limit, c.worker_max_memory_per_child)"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_the_workers_limits_come_from_the_environment_and_are_checked():
+    # Defaults: soft 1800 s, hard 1900 s, 1024 MiB = 1,048,576 KiB (Celery counts KiB).
+    default = _celery_conf()
+    assert default.stdout.split() == ["1800", "1900", "1048576"], default.stderr
+    # 300 MiB → 307,200 KiB.
+    set_ = _celery_conf(
+        CM_TASK_SOFT_TIME_LIMIT_S="60", CM_TASK_TIME_LIMIT_S="90", CM_WORKER_MAX_MEMORY_MB="300"
+    )
+    assert set_.stdout.split() == ["60", "90", "307200"], set_.stderr
+    wrong = _celery_conf(CM_TASK_SOFT_TIME_LIMIT_S="90", CM_TASK_TIME_LIMIT_S="60")
+    assert wrong.returncode != 0
+    assert "CM_TASK_TIME_LIMIT_S must be greater than CM_TASK_SOFT_TIME_LIMIT_S (60 <= 90)" in (
+        wrong.stderr
+    )
