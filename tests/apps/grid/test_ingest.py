@@ -202,6 +202,26 @@ def test_a_mix_ingested_before_any_factor_library_is_kept_and_computed_when_fact
     assert_allclose(hour["direct"], FI_NOON_DIRECT, rtol=1e-12)
 
 
+def test_a_lookup_names_the_hours_whose_mix_waits_for_factors(postgres_tx):
+    from apps.grid.selectors import hourly_intensity_for
+
+    ingest("grid", ENTSOE / "FI_production.xml")
+    times = pd.date_range("2025-10-21 12:00", periods=72, freq="h", tz="UTC")
+    # No factor, no country or world average: nothing to answer with, and the reason
+    # names the 72 generating hours that wait for their factors.
+    with pytest.raises(g.GridError) as refused:
+        hourly_intensity_for(zone="FI", country="FI", times=times, kind="direct")
+    assert (
+        "zone FI: no hours of this zone in the store; 72 hours have a stored generation mix "
+        "but no emission factor to compute their intensity"
+    ) in str(refused.value)
+    # Two hours outside the file: no mix there, nothing said.
+    later = pd.date_range("2025-11-01 00:00", periods=2, freq="h", tz="UTC")
+    with pytest.raises(g.GridError) as other:
+        hourly_intensity_for(zone="FI", country="FI", times=later, kind="direct")
+    assert "generation mix" not in str(other.value)
+
+
 def test_the_order_of_the_mix_and_factor_ingests_does_not_matter(postgres_tx, tmp_path):
     library = _library(tmp_path, "subset.csv", ("_DEFAULT,", "FI,"))
     # Mix first, then factors ...
