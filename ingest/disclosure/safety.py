@@ -201,8 +201,13 @@ def _mapped_bytes() -> int:
 
 
 def _child(function: Callable[..., Any], args: tuple, out, memory: int, seconds: int) -> None:
+    import ctypes
     import resource
 
+    try:  # die with the parent (a worker's pool process killed at its time limit)
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
     resource.setrlimit(resource.RLIMIT_AS, (_mapped_bytes() + memory,) * 2)
     resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds + 1))
     try:
