@@ -188,9 +188,9 @@ CELERY_TASK_DEFAULT_QUEUE = "carbon-manifest"
 # process is killed and replaced, and the run is given up after MAX_ATTEMPTS deliveries.
 # Keep the hard limit under CM_VISIBILITY_TIMEOUT_S (the defaults do), so Redis does not
 # hand a task still within its limits to a second worker (the run's lease would refuse it
-# anyway). A pool process whose resident memory is over
-# the ceiling after a task is replaced before the next one (untrusted tables are parsed in
-# a limited child of their own: ingest.disclosure.safety.run_limited).
+# anyway). A pool process whose resident memory is over the ceiling after a task is
+# replaced before the next one (untrusted tables and ENTSO-E documents are parsed in a
+# limited child of their own: ingest.disclosure.safety.run_limited).
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CM_TASK_SOFT_TIME_LIMIT_S", 1800, minimum=1)
 CELERY_TASK_TIME_LIMIT = env_int("CM_TASK_TIME_LIMIT_S", 1900, minimum=1)
 CELERY_WORKER_MAX_MEMORY_PER_CHILD = env_int("CM_WORKER_MAX_MEMORY_MB", 1024, minimum=64) * 1024
