@@ -189,6 +189,22 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_restore_throttle": 1,
 }
 CELERY_TASK_DEFAULT_QUEUE = "carbon-manifest"
+# Bounded workers (issue #16, item 4; docs/operations-workers.md). A task past its soft
+# limit gets SoftTimeLimitExceeded (its run is marked failed); past the hard limit its pool
+# process is killed and replaced, and the run is given up after MAX_ATTEMPTS deliveries.
+# Keep the hard limit under CM_VISIBILITY_TIMEOUT_S (the defaults do), so Redis does not
+# hand a task still within its limits to a second worker (the run's lease would refuse it
+# anyway). A pool process whose resident memory is over the ceiling after a task is
+# replaced before the next one (untrusted tables and ENTSO-E documents are parsed in a
+# limited child of their own: ingest.disclosure.safety.run_limited).
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CM_TASK_SOFT_TIME_LIMIT_S", 1800, minimum=1)
+CELERY_TASK_TIME_LIMIT = env_int("CM_TASK_TIME_LIMIT_S", 1900, minimum=1)
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = env_int("CM_WORKER_MAX_MEMORY_MB", 1024, minimum=64) * 1024
+if CELERY_TASK_TIME_LIMIT <= CELERY_TASK_SOFT_TIME_LIMIT:
+    raise ImproperlyConfigured(
+        "CM_TASK_TIME_LIMIT_S must be greater than CM_TASK_SOFT_TIME_LIMIT_S "
+        f"({CELERY_TASK_TIME_LIMIT} <= {CELERY_TASK_SOFT_TIME_LIMIT})"
+    )
 # `celery -A config beat` signs an audit checkpoint periodically (it also signs on demand).
 CELERY_BEAT_SCHEDULE = {
     "audit-checkpoint": {

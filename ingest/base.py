@@ -23,6 +23,11 @@ A reader is a pure, offline function::
   gives one :class:`RowError` per failing field, naming the field and the reason.
 - :class:`IngestError` (or a subclass) is raised only when nothing can be read: the file is
   missing, binary, truncated, or lacks a required column.
+- Files are the uploader's to shape, so a reader bounds what it builds: a table over
+  ``ingest.tabular``'s shape caps, or an ENTSO-E period over its slot caps, raises
+  :class:`TooLarge` (a row error for a single period) *before* anything that size is
+  allocated, and untrusted tables are parsed in a child process with a memory and CPU
+  limit (``ingest.disclosure.safety.run_limited``).
 """
 
 from __future__ import annotations
@@ -92,3 +97,15 @@ class AmbiguousColumns(IngestError):
             f"{self.path}: columns {', '.join(repr(c) for c in self.columns)} all mean "
             f"'{field}'; keep only one"
         )
+
+
+class TooLarge(UnreadableFile):
+    """The file asks for more than a limit allows (rows, columns, cells, time slots, or the
+    memory or time of its parse); the message names the limit and the value found."""
+
+    def __init__(self, path: str | Path, what: str, found: int | str, limit: int | str) -> None:
+        self.what, self.found, self.limit = what, found, limit
+        found_text = f" {found:,}" if isinstance(found, int) else f" {found}" if found else ""
+        limit_text = f"{limit:,}" if isinstance(limit, int) else str(limit)
+        limit_text = f" (limit {limit_text})" if limit_text else ""
+        super().__init__(path, f"too large: {what}{found_text}{limit_text}")

@@ -3,6 +3,14 @@
 Readers read every cell as a string first and validate whole columns with vectorised pandas
 operations, so that a bad cell becomes a row error instead of a crash or a silent guess.
 :func:`load_table` keeps the physical line (CSV) or row number (XLSX) of every row.
+
+Tables come from exporters and other outsiders, so their shape is bounded before it is
+built (issue #16, item 4): at most :data:`MAX_ROWS` data rows, :data:`MAX_COLUMNS` columns
+and :data:`MAX_CELLS` cells (rows × columns, what the DataFrame holds). A CSV's columns
+are counted on its header line and its rows by its line breaks before any parser runs; an
+XLSX sheet's declared ``<dimension>`` is checked when the workbook opens and its cells are
+counted while the rows stream in (the declaration may lie). The whole parse runs in a
+forked child limited in memory and CPU (``ingest.disclosure.safety.run_limited``).
 """
 
 from __future__ import annotations
@@ -21,7 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
-from ingest.base import AmbiguousColumns, MissingColumns, RowError, UnreadableFile
+from ingest.base import AmbiguousColumns, MissingColumns, RowError, TooLarge, UnreadableFile
 from ingest.countries import fold
 
 DELIMITERS = (",", ";", "\t", "|")
@@ -30,6 +38,12 @@ _ZIP_MAGIC = b"PK\x03\x04"
 # A record longer than this many lines is reported: most likely an unclosed quote swallowed
 # the rows after it.
 MAX_RECORD_LINES = 20
+#: Shape caps of a table. The largest real tables read here are customs extracts (a few
+#: hundred thousand lines of about 12 columns) and the CBAM communication template's
+#: sheets (a few dozen columns); the caps leave them a wide margin.
+MAX_ROWS = 5_000_000
+MAX_COLUMNS = 1_000
+MAX_CELLS = 30_000_000
 
 
 @dataclass
@@ -48,11 +62,19 @@ def load_table(path: str | Path) -> Table:
     """Read a CSV (delimiter and encoding sniffed) or the first sheet of an XLSX as text.
 
     ``meta`` gets ``path``, ``format`` and, for CSV, ``encoding`` and ``delimiter``.
-    Raises :class:`UnreadableFile` when the file is missing, empty, binary or corrupt.
+    Raises :class:`UnreadableFile` when the file is missing, empty, binary or corrupt, and
+    its subclass :class:`~ingest.base.TooLarge` when its shape is over a cap (module
+    docstring) or its parse over the child's memory or time limit.
     """
+    from ingest.disclosure.safety import run_limited
+
     path = Path(path)
     if not path.is_file():
         raise UnreadableFile(path, "no such file")
+    return run_limited(_load, path, path=path)
+
+
+def _load(path: Path) -> Table:
     with path.open("rb") as handle:
         head = handle.read(1024)
     if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
@@ -108,6 +130,7 @@ def _load_csv(path: Path) -> Table:
         raise UnreadableFile(path, "the file is empty")
     body, encoding, reported = _decode(path, raw)
     delimiter = sniff_delimiter(body[:65536].decode(encoding, errors="ignore"))
+    check_csv_shape(path, body, encoding, delimiter)
     meta = {"path": str(path), "format": "csv", "encoding": reported, "delimiter": delimiter}
     cells, lines, errors = _split_fast(body, encoding, delimiter)
     if cells is None:
@@ -140,6 +163,26 @@ def _drop_nul_rows(
         bad |= hit
     keep = ~bad
     return frame[keep].reset_index(drop=True), lines[keep], errors
+
+
+def check_csv_shape(path: Path, body: bytes, encoding: str, delimiter: str) -> None:
+    """Refuse (:class:`TooLarge`) a CSV over the shape caps before it is split: columns
+    are the fields of the header line, rows the line breaks after it (an upper bound: a
+    quoted field may span lines), cells their product."""
+    end = body.find(b"\n")
+    header = body if end < 0 else body[:end]
+    columns = header.count(delimiter.encode()) + 1
+    if columns > MAX_COLUMNS:  # the count may include quoted delimiters: count exactly
+        text = header.decode(encoding, errors="replace")
+        columns = max(len(next(csv.reader([text], delimiter=delimiter), [])), 1)
+        if columns > MAX_COLUMNS:
+            raise TooLarge(path, "columns in the header line", columns, MAX_COLUMNS)
+    breaks = b"\n" if b"\n" in body else b"\r"  # lone CR line ends (old Mac files) too
+    rows = body.count(breaks) - (1 if body.endswith(breaks) else 0)
+    if rows > MAX_ROWS:
+        raise TooLarge(path, "lines after the header", rows, MAX_ROWS)
+    if rows * columns > MAX_CELLS:
+        raise TooLarge(path, f"cells ({rows:,} lines × {columns:,} columns)", "", MAX_CELLS)
 
 
 def _split_fast(body: bytes, encoding: str, delimiter: str):
@@ -276,6 +319,30 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
+#: The last row an XLSX sheet can have (ECMA-376; Excel's "1,048,576 rows").
+XLSX_MAX_ROW = 1_048_576
+
+
+def check_declared_dimension(path: Path, sheet) -> None:
+    """Refuse (:class:`TooLarge`) a sheet whose ``<dimension ref="A1:XFD1048576">`` declares
+    more columns, rows or cells than the caps, before a row is read. openpyxl's read-only
+    sheet reads the element when the workbook opens; a sheet without one passes here and
+    is counted while it streams."""
+    rows, columns = sheet.max_row, sheet.max_column
+    name = sheet.title
+    if columns and columns > MAX_COLUMNS:
+        raise TooLarge(path, f"sheet {name!r} declares columns", columns, MAX_COLUMNS)
+    if rows and rows > MAX_ROWS + 1:
+        raise TooLarge(path, f"sheet {name!r} declares rows", rows, MAX_ROWS + 1)
+    if rows and columns and rows * columns > MAX_CELLS:
+        raise TooLarge(
+            path,
+            f"sheet {name!r} declares cells ({rows:,} rows × {columns:,} columns)",
+            "",
+            MAX_CELLS,
+        )
+
+
 def _load_xlsx(path: Path) -> Table:
     from openpyxl import load_workbook  # imported here: CSV-only users never pay for it
 
@@ -290,23 +357,54 @@ def _load_xlsx(path: Path) -> Table:
         raise UnreadableFile(path, f"refused XLSX: {exc.reason}") from exc
     # openpyxl raises many kinds of error on a damaged file (zip, XML, KeyError, ...): any
     # of them means the workbook cannot be read.
+    # A file object, not the path: openpyxl refuses a path without an .xlsx suffix, and the
+    # evidence store names files by their SHA-256 (the content was checked above).
+    handle = path.open("rb")
     try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
+        workbook = load_workbook(handle, read_only=True, data_only=True)
     except Exception as exc:
+        handle.close()
         raise UnreadableFile(path, f"not a readable XLSX workbook ({exc})") from exc
     try:
         sheet = workbook.worksheets[0]
+        sheet_name = sheet.title
+        check_declared_dimension(path, sheet)
         sheet.reset_dimensions()  # trust the cells, not a stale <dimension> element
         rows, numbers = [], []
+        width = 0
         for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
-            if any(value is not None and str(value).strip() for value in row):
-                rows.append([_cell_text(value) for value in row])
-                numbers.append(number)
-        sheet_name = sheet.title
+            if number > XLSX_MAX_ROW:
+                raise TooLarge(path, f"sheet {sheet_name!r}: row number", number, XLSX_MAX_ROW)
+            # Trailing empty cells are dropped, so a row is as wide as its last value.
+            last = len(row)
+            while last and (row[last - 1] is None or not str(row[last - 1]).strip()):
+                last -= 1
+            if not last:
+                continue
+            if last > MAX_COLUMNS:
+                raise TooLarge(
+                    path, f"sheet {sheet_name!r} row {number}: columns", last, MAX_COLUMNS
+                )
+            width = max(width, last)
+            if len(rows) > MAX_ROWS:
+                raise TooLarge(path, f"sheet {sheet_name!r}: rows", len(rows), MAX_ROWS)
+            if (len(rows) + 1) * width > MAX_CELLS:
+                raise TooLarge(
+                    path,
+                    f"sheet {sheet_name!r}: cells (at row {number}, "
+                    f"{len(rows) + 1:,} rows × {width:,} columns)",
+                    "",
+                    MAX_CELLS,
+                )
+            rows.append([_cell_text(value) for value in row[:last]])
+            numbers.append(number)
+    except TooLarge:
+        raise
     except Exception as exc:
         raise UnreadableFile(path, f"XLSX sheet cannot be read ({exc})") from exc
     finally:
         workbook.close()
+        handle.close()
     if not rows:
         raise UnreadableFile(path, f"sheet {sheet_name!r} is empty")
     width = max(len(row) for row in rows)

@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import InterfaceError, connection, transaction
 from django.db import OperationalError as DatabaseOperationalError
@@ -240,6 +241,14 @@ def _run_execute(run_id: int) -> None:
         # The database went away: the run stays running with its lease free, so the
         # redelivered task (or the reconciler) executes it again, at most MAX_ATTEMPTS.
         raise
+    except SoftTimeLimitExceeded:
+        # Celery's soft time limit (settings.CELERY_TASK_SOFT_TIME_LIMIT): the open
+        # transaction has rolled back; the run ends failed, naming the limit, not retried.
+        _run_fail(
+            run,
+            f"stopped at the task time limit of {settings.CELERY_TASK_SOFT_TIME_LIMIT} s "
+            "(CM_TASK_SOFT_TIME_LIMIT_S)",
+        )
     except Exception as exc:
         # Any other error ends the run with its reason, never leaves it running (issue
         # #16, item 3); the traceback goes to the worker's log.

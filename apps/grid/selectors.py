@@ -174,6 +174,16 @@ def hourly_intensity_for(
                 "reason": "no hours of this zone in the store",
             }
         )
+    if zone:
+        # Hours the zone generated (a stored mix) but whose intensity waits for factors
+        # (issue #15 item 18): the answer says so rather than falling back silently.
+        pending = _mix_hours_without_intensity(zone, times, ~np.isnan(values))
+        if pending:
+            steps[-1]["mix_hours_without_factors"] = pending
+            steps[-1]["reason"] += (
+                f"; {pending} hours have a stored generation mix but no emission factor to "
+                "compute their intensity (python manage.py ingest factors PATH)"
+            )
     year = int(times[0].year)
     for level, key, code in (
         ("country", country, FALLBACK_COUNTRY),
@@ -225,6 +235,22 @@ def hourly_intensity_for(
             + "; ".join(f"{s['level']} {s['key']}: {s['reason']}" for s in steps)
         )
     return HourlyIntensity(times, values, prov, kind, steps, evidence, files)
+
+
+def _mix_hours_without_intensity(zone: str, times: pd.DatetimeIndex, have: np.ndarray) -> int:
+    """Hours of ``times`` in which the zone's stored mix has generation and the intensity
+    store has no value (``have`` false): their factors have not been loaded."""
+    naive = times.tz_convert(None)
+    count = 0
+    for year in sorted(set(times.year)):
+        mix = store.load_mix(zone, year)
+        if mix is None or "generation" not in mix:
+            continue
+        pick = np.asarray(times.year == year)
+        total = mix["generation"].fillna(0.0).clip(min=0.0).sum("mode")
+        generating = total.reindex(time=naive[pick]).fillna(0.0).values > 0
+        count += int((generating & ~have[pick]).sum())
+    return count
 
 
 def _year_hours(year: int) -> pd.DatetimeIndex:

@@ -3,9 +3,12 @@
 ``grid_ingest`` (source ``grid``) recognises its file by content:
 
 - ENTSO-E Transparency XML (``ingest.entsoe``): generation per production type becomes
-  the zone's hourly mix (PT15M/PT30M averaged to hours) and its intensity computed from
-  mix × the factor valid at each hour (the library must be loaded first: ``ingest
-  factors``); load and day-ahead prices join the zone's mix file;
+  the zone's hourly mix (PT15M/PT30M averaged to hours), always stored, and its intensity
+  computed from mix × the factor valid at each hour for every hour whose generating modes
+  all have a factor; the run names the hours that lack one (a row error per zone and run
+  of hours). When a factor library arrives later, :func:`grid_intensity_recompute`
+  computes the stored mixes' hours, so the order of the two ingests does not matter
+  (issue #15, item 18); load and day-ahead prices join the zone's mix file;
 - an Electricity Maps hourly export (``ingest.emaps_hourly``): measured intensities, the
   publisher's estimated hours flagged;
 - Ember annual averages (JSON) and the IFI harmonised grid factors (CSV with the
@@ -13,7 +16,8 @@
 
 ``factors_ingest`` (source ``factors``) loads an emission-factor library (a zone YAML
 file, ``defaults.yaml`` or the flattened CSV) into :class:`EmissionFactor`, keeping each
-entry's validity period current.
+entry's validity period current, then recomputes the intensity of the stored generation
+mixes of the zones it touched (every zone for a ``_DEFAULT`` entry).
 
 Every ingest is idempotent: the same values come back as duplicates; an hour or a factor
 that comes back with a different value is a correction (counted in ``corrections``).
@@ -251,16 +255,15 @@ def _ingest_entsoe(run: IngestRun, path: Path) -> IngestOutcome:
         if kind == "generation" and len(hourly):
             mix = g.mix_from_frame(hourly)
             zones = [str(z) for z in mix["zone"].values]
-            try:
-                ds = g.intensity_from_mix(mix, factor_frame(zones))
-            except g.GridError as exc:
-                raise IngestError(
-                    f"{run.name}: {exc}; load the factor library first "
-                    "(python manage.py ingest factors PATH)"
-                ) from exc
+            # The mix first: it is evidence in its own right, kept whatever the factors.
+            _mix_store(mix=mix, evidence_sha256=sha)
+            ds, lacking = intensity_where_factors(mix, factor_frame(zones))
+            gaps = hours_without_factors(mix, lacking)
+            meta["errors"].extend(gaps)
             extra["factor_fallback"] = ds.attrs.get("factor_fallback_lifecycle", "")
+            extra["hours_without_factors"] = int(lacking.any(axis=2).sum())
             added, corrected, unchanged = intensity_store(ds=ds, evidence_sha256=sha)
-            _mix_store(mix=mix, hourly=hourly)
+            _mix_flag(zones=zones, times=pd.DatetimeIndex(mix["time"].values))
         elif len(hourly):
             added, unchanged = _mix_series_store(hourly=hourly, kind=kind)
         return _finish(
@@ -273,18 +276,149 @@ def _ingest_entsoe(run: IngestRun, path: Path) -> IngestOutcome:
         )
 
 
-def _mix_store(*, mix: xr.DataArray, hourly: pd.DataFrame) -> None:
-    """Add the generation per mode [MW] to each zone-year's mix file."""
+def _mix_store(*, mix: xr.DataArray, evidence_sha256: str) -> None:
+    """Add the generation per mode [MW] to each zone-year's mix file, each hour with the
+    file it came from (``evidence``: index into the attribute ``evidence_sha256``), so
+    that its intensity can be computed, and attributed, when factors arrive later."""
     times = pd.DatetimeIndex(mix["time"].values)
     for key in [str(z) for z in mix["zone"].values]:
-        zone = _zone_ensure(key)
+        _zone_ensure(key)
         for year in sorted(set(times.year)):
             part = mix.sel(zone=key).isel(time=np.flatnonzero(times.year == year))
+            old = store.load_mix(key, year)
+            files = old.attrs.get("evidence_sha256", "").split() if old is not None else []
+            if evidence_sha256 not in files:
+                files.append(evidence_sha256)
             new = xr.Dataset({"generation": part.transpose("mode", "time").astype(np.float64)})
             new["generation"].attrs["units"] = "MW"
-            merged = store.merge_mix(store.load_mix(key, year), new)
+            # A float like the file's other variables (its fill value is NaN: unknown).
+            code = float(files.index(evidence_sha256))
+            new["evidence"] = ("time", np.full(part.sizes["time"], code))
+            new = new.drop_vars("zone", errors="ignore")
+            merged = store.merge_mix(old, new)
+            merged["evidence"].attrs["flag_meaning"] = (
+                "index into the evidence_sha256 attribute, NaN unknown"
+            )
+            merged.attrs["evidence_sha256"] = " ".join(files)
             store.save_mix(merged, key, year)
-            IntensitySeries.objects.filter(zone=zone, year=year).update(has_mix=True)
+
+
+def _mix_flag(*, zones: list[str], times: pd.DatetimeIndex) -> None:
+    """Mark the zone-years' intensity series as having a mix file."""
+    IntensitySeries.objects.filter(zone__key__in=zones, year__in=sorted(set(times.year))).update(
+        has_mix=True
+    )
+
+
+def intensity_where_factors(
+    mix: xr.DataArray, factors: pd.DataFrame
+) -> tuple[xr.Dataset, np.ndarray]:
+    """The intensity Dataset of ``mix`` (zone, time, mode) [MW] for the hours whose every
+    generating mode has a direct and a life-cycle factor (``methodologies.grid.
+    intensity_from_mix``: I_k = Σ_m G_m × EF_k,m / Σ_m G_m), and ``lacking``, a bool array
+    (zone, time, mode), true where a mode generated without a factor valid at that hour.
+
+    An hour that lacks a factor is not computed from the modes that have one (that would
+    understate it): it is left ``missing``, its mix stays stored, and it is computed when
+    the factor arrives (:func:`grid_intensity_recompute`)."""
+    gen = mix.transpose("zone", "time", "mode")
+    zones = [str(z) for z in gen["zone"].values]
+    modes = [str(m) for m in gen["mode"].values]
+    times = pd.DatetimeIndex(gen["time"].values)
+    generating = gen.fillna(0.0).clip(min=0.0).to_numpy() > 0
+    lacking = np.zeros(generating.shape, dtype=bool)
+    for kind in g.KINDS:
+        cube = g.factor_cube(factors, zones, modes, times, kind).to_numpy().transpose(0, 2, 1)
+        lacking |= np.isnan(cube) & generating
+    without = xr.DataArray(lacking.any(axis=2), dims=("zone", "time"))
+    usable = gen.fillna(0.0).where(~without.assign_coords(zone=gen["zone"], time=gen["time"]), 0.0)
+    return g.intensity_from_mix(usable, factors), lacking
+
+
+#: Row errors :func:`hours_without_factors` gives at most per zone (runs of hours).
+MAX_GAP_ERRORS = 50
+
+
+def hours_without_factors(mix: xr.DataArray, lacking: np.ndarray) -> list[RowError]:
+    """One :class:`RowError` per zone and run of consecutive hours that lack a factor,
+    naming the hours and the modes without one."""
+    gen = mix.transpose("zone", "time", "mode")
+    zones = [str(z) for z in gen["zone"].values]
+    modes = np.asarray([str(m) for m in gen["mode"].values])
+    times = pd.DatetimeIndex(gen["time"].values)
+    errors = []
+    for z, zone in enumerate(zones):
+        hours = np.flatnonzero(lacking[z].any(axis=1))
+        if not len(hours):
+            continue
+        runs = np.split(hours, np.flatnonzero(np.diff(hours) != 1) + 1)
+        for run in runs[:MAX_GAP_ERRORS]:
+            first, last = times[run[0]], times[run[-1]] + pd.Timedelta("1h")
+            missing = ", ".join(modes[lacking[z][run].any(axis=0)])
+            errors.append(
+                RowError(
+                    None,
+                    "factor",
+                    f"{zone} {first:%Y-%m-%dT%H:%MZ}/{last:%Y-%m-%dT%H:%MZ} ({len(run)} h)",
+                    f"no emission factor valid for {missing}: the generation mix of these "
+                    "hours is stored, and their intensity is computed when the factor "
+                    "library is loaded (python manage.py ingest factors PATH)",
+                )
+            )
+        if len(runs) > MAX_GAP_ERRORS:
+            left = sum(len(r) for r in runs[MAX_GAP_ERRORS:])
+            errors.append(
+                RowError(
+                    None,
+                    "factor",
+                    f"{zone} ({len(runs) - MAX_GAP_ERRORS} more runs, {left} h)",
+                    "no emission factor valid for some generating modes",
+                )
+            )
+    return errors
+
+
+def mix_zones() -> list[str]:
+    """Zones with a generation-mix file in the store."""
+    folder = store.root() / "mix"
+    return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.exists() else []
+
+
+def grid_intensity_recompute(*, zones: list[str] | None = None) -> dict[str, int]:
+    """Compute the intensity of every stored generation-mix hour of ``zones`` (all zones
+    with a mix when None) from the factor library as it is now, and merge it into the
+    intensity store as an ENTSO-E ingest would (same values: unchanged; other values: a
+    correction), each hour attributed to the file its mix came from. Called by
+    :func:`factors_ingest` inside its transaction, so that a mix ingested before its
+    factors gets its intensity when they arrive, and the same mix and library give the
+    same store in either order. Returns counts: ``hours_added``, ``hours_corrected``,
+    ``hours_unchanged``, ``hours_without_factors``."""
+    counts = dict.fromkeys(
+        ("hours_added", "hours_corrected", "hours_unchanged", "hours_without_factors"), 0
+    )
+    keys = mix_zones() if zones is None else [z for z in zones if z in set(mix_zones())]
+    if not keys:
+        return counts
+    factors = factor_frame(keys)
+    for key in keys:
+        for year in store.mix_years(key):
+            stored = store.load_mix(key, year)
+            if stored is None or "generation" not in stored or "evidence" not in stored:
+                continue  # a file written before mixes kept their evidence
+            files = stored.attrs.get("evidence_sha256", "").split()
+            codes = np.nan_to_num(stored["evidence"].values, nan=-1.0).astype(np.int64)
+            generation = stored["generation"].fillna(0.0).expand_dims(zone=[key])
+            for code in sorted(set(codes[codes >= 0].tolist())):
+                part = generation.isel(time=np.flatnonzero(codes == code))
+                mix = part.transpose("zone", "time", "mode")
+                ds, lacking = intensity_where_factors(mix, factors)
+                counts["hours_without_factors"] += int(lacking.any(axis=2).sum())
+                added, corrected, same = intensity_store(ds=ds, evidence_sha256=files[code])
+                counts["hours_added"] += added
+                counts["hours_corrected"] += corrected
+                counts["hours_unchanged"] += same
+            IntensitySeries.objects.filter(zone__key=key, year=year).update(has_mix=True)
+    return counts
 
 
 MIX_VARIABLES = {"load": ("load_mw", "MW"), "day_ahead_price": ("price_eur_per_mwh", "EUR/MWh")}
@@ -477,13 +611,19 @@ def factors_ingest(*, run: IngestRun) -> IngestOutcome:
             changed, ["value_g_per_kwh", "source", "ingest_run"], batch_size=2000
         )
         _validity_update({(r.zone, r.kind, r.mode) for r in new})
+        touched = {r.zone for r in [*new, *changed]}
+        recomputed = {}
+        if touched:
+            # Stored mixes of the touched zones get their intensity (issue #15, item 18).
+            everywhere = EmissionFactor.DEFAULT_ZONE in touched
+            recomputed = grid_intensity_recompute(zones=None if everywhere else sorted(touched))
         return _finish(
             run,
             meta,
             accepted=len(new) + len(changed),
             duplicates=same,
             corrections=len(changed),
-            extra={"zones": len(meta["zones"]), "unit": meta["unit"]},
+            extra={"zones": len(meta["zones"]), "unit": meta["unit"], "intensity": recomputed},
         )
 
 

@@ -10,16 +10,29 @@
   while streaming (declared sizes can lie); every XML part is parsed with defusedxml, which
   rejects DTDs, entity declarations and external references (billion laughs, XXE).
 - **PDF**: only ever parsed in the sandboxed child of :mod:`ingest.disclosure.pdf_text`.
+- **Tables** (CSV, XLSX; ``ingest.tabular.load_table``): parsed in a forked child by
+  :func:`run_limited`, whose address space may grow by :data:`PARSE_MEMORY` bytes and whose
+  CPU time is :data:`PARSE_SECONDS`; the parent waits with the same wall-clock limit. A
+  parse that needs more dies in the child, and the worker's own process carries on.
 """
 
 from __future__ import annotations
 
+import os
+import pickle
+import re
+import signal
+import tempfile
+import time
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import iterparse
 
+from ingest.base import TooLarge
 from ingest.disclosure.model import UnsafeFile
 
 MAX_BYTES = {"pdf": 50 * 2**20, "xlsx": 20 * 2**20, "csv": 20 * 2**20}
@@ -169,3 +182,113 @@ def _check_xml(stream: _Capped, path: str, name: str) -> None:
         raise
     except Exception as exc:  # ParseError and friends: malformed XML
         raise UnsafeFile(path, f"{name}: malformed XML ({exc})") from exc
+
+
+# --- Parsing in a limited child process -----------------------------------------------
+
+#: Bytes of address space a parse may add to what the process already maps. A table at
+#: the shape caps of ``ingest.tabular`` (30 million cells) parses in well under this.
+PARSE_MEMORY = 2 * 2**30
+#: Seconds of CPU (in the child) and of wall clock (the parent's wait) a parse may take.
+PARSE_SECONDS = 600
+
+
+def _mapped_bytes() -> int:
+    """This process's address space now [bytes] (``VmSize``, proc(5))."""
+    with open("/proc/self/status") as status:
+        match = re.search(r"^VmSize:\s+(\d+) kB$", status.read(), re.MULTILINE)
+    return int(match.group(1)) * 1024 if match else 0
+
+
+def _child(function: Callable[..., Any], args: tuple, out, memory: int, seconds: int) -> None:
+    import ctypes
+    import resource
+
+    try:  # die with the parent (a worker's pool process killed at its time limit)
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    resource.setrlimit(resource.RLIMIT_AS, (_mapped_bytes() + memory,) * 2)
+    resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds + 1))
+    try:
+        result: tuple = ("ok", function(*args))
+    except MemoryError:
+        result = ("memory", None)
+    except Exception as exc:  # the parent raises it again, with its type and fields
+        result = ("error", (type(exc), exc.args, dict(vars(exc))))
+    try:
+        pickle.dump(result, out, protocol=pickle.HIGHEST_PROTOCOL)
+    except MemoryError:
+        out.seek(0)
+        out.truncate()
+        pickle.dump(("memory", None), out)
+    except Exception as exc:  # an unpicklable error: its text will do
+        out.seek(0)
+        out.truncate()
+        pickle.dump(("error", (RuntimeError, (f"{type(exc).__name__}: {exc}",), {})), out)
+    out.flush()
+
+
+def run_limited(
+    function: Callable[..., Any],
+    *args: Any,
+    path: str | Path,
+    memory: int = PARSE_MEMORY,
+    seconds: int = PARSE_SECONDS,
+) -> Any:
+    """``function(*args)`` computed in a forked child limited to ``memory`` more bytes of
+    address space (``RLIMIT_AS``) and ``seconds`` of CPU (``RLIMIT_CPU``), waited for at
+    most ``seconds`` of wall clock. Its result (or the exception it raised) comes back
+    pickled through a temporary file.
+
+    Raises :class:`~ingest.base.TooLarge` naming ``path`` when the child runs out of
+    memory or time or is killed; re-raises the child's own exception otherwise. A fork,
+    not a new interpreter: nothing is imported again, and the child leaves through
+    ``os._exit`` so it closes nothing of the parent's (database or broker connections).
+    """
+    with tempfile.TemporaryFile(prefix="cm-parse-") as out:
+        pid = os.fork()
+        if pid == 0:  # the child: never returns
+            code = 0
+            try:
+                _child(function, args, out, memory, seconds)
+            except BaseException:
+                code = 70
+            finally:
+                os._exit(code)
+        deadline = time.monotonic() + seconds
+        pause = 0.001
+        try:
+            while True:
+                done, status = os.waitpid(pid, os.WNOHANG)
+                if done:
+                    break
+                if time.monotonic() > deadline:
+                    raise TooLarge(path, "parse time [s]", f"over {seconds}", seconds)
+                time.sleep(pause)
+                pause = min(pause * 2, 0.05)
+        except BaseException:  # the time limit, or the task's own (SoftTimeLimitExceeded)
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            raise
+        if os.WIFSIGNALED(status):
+            number = os.WTERMSIG(status)
+            what = "CPU time" if number == signal.SIGXCPU else "memory or CPU"
+            raise TooLarge(
+                path, f"parse killed by signal {number} ({what} limit)", "", f"{memory:,} bytes"
+            )
+        out.seek(0)
+        try:
+            # Written by our own forked child into a file only it and we hold.
+            kind, value = pickle.load(out)  # noqa: S301
+        except Exception as exc:  # an empty file: the child failed before writing
+            raise TooLarge(path, "parse failed in its child process", "", "") from exc
+    if kind == "memory":
+        raise TooLarge(path, "memory to parse [bytes]", f"over {memory:,}", memory)
+    if kind == "error":
+        cls, exc_args, fields = value
+        error = cls.__new__(cls)
+        error.args = exc_args
+        vars(error).update(fields)
+        raise error
+    return value

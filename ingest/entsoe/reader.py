@@ -20,6 +20,15 @@ Curve types (ENTSO-E Implementation Guide, "curveType", code list A01/A03):
   The reader expands the blocks, so every slot of the period has a row (``filled`` true for
   the rows it added).
 
+Size limits (issue #16, item 4): a period's slots are computed from two times and a
+resolution, so a few hundred bytes can ask for a hundred million rows. A period may hold at
+most :data:`MAX_PERIOD_SLOTS` slots — one leap year at PT15M, the finest resolution the
+platform publishes, over the longest interval one API request returns (one year); a longer
+one is rejected as a row error naming the limit, before anything is allocated. A document
+whose periods together ask for more than :data:`MAX_DOCUMENT_SLOTS` slots raises
+:class:`~ingest.base.TooLarge`. The document is parsed in a forked child limited in memory
+and CPU (``ingest.disclosure.safety.run_limited``).
+
 Code list: https://transparency.entsoe.eu/content/static_content/Static%20content/web%20api/Guide.html
 (Appendix A.5 "PsrType", A.6 "DocumentType", A.9 "BusinessType").
 """
@@ -36,9 +45,14 @@ import pandas as pd
 from defusedxml.common import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
 
-from ingest.base import IngestError, RowError, UnreadableFile
+from ingest.base import IngestError, RowError, TooLarge, UnreadableFile
 
 SOURCE = "entsoe"
+
+#: Slots one period may describe: a leap year of PT15M slots (366 × 96).
+MAX_PERIOD_SLOTS = 366 * 96
+#: Slots a whole document may describe (about 140 series of a year at PT15M).
+MAX_DOCUMENT_SLOTS = 5_000_000
 
 #: ENTSO-E production type (psrType, code list A.5) → (official name, Electricity Maps
 #: mode). The modes are those of Electricity Maps' ENTSO-E parser (electricitymaps-contrib,
@@ -269,9 +283,16 @@ def read_entsoe(path: str | Path) -> tuple[pd.DataFrame, dict]:
     not XML and :class:`UnsupportedDocument` for another document (an
     ``Acknowledgement_MarketDocument`` says why the platform sent no data).
     """
+    from ingest.disclosure.safety import run_limited
+
     path = Path(path)
     if not path.is_file():
         raise UnreadableFile(path, "no such file")
+    # Parsed in a child limited in memory and CPU, like the tables (module docstring).
+    return run_limited(_read, path, path=path)
+
+
+def _read(path: Path) -> tuple[pd.DataFrame, dict]:
     root = _parse(path)
     root_name = _local(root.tag)
     if root_name == "Acknowledgement_MarketDocument":
@@ -340,11 +361,24 @@ def read_entsoe(path: str | Path) -> tuple[pd.DataFrame, dict]:
                 elif (end - start) % step:
                     field, value = "time_utc", f"{start:%Y-%m-%dT%H:%MZ}/{end:%Y-%m-%dT%H:%MZ}"
                     period_problem = f"period is not a whole number of {resolution_text} slots"
+            if not period_problem and (end - start) // step > MAX_PERIOD_SLOTS:
+                field, value = "time_utc", f"{start:%Y-%m-%dT%H:%MZ}/{end:%Y-%m-%dT%H:%MZ}"
+                period_problem = (
+                    f"period of {(end - start) // step:,} {resolution_text} slots is over the "
+                    f"limit of {MAX_PERIOD_SLOTS:,} (one year at PT15M)"
+                )
             if period_problem:
                 slots_read += len(points)
                 errors.append(RowError(period.line or line, field, value, period_problem))
                 continue
             slots = (end - start) // step
+            if slots_read + slots > MAX_DOCUMENT_SLOTS:
+                raise TooLarge(
+                    path,
+                    "time slots in the document's periods",
+                    slots_read + slots,
+                    MAX_DOCUMENT_SLOTS,
+                )
             slots_read += slots
             positions = np.empty(len(points), dtype=np.int64)
             values = np.empty(len(points), dtype=np.float64)

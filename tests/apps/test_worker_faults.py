@@ -205,3 +205,81 @@ def test_a_task_that_outlives_the_visibility_timeout_runs_to_one_result(
 
     events = AuditEvent.objects.filter(object_type="ingest_run", object_id=str(run.pk))
     assert list(events.values_list("action", flat=True)) == ["ingest.customs"]
+
+
+def test_a_task_past_its_soft_time_limit_ends_failed_naming_the_limit(
+    service_env, tmp_path, settings
+):
+    """Issue #16 item 4: tasks have time limits. An ingest still running at the soft limit
+    (CM_TASK_SOFT_TIME_LIMIT_S) is stopped, its run marked failed once with the limit named
+    and not retried; the worker and its pool process serve the next task."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.EVIDENCE_ROOT = settings.MEDIA_ROOT / "evidence"
+    env = dict(
+        service_env,
+        CM_MEDIA_ROOT=str(settings.MEDIA_ROOT),
+        CM_TASK_SOFT_TIME_LIMIT_S="2",
+        CM_TASK_TIME_LIMIT_S="120",
+    )
+    generate_declarations(EXTRACT, tmp_path / "slow.csv", scale=20.0, seed=5)
+    worker = Worker(env, tmp_path / "worker.log", new_session=True).start()
+    try:
+        pool = _pool_children(worker)
+        run = IngestRun.objects.create(
+            source="customs",
+            evidence=evidence_store_path(path=tmp_path / "slow.csv", kind="customs"),
+        )
+        _send(env, run)
+        _wait_for(run, lambda r: r.status == IngestRun.Status.FAILED, 120, "not stopped", worker)
+        assert run.failure == (
+            "stopped at the task time limit of 2 s (CM_TASK_SOFT_TIME_LIMIT_S)"
+        ), run.failure
+        assert run.attempts == 1
+        good = tmp_path / "good.csv"
+        good.write_text(
+            "declaration_id,line,date,cn_code,origin,exporter,net_mass_kg\n"
+            "T1,1,2026-03-01,72081000,CN,Steel Co,1000\n",
+            encoding="utf-8",
+        )
+        after = IngestRun.objects.create(
+            source="customs", evidence=evidence_store_path(path=good, kind="customs")
+        )
+        _send(env, after)
+        _wait_for(after, lambda r: r.status == IngestRun.Status.DONE, 120, "not served", worker)
+        assert _pool_children(worker) == pool, "the soft limit does not cost the pool process"
+        run.refresh_from_db()
+        assert run.attempts == 1 and run.status == IngestRun.Status.FAILED
+    finally:
+        worker.stop()
+
+
+def _celery_conf(**env: str) -> subprocess.CompletedProcess:
+    code = (
+        "from config.celery import app; c = app.conf; "
+        "print(c.task_soft_time_limit, c.task_time_limit, c.worker_max_memory_per_child)"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_the_workers_limits_come_from_the_environment_and_are_checked():
+    # Defaults: soft 1800 s, hard 1900 s, 1024 MiB = 1,048,576 KiB (Celery counts KiB).
+    default = _celery_conf()
+    assert default.stdout.split() == ["1800", "1900", "1048576"], default.stderr
+    # 300 MiB → 307,200 KiB.
+    set_ = _celery_conf(
+        CM_TASK_SOFT_TIME_LIMIT_S="60", CM_TASK_TIME_LIMIT_S="90", CM_WORKER_MAX_MEMORY_MB="300"
+    )
+    assert set_.stdout.split() == ["60", "90", "307200"], set_.stderr
+    wrong = _celery_conf(CM_TASK_SOFT_TIME_LIMIT_S="90", CM_TASK_TIME_LIMIT_S="60")
+    assert wrong.returncode != 0
+    assert "CM_TASK_TIME_LIMIT_S must be greater than CM_TASK_SOFT_TIME_LIMIT_S (60 <= 90)" in (
+        wrong.stderr
+    )

@@ -193,3 +193,57 @@ def test_entities_are_refused(tmp_path):
     bomb.write_text('<!DOCTYPE x [<!ENTITY a "aaaa">]><GL_MarketDocument>&a;</GL_MarketDocument>')
     with pytest.raises(UnreadableFile):
         read_entsoe(bomb)
+
+
+# --- size limits (issue #16, item 4) ---------------------------------------------------
+
+
+def test_a_period_of_a_hundred_million_slots_is_a_row_error_before_anything_is_allocated(
+    tmp_path,
+):
+    from ingest.entsoe.reader import MAX_PERIOD_SLOTS
+    from tests.security.hostile import entsoe_huge_period
+
+    path = entsoe_huge_period(tmp_path / "FI_3000_years.xml")
+    assert path.stat().st_size < 1000
+    data, meta = read_entsoe(path)
+    # 2000-01-01 to 5000-01-01: 3,000 × 365 days + 728 leap days (750 years divisible by 4,
+    # less the 22 centuries not divisible by 400) = 1,095,728 days × 96 quarter-hours.
+    assert 1_095_728 * 96 == 105_189_888
+    assert MAX_PERIOD_SLOTS == 366 * 96 == 35_136  # a leap year at PT15M
+    assert data.empty
+    assert (meta["rows_read"], meta["rows_rejected"]) == (1, 1)  # its one point
+    [error] = meta["errors"]
+    assert (error.line, error.field, error.value) == (
+        2,
+        "time_utc",
+        "2000-01-01T00:00Z/5000-01-01T00:00Z",
+    )
+    assert error.reason == (
+        "period of 105,189,888 PT15M slots is over the limit of 35,136 (one year at PT15M)"
+    )
+
+
+def test_a_leap_year_at_pt15m_is_within_the_period_limit(tmp_path):
+    from tests.security.hostile import entsoe_huge_period
+
+    # 2000 is a leap year: 366 days × 96 = 35,136 slots, exactly the limit; one A03 point
+    # fills them all.
+    data, meta = read_entsoe(entsoe_huge_period(tmp_path / "FI_2000.xml", years=1))
+    assert len(data) == meta["rows_read"] == 35_136
+    assert not meta["errors"]
+
+
+def test_a_document_over_the_slot_limit_is_refused_naming_it(tmp_path, monkeypatch):
+    from ingest.base import TooLarge
+    from ingest.entsoe import reader
+
+    # FI_production.xml: 12 series of 288 quarter-hours = 3,456 slots; a limit of 3,000
+    # is passed by the 11th series (10 × 288 = 2,880, + 288 = 3,168).
+    monkeypatch.setattr(reader, "MAX_DOCUMENT_SLOTS", 3_000)
+    with pytest.raises(TooLarge) as refused:
+        read_entsoe(ENTSOE / "FI_production.xml")
+    assert str(refused.value).endswith(
+        "FI_production.xml: cannot read the file: too large: time slots in the document's "
+        "periods 3,168 (limit 3,000)"
+    )

@@ -290,3 +290,67 @@ def yaml_alias_bomb(path: Path) -> Path:
     lines.append("emissionFactors:\n  direct:\n    coal:\n      - *l9")
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+# --- shapes that are small on disk and huge once materialised (issue #16, item 4) ------
+
+XLSX_LAST_COLUMN = "XFD"  # column 16,384, the last an XLSX sheet can have
+
+
+def sparse_xlsx(path: Path, rows: int = 32_000, *, dimension: str | None = None) -> Path:
+    """A workbook whose sheet has, on each of ``rows`` rows, a value in column A and one in
+    column XFD: a few hundred KB on disk, ``rows`` × 16,384 cells once each row is padded
+    to its last cell (over 500 million at 32,000 rows, some 12 GB). No ``<dimension>``
+    element unless ``dimension`` (e.g. ``"A1:XFD1048576"``) is given."""
+    body = "".join(
+        f'<row r="{n}"><c r="A{n}" t="s"><v>0</v></c>'
+        f'<c r="{XLSX_LAST_COLUMN}{n}" t="s"><v>0</v></c></row>'
+        for n in range(1, rows + 1)
+    )
+    declared = f'<dimension ref="{dimension}"/>' if dimension else ""
+    sheet = (
+        f'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="{SPREADSHEET_NS}">'
+        f"{declared}<sheetData>{body}</sheetData></worksheet>"
+    )
+    strings = (
+        f'<?xml version="1.0" encoding="UTF-8"?><sst xmlns="{SPREADSHEET_NS}">'
+        "<si><t>x</t></si></sst>"
+    )
+    parts = [p for p in workbook_parts() if p[0] != "xl/worksheets/sheet1.xml"]
+    path.write_bytes(
+        _zip(
+            [
+                *parts,
+                _plain("xl/worksheets/sheet1.xml", sheet),
+                _plain("xl/sharedStrings.xml", strings),
+            ]
+        )
+    )
+    return path
+
+
+def wide_csv(path: Path, columns: int = 1_000_000) -> Path:
+    """A CSV whose header has ``columns`` names and one data row: about 8 MB for a million
+    columns, which a column-oriented parser turns into a million arrays."""
+    header = ",".join(f"c{i}" for i in range(columns))
+    path.write_text(header + "\n" + ",".join(["1"] * columns) + "\n")
+    return path
+
+
+def entsoe_huge_period(path: Path, *, years: int = 3000) -> Path:
+    """An ENTSO-E A75 document of well under 1 KB whose one period runs ``years`` years at
+    PT15M: 105 million slots for 3,000 years, every one of them a row once the A03 block of
+    its single point is expanded."""
+    body = (
+        "<TimeSeries><mRID>1</mRID><businessType>A01</businessType>"
+        '<inBiddingZone_Domain.mRID codingScheme="A01">10YFI-1--------U'
+        "</inBiddingZone_Domain.mRID>"
+        "<quantity_Measure_Unit.name>MAW</quantity_Measure_Unit.name>"
+        "<curveType>A03</curveType><MktPSRType><psrType>B14</psrType></MktPSRType>"
+        "<Period><timeInterval><start>2000-01-01T00:00Z</start>"
+        f"<end>{2000 + years:04d}-01-01T00:00Z</end></timeInterval>"
+        "<resolution>PT15M</resolution>"
+        "<Point><position>1</position><quantity>100</quantity></Point></Period></TimeSeries>"
+    )
+    path.write_bytes(entsoe_document(body, prolog=b'<?xml version="1.0" encoding="UTF-8"?>\n'))
+    return path

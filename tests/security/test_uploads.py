@@ -62,6 +62,9 @@ def hostile_files(tmp_path_factory) -> dict[str, Path]:
         "truncated geotiff": hostile.truncated_geotiff(folder / "half.tif"),
         "pdf bomb": hostile.pdf_bomb(folder / "report.pdf"),
         "yaml alias bomb": hostile.yaml_alias_bomb(folder / "DE.yaml"),
+        "sparse xlsx": hostile.sparse_xlsx(folder / "sparse.xlsx"),
+        "million columns": hostile.wide_csv(folder / "wide.csv"),
+        "huge period": hostile.entsoe_huge_period(folder / "SE_production.xml"),
     }
 
 
@@ -83,6 +86,192 @@ def test_the_hostile_files_are_what_they_claim(hostile_files):
     assert b"<!ENTITY lol9" in hostile_files["billion laughs"].read_bytes()
     assert b'SYSTEM "file:///etc/passwd"' in hostile_files["external entity"].read_bytes()
     assert hostile_files["truncated geotiff"].read_bytes().startswith(b"II*\x00")
+    # Issue #16 item 4: 256 KB, 10 MB and 667 bytes that ask for 500 million cells, a
+    # million columns and 105 million time slots.
+    assert hostile_files["sparse xlsx"].stat().st_size < 300 * 1024
+    assert hostile_files["million columns"].read_text().split("\n", 1)[0].count(",") == 999_999
+    assert hostile_files["huge period"].stat().st_size < 1000
+
+
+# --- shapes that are small on disk and huge once built (issue #16, item 4) ----------
+
+#: Peak resident memory [bytes] a refused hostile table may cost, the reading process and
+#: its parsing child each (before the caps: 16,428 MiB for the sparse workbook, 4,127 MiB
+#: for the million-column CSV, measured on this code's predecessor).
+SHAPE_MEMORY_CAP = 400 * 2**20
+
+MEASURE = """
+import re, resource, sys
+from pathlib import Path
+from ingest.tabular import load_table
+try:
+    load_table(sys.argv[1])
+    print("read")
+except Exception as exc:
+    print(f"{type(exc).__name__}: {exc}")
+own = int(re.search(r"VmHWM:\\s+(\\d+)", Path("/proc/self/status").read_text()).group(1))
+print(own * 1024, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024)
+"""
+
+
+def load_measured(path: Path) -> tuple[str, int, int]:
+    """``load_table(path)`` in a fresh interpreter: (outcome, its peak RSS, the peak RSS of
+    its parsing child) [bytes]."""
+    done = subprocess.run(
+        [sys.executable, "-c", MEASURE, str(path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    outcome, peaks = done.stdout.strip().rsplit("\n", 1)
+    own, child = map(int, peaks.split())
+    return outcome, own, child
+
+
+def test_a_sparse_workbook_is_refused_while_it_streams_within_bounded_memory(tmp_path):
+    path = hostile.sparse_xlsx(tmp_path / "declarations.xlsx")  # no <dimension>
+    assert path.stat().st_size < 300 * 1024
+    outcome, own, child = load_measured(path)
+    # Row 1 already has a value in column XFD, the 16,384th.
+    assert outcome == (
+        f"TooLarge: {path}: cannot read the file: too large: sheet 'Sheet1' row 1: "
+        "columns 16,384 (limit 1,000)"
+    )
+    assert own < SHAPE_MEMORY_CAP and child < SHAPE_MEMORY_CAP, (own, child)
+
+
+def test_a_declared_dimension_over_the_caps_is_refused_before_a_row_is_read(tmp_path):
+    from ingest.base import TooLarge
+    from ingest.tabular import load_table
+
+    path = hostile.sparse_xlsx(tmp_path / "d.xlsx", rows=10, dimension="A1:XFD1048576")
+    with pytest.raises(TooLarge, match=r"sheet 'Sheet1' declares columns 16,384 \(limit 1,000\)"):
+        load_table(path)
+
+
+def test_a_million_column_csv_is_refused_on_its_header_within_bounded_memory(tmp_path):
+    path = hostile.wide_csv(tmp_path / "declarations.csv")
+    outcome, own, child = load_measured(path)
+    assert outcome == (
+        f"TooLarge: {path}: cannot read the file: too large: columns in the header line "
+        "1,000,000 (limit 1,000)"
+    )
+    assert own < SHAPE_MEMORY_CAP and child < SHAPE_MEMORY_CAP, (own, child)
+
+
+def _small_table(tmp_path, suffix: str) -> Path:
+    """A 4-column table of 3 data rows: 12 cells."""
+    rows = [["a", "b", "c", "d"], *[[str(i)] * 4 for i in range(3)]]
+    if suffix == ".csv":
+        path = tmp_path / "t.csv"
+        path.write_text("\n".join(",".join(r) for r in rows) + "\n")
+        return path
+    from openpyxl import Workbook
+
+    book = Workbook()
+    for row in rows:
+        book.active.append(row)
+    path = tmp_path / "t.xlsx"
+    book.save(path)
+    return path
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_rows_columns_and_cells_over_their_caps_are_refused_naming_the_limit(
+    tmp_path, monkeypatch, suffix
+):
+    from ingest import tabular
+    from ingest.base import TooLarge
+
+    path = _small_table(tmp_path, suffix)
+    assert tabular.load_table(path).frame.shape == (3, 4)  # within the real caps
+    xlsx = "sheet 'Sheet'"  # openpyxl's default title
+    expected = {
+        # cap: (value, CSV message, XLSX message)
+        "MAX_COLUMNS": (3, "columns in the header line 4 (limit 3)", f"{xlsx} declares columns 4"),
+        "MAX_ROWS": (2, "lines after the header 3 (limit 2)", f"{xlsx} declares rows 4"),
+        # 3 rows × 4 columns = 12 cells > 11 (the sheet declares 4 rows with its header).
+        "MAX_CELLS": (
+            11,
+            "cells (3 lines × 4 columns) (limit 11)",
+            f"{xlsx} declares cells (4 rows × 4 columns) (limit 11)",
+        ),
+    }
+    for cap, (value, csv_message, xlsx_message) in expected.items():
+        with monkeypatch.context() as patch:
+            patch.setattr(tabular, cap, value)
+            with pytest.raises(TooLarge) as refused:
+                tabular.load_table(path)
+        message = csv_message if suffix == ".csv" else xlsx_message
+        assert f"{path}: cannot read the file: too large: {message}" in str(refused.value)
+
+
+def test_cells_are_counted_while_the_sheet_streams_when_its_dimension_is_absent(
+    tmp_path, monkeypatch
+):
+    from ingest import tabular
+    from ingest.base import TooLarge
+
+    # 5 rows × 2 columns (A and B) without a <dimension>: the 5th row makes 10 cells.
+    path = tmp_path / "nodim.xlsx"
+    hostile.sparse_xlsx(path, rows=5)  # values in A and XFD
+    monkeypatch.setattr(tabular, "MAX_COLUMNS", 20_000)
+    monkeypatch.setattr(tabular, "MAX_CELLS", 4 * 16_384)
+    with pytest.raises(TooLarge) as refused:
+        tabular.load_table(path)
+    assert str(refused.value).endswith(
+        "too large: sheet 'Sheet1': cells (at row 5, 5 rows × 16,384 columns) (limit 65,536)"
+    )
+
+
+def test_a_workbook_stored_under_its_sha256_without_a_suffix_is_read(tmp_path):
+    """The evidence store names files by their SHA-256; openpyxl refuses such a path, so
+    every XLSX of customs, defaults and facilities failed "not a readable XLSX workbook"
+    when the worker read it (found by the upload suite with the sparse workbook)."""
+    from ingest.tabular import load_table
+
+    workbook = _small_table(tmp_path, ".xlsx")
+    stored = workbook.rename(tmp_path / "2466ca71dadacfa5a62bf7e84be0eb44cfd77ec3db2ddc1200e")
+    table = load_table(stored)
+    assert table.headers == ["a", "b", "c", "d"] and table.frame.shape == (3, 4)
+    assert table.lines.tolist() == [2, 3, 4]
+
+
+def _allocate(size: int) -> int:
+    return len(bytearray(size))
+
+
+def _sleep(seconds: float) -> None:
+    import time
+
+    time.sleep(seconds)
+
+
+def _refuse(path: str) -> None:
+    from ingest.base import MissingColumns
+
+    raise MissingColumns(path, ["net_mass"], ["a", "b"])
+
+
+def test_a_parse_over_its_memory_or_time_dies_in_its_child_and_the_caller_carries_on():
+    from ingest.base import MissingColumns, TooLarge
+    from ingest.disclosure.safety import run_limited
+
+    assert run_limited(_allocate, 2**20, path="small", memory=256 * 2**20) == 2**20
+    with pytest.raises(TooLarge) as memory:
+        run_limited(_allocate, 2**30, path="big.csv", memory=256 * 2**20)
+    assert str(memory.value) == (
+        "big.csv: cannot read the file: too large: memory to parse [bytes] over 268,435,456 "
+        "(limit 268,435,456)"
+    )
+    with pytest.raises(TooLarge, match=r"slow.csv: .*parse time \[s\] over 1 \(limit 1\)"):
+        run_limited(_sleep, 30, path="slow.csv", seconds=1)
+    # The child's own error comes back whole: its type, message and fields.
+    with pytest.raises(MissingColumns) as missing:
+        run_limited(_refuse, "d.csv", path="d.csv")
+    assert missing.value.missing == ["net_mass"] and "columns found: 'a', 'b'" in str(missing.value)
 
 
 # --- HTTP: the portal and the API -----------------------------------------------------
@@ -396,7 +585,32 @@ EXPECTED: dict[str, dict[str, str]] = {
         "grid": NOT_GRID,
         "raster": NOT_RASTER,
     },
+    "sparse xlsx": {
+        **dict.fromkeys(
+            (*TABLES, "disclosure"),
+            r"too large: sheet 'Sheet1' row 1: columns 16,384 \(limit 1,000\)",
+        ),
+        "grid": NOT_GRID,
+        "raster": NOT_RASTER,
+    },
+    "million columns": {
+        **dict.fromkeys(
+            (*TABLES, "disclosure"),
+            r"too large: columns in the header line 1,000,000 \(limit 1,000\)",
+        ),
+        "grid": NOT_GRID,
+        "raster": NOT_RASTER,
+    },
+    "huge period": {
+        **dict.fromkeys(TABLES, MARKUP_TABLE),
+        "disclosure": MARKUP_DISCLOSURE,
+        # The file is taken, its one period rejected as a row error naming the limit.
+        "grid": r"period of 105,189,888 PT15M slots is over the limit of 35,136",
+        "raster": XML_RASTER,
+    },
 }
+#: Attacks a source takes as a file with rejected rows (the run is done, nothing accepted).
+TAKEN = {("grid", "huge period")}
 
 
 @pytest.mark.worker
@@ -450,7 +664,8 @@ def test_every_entry_point_refuses_every_attack_on_a_real_worker_within_the_memo
         for attack, path, summary in zip(attacks, paths, summaries, strict=True):
             assert summary["file"] == str(path)  # the report names the file
             assert summary["accepted"] == 0
-            failures[source, attack] = summary.get("failure", "")
+            reasons = "; ".join(e["reason"] for e in summary.get("errors", []))
+            failures[source, attack] = summary.get("failure") or reasons
 
     # The same pool process survived every hostile file, its peak memory under the cap.
     assert pool_process(celery_worker_process) == pool
@@ -466,10 +681,13 @@ def test_every_entry_point_refuses_every_attack_on_a_real_worker_within_the_memo
         )
     }
     assert not wrong, "\n".join(f"{k}: {v}" for k, v in wrong.items())
-    # Every run failed once and was not retried.
+    # Every run failed once and was not retried (but those taken with rejected rows).
     runs = IngestRun.objects.all()
     assert runs.count() == len(failures)
-    assert set(runs.values_list("status", "attempts")) == {("failed", 1)}
+    assert set(runs.values_list("attempts", flat=True)) == {1}
+    done = runs.filter(status="done")
+    assert done.count() == len(TAKEN) and {r.accepted for r in done} <= {0}
+    assert set(runs.exclude(status="done").values_list("status", flat=True)) == {"failed"}
     # Nothing partial: no row anywhere but the records of the attempts, no file in var/,
     # no half-written file in the evidence store.
     assert row_counts() == before

@@ -136,23 +136,111 @@ def test_the_intensity_of_an_hour_uses_the_factor_valid_at_that_hour(factors, tm
         zone="BE", kind="direct", mode="gas", valid_from=dt.datetime(2024, 1, 1, tzinfo=UTC)
     )
     assert old.valid_to == dt.datetime(2024, 1, 1, 1, tzinfo=UTC)
-
-    again = ingest("grid", ENTSOE / "BE_entsoe_production.xml")
-    assert (again["accepted"], again["duplicates"]) == (1, 1)
-    assert IngestRun.objects.get(pk=IngestRun.objects.latest("pk").pk).corrections == 1
+    # The stored mix is recomputed when the factor arrives (issue #15 item 18; before, the
+    # ENTSO-E file had to be ingested again): hour 01 is corrected, hour 00 unchanged.
     after = _hours("BE", "2024-01-01 00:00", "2024-01-01 02:00")["direct"].to_numpy()
     assert after[0] == before[0]
     # Hour 01, by hand: generation into the zone 73 + 550 + 0 + 0 + 47 + 3948 + 0 + 249 +
     # 2100 + 2155 + 595 + 25 = 9742 MW (pumping, "out", left out); gas 550 MW moves from
     # 385.79 to 500 gCO2eq/kWh.
     assert_allclose(after[1] - before[1], 550 * (500 - 385.79) / 9742, rtol=1e-9)
+    # Ingesting the ENTSO-E file again now changes nothing.
+    again = ingest("grid", ENTSOE / "BE_entsoe_production.xml")
+    assert (again["accepted"], again["duplicates"]) == (0, 2)
 
 
-def test_entsoe_without_a_factor_library_fails_and_names_the_missing_factors(postgres_tx):
-    summary = ingest("grid", ENTSOE / "NO-NO5_production.xml")
-    assert summary["exit"] == 1
-    assert "no direct factor" in summary["failure"]
-    assert "ingest factors" in summary["failure"]
+# FI_production.xml, hour 2025-10-21 12:00, worked by hand (see the test above): hourly
+# means of the quarter-hours per mode and the direct factors valid on 2025-10-21.
+FI_NOON_GENERATION = {
+    "biomass": 785.9675, "coal": 122.3525, "gas": 14.7, "hydro": 1007.3875,
+    "nuclear": 4175.35, "oil": 1.035, "solar": 203.6175, "unknown": 139.9225,
+    "wind": 4062.45,
+}  # fmt: skip
+FI_NOON_DIRECT = (122.3525 * 1050.57 + 14.7 * 389.72 + 1.035 * 826.11 + 139.9225 * 575.0) / sum(
+    FI_NOON_GENERATION.values()
+)
+
+
+def _library(tmp_path, name: str, zones: tuple[str, ...]):
+    lines = FACTORS_CSV.read_text(encoding="utf-8").splitlines(keepends=True)
+    subset = tmp_path / name
+    subset.write_text(
+        lines[0] + "".join(line for line in lines[1:] if line.startswith(zones)), encoding="utf-8"
+    )
+    return subset
+
+
+def test_a_mix_ingested_before_any_factor_library_is_kept_and_computed_when_factors_arrive(
+    postgres_tx, tmp_path
+):
+    """Issue #15 item 18: the generation mix is stored, the run names the hours that lack
+    factors, and the factor library's ingest computes their intensity."""
+    summary = ingest("grid", ENTSOE / "FI_production.xml")
+    assert summary["exit"] == 0, summary.get("failure")
+    assert summary["accepted"] == 0  # no intensity hour yet
+    gaps = [e for e in summary["errors"] if e["field"] == "factor"]
+    # FI_production.xml: 72 hours from 2025-10-21 12:00 UTC, every one generating.
+    assert [e["value"] for e in gaps] == ["FI 2025-10-21T12:00Z/2025-10-24T12:00Z (72 h)"]
+    assert "no emission factor valid for biomass, coal, gas" in gaps[0]["reason"]
+    assert "ingest factors" in gaps[0]["reason"]
+    assert_allclose(mix_slice(zone="FI", year=2025)["generation"]["wind"][0], 4062.45)
+    assert not IntensitySeries.objects.filter(zone__key="FI").exists()
+
+    # FI's own entries only: the modes whose factor is the global default ("unknown",
+    # 575 g/kWh direct) still lack one, and the run of the library says how many hours.
+    fi_only = ingest("factors", _library(tmp_path, "fi.csv", ("FI,",)))
+    assert fi_only["exit"] == 0
+    assert not IntensitySeries.objects.filter(zone__key="FI").exists()
+
+    # The global defaults complete the library: all 72 hours are computed, from the mix.
+    ingest("factors", _library(tmp_path, "defaults.csv", ("_DEFAULT,",)))
+    series = IntensitySeries.objects.get(zone__key="FI", year=2025)
+    assert (series.hours, series.computed, series.gap_filled, series.has_mix) == (72, 72, 0, True)
+    assert series.evidence_sha256 == [summary["file_sha256"]]  # the hours' own evidence
+    hour = _hours("FI", "2025-10-21 12:00", "2025-10-21 13:00").iloc[0]
+    assert hour["provenance"] == "computed"
+    assert_allclose(hour["direct"], FI_NOON_DIRECT, rtol=1e-12)
+
+
+def test_a_lookup_names_the_hours_whose_mix_waits_for_factors(postgres_tx):
+    from apps.grid.selectors import hourly_intensity_for
+
+    ingest("grid", ENTSOE / "FI_production.xml")
+    times = pd.date_range("2025-10-21 12:00", periods=72, freq="h", tz="UTC")
+    # No factor, no country or world average: nothing to answer with, and the reason
+    # names the 72 generating hours that wait for their factors.
+    with pytest.raises(g.GridError) as refused:
+        hourly_intensity_for(zone="FI", country="FI", times=times, kind="direct")
+    assert (
+        "zone FI: no hours of this zone in the store; 72 hours have a stored generation mix "
+        "but no emission factor to compute their intensity"
+    ) in str(refused.value)
+    # Two hours outside the file: no mix there, nothing said.
+    later = pd.date_range("2025-11-01 00:00", periods=2, freq="h", tz="UTC")
+    with pytest.raises(g.GridError) as other:
+        hourly_intensity_for(zone="FI", country="FI", times=later, kind="direct")
+    assert "generation mix" not in str(other.value)
+
+
+def test_the_order_of_the_mix_and_factor_ingests_does_not_matter(postgres_tx, tmp_path):
+    library = _library(tmp_path, "subset.csv", ("_DEFAULT,", "FI,"))
+    # Mix first, then factors ...
+    ingest("grid", ENTSOE / "FI_production.xml")
+    ingest("factors", library)
+    late = store.load_intensity("FI", 2025)
+    # ... against factors first, then the mix, in a fresh store and database state.
+    IntensitySeries.objects.all().delete()
+    for folder in ("intensity", "mix"):
+        for path in (store.root() / folder / "FI").glob("*.nc"):
+            path.unlink()
+    again = ingest("grid", ENTSOE / "FI_production.xml")
+    assert again["accepted"] == 72 and not [e for e in again["errors"] if e["field"] == "factor"]
+    early = store.load_intensity("FI", 2025)
+    for name in ("direct", "lifecycle", "provenance", "evidence"):
+        np.testing.assert_array_equal(late[name].values, early[name].values, err_msg=name)
+    assert_allclose(
+        early["direct"].sel(time="2025-10-21T12:00").values[0], FI_NOON_DIRECT, rtol=1e-12
+    )
 
 
 def test_load_and_day_ahead_prices_join_the_zone_mix_file(postgres_tx):
