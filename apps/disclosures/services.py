@@ -1493,7 +1493,11 @@ def disclosure_plausibility_check(*, version: DisclosureVersion) -> list[dict]:
         else:
             found = zero_findings(case, result)
         for finding in found:
-            item = {"cn_code": cn, **finding, "file": version.evidence.original_name}
+            item = {
+                "cn_code": cn,
+                **finding,
+                "file": version.ingest_run.name if version.ingest_run else "",
+            }
             key = finding["key"]  # the case key; a citation names it, or its stem ("….ad")
             evidence = next(
                 (c for c in cited if c["input"] == key or key.startswith(c["input"] + "_")),
