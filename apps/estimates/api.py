@@ -51,7 +51,7 @@ from apps.audit.services import CheckpointRefused, checkpoint_ensure
 from apps.estimates.models import Estimate, Tier
 from apps.estimates.selectors import estimate_list
 from apps.estimates.services import estimate_verify
-from apps.shipments.models import Shipment
+from apps.shipments.selectors import shipment_scope
 from apps.web.exports import neutralise
 from apps.web.xlsx import ChunkSink
 
@@ -95,9 +95,10 @@ class EstimateFilter(django_filters.FilterSet):
         return queryset.filter(origin=value.strip().upper())
 
     def filter_exporter(self, queryset, name, value):
-        used = Shipment.objects.filter(
-            estimate_id=OuterRef("pk"), exporter__name__icontains=value.strip()
-        )
+        # Only the caller's own shipments are searched: matched against every exporter's,
+        # the filter told an exporter which competitors' names share its estimates.
+        scope = shipment_scope(user=self.request.user)
+        used = scope.filter(estimate_id=OuterRef("pk"), exporter__name__icontains=value.strip())
         return queryset.filter(Exists(used))
 
 
