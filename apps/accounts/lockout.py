@@ -94,8 +94,8 @@ class UsernameSlowdownBackend:
             raise LoginSlowedDown(wait)
         return None
 
-    def get_user(self, user_id):
-        return None
+    # No get_user(): it logs nobody in, so no session may name it as the user's backend
+    # (Django's test client, for one, picks the first backend that has get_user).
 
 
 def slowed_down_response(request: HttpRequest, retry_after: int) -> HttpResponse:
