@@ -27,8 +27,9 @@ def client_address(request: HttpRequest) -> str | None:
     With no proxy in front (``CM_PROXY_COUNT=0``) it is the TCP peer, ``REMOTE_ADDR``.
     Behind N trusted reverse proxies, each appends to ``X-Forwarded-For`` the address it
     received the request from, so the client is the N-th entry *from the right*; whatever
-    stands to its left was written by the client itself and is ignored (RFC 7239 §5.2 and
-    §8.3 on spoofed forwarding headers; MDN "X-Forwarded-For", "Selecting an IP address").
+    stands to its left was written by the client itself and is ignored (MDN
+    "X-Forwarded-For", "Selecting an IP address": the rightmost entries added by trusted
+    proxies; RFC 7239 §8.1 on forwarding headers a client can forge).
     A request that passed fewer proxies than N gives its oldest recorded hop; a header
     that is not an address gives the TCP peer.
     """

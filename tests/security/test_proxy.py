@@ -4,8 +4,9 @@ Behind the documented proxy every request reaches the application from the proxy
 address. ``CM_PROXY_COUNT`` had no effect, so the lockout per (username, address) counted
 every client as the proxy: five wrong passwords from anyone locked ``official`` out for
 everyone. The client address is now read through the chain of trusted proxies (the N-th
-``X-Forwarded-For`` entry from the right, RFC 7239 §5.2/§8.3), and guesses spread over
-many addresses meet a per-username slowdown that never refuses the user's own addresses.
+``X-Forwarded-For`` entry from the right; MDN "X-Forwarded-For", RFC 7239 §8.1), and
+guesses spread over many addresses meet a per-username slowdown that never refuses the
+user's own addresses.
 """
 
 from __future__ import annotations
