@@ -87,15 +87,42 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
+    "apps.accounts.lockout.LoginSlowdownMiddleware",
+    "csp.middleware.CSPMiddleware",
 ]
+
+# --- Content-Security-Policy (django-csp) ------------------------------------------------
+# Everything the pages load is served by the site itself (the app works offline): no
+# script from anywhere else, and no inline script at all (templates/ and static/ have
+# none; the API docs load their initialiser as a file). Inline styles stay allowed: some
+# pages and the SVG charts carry style attributes, and a style cannot run code.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 # --- Authentication: brute-force lockout (django-axes) -----------------------------------
 # Every password check (the login form and POST /api/v1/auth/token/) goes through
 # authenticate(), which axes guards. Failures are counted per (username, address): an
 # attacker who guesses one user's password from one address is locked out, while the user
-# keeps logging in from their own address.
+# keeps logging in from their own address. Behind reverse proxies the address is read
+# through them (CM_PROXY_COUNT, apps/accounts/lockout.py), else every client would share
+# the proxy's address and 5 failures would lock a username out for everyone. Guesses spread
+# over many addresses meet a per-username slowdown that never refuses the user's own
+# addresses (CM_LOGIN_SLOWDOWN_AFTER failures, then one try per CM_LOGIN_SLOWDOWN_SECONDS).
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
+    "apps.accounts.lockout.UsernameSlowdownBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = env_int("CM_LOGIN_FAILURE_LIMIT", 5, minimum=1)
@@ -103,7 +130,10 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("CM_LOGIN_COOLOFF_MINUTES", 15, mi
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-AXES_IPWARE_PROXY_COUNT = env_int("CM_PROXY_COUNT", 0, minimum=0)
+CM_PROXY_COUNT = env_int("CM_PROXY_COUNT", 0, minimum=0)
+AXES_CLIENT_IP_CALLABLE = "apps.accounts.lockout.client_address"
+CM_LOGIN_SLOWDOWN_AFTER = env_int("CM_LOGIN_SLOWDOWN_AFTER", 10, minimum=1)
+CM_LOGIN_SLOWDOWN_SECONDS = env_int("CM_LOGIN_SLOWDOWN_SECONDS", 5, minimum=1)
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -145,6 +175,8 @@ AUTH_USER_MODEL = "accounts.User"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    # Not a rule: Django calls its password_changed() after every password change.
+    {"NAME": "apps.accounts.passwords.RevokeTokensOnPasswordChange"},
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "shipment-list"

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from django.contrib.auth import authenticate
+from django.contrib.auth.signals import user_logged_in
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status
@@ -12,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.viewsets import GenericViewSet
 
+from apps.accounts.lockout import LoginSlowedDown, lockout_minutes, slowed_down_response
 from apps.accounts.models import ApiToken, User
 from apps.accounts.services import api_token_create, api_token_revoke
 
@@ -33,23 +35,41 @@ class TokenView(APIView):
                 {"token": serializers.CharField(), "expires": serializers.DateTimeField()},
             ),
             401: OpenApiResponse(OpenApiTypes.OBJECT, description="invalid username or password"),
-            # django-axes: too many failures for this username from this address.
-            (429, "text/html"): OpenApiResponse(OpenApiTypes.STR, description="locked out"),
-            (429, "application/json"): OpenApiResponse(OpenApiTypes.OBJECT),
+            # django-axes: too many failures for this username from this address; or the
+            # per-username slowdown (header Retry-After).
+            429: OpenApiResponse(OpenApiTypes.OBJECT, description="locked out or slowed down"),
         },
     )
     def post(self, request):
         data = TokenRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = authenticate(
-            request,
-            username=data.validated_data["username"],
-            password=data.validated_data["password"],
-        )
+        try:
+            user = authenticate(
+                request,
+                username=data.validated_data["username"],
+                password=data.validated_data["password"],
+            )
+        except LoginSlowedDown as slowed:
+            return slowed_down_response(request, slowed.retry_after)
+        # axes marks the (DRF) request it was given; its middleware only sees Django's.
+        if getattr(request, "axes_locked_out", False):
+            minutes = lockout_minutes()
+            response = Response(
+                {
+                    "detail": "Too many failed log-ins for this username from your address; "
+                    f"try again in {minutes} minutes."
+                },
+                status=status.HTTP_429_TOO_MANY_REQUESTS,
+            )
+            response["Retry-After"] = str(minutes * 60)
+            return response
         if user is None:
             return Response(
                 {"detail": "Invalid username or password."}, status=status.HTTP_401_UNAUTHORIZED
             )
+        # A log-in like the form's: axes records the address as the user's own (never
+        # slowed down) and resets the failures counted against it.
+        user_logged_in.send(sender=user.__class__, request=request, user=user)
         token, expires = api_token_create(user=user)
         return Response({"token": token, "expires": expires}, status=status.HTTP_201_CREATED)
 

@@ -93,6 +93,47 @@ def api_token_revoke(*, token: ApiToken, actor: User) -> ApiToken:
     return token
 
 
+def api_tokens_revoke_all(*, user: User, actor: Any, reason: str) -> int:
+    """Revoke every live token of ``user`` (one audit event each, naming ``reason``);
+    returns how many. Called when the password changes and when the account is
+    deactivated: a token is a copy of the password's authority and must not outlive it,
+    nor come back when the account is reactivated."""
+    with transaction.atomic():
+        live = list(
+            ApiToken.objects.select_for_update()
+            .filter(user_id=user.pk, revoked_at__isnull=True)
+            .values_list("pk", flat=True)
+        )
+        if not live:
+            return 0
+        ApiToken.objects.filter(pk__in=live).update(revoked_at=timezone.now())
+        for pk in live:
+            audit_append(
+                actor=actor,
+                action="token.revoke",
+                object_type="api_token",
+                object_id=pk,
+                payload={"reason": reason, "username": user.username},
+            )
+    return len(live)
+
+
+def user_deactivate(*, user: User, actor: Any) -> User:
+    """Deactivate an account and revoke its tokens, with their audit events, together."""
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(is_active=False)
+        audit_append(
+            actor=actor,
+            action="user.deactivate",
+            object_type="user",
+            object_id=user.pk,
+            payload={"username": user.username},
+        )
+        api_tokens_revoke_all(user=user, actor=actor, reason="account deactivated")
+    user.is_active = False
+    return user
+
+
 def user_role_change(*, user: User, role: str, actor: Any) -> User:
     """Give ``user`` another role; the change and its audit event commit together."""
     if role not in User.Role.values:

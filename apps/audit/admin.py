@@ -18,8 +18,17 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyAdmin):
-    list_display = ("index", "created_at", "actor", "action", "object_type", "object_id")
-    list_filter = ("action",)
+    list_display = (
+        "index",
+        "created_at",
+        "actor",
+        "action",
+        "object_type",
+        "object_id",
+        "organisation",
+        "public",
+    )
+    list_filter = ("action", "public")
 
 
 @admin.register(Checkpoint)

@@ -20,6 +20,18 @@ class AuditEvent(models.Model):
     # The exact bytes hashed as the leaf (canonical JSON of the event), and the leaf hash.
     data = models.BinaryField()
     leaf_hash = models.CharField(max_length=64)
+    # Whose data the event carries (apps/audit/attribution.py): an exporter reads only
+    # its own organisation's events and the public ones. Not part of the hashed leaf.
+    organisation = models.ForeignKey(
+        "accounts.Organisation",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    public = models.BooleanField(
+        default=False, help_text="carries only reference data that no organisation owns"
+    )
 
     class Meta:
         ordering = ["index"]

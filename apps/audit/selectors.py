@@ -38,19 +38,19 @@ class OutOfRange(AuditLogError):
 
 def audit_event_list(*, user) -> QuerySet[AuditEvent]:
     """The events whose data ``user`` may read. Officials, auditors and admins: all. An
-    exporter: all but those caused by members of another organisation, whose payloads
-    carry that organisation's file names and disclosed or corrected values. Leaf hashes,
-    proofs and checkpoints stay open to every signed-in user."""
+    exporter: those attributed to its own organisation, and the public ones (reference
+    data); never another organisation's, whose payloads carry its file names and
+    disclosed or corrected values, nor a restricted one (a command-line customs ingest
+    carries every exporter's lines). Attribution: ``apps.audit.attribution``. Leaf
+    hashes, proofs and checkpoints stay open to every signed-in user."""
     from apps.accounts.models import User
 
     events = AuditEvent.objects.all()
     if user.role != User.Role.EXPORTER:
         return events
-    return events.filter(
-        Q(actor__isnull=True)
-        | Q(actor__organisation__isnull=True)
-        | Q(actor__organisation_id=user.organisation_id)
-    )
+    if not user.organisation_id:
+        return events.filter(public=True)
+    return events.filter(Q(public=True) | Q(organisation_id=user.organisation_id))
 
 
 def audit_history(*, object_type: str, object_id: str | int, user=None) -> QuerySet[AuditEvent]:

@@ -15,6 +15,7 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from apps.audit.attribution import Attribution, attribute
 from apps.audit.models import AuditEvent, Checkpoint
 from apps.audit.selectors import (
     AuditLogError,
@@ -41,8 +42,12 @@ def audit_append(
     object_id: str | int,
     payload: dict[str, Any] | None = None,
     evidence_sha256: str = "",
+    organisation: Any = None,
 ) -> AuditEvent:
-    """Append one event. Must run inside ``transaction.atomic()`` with the change it records."""
+    """Append one event. Must run inside ``transaction.atomic()`` with the change it records.
+
+    The event is attributed to the organisation whose data it carries: ``organisation``
+    when given, else as :func:`apps.audit.attribution.attribute` finds it."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit_append must run in the transaction of the change it records")
     if connection.vendor == "postgresql":
@@ -62,7 +67,13 @@ def audit_append(
             "payload": payload or {},
         }
     )
+    if organisation is not None:
+        owner = Attribution(getattr(organisation, "pk", organisation))
+    else:
+        owner = attribute(actor=actor, object_type=object_type, object_id=str(object_id))
     return AuditEvent.objects.create(
+        organisation_id=owner.organisation_id,
+        public=owner.public,
         index=index,
         created_at=created_at,
         actor=actor if getattr(actor, "pk", None) else None,

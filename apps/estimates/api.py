@@ -7,8 +7,9 @@ Names (DESIGN §7, stable):
   ``period_to``, ``tier``, ``methodology``; keyset pages.
 - ``GET /api/v1/estimates/{id}/trace`` the canonical JSON bytes (header ``X-Trace-SHA256``);
   ``/trace.csv`` and ``/trace.xlsx`` the same trace flattened to one row per JSON leaf
-  (``path``, ``value``, ``type``), lossless: ``value`` is the leaf's RFC 8785 text (a
-  string that a spreadsheet would read as a formula gets a leading apostrophe).
+  (``path``, ``value``, ``type``), lossless: ``value`` is the leaf's RFC 8785 text, with
+  an apostrophe before every segment a spreadsheet would read as a formula
+  (``apps.web.exports.neutralise``; ``restore`` undoes it exactly).
 - ``GET /api/v1/estimates/traces.zip?<filters>`` every trace of the filter, streamed as a
   zip: ``traces/estimate-<id>.json`` (the canonical bytes), ``manifest.json`` (one entry per
   file with its ``sha256``, equal to the estimate's ``trace_sha256`` when the whole trace is
@@ -29,7 +30,6 @@ bytes served.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import json
@@ -60,8 +60,8 @@ from apps.estimates.models import Estimate, Tier
 from apps.estimates.selectors import estimate_list
 from apps.estimates.services import estimate_verify
 from apps.estimates.traces import ServedTrace, served_trace
-from apps.shipments.models import Shipment
-from apps.web.exports import neutralise
+from apps.shipments.selectors import shipment_scope
+from apps.web.exports import BOM, CSV_TYPE, csv_writer, neutralise
 from apps.web.xlsx import ChunkSink
 
 
@@ -104,9 +104,10 @@ class EstimateFilter(django_filters.FilterSet):
         return queryset.filter(origin=value.strip().upper())
 
     def filter_exporter(self, queryset, name, value):
-        used = Shipment.objects.filter(
-            estimate_id=OuterRef("pk"), exporter__name__icontains=value.strip()
-        )
+        # Only the caller's own shipments are searched: matched against every exporter's,
+        # the filter told an exporter which competitors' names share its estimates.
+        scope = shipment_scope(user=self.request.user)
+        used = scope.filter(estimate_id=OuterRef("pk"), exporter__name__icontains=value.strip())
         return queryset.filter(Exists(used))
 
 
@@ -180,12 +181,15 @@ def _text(value: Any, kind: str) -> str:
 
 
 def trace_csv(trace: dict) -> bytes:
+    """The flat trace as CSV (``apps.web.exports``: every field quoted, a byte-order mark,
+    every text segment a spreadsheet could read as a formula neutralised, reversibly)."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    out.write(BOM)
+    writer = csv_writer(out)
     writer.writerow(FLAT_HEADER)
     for path, value, kind in trace_rows(trace):
         text = _text(value, kind)
-        writer.writerow([path, neutralise(text) if kind == "string" else text, kind])
+        writer.writerow([neutralise(path), neutralise(text) if kind == "string" else text, kind])
     return out.getvalue().encode("utf-8")
 
 
@@ -197,7 +201,7 @@ def trace_xlsx(trace: dict, *, estimate: Estimate) -> bytes:
     sheet = book.create_sheet("trace")
 
     def text_cell(value: str) -> WriteOnlyCell:
-        cell = WriteOnlyCell(sheet, value=value)
+        cell = WriteOnlyCell(sheet, value=neutralise(value))
         cell.data_type = "s"  # never a formula, whatever the text starts with
         return cell
 
@@ -316,12 +320,13 @@ class EstimateViewSet(viewsets.ReadOnlyModelViewSet):
     @extend_schema(
         responses={(200, "text/csv"): OpenApiTypes.STR},
         description="The trace flattened: one row per JSON leaf, columns path, value "
-        "(the RFC 8785 text of numbers; text starting with = + - @ gets a leading "
-        "apostrophe) and type. Header X-Trace-SHA256 is the digest of the JSON form.",
+        "(the RFC 8785 text of numbers; in text, every segment that starts with = + - @ "
+        "TAB or CR, at the start or after , ; | TAB or a line break, gets an apostrophe) "
+        "and type. Header X-Trace-SHA256 is the digest of the JSON form.",
     )
     def trace_csv(self, request, pk=None):
         estimate, served = self._served()
-        response = HttpResponse(trace_csv(served.trace), content_type="text/csv")
+        response = HttpResponse(trace_csv(served.trace), content_type=CSV_TYPE)
         response["Content-Disposition"] = f'attachment; filename="trace-{estimate.pk}.csv"'
         return self._headers(response, served)
 

@@ -26,6 +26,18 @@ def shipment_list(*, user: User) -> QuerySet[Shipment]:
         .select_related("estimate", "exporter")
         .defer("estimate__trace")
     )
+    return _scoped(qs, user=user)
+
+
+def shipment_scope(*, user: User) -> QuerySet[Shipment]:
+    """Every shipment line the user may read, current or superseded: what a filter of
+    another list (``estimates?exporter=``) may search, so that a filter never answers a
+    question about rows its caller cannot see (issue #16 item 7)."""
+    return _scoped(Shipment.objects.all(), user=user)
+
+
+def _scoped(qs: QuerySet[Shipment], *, user: User) -> QuerySet[Shipment]:
+    """Exporters read their own organisation's shipments only; other roles read all."""
     if user.role == User.Role.EXPORTER:
         return qs.filter(exporter_id=user.organisation_id) if user.organisation_id else qs.none()
     return qs

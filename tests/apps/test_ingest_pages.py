@@ -40,7 +40,7 @@ def test_an_official_reads_the_error_report_and_downloads_it(run_with_errors, us
 
     response = client.get(f"/ingests/{run_with_errors.pk}/errors.csv")
     assert response["Content-Type"].startswith("text/csv")
-    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
     assert rows[0] == ["file", "line", "field", "value", "reason"]
     by_line = {row[1]: row for row in rows[1:]}
     assert by_line["3"][2] == "origin"

@@ -139,7 +139,7 @@ def test_an_official_reads_the_error_report_and_downloads_it(world, page: Page, 
     assert download.suggested_filename == f"errors-run-{run.pk}.csv"
     saved = tmp_path / download.suggested_filename
     download.save_as(saved)
-    rows = list(csv.reader(io.StringIO(saved.read_text(encoding="utf-8"))))
+    rows = list(csv.reader(io.StringIO(saved.read_text(encoding="utf-8-sig"))))
     assert rows[0] == ["file", "line", "field", "value", "reason"]
     assert len(rows) == 2
     file_name, line, field, value, reason = rows[1]

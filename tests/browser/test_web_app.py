@@ -95,7 +95,7 @@ def test_an_official_goes_from_the_dashboard_to_a_report_its_trace_and_an_export
         page.get_by_role("link", name="CSV", exact=True).click()
     saved = tmp_path / "shipments.csv"
     info.value.save_as(saved)
-    exported = list(csv.DictReader(io.StringIO(saved.read_text(encoding="utf-8"))))
+    exported = list(csv.DictReader(io.StringIO(saved.read_text(encoding="utf-8-sig"))))
     assert sorted(r["declaration_id"] + "/" + r["line"] for r in exported) == ["J1/1", "J2/1"]
     assert {r["cn_code"] for r in exported} == {"72081000"}
     assert {r["see_total_t_per_t"] for r in exported} == {"3.5056"}

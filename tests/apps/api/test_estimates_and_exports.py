@@ -18,7 +18,6 @@ from rest_framework.test import APIClient
 
 from apps.estimates.models import Estimate
 from apps.shipments.models import Shipment
-from apps.web.exports import FORMULA_STARTS
 from tests.apps.api.helpers import client_for, record_every_type
 from tests.apps.helpers import DEFAULTS_CSV, ingest_json, write_customs
 
@@ -57,18 +56,28 @@ def _leaf(value, kind: str):
     if kind == "null":
         return None
     if kind == "string":
-        text = str(value)
-        return text[1:] if text[:1] == "'" and text[1:2] in FORMULA_STARTS else text
+        return unguard(str(value))
     if isinstance(value, str):  # CSV: numbers and booleans in their JSON spelling
         return json.loads(value)
     return value
+
+
+# The exports put an apostrophe before each piece of text a spreadsheet could read as a
+# formula: at the start or after , ; | TAB CR LF, before = + - @ TAB CR (after any spaces,
+# quotes and apostrophes). Undone here independently of the platform's code.
+_GUARD = re.compile("(^|[,;|\\t\\r\\n])'(?=[ \"']*[=+\\-@\\t\\r])")
+
+
+def unguard(text: str) -> str:
+    return _GUARD.sub(r"\1", text)
 
 
 def rebuild(rows) -> object:
     """The JSON value whose leaves are ``rows`` (path, value, type): the inverse of the
     flat forms, written here independently of the platform's code."""
     root: dict = {}
-    for path, value, kind in rows:
+    for raw_path, value, kind in rows:
+        path = unguard(raw_path)
         keys = [
             int(m[1]) if m[1] is not None else m[2]
             for m in re.finditer(r"\[(\d+)\]|\.([^.\[]+)", path[1:])
@@ -115,7 +124,7 @@ def test_the_trace_csv_and_xlsx_rebuild_the_canonical_bytes(world):
     flat = api.get(f"/api/v1/estimates/{estimate.pk}/trace.csv")
     assert flat.status_code == 200 and flat["Content-Type"].startswith("text/csv")
     assert flat["X-Trace-SHA256"] == digest
-    rows = list(csv.reader(io.StringIO(flat.content.decode())))
+    rows = list(csv.reader(io.StringIO(flat.content.decode("utf-8-sig"))))
     assert rows[0] == ["path", "value", "type"]
     assert ["$.methodology.id", "cbam.default", "string"] in rows
     assert ["$.result.see_total_t_per_t", "3.5056", "number"] in rows  # IR 2025/2621, CN 7208
@@ -136,13 +145,13 @@ def test_text_that_looks_like_a_formula_is_never_a_formula(world):
     from apps.estimates.api import trace_csv, trace_xlsx
 
     trace = {"note": '=HYPERLINK("http://x")', "n": -1.5, "s": "-5"}
-    rows = list(csv.reader(io.StringIO(trace_csv(trace).decode())))
+    rows = list(csv.reader(io.StringIO(trace_csv(trace).decode("utf-8-sig"))))
     assert ["$.note", '\'=HYPERLINK("http://x")', "string"] in rows
     assert ["$.n", "-1.5", "number"] in rows  # numbers stay numbers
     assert rebuild([tuple(r) for r in rows[1:]]) == trace
     estimate = Estimate.objects.first()
     sheet = load_workbook(io.BytesIO(trace_xlsx(trace, estimate=estimate)))["trace"]
-    cell = next(c for c in sheet["B"] if c.value and str(c.value).startswith("=HYPER"))
+    cell = next(c for c in sheet["B"] if c.value and str(c.value).startswith("'=HYPER"))
     assert cell.data_type == "s"
 
 

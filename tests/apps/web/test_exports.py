@@ -1,6 +1,10 @@
-"""CSV and XLSX exports: a cell a spreadsheet would read as a formula is neutralised in both
-formats, for any text (OWASP "CSV injection": cells starting with = + - @ TAB CR), and the
-XLSX is a valid workbook produced as a stream."""
+"""CSV and XLSX exports: no segment of any text a spreadsheet could make a cell reads as a
+formula, in either format (OWASP "CSV injection": a cell starting with = + - @ TAB CR; a
+spreadsheet may start a cell after , ; | TAB or a line break); the change is exactly
+reversible; every CSV field is quoted after a byte-order mark; the XLSX is a valid
+workbook produced as a stream.
+
+The dangerous starts and separators are written here, independently of the code."""
 
 from __future__ import annotations
 
@@ -12,21 +16,32 @@ import openpyxl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from apps.web.exports import FORMULA_STARTS, csv_stream, neutralise
+from apps.web.exports import csv_stream, neutralise, restore
 from apps.web.xlsx import column_letter, xlsx_stream
 
-# Text that starts like a formula, and any text at all.
-formula_like = st.builds(
-    lambda start, rest: start + rest, st.sampled_from(FORMULA_STARTS), st.text(max_size=30)
+DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
+SEPARATORS = (",", ";", "|", "\t", "\r", "\n")
+SPLIT = re.compile(r"[,;|\t\r\n]")
+
+# Text with formulas after separators, spaces and quotes, and any text at all.
+piece = st.one_of(
+    st.sampled_from(DANGEROUS + SEPARATORS + (" ", '"', "'", "a", "1")), st.text(max_size=4)
 )
+formula_like = st.lists(piece, max_size=12).map("".join)
 any_text = st.one_of(formula_like, st.text(max_size=60))
 _ILLEGAL_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
-def read_csv(cells: list[str]) -> list[str]:
+def no_formula(text: str) -> bool:
+    """No piece of ``text`` between separators starts like a formula, after the spaces and
+    quotes a spreadsheet skips."""
+    return not any(s.lstrip(' "').startswith(DANGEROUS) for s in [text, *SPLIT.split(text)])
+
+
+def read_csv(cells: list[str], **dialect) -> list[list[str]]:
     text = "".join(csv_stream(["value"], [[c] for c in cells]))
-    rows = list(csv.reader(io.StringIO(text, newline="")))
-    return [row[0] for row in rows[1:]]
+    assert text.startswith("\ufeff")
+    return list(csv.reader(io.StringIO(text[1:], newline=""), **dialect))
 
 
 def read_xlsx(cells: list[object]) -> list[object]:
@@ -42,15 +57,36 @@ def excel_unescape(text: str) -> str:
     return re.sub(r"_x([0-9A-Fa-f]{4})_", lambda m: chr(int(m.group(1), 16)), text)
 
 
+@settings(max_examples=400, deadline=None)
+@given(any_text)
+def test_neutralising_is_exactly_reversible_and_leaves_no_formula(text):
+    safe = neutralise(text)
+    assert no_formula(safe), repr(safe)
+    assert restore(safe) == text
+    assert safe.replace("'", "") == text.replace("'", "")  # only apostrophes are added
+
+
+def test_a_formula_after_a_semicolon_is_neutralised():
+    assert neutralise('Imp;=HYPERLINK("x")') == 'Imp;\'=HYPERLINK("x")'
+    assert neutralise("a, -1") == "a,' -1"
+    assert neutralise("plain-text, 2026-03-02") == "plain-text, 2026-03-02"
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.lists(any_text, min_size=1, max_size=5))
-def test_no_csv_cell_reads_back_as_a_formula(cells):
-    read = read_csv(cells)
+def test_no_csv_cell_reads_back_as_a_formula_whatever_the_delimiter(cells):
+    read = [row[0] for row in read_csv(cells)[1:]]
     assert read == [neutralise(c) for c in cells]
-    for original, value in zip(cells, read, strict=True):
-        assert not value.startswith(FORMULA_STARTS), value
-        # Only formula-like text is changed, and only by the leading apostrophe.
-        assert value == original or value == "'" + original
+    assert [restore(v) for v in read] == cells
+    for delimiter in (",", ";", "|", "\t"):
+        for quoting in (csv.QUOTE_MINIMAL, csv.QUOTE_NONE):
+            for row in read_csv(cells, delimiter=delimiter, quoting=quoting, escapechar=None):
+                assert all(no_formula(cell) for cell in row), (delimiter, row)
+
+
+def test_every_csv_field_is_quoted():
+    text = "".join(csv_stream(["a", "b"], [["x", 1.5], [None, "y"]]))
+    assert text == '\ufeff"a","b"\r\n"x","1.5"\r\n"","y"\r\n'
 
 
 @settings(max_examples=200, deadline=None)
@@ -62,11 +98,11 @@ def test_no_xlsx_cell_reads_back_as_a_formula(cells):
         expected = _ILLEGAL_IN_XML.sub("\ufffd", neutralise(original))
         value = excel_unescape(value or "")
         assert value == expected
-        assert not value.startswith(FORMULA_STARTS), value
+        assert no_formula(value), repr(value)
 
 
 def test_numbers_stay_numbers_in_both_formats():
-    assert read_csv(["-3"]) == ["'-3"]  # text that looks like a negative number is text
+    assert read_csv(["-3"])[1] == ["'-3"]  # text that looks like a negative number is text
     values, types = read_xlsx([-3.5, 12, None, True])
     assert values == [-3.5, 12, None, True]
     assert types[:2] == ["n", "n"]

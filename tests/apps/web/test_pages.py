@@ -179,7 +179,8 @@ def test_the_csv_export_holds_the_filtered_lines_with_formulas_neutralised(world
     client.force_login(world["official"])
     response = client.get("/shipments/?exporter=Exporter+A&export=csv")
     assert response.streaming and response["Content-Type"].startswith("text/csv")
-    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(body)))
     assert sorted((r["declaration_id"], r["line"]) for r in rows) == [
         ("W1", "1"),
         ("W1", "2"),
@@ -206,7 +207,7 @@ def test_the_xlsx_export_holds_the_filtered_lines_with_formulas_neutralised(worl
 
 def test_an_exporters_export_holds_only_its_own_lines(world, client):
     client.force_login(world["exporter_b"])
-    body = b"".join(client.get("/shipments/?export=csv").streaming_content).decode()
+    body = b"".join(client.get("/shipments/?export=csv").streaming_content).decode("utf-8-sig")
     exporters = {r["exporter"] for r in csv.DictReader(io.StringIO(body))}
     assert exporters == {"Exporter B"}
 
