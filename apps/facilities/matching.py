@@ -33,8 +33,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from anyascii import anyascii
 from rapidfuzz import fuzz, process
@@ -54,7 +54,8 @@ LEGAL_FORMS = frozenset(
 #: xian gong si", are too common as words to drop afterwards).
 CJK_LEGAL_FORMS = ("股份有限公司", "有限责任公司", "有限公司", "股份公司", "集团公司", "公司")
 #: Minimum name similarity (0–100) for a suggestion.
-ORGANISATION_CUTOFF = 90.0
+# (above 90: "Exporter A" and "Exporter B" score 90 and are two organisations)
+ORGANISATION_CUTOFF = 92.0
 INSTALLATION_CUTOFF = 88.0
 #: Factor applied to the score when both countries are known and differ.
 COUNTRY_FACTOR = 0.8
@@ -97,7 +98,7 @@ class Plant:
     names: tuple[tuple[str, str], ...] = field(default_factory=tuple)
 
 
-def _similarity(left: list[str], right: list[str], scorer) -> "np.ndarray":
+def _similarity(left: list[str], right: list[str], scorer) -> np.ndarray:
     """Name similarity matrix (0–100): the better of ``scorer`` on the words and of the plain
     ratio with spaces removed, so that pinyin written as one word ("Baoshan Gangtie") meets
     its syllables ("bao shan gang tie")."""
@@ -113,7 +114,9 @@ def _similarity(left: list[str], right: list[str], scorer) -> "np.ndarray":
     return np.maximum(words, squashed)
 
 
-def _score(similarity: float, left: Iterable[str], right: Iterable[str]) -> tuple[float, bool | None]:
+def _score(
+    similarity: float, left: Iterable[str], right: Iterable[str]
+) -> tuple[float, bool | None]:
     """Score 0–1 and whether the countries agree (None when one side has none)."""
     left, right = set(left) - {""}, set(right) - {""}
     agree = None if not left or not right else bool(left & right)

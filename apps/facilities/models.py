@@ -113,6 +113,9 @@ class InstallationVersion(models.Model):
     class Meta:
         ordering = ["installation_id", "-id"]
 
+    def __str__(self) -> str:
+        return f"{self.installation_id} before run {self.replaced_by_run_id}"
+
 
 class MatchSuggestion(models.Model):
     """A suggested link found by entity resolution (apps.facilities.matching): two spellings
@@ -164,3 +167,7 @@ class MatchSuggestion(models.Model):
                 nulls_distinct=False,
             )
         ]
+
+    def __str__(self) -> str:
+        other = self.installation_id or self.other_organisation_id
+        return f"{self.kind} {self.organisation_id}→{other} ({self.status})"

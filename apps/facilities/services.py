@@ -17,7 +17,8 @@ import re
 from dataclasses import asdict
 
 import shapely
-from django.db import transaction
+from django.db import models, transaction
+from django.utils import timezone
 
 from apps.accounts.models import Organisation
 from apps.accounts.services import organisation_key, organisations_ensure
@@ -150,6 +151,7 @@ def facilities_ingest(*, run: IngestRun) -> IngestOutcome:
             },
         )
         ingest_run_finish(run=run, outcome=outcome)
+    _link_declared()
     return outcome
 
 
@@ -264,7 +266,9 @@ def registry_ingest(*, run: IngestRun) -> IngestOutcome:
                     Installation(identifier=ident, ingest_run=run, source_line=lines[ident], **row)
                 )
                 continue
-            before = {f: getattr(current, f) for f in REGISTRY_FIELDS if getattr(current, f) != row[f]}
+            before = {
+                f: getattr(current, f) for f in REGISTRY_FIELDS if getattr(current, f) != row[f]
+            }
             if not before:
                 continue
             versions.append(
@@ -283,7 +287,13 @@ def registry_ingest(*, run: IngestRun) -> IngestOutcome:
         Installation.objects.bulk_create(created, batch_size=1000, ignore_conflicts=True)
         Installation.objects.bulk_update(
             changed,
-            [*REGISTRY_FIELDS, "footprint_geojson", "footprint_source", "ingest_run", "source_line"],
+            [
+                *REGISTRY_FIELDS,
+                "footprint_geojson",
+                "footprint_source",
+                "ingest_run",
+                "source_line",
+            ],
             batch_size=500,
         )
         InstallationVersion.objects.bulk_create(versions, batch_size=1000)
@@ -316,10 +326,152 @@ def registry_ingest(*, run: IngestRun) -> IngestOutcome:
             },
         )
         ingest_run_finish(run=run, outcome=outcome)
+    _link_declared()
     return outcome
+
+
+def _link_declared() -> None:
+    """Declaration lines that carry the id of an installation just stored link to it."""
+    from apps.shipments.services import shipment_installations_link
+
+    shipment_installations_link()
 
 
 def np_array(values: list[float]):
     import numpy as np
 
     return np.asarray(values, dtype=float)
+
+
+# --- Entity resolution and the review queue -------------------------------------------
+
+
+class MatchDecisionError(ValueError):
+    """A decision the suggestion's state does not allow (the message says why)."""
+
+
+def matches_suggest(*, exporter_ids: list[int] | None = None) -> dict[str, int]:
+    """Run entity resolution (apps.facilities.matching) over exporter organisations and the
+    registry's installations, and store new suggestions.
+
+    Fetch, then compute: exporters with the countries their shipments came from (the totals
+    table), installations with their owner, parent and local-script owner names, then one
+    call of each matcher. A pair already suggested keeps its row and its decision (a rejected
+    suggestion is not suggested again). Returns the counts of new suggestions per kind."""
+    from apps.accounts.models import Organisation
+    from apps.shipments.models import ShipmentTotal
+
+    from .matching import Party, Plant, installation_candidates, organisation_pairs
+    from .models import MatchSuggestion
+
+    exporters = Organisation.objects.filter(kind=Organisation.Kind.EXPORTER)
+    if exporter_ids is not None:
+        exporters = exporters.filter(pk__in=exporter_ids)
+    countries: dict[int, set[str]] = {}
+    for exporter_id, origin in (
+        ShipmentTotal.objects.values_list("exporter_id", "origin").distinct().iterator()
+    ):
+        countries.setdefault(exporter_id, set()).add(origin)
+    parties = [
+        Party(pk, name, frozenset(countries.get(pk, set()) | ({country} if country else set())))
+        for pk, name, country in exporters.values_list("id", "name", "country")
+    ]
+    # Installations an exporter organisation already owns are not suggested to it again.
+    plants = []
+    for row in Installation.objects.values(
+        "id",
+        "identifier",
+        "country",
+        "municipality",
+        "subnational",
+        "owner_name",
+        "owner_local",
+        "owners",
+        "parents",
+    ).iterator():
+        names = [("owner", o["name"]) for o in row["owners"] or []] or (
+            [("owner", row["owner_name"])] if row["owner_name"] else []
+        )
+        names += [("parent", p["name"]) for p in row["parents"] or []]
+        if row["owner_local"]:
+            names.append(("owner_local", re.sub(r"\[[0-9.]+%\]", "", row["owner_local"])))
+        place = ", ".join(v for v in (row["municipality"], row["subnational"]) if v)
+        plants.append(Plant(row["id"], row["identifier"], row["country"], place, tuple(names)))
+
+    suggestions = [
+        MatchSuggestion(
+            kind=MatchSuggestion.Kind.ORGANISATION,
+            organisation_id=a,
+            other_organisation_id=b,
+            score=score,
+            evidence=evidence,
+        )
+        for a, b, score, evidence in organisation_pairs(parties)
+    ] + [
+        MatchSuggestion(
+            kind=MatchSuggestion.Kind.INSTALLATION,
+            organisation_id=party,
+            installation_id=plant,
+            score=score,
+            evidence=evidence,
+        )
+        for party, plant, score, evidence in installation_candidates(parties, plants)
+    ]
+    before = dict(
+        MatchSuggestion.objects.values_list("kind").annotate(n=models.Count("id")).order_by()
+    )
+    with transaction.atomic():
+        MatchSuggestion.objects.bulk_create(suggestions, batch_size=1000, ignore_conflicts=True)
+    after = dict(
+        MatchSuggestion.objects.values_list("kind").annotate(n=models.Count("id")).order_by()
+    )
+    return {kind: after.get(kind, 0) - before.get(kind, 0) for kind in MatchSuggestion.Kind.values}
+
+
+def match_decide(*, suggestion_id: int, decision: str, actor, note: str = ""):
+    """Confirm, reject or reopen (``"confirmed"``, ``"rejected"``, ``"suggested"``) one
+    suggestion, audited in the same transaction (``match_confirmed`` / ``match_rejected`` /
+    ``match_reopened`` with the previous status, the score and the evidence): a decision is
+    reversible by another decision, and the log keeps every one. A confirmed installation
+    suggestion links the exporter to the plant (its users then see the installation; see
+    :func:`apps.facilities.selectors.installation_list`)."""
+    from apps.audit.services import audit_append
+
+    from .models import MatchSuggestion
+
+    actions = {
+        MatchSuggestion.Status.CONFIRMED: "match_confirmed",
+        MatchSuggestion.Status.REJECTED: "match_rejected",
+        MatchSuggestion.Status.SUGGESTED: "match_reopened",
+    }
+    if decision not in actions:
+        raise MatchDecisionError(
+            f"decision '{decision}' is not one of {', '.join(sorted(actions))}"
+        )
+    with transaction.atomic():
+        suggestion = MatchSuggestion.objects.select_for_update().get(pk=suggestion_id)
+        previous = suggestion.status
+        if previous == decision:
+            raise MatchDecisionError(f"suggestion {suggestion_id} is already {decision}")
+        suggestion.status = decision
+        decided = decision != MatchSuggestion.Status.SUGGESTED
+        suggestion.decided_by = actor if decided else None
+        suggestion.decided_at = timezone.now() if decided else None
+        suggestion.save(update_fields=["status", "decided_by", "decided_at"])
+        audit_append(
+            actor=actor,
+            action=actions[decision],
+            object_type="match_suggestion",
+            object_id=suggestion.pk,
+            payload={
+                "kind": suggestion.kind,
+                "organisation": suggestion.organisation_id,
+                "other_organisation": suggestion.other_organisation_id,
+                "installation": suggestion.installation_id,
+                "score": suggestion.score,
+                "previous_status": previous,
+                "status": decision,
+                "note": note[:500],
+            },
+        )
+    return suggestion

@@ -266,7 +266,7 @@ def _status(statuses: list[str]) -> str:
     return statuses[0] if statuses else ""
 
 
-def _open(path: Path):
+def _open(path: Path, handle):
     from openpyxl import load_workbook
 
     from ingest.disclosure.model import UnsafeFile
@@ -277,7 +277,9 @@ def _open(path: Path):
     except UnsafeFile as exc:
         raise UnreadableFile(path, f"refused XLSX: {exc.reason}") from exc
     try:
-        return load_workbook(path, read_only=True, data_only=True)
+        # A file object: evidence files are stored without a suffix, which openpyxl's
+        # path check refuses.
+        return load_workbook(handle, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds on a damaged file
         raise UnreadableFile(path, f"not a readable XLSX workbook ({exc})") from exc
 
@@ -292,9 +294,10 @@ def gem_tracker(path: str | Path) -> str | None:
                 return None
         from openpyxl import load_workbook
 
-        workbook = load_workbook(path, read_only=True)
-        names = set(workbook.sheetnames)
-        workbook.close()
+        with path.open("rb") as handle:
+            workbook = load_workbook(handle, read_only=True)
+            names = set(workbook.sheetnames)
+            workbook.close()
     except Exception:
         return None
     if {"Plant data", "Plant capacities and status"} <= names:
@@ -503,18 +506,19 @@ def read_gem(path: str | Path) -> tuple[list[dict], dict]:
         raise UnreadableFile(
             path, "not a Global Energy Monitor steel or cement tracker workbook (sheets)"
         )
-    workbook = _open(path)
     errors = _Errors()
-    try:
-        release = _release(workbook)
-        read = _read_steel if tracker == STEEL else _read_cement
-        plants, rows_read = read(workbook, errors)
-    except UnreadableFile:
-        raise
-    except Exception as exc:
-        raise UnreadableFile(path, f"XLSX sheet cannot be read ({exc})") from exc
-    finally:
-        workbook.close()
+    with path.open("rb") as handle:
+        workbook = _open(path, handle)
+        try:
+            release = _release(workbook)
+            read = _read_steel if tracker == STEEL else _read_cement
+            plants, rows_read = read(workbook, errors)
+        except UnreadableFile:
+            raise
+        except Exception as exc:
+            raise UnreadableFile(path, f"XLSX sheet cannot be read ({exc})") from exc
+        finally:
+            workbook.close()
     ignored = sum(1 for e in errors if e.reason.endswith("row ignored"))
     meta = {
         "source": SOURCE,

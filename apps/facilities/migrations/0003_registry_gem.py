@@ -6,148 +6,253 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0001_initial'),
-        ('evidence', '0003_ingestrun_deliveries'),
-        ('facilities', '0002_installation_capacity_mw_and_more'),
+        ("accounts", "0001_initial"),
+        ("evidence", "0003_ingestrun_deliveries"),
+        ("facilities", "0002_installation_capacity_mw_and_more"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='installation',
-            name='capacities',
-            field=models.JSONField(blank=True, default=list, help_text='[{"unit", "status", "start_year", "capacity_t"}] per year [t/a]'),
+            model_name="installation",
+            name="capacities",
+            field=models.JSONField(
+                blank=True,
+                default=list,
+                help_text='[{"unit", "status", "start_year", "capacity_t"}] per year [t/a]',
+            ),
         ),
         migrations.AddField(
-            model_name='installation',
-            name='coordinate_accuracy',
+            model_name="installation",
+            name="coordinate_accuracy",
             field=models.CharField(blank=True, max_length=32),
         ),
         migrations.AddField(
-            model_name='installation',
-            name='equipment',
+            model_name="installation",
+            name="equipment",
             field=models.JSONField(blank=True, default=list, help_text='["BF", "BOF", …]'),
         ),
         migrations.AddField(
-            model_name='installation',
-            name='municipality',
+            model_name="installation",
+            name="municipality",
             field=models.CharField(blank=True, max_length=255),
         ),
         migrations.AddField(
-            model_name='installation',
-            name='name_local',
+            model_name="installation",
+            name="name_local",
             field=models.CharField(blank=True, max_length=255),
         ),
         migrations.AddField(
-            model_name='installation',
-            name='other_names',
+            model_name="installation",
+            name="other_names",
             field=models.JSONField(blank=True, default=list),
         ),
         migrations.AddField(
-            model_name='installation',
-            name='owner_local',
+            model_name="installation",
+            name="owner_local",
             field=models.CharField(blank=True, max_length=255),
         ),
         migrations.AddField(
-            model_name='installation',
-            name='owners',
+            model_name="installation",
+            name="owners",
             field=models.JSONField(blank=True, default=list, help_text='[{"name", "share"}]'),
         ),
         migrations.AddField(
-            model_name='installation',
-            name='parent_name',
-            field=models.CharField(blank=True, help_text='as the source wrote it', max_length=1024),
+            model_name="installation",
+            name="parent_name",
+            field=models.CharField(blank=True, help_text="as the source wrote it", max_length=1024),
         ),
         migrations.AddField(
-            model_name='installation',
-            name='parents',
+            model_name="installation",
+            name="parents",
             field=models.JSONField(blank=True, default=list, help_text='[{"name", "share"}]'),
         ),
         migrations.AddField(
-            model_name='installation',
-            name='plant_type',
+            model_name="installation",
+            name="plant_type",
             field=models.CharField(blank=True, max_length=32),
         ),
         migrations.AddField(
-            model_name='installation',
-            name='production',
-            field=models.JSONField(blank=True, default=list, help_text='[{"type", "year", "production_t"}] [t/a]'),
+            model_name="installation",
+            name="production",
+            field=models.JSONField(
+                blank=True, default=list, help_text='[{"type", "year", "production_t"}] [t/a]'
+            ),
         ),
         migrations.AddField(
-            model_name='installation',
-            name='production_type',
+            model_name="installation",
+            name="production_type",
             field=models.CharField(blank=True, max_length=32),
         ),
         migrations.AddField(
-            model_name='installation',
-            name='sfi_id',
+            model_name="installation",
+            name="sfi_id",
             field=models.CharField(blank=True, max_length=64),
         ),
         migrations.AddField(
-            model_name='installation',
-            name='source',
-            field=models.CharField(blank=True, help_text='"gem_steel", "gem_cement", "" for other files', max_length=32),
+            model_name="installation",
+            name="source",
+            field=models.CharField(
+                blank=True, help_text='"gem_steel", "gem_cement", "" for other files', max_length=32
+            ),
         ),
         migrations.AddField(
-            model_name='installation',
-            name='source_release',
+            model_name="installation",
+            name="source_release",
             field=models.CharField(blank=True, max_length=128),
         ),
         migrations.AddField(
-            model_name='installation',
-            name='start_year',
+            model_name="installation",
+            name="start_year",
             field=models.IntegerField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='installation',
-            name='status',
+            model_name="installation",
+            name="status",
             field=models.CharField(blank=True, max_length=32),
         ),
         migrations.AddField(
-            model_name='installation',
-            name='subnational',
+            model_name="installation",
+            name="subnational",
             field=models.CharField(blank=True, max_length=255),
         ),
         migrations.AddField(
-            model_name='installation',
-            name='wiki_url',
+            model_name="installation",
+            name="wiki_url",
             field=models.URLField(blank=True, max_length=512),
         ),
         migrations.CreateModel(
-            name='InstallationVersion',
+            name="InstallationVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('source_release', models.CharField(blank=True, max_length=128)),
-                ('fields', models.JSONField(help_text='the previous values of the fields that changed')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('ingest_run', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='evidence.ingestrun')),
-                ('installation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='versions', to='facilities.installation')),
-                ('replaced_by_run', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='evidence.ingestrun')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("source_release", models.CharField(blank=True, max_length=128)),
+                (
+                    "fields",
+                    models.JSONField(help_text="the previous values of the fields that changed"),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "ingest_run",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="evidence.ingestrun",
+                    ),
+                ),
+                (
+                    "installation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="versions",
+                        to="facilities.installation",
+                    ),
+                ),
+                (
+                    "replaced_by_run",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="evidence.ingestrun",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['installation_id', '-id'],
+                "ordering": ["installation_id", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='MatchSuggestion',
+            name="MatchSuggestion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('organisation', 'Same organisation'), ('installation', 'Exporter linked to installation')], max_length=16)),
-                ('score', models.FloatField(help_text='0–1')),
-                ('evidence', models.JSONField(default=dict)),
-                ('status', models.CharField(choices=[('suggested', 'Suggested'), ('confirmed', 'Confirmed'), ('rejected', 'Rejected')], default='suggested', max_length=16)),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('installation', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='match_suggestions', to='facilities.installation')),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='match_suggestions', to='accounts.organisation')),
-                ('other_organisation', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.organisation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("organisation", "Same organisation"),
+                            ("installation", "Exporter linked to installation"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("score", models.FloatField(help_text="0–1")),
+                ("evidence", models.JSONField(default=dict)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("suggested", "Suggested"),
+                            ("confirmed", "Confirmed"),
+                            ("rejected", "Rejected"),
+                        ],
+                        default="suggested",
+                        max_length=16,
+                    ),
+                ),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "installation",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="match_suggestions",
+                        to="facilities.installation",
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="match_suggestions",
+                        to="accounts.organisation",
+                    ),
+                ),
+                (
+                    "other_organisation",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="accounts.organisation",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-score', 'id'],
-                'constraints': [models.UniqueConstraint(fields=('kind', 'organisation', 'other_organisation', 'installation'), name='facilities_match_unique', nulls_distinct=False)],
+                "ordering": ["-score", "id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("kind", "organisation", "other_organisation", "installation"),
+                        name="facilities_match_unique",
+                        nulls_distinct=False,
+                    )
+                ],
             },
         ),
     ]
