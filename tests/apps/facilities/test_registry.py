@@ -5,6 +5,7 @@ declaration lines reaching the plants they name, entity resolution with its revi
 
 from __future__ import annotations
 
+import io
 import time
 from datetime import datetime
 
@@ -14,6 +15,7 @@ from rest_framework.test import APIClient
 
 from apps.accounts.models import Organisation
 from apps.audit.models import AuditEvent
+from apps.facilities import demo
 from apps.facilities.models import Installation, InstallationVersion, MatchSuggestion
 from apps.facilities.services import matches_suggest
 from apps.shipments.models import Shipment
@@ -85,18 +87,36 @@ def small_steel(path, *, release="Test 2099 (V1)", capacity=700, owner_local="П
     return path
 
 
-def test_both_real_trackers_load_in_seconds_and_a_second_ingest_is_a_no_op(postgres):
+class DemoCommand:
+    """What the demo command gives a step: a heading, an ingest, and stdout."""
+
+    def __init__(self):
+        self.stdout = io.StringIO()
+        self.summaries = {}
+
+    def _heading(self, text):
+        self.stdout.write(text + "\n")
+
+    def _ingest(self, source, path):
+        self.summaries[path.name] = ingest_json(source, path)
+
+
+def test_the_demo_step_loads_both_real_trackers_in_seconds_and_again_is_a_no_op(postgres):
+    command = DemoCommand()
     start = time.perf_counter()
-    steel = ingest_json("facilities", STEEL)
-    cement = ingest_json("facilities", CEMENT)
+    demo.run(command=command, number=7)
     elapsed = time.perf_counter() - start
+    steel, cement = command.summaries[STEEL.name], command.summaries[CEMENT.name]
+    printed = command.stdout.getvalue()
+    assert "7. Plant registry (Global Energy Monitor, CC BY 4.0)" in printed
+    assert "registry: 1,209 steel plants, 3,515 cement plants" in printed
     assert (steel["accepted"], steel["rejected"], steel["duplicates"]) == (1209, 0, 0)
     assert (cement["accepted"], cement["rejected"], cement["duplicates"]) == (3515, 0, 0)
     assert Installation.objects.count() == 1209 + 3515
     # Each bad cell is reported with its row and column; the plants are kept.
     assert all({"line", "field", "value", "reason"} <= set(e) for e in steel["errors"])
     assert any(e["value"] == ">0" for e in cement["errors"])
-    print(f"both trackers ingested in {elapsed:.1f} s")
+    print(f"both trackers ingested (and matched) in {elapsed:.1f} s")
     assert elapsed < 120  # seconds, not minutes, on a shared 2-core machine
 
     # GIST 'Plant data' row 1133: Nucor Steel Berkeley, owner Nucor Corp, EAF, US.
@@ -178,7 +198,7 @@ def world(postgres, tmp_path):
 
 
 def test_entity_resolution_suggests_spellings_and_plants_with_evidence(world):
-    users, ex = world
+    _users, _ex = world
     counts = matches_suggest()
     same = MatchSuggestion.objects.get(kind="organisation")
     assert {same.organisation.name, same.other_organisation.name} == {
@@ -266,7 +286,7 @@ def test_officials_confirm_and_reverse_links_audited_and_exporters_then_see_the_
 
 
 def test_the_review_page_lists_suggestions_and_takes_decisions(world, client):
-    users, ex = world
+    users, _ex = world
     matches_suggest()
     client.force_login(users["official"])
     page = client.get("/matches/")
