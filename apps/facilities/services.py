@@ -26,7 +26,7 @@ from apps.evidence.models import IngestRun
 from apps.evidence.services import IngestOutcome, ingest_run_finish
 from apps.facilities.models import Installation
 from ingest.facilities import read_facilities
-from ingest.facilities.gem import gem_tracker, read_gem
+from ingest.facilities.gem import gem_tracker, read_gem, stakes
 
 # Fields a re-ingest compares and may update.
 _FIELDS = (
@@ -43,6 +43,11 @@ _FIELDS = (
     "reference_production_t",
     "routes",
     "grid_zone",
+    "parent_name",
+    "parents",
+    "status",
+    "start_year",
+    "capacities",
 )
 _ROUTES = set(Installation.Route.values)
 
@@ -109,6 +114,20 @@ def facilities_ingest(*, run: IngestRun) -> IngestOutcome:
             "reference_production_t": _float(r.reference_production_t),
             "routes": routes,
             "grid_zone": (r.grid_zone or "")[:32],
+            "parent_name": (r.parent or "")[:1024],
+            "parents": stakes(r.parent or ""),
+            "status": (r.status or "")[:32],
+            "start_year": None if _float(r.start_year) is None else int(r.start_year),
+            "capacities": []
+            if _float(r.capacity_t) is None
+            else [
+                {
+                    "unit": "product",
+                    "status": r.status or "",
+                    "start_year": None if _float(r.start_year) is None else int(r.start_year),
+                    "capacity_t": float(r.capacity_t),
+                }
+            ],
         }
 
     with transaction.atomic():

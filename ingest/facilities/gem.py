@@ -198,7 +198,7 @@ def _year(value: object, errors: _Errors, line: int, sheet: str, column: str) ->
     return None
 
 
-def _stakes(text: str) -> list[dict]:
+def stakes(text: str) -> list[dict]:
     """``"A [49.0%]; B [5%]; C"`` → ``[{"name": "A", "share": 0.49}, …, {"name": "C",
     "share": None}]``; "unknown" entries are kept (a share held by someone unnamed)."""
     out = []
@@ -373,7 +373,7 @@ def _read_steel(workbook, errors: _Errors) -> tuple[dict[str, dict], int]:
         p["owner_local"] = _known(row.get("Owner (other language)"))
         p["owners"] = [{"name": p["owner"], "share": None}] if p["owner"] else []
         p["parent"] = _known(row.get("Parent"))
-        p["parents"] = _stakes(p["parent"])
+        p["parents"] = stakes(p["parent"])
         p["country"] = _country(row.get("Country/Area"), errors, line, sheet.name, "Country/Area")
         p["subnational"] = _known(row.get("Subnational unit (province/state)"))
         p["municipality"] = _known(row.get("Municipality"))
@@ -465,9 +465,9 @@ def _read_cement(workbook, errors: _Errors) -> tuple[dict[str, dict], int]:
         ]
         p["owner"] = _known(row.get("Owner name (English)"))
         p["owner_local"] = _known(row.get("Owner name (other language)"))
-        p["owners"] = _stakes(p["owner"])
+        p["owners"] = stakes(p["owner"])
         p["parent"] = _known(row.get("Parent"))
-        p["parents"] = _stakes(p["parent"])
+        p["parents"] = stakes(p["parent"])
         p["country"] = _country(row.get("Country/Area"), errors, line, sheet.name, "Country/Area")
         p["subnational"] = _known(row.get("Subnational unit"))
         p["municipality"] = _known(row.get("Municipality"))

@@ -329,3 +329,37 @@ def test_the_registry_pages_show_gem_fields_and_the_attribution(world, client):
     detail = client.get(f"/installations/{p1.pk}/").content.decode()
     assert "ПАО «НЛМК»" in detail and "BF; BOF" in detail and "700000" in detail
     assert "CC BY 4.0" in detail and "started 1934" in detail
+
+
+def test_other_registries_come_in_through_the_generic_reader_with_the_same_fields(
+    postgres, tmp_path
+):
+    # An aluminium smelter and an ammonia plant from a CSV with coordinates (made up here;
+    # the columns are the generic reader's aliases); a bad start year is a row error and the
+    # plant is kept without it.
+    path = tmp_path / "smelters.csv"
+    path.write_text(
+        "facility_id,name,country,latitude,longitude,owner,parent,status,start_year,"
+        "capacity_t,routes\n"
+        "AL-1,Smelter One,Norway,59.1,9.6,Hydro Aluminium AS,Norsk Hydro ASA [100.0%],"
+        "Operating,1967,230000,al_primary\n"
+        "NH3-1,Ammonia One,DE,51.0,7.0,,,announced,19x8,1100000,\n",
+        encoding="utf-8",
+    )
+    summary = ingest_json("facilities", path)
+    assert (summary["accepted"], summary["rejected"]) == (2, 0)
+    assert [(e["line"], e["field"], e["value"]) for e in summary["errors"]] == [
+        (3, "start_year", "19x8")
+    ]
+    smelter = Installation.objects.get(identifier="AL-1")
+    assert smelter.parents == [{"name": "Norsk Hydro ASA", "share": 1.0}]
+    assert (smelter.status, smelter.start_year, smelter.routes) == (
+        "operating",
+        1967,
+        ["al_primary"],
+    )
+    assert smelter.capacities == [
+        {"unit": "product", "status": "operating", "start_year": 1967, "capacity_t": 230000.0}
+    ]
+    ammonia = Installation.objects.get(identifier="NH3-1")
+    assert ammonia.start_year is None and ammonia.capacities[0]["capacity_t"] == 1_100_000.0
