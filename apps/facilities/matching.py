@@ -34,13 +34,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from anyascii import anyascii
 from rapidfuzz import fuzz, process
-
-if TYPE_CHECKING:
-    import numpy as np
 
 #: Legal-form and filler words ignored when comparing names.
 LEGAL_FORMS = frozenset(
@@ -98,20 +94,33 @@ class Plant:
     names: tuple[tuple[str, str], ...] = field(default_factory=tuple)
 
 
-def _similarity(left: list[str], right: list[str], scorer) -> np.ndarray:
-    """Name similarity matrix (0–100): the better of ``scorer`` on the words and of the plain
-    ratio with spaces removed, so that pinyin written as one word ("Baoshan Gangtie") meets
-    its syllables ("bao shan gang tie")."""
+#: Rows of the similarity matrix computed at once (bounds memory: 256 × names floats).
+BLOCK = 256
+
+
+def _similar_pairs(
+    left: list[str], right: list[str], scorer, cutoff: float
+) -> list[tuple[int, int, float]]:
+    """``(i, j, similarity 0–100)`` for every pair at or above ``cutoff``: the better of
+    ``scorer`` on the words and of the plain ratio with spaces removed, so that pinyin
+    written as one word ("Baoshan Gangtie") meets its syllables ("bao shan gang tie").
+    Computed in blocks of :data:`BLOCK` rows, so memory stays bounded for any list."""
     import numpy as np
 
-    words = process.cdist(left, right, scorer=scorer, workers=1)
-    squashed = process.cdist(
-        [k.replace(" ", "") for k in left],
-        [k.replace(" ", "") for k in right],
-        scorer=fuzz.ratio,
-        workers=1,
-    )
-    return np.maximum(words, squashed)
+    squashed_right = [k.replace(" ", "") for k in right]
+    out = []
+    for start in range(0, len(left), BLOCK):
+        block = left[start : start + BLOCK]
+        words = process.cdist(block, right, scorer=scorer, workers=1)
+        squashed = process.cdist(
+            [k.replace(" ", "") for k in block], squashed_right, scorer=fuzz.ratio, workers=1
+        )
+        best = np.maximum(words, squashed)
+        rows, cols = np.nonzero(best >= cutoff)
+        out.extend(
+            (start + int(i), int(j), float(best[i, j])) for i, j in zip(rows, cols, strict=True)
+        )
+    return out
 
 
 def _score(
@@ -132,14 +141,12 @@ def organisation_pairs(
     keys = [normalise(p.name) for p in parties]
     if len(parties) < 2:
         return []
-    matrix = _similarity(keys, keys, fuzz.token_sort_ratio)
-    matrix[matrix < cutoff] = 0
     out = []
-    for i, j in zip(*matrix.nonzero(), strict=True):
+    for i, j, similarity in _similar_pairs(keys, keys, fuzz.token_sort_ratio, cutoff):
         if i >= j or not keys[i] or not keys[j]:
             continue
         a, b = parties[i], parties[j]
-        score, agree = _score(float(matrix[i, j]), a.countries, b.countries)
+        score, agree = _score(similarity, a.countries, b.countries)
         lo, hi = (a, b) if a.id < b.id else (b, a)
         out.append(
             (
@@ -149,7 +156,7 @@ def organisation_pairs(
                 {
                     "names": [lo.name, hi.name],
                     "compared": [normalise(lo.name), normalise(hi.name)],
-                    "name_similarity": round(float(matrix[i, j]) / 100.0, 4),
+                    "name_similarity": round(similarity / 100.0, 4),
                     "countries": [sorted(lo.countries), sorted(hi.countries)],
                     "countries_agree": agree,
                     "method": "anyascii + rapidfuzz token_sort_ratio",
@@ -176,16 +183,13 @@ def installation_candidates(
     keys = [normalise(p.name) for p in parties]
     if not names or not keys:
         return []
-    matrix = _similarity(keys, names, fuzz.token_set_ratio)
-    matrix[matrix < cutoff] = 0
     best: dict[tuple[int, int], tuple[float, dict]] = {}
-    for i, j in zip(*matrix.nonzero(), strict=True):
+    for i, j, similarity in _similar_pairs(keys, names, fuzz.token_set_ratio, cutoff):
         if not keys[i]:
             continue
         party = parties[i]
         k, field_name, name = owners[j]
         plant = plants[k]
-        similarity = float(matrix[i, j])
         score, agree = _score(similarity, party.countries, [plant.country])
         pair = (party.id, plant.id)
         if pair in best and best[pair][0] >= score:
