@@ -77,8 +77,8 @@ class InstallationSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_attribution(self, obj: Installation) -> str | None:
-        lines = installation_attribution(sources={obj.source})
-        return f"{obj.source_release or lines[0]} (CC BY 4.0)" if lines else None
+        lines = installation_attribution(releases={(obj.source, obj.source_release)})
+        return f"{lines[0]}, CC BY 4.0" if lines else None
 
 
 class InstallationViewSet(viewsets.ReadOnlyModelViewSet):

@@ -11,8 +11,8 @@ from apps.facilities.models import Installation, MatchSuggestion
 
 #: Citation of the GEM trackers, shown beside every list or page that shows their plants.
 GEM_ATTRIBUTION = {
-    "gem_steel": "Global Energy Monitor, Global Iron and Steel Tracker",
-    "gem_cement": "Global Energy Monitor, Global Cement and Concrete Tracker",
+    "gem_steel": "Global Iron and Steel Tracker",
+    "gem_cement": "Global Cement and Concrete Tracker",
 }
 GEM_LICENCE_URL = "https://creativecommons.org/licenses/by/4.0/"
 
@@ -36,9 +36,15 @@ def installation_get(*, user: User, pk: int) -> Installation | None:
     return installation_list(user=user).filter(pk=pk).first()
 
 
-def installation_attribution(*, sources: set[str]) -> list[str]:
-    """The attribution lines (GEM release and licence) for the registry sources shown."""
-    return [f"{GEM_ATTRIBUTION[s]} (CC BY 4.0)" for s in sorted(sources) if s in GEM_ATTRIBUTION]
+def installation_attribution(*, releases: set[tuple[str, str]]) -> list[str]:
+    """The citation of each GEM release shown, from ``(source, source_release)`` pairs:
+    "Global Energy Monitor, Global Iron and Steel Tracker, September 2025 (V1) release"
+    (the licence, CC BY 4.0, is added by the template)."""
+    return [
+        f"Global Energy Monitor, {release or GEM_ATTRIBUTION[source]} release"
+        for source, release in sorted(releases)
+        if source in GEM_ATTRIBUTION
+    ]
 
 
 def match_reviewers(user: User) -> bool:

@@ -53,10 +53,10 @@ def installation_list_view(request: HttpRequest) -> HttpResponse:
             "next_after": next_after,
             "query": params.urlencode(),
             "attribution": installation_attribution(
-                sources=set(
+                releases=set(
                     installation_list(user=request.user)
                     .exclude(source="")
-                    .values_list("source", flat=True)
+                    .values_list("source", "source_release")
                     .distinct()
                 )
             ),
@@ -92,7 +92,9 @@ def installation_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
         "facilities/installation_detail.html",
         {
             "installation": installation,
-            "attribution": installation_attribution(sources={installation.source}),
+            "attribution": installation_attribution(
+                releases={(installation.source, installation.source_release)}
+            ),
             "routes": [routes.get(r, r) for r in installation.routes or []],
             "footprint_label": footprint_label(installation.footprint_source),
             "map_svg": footprint_svg(installation, neighbours),

@@ -311,7 +311,9 @@ def test_the_installations_api_has_the_design_fields_and_filters(world):
     for key in ("identifier", "name", "country", "latitude", "longitude", "routes"):
         assert key in row
     assert (row["owner"], row["parent"]) == ("Nucor Corp", "Nucor Corp [100.0%]")
-    assert row["attribution"].startswith("Global Iron and Steel Tracker, Test 2099 (V1)")
+    assert row["attribution"] == (
+        "Global Energy Monitor, Global Iron and Steel Tracker, Test 2099 (V1) release, CC BY 4.0"
+    )
     assert row["capacities"][0]["capacity_t"] == 3_000_000.0
     by_route = api.get("/api/v1/installations/", {"route": "bf_bof"}).json()["results"]
     assert [r["identifier"] for r in by_route] == ["P1"]
@@ -324,7 +326,8 @@ def test_the_registry_pages_show_gem_fields_and_the_attribution(world, client):
     client.force_login(users["official"])
     listing = client.get("/installations/", {"country": "RU"}).content.decode()
     assert "Lipetsk plant" in listing and "Nucor" not in listing
-    assert "CC BY 4.0" in listing and "Global Energy Monitor" in listing
+    assert "Global Energy Monitor, Global Iron and Steel Tracker, Test 2099 (V1) release" in listing
+    assert "CC BY 4.0" in listing
     p1 = Installation.objects.get(identifier="P1")
     detail = client.get(f"/installations/{p1.pk}/").content.decode()
     assert "ПАО «НЛМК»" in detail and "BF; BOF" in detail and "700000" in detail
