@@ -58,7 +58,7 @@ api_v1 = [
     path("", include(router.urls)),
 ]
 # Each evidence area mounts its own pages and API routes.
-AREAS = ("grid", "satellite", "disclosures")
+AREAS = ("grid", "satellite", "disclosures", "facilities")
 area_urls = [import_module(f"apps.{area}.urls") for area in AREAS]
 api_v1 += [path("", include(module.api_urlpatterns)) for module in area_urls]
 

@@ -11,6 +11,7 @@ class Installation(models.Model):
         DRI_EAF = "dri_eaf", "Steel: direct reduced iron – electric arc furnace"
         SCRAP_EAF = "scrap_eaf", "Steel: scrap – electric arc furnace"
         CEMENT = "cement", "Cement: clinker kiln"
+        CEMENT_GRINDING = "cement_grinding", "Cement: grinding of bought clinker"
         AL_PRIMARY = "al_primary", "Aluminium: primary (electrolysis)"
         AL_SECONDARY = "al_secondary", "Aluminium: secondary (remelting)"
         H2_ELECTROLYSIS = "h2_electrolysis", "Hydrogen: electrolysis"
@@ -49,6 +50,35 @@ class Installation(models.Model):
     reference_production_sigma_t = models.FloatField(null=True, blank=True)
     routes = models.JSONField(default=list, blank=True, help_text="list of Route values")
     grid_zone = models.CharField(max_length=32, blank=True)
+    # Registry fields (Global Energy Monitor trackers; other sources fill what they have).
+    source = models.CharField(
+        max_length=32, blank=True, help_text='"gem_steel", "gem_cement", "" for other files'
+    )
+    source_release = models.CharField(max_length=128, blank=True)
+    name_local = models.CharField(max_length=255, blank=True)
+    other_names = models.JSONField(default=list, blank=True)
+    parent_name = models.CharField(max_length=1024, blank=True, help_text="as the source wrote it")
+    owners = models.JSONField(default=list, blank=True, help_text='[{"name", "share"}]')
+    parents = models.JSONField(default=list, blank=True, help_text='[{"name", "share"}]')
+    owner_local = models.CharField(max_length=255, blank=True)
+    subnational = models.CharField(max_length=255, blank=True)
+    municipality = models.CharField(max_length=255, blank=True)
+    coordinate_accuracy = models.CharField(max_length=32, blank=True)
+    status = models.CharField(max_length=32, blank=True)
+    start_year = models.IntegerField(null=True, blank=True)
+    equipment = models.JSONField(default=list, blank=True, help_text='["BF", "BOF", …]')
+    capacities = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='[{"unit", "status", "start_year", "capacity_t"}] per year [t/a]',
+    )
+    production = models.JSONField(
+        default=list, blank=True, help_text='[{"type", "year", "production_t"}] [t/a]'
+    )
+    plant_type = models.CharField(max_length=32, blank=True)
+    production_type = models.CharField(max_length=32, blank=True)
+    sfi_id = models.CharField(max_length=64, blank=True)
+    wiki_url = models.URLField(max_length=512, blank=True)
     ingest_run = models.ForeignKey(
         "evidence.IngestRun", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -61,3 +91,83 @@ class Installation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.identifier})"
+
+
+class InstallationVersion(models.Model):
+    """An installation's registry fields as they were before a newer release changed them
+    (one row per change; the installation row holds the current fields)."""
+
+    installation = models.ForeignKey(
+        Installation, on_delete=models.CASCADE, related_name="versions"
+    )
+    source_release = models.CharField(max_length=128, blank=True)
+    ingest_run = models.ForeignKey(
+        "evidence.IngestRun", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    fields = models.JSONField(help_text="the previous values of the fields that changed")
+    replaced_by_run = models.ForeignKey(
+        "evidence.IngestRun", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["installation_id", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.installation_id} before run {self.replaced_by_run_id}"
+
+
+class MatchSuggestion(models.Model):
+    """A suggested link found by entity resolution (apps.facilities.matching): two spellings
+    of one organisation, or an exporter and an installation of a matching owner or parent.
+    An official confirms or rejects it; every decision is audited and can be reversed."""
+
+    class Kind(models.TextChoices):
+        ORGANISATION = "organisation", "Same organisation"
+        INSTALLATION = "installation", "Exporter linked to installation"
+
+    class Status(models.TextChoices):
+        SUGGESTED = "suggested", "Suggested"
+        CONFIRMED = "confirmed", "Confirmed"
+        REJECTED = "rejected", "Rejected"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.CASCADE, related_name="match_suggestions"
+    )
+    other_organisation = models.ForeignKey(
+        "accounts.Organisation",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    installation = models.ForeignKey(
+        Installation,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="match_suggestions",
+    )
+    score = models.FloatField(help_text="0–1")
+    evidence = models.JSONField(default=dict)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.SUGGESTED)
+    decided_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-score", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "organisation", "other_organisation", "installation"],
+                name="facilities_match_unique",
+                nulls_distinct=False,
+            )
+        ]
+
+    def __str__(self) -> str:
+        other = self.installation_id or self.other_organisation_id
+        return f"{self.kind} {self.organisation_id}→{other} ({self.status})"

@@ -1,22 +1,76 @@
-"""Reads of installations, scoped by role: exporters see only their organisation's."""
+"""Reads of installations, scoped by role: exporters see only their organisation's
+installations and those an official linked to it (a confirmed match); and reads of the
+match review queue (officials, auditors and admins only)."""
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from apps.accounts.models import User
-from apps.facilities.models import Installation
+from apps.facilities.models import Installation, MatchSuggestion
+
+#: Citation of the GEM trackers, shown beside every list or page that shows their plants.
+GEM_ATTRIBUTION = {
+    "gem_steel": "Global Iron and Steel Tracker",
+    "gem_cement": "Global Cement and Concrete Tracker",
+}
+GEM_LICENCE_URL = "https://creativecommons.org/licenses/by/4.0/"
 
 
 def installation_list(*, user: User) -> QuerySet[Installation]:
     qs = Installation.objects.select_related("organisation")
     if user.role == User.Role.EXPORTER:
-        return (
-            qs.filter(organisation_id=user.organisation_id) if user.organisation_id else qs.none()
-        )
+        if not user.organisation_id:
+            return qs.none()
+        linked = MatchSuggestion.objects.filter(
+            kind=MatchSuggestion.Kind.INSTALLATION,
+            status=MatchSuggestion.Status.CONFIRMED,
+            organisation_id=user.organisation_id,
+        ).values("installation_id")
+        return qs.filter(Q(organisation_id=user.organisation_id) | Q(pk__in=linked))
     return qs
 
 
 def installation_get(*, user: User, pk: int) -> Installation | None:
     """The installation ``pk`` if ``user`` may see it, else None (the caller answers 404)."""
     return installation_list(user=user).filter(pk=pk).first()
+
+
+def installation_attribution(*, releases: set[tuple[str, str]]) -> list[str]:
+    """The citation of each GEM release shown, from ``(source, source_release)`` pairs:
+    "Global Energy Monitor, Global Iron and Steel Tracker, September 2025 (V1) release"
+    (the licence, CC BY 4.0, is added by the template)."""
+    return [
+        f"Global Energy Monitor, {release or GEM_ATTRIBUTION[source]} release"
+        for source, release in sorted(releases)
+        if source in GEM_ATTRIBUTION
+    ]
+
+
+def match_reviewers(user: User) -> bool:
+    """Who reads the review queue: everyone but exporters (it names other organisations)."""
+    return user.is_authenticated and user.role != User.Role.EXPORTER
+
+
+def match_deciders(user: User) -> bool:
+    """Who confirms or rejects: officials and admins."""
+    return user.is_authenticated and (user.role == User.Role.OFFICIAL or user.is_superuser)
+
+
+def match_suggestion_list(*, user: User) -> QuerySet[MatchSuggestion]:
+    if not match_reviewers(user):
+        return MatchSuggestion.objects.none()
+    return MatchSuggestion.objects.select_related(
+        "organisation", "other_organisation", "installation", "decided_by"
+    )
+
+
+def installations_linked_to(*, organisation_id: int) -> QuerySet[Installation]:
+    """Installations an exporter reaches: its own, and those of its confirmed links (for the
+    modelled rung: the plants behind an exporter's shipments)."""
+    linked = MatchSuggestion.objects.filter(
+        kind=MatchSuggestion.Kind.INSTALLATION,
+        status=MatchSuggestion.Status.CONFIRMED,
+        organisation_id=organisation_id,
+    ).values("installation_id")
+    return Installation.objects.filter(Q(organisation_id=organisation_id) | Q(pk__in=linked))

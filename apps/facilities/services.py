@@ -17,7 +17,8 @@ import re
 from dataclasses import asdict
 
 import shapely
-from django.db import transaction
+from django.db import models, transaction
+from django.utils import timezone
 
 from apps.accounts.models import Organisation
 from apps.accounts.services import organisation_key, organisations_ensure
@@ -25,6 +26,7 @@ from apps.evidence.models import IngestRun
 from apps.evidence.services import IngestOutcome, ingest_run_finish
 from apps.facilities.models import Installation
 from ingest.facilities import read_facilities
+from ingest.facilities.gem import gem_tracker, read_gem, stakes
 
 # Fields a re-ingest compares and may update.
 _FIELDS = (
@@ -41,6 +43,11 @@ _FIELDS = (
     "reference_production_t",
     "routes",
     "grid_zone",
+    "parent_name",
+    "parents",
+    "status",
+    "start_year",
+    "capacities",
 )
 _ROUTES = set(Installation.Route.values)
 
@@ -56,7 +63,10 @@ def _routes(text: str) -> tuple[list[str], list[str]]:
 
 
 def facilities_ingest(*, run: IngestRun) -> IngestOutcome:
-    """Load installations from ``run.evidence`` (see the module docstring)."""
+    """Load installations from ``run.evidence`` (see the module docstring); a Global Energy
+    Monitor tracker workbook goes to :func:`registry_ingest`."""
+    if gem_tracker(run.evidence.path):
+        return registry_ingest(run=run)
     data, meta = read_facilities(run.evidence.path)
     errors = [asdict(e) for e in meta["errors"]]
     owners = sorted({o for o in data["owner"] if o})
@@ -104,6 +114,20 @@ def facilities_ingest(*, run: IngestRun) -> IngestOutcome:
             "reference_production_t": _float(r.reference_production_t),
             "routes": routes,
             "grid_zone": (r.grid_zone or "")[:32],
+            "parent_name": (r.parent or "")[:1024],
+            "parents": stakes(r.parent or ""),
+            "status": (r.status or "")[:32],
+            "start_year": None if _float(r.start_year) is None else int(r.start_year),
+            "capacities": []
+            if _float(r.capacity_t) is None
+            else [
+                {
+                    "unit": "product",
+                    "status": r.status or "",
+                    "start_year": None if _float(r.start_year) is None else int(r.start_year),
+                    "capacity_t": float(r.capacity_t),
+                }
+            ],
         }
 
     with transaction.atomic():
@@ -146,4 +170,327 @@ def facilities_ingest(*, run: IngestRun) -> IngestOutcome:
             },
         )
         ingest_run_finish(run=run, outcome=outcome)
+    _link_declared()
     return outcome
+
+
+# Registry fields a GEM release sets; a newer release that changes any of them keeps the
+# previous values in an InstallationVersion.
+REGISTRY_FIELDS = (
+    "name",
+    "name_local",
+    "other_names",
+    "owner_name",
+    "owner_local",
+    "owners",
+    "parent_name",
+    "parents",
+    "country",
+    "subnational",
+    "municipality",
+    "latitude",
+    "longitude",
+    "coordinate_accuracy",
+    "status",
+    "start_year",
+    "equipment",
+    "routes",
+    "capacities",
+    "production",
+    "plant_type",
+    "production_type",
+    "sfi_id",
+    "wiki_url",
+    "source",
+    "source_release",
+)
+
+
+def _registry_row(plant: dict, release: str) -> dict:
+    row = {
+        "name": plant["name"][:255],
+        "name_local": plant["name_local"][:255],
+        "other_names": plant["other_names"],
+        "owner_name": plant["owner"][:255],
+        "owner_local": plant["owner_local"][:255],
+        "owners": plant["owners"],
+        "parent_name": plant["parent"][:1024],
+        "parents": plant["parents"],
+        "country": plant["country"],
+        "subnational": plant["subnational"][:255],
+        "municipality": plant["municipality"][:255],
+        "latitude": plant["latitude"],
+        "longitude": plant["longitude"],
+        "coordinate_accuracy": plant["coordinate_accuracy"][:32],
+        "status": plant["status"][:32],
+        "start_year": plant["start_year"],
+        "equipment": plant["equipment"],
+        "routes": plant["routes"],
+        "capacities": plant["capacities"],
+        "production": plant["production"],
+        "plant_type": plant["plant_type"][:32],
+        "production_type": plant["production_type"][:32],
+        "sfi_id": plant["sfi_id"][:64],
+        "wiki_url": plant["wiki_url"][:512],
+        "source": plant["tracker"],
+        "source_release": release[:128],
+    }
+    return row
+
+
+def registry_ingest(*, run: IngestRun) -> IngestOutcome:
+    """Load a Global Energy Monitor tracker (steel or cement) into the registry.
+
+    Identity is GEM's ``Plant ID``. A plant not yet stored is created; one whose fields are
+    unchanged is a duplicate (a second ingest of the same release is a no-op); one whose
+    fields changed (a newer release) is updated in place and its previous values are kept in
+    :class:`InstallationVersion` (audited as one ``registry_update`` event of the run), so an
+    installation is never duplicated and its history is kept. Plants with coordinates get
+    the 500 m geodesic footprint of the generic reader. Owners and parents are kept as names
+    with their stakes; exporters reach plants through matching (apps.facilities.matching),
+    not through these names. All writes are bulk (seconds for the 4,724 plants of both
+    trackers)."""
+    from apps.audit.services import audit_append
+    from ingest.facilities import buffer_footprints
+
+    from .models import InstallationVersion
+
+    plants, meta = read_gem(run.evidence.path)
+    release = meta["release"]
+    errors = [asdict(e) for e in meta["errors"]]
+    rows = {p["identifier"][:64]: _registry_row(p, release) for p in plants}
+    lines = {p["identifier"][:64]: p["source_line"] for p in plants}
+    placed = [i for i, r in rows.items() if r["latitude"] is not None]
+    if placed:
+        discs = buffer_footprints(
+            np_array([rows[i]["longitude"] for i in placed]),
+            np_array([rows[i]["latitude"] for i in placed]),
+        )
+        for ident, geo in zip(placed, shapely.to_geojson(discs), strict=True):
+            rows[ident]["footprint_geojson"] = json.loads(geo)
+            rows[ident]["footprint_source"] = "buffer_500m"
+
+    with transaction.atomic():
+        existing = {
+            i.identifier: i
+            for i in Installation.objects.filter(identifier__in=list(rows)).only(
+                "id", "identifier", "footprint_source", *REGISTRY_FIELDS
+            )
+        }
+        created, changed, versions = [], [], []
+        for ident, row in rows.items():
+            current = existing.get(ident)
+            if current is None:
+                created.append(
+                    Installation(identifier=ident, ingest_run=run, source_line=lines[ident], **row)
+                )
+                continue
+            before = {
+                f: getattr(current, f) for f in REGISTRY_FIELDS if getattr(current, f) != row[f]
+            }
+            if not before:
+                continue
+            versions.append(
+                InstallationVersion(
+                    installation=current,
+                    source_release=current.source_release,
+                    ingest_run_id=current.ingest_run_id,
+                    fields=before,
+                    replaced_by_run=run,
+                )
+            )
+            for f, value in row.items():
+                setattr(current, f, value)
+            current.ingest_run, current.source_line = run, lines[ident]
+            changed.append(current)
+        Installation.objects.bulk_create(created, batch_size=1000, ignore_conflicts=True)
+        Installation.objects.bulk_update(
+            changed,
+            [
+                *REGISTRY_FIELDS,
+                "footprint_geojson",
+                "footprint_source",
+                "ingest_run",
+                "source_line",
+            ],
+            batch_size=500,
+        )
+        InstallationVersion.objects.bulk_create(versions, batch_size=1000)
+        if changed:
+            audit_append(
+                actor=None,
+                action="registry_update",
+                object_type="ingest_run",
+                object_id=run.pk,
+                payload={
+                    "release": release,
+                    "updated": sorted(i.identifier for i in changed)[:10000],
+                },
+                evidence_sha256=run.evidence.sha256,
+            )
+        run.corrections = len(changed)
+        outcome = IngestOutcome(
+            rows_read=meta["rows_read"],
+            accepted=len(created) + len(changed),
+            rejected=meta["rows_rejected"],
+            duplicates=len(rows) - len(created) - len(changed),
+            errors=errors,
+            extra={
+                "tracker": meta["tracker"],
+                "release": release,
+                "licence": meta["licence"],
+                "plants": len(rows),
+                "created": len(created),
+                "updated": len(changed),
+            },
+        )
+        ingest_run_finish(run=run, outcome=outcome)
+    _link_declared()
+    return outcome
+
+
+def _link_declared() -> None:
+    """Declaration lines that carry the id of an installation just stored link to it."""
+    from apps.shipments.services import shipment_installations_link
+
+    shipment_installations_link()
+
+
+def np_array(values: list[float]):
+    import numpy as np
+
+    return np.asarray(values, dtype=float)
+
+
+# --- Entity resolution and the review queue -------------------------------------------
+
+
+class MatchDecisionError(ValueError):
+    """A decision the suggestion's state does not allow (the message says why)."""
+
+
+def matches_suggest(*, exporter_ids: list[int] | None = None) -> dict[str, int]:
+    """Run entity resolution (apps.facilities.matching) over exporter organisations and the
+    registry's installations, and store new suggestions.
+
+    Fetch, then compute: exporters with the countries their shipments came from (the totals
+    table), installations with their owner, parent and local-script owner names, then one
+    call of each matcher. A pair already suggested keeps its row and its decision (a rejected
+    suggestion is not suggested again). Returns the counts of new suggestions per kind."""
+    from apps.accounts.models import Organisation
+    from apps.shipments.models import ShipmentTotal
+
+    from .matching import Party, Plant, installation_candidates, organisation_pairs
+    from .models import MatchSuggestion
+
+    exporters = Organisation.objects.filter(kind=Organisation.Kind.EXPORTER)
+    if exporter_ids is not None:
+        exporters = exporters.filter(pk__in=exporter_ids)
+    countries: dict[int, set[str]] = {}
+    for exporter_id, origin in (
+        ShipmentTotal.objects.values_list("exporter_id", "origin").distinct().iterator()
+    ):
+        countries.setdefault(exporter_id, set()).add(origin)
+    parties = [
+        Party(pk, name, frozenset(countries.get(pk, set()) | ({country} if country else set())))
+        for pk, name, country in exporters.values_list("id", "name", "country")
+    ]
+    # Installations an exporter organisation already owns are not suggested to it again.
+    plants = []
+    for row in Installation.objects.values(
+        "id",
+        "identifier",
+        "country",
+        "municipality",
+        "subnational",
+        "owner_name",
+        "owner_local",
+        "owners",
+        "parents",
+    ).iterator():
+        names = [("owner", o["name"]) for o in row["owners"] or []] or (
+            [("owner", row["owner_name"])] if row["owner_name"] else []
+        )
+        names += [("parent", p["name"]) for p in row["parents"] or []]
+        if row["owner_local"]:
+            names.append(("owner_local", re.sub(r"\[[0-9.]+%\]", "", row["owner_local"])))
+        place = ", ".join(v for v in (row["municipality"], row["subnational"]) if v)
+        plants.append(Plant(row["id"], row["identifier"], row["country"], place, tuple(names)))
+
+    suggestions = [
+        MatchSuggestion(
+            kind=MatchSuggestion.Kind.ORGANISATION,
+            organisation_id=a,
+            other_organisation_id=b,
+            score=score,
+            evidence=evidence,
+        )
+        for a, b, score, evidence in organisation_pairs(parties)
+    ] + [
+        MatchSuggestion(
+            kind=MatchSuggestion.Kind.INSTALLATION,
+            organisation_id=party,
+            installation_id=plant,
+            score=score,
+            evidence=evidence,
+        )
+        for party, plant, score, evidence in installation_candidates(parties, plants)
+    ]
+    before = dict(
+        MatchSuggestion.objects.values_list("kind").annotate(n=models.Count("id")).order_by()
+    )
+    with transaction.atomic():
+        MatchSuggestion.objects.bulk_create(suggestions, batch_size=1000, ignore_conflicts=True)
+    after = dict(
+        MatchSuggestion.objects.values_list("kind").annotate(n=models.Count("id")).order_by()
+    )
+    return {kind: after.get(kind, 0) - before.get(kind, 0) for kind in MatchSuggestion.Kind.values}
+
+
+def match_decide(*, suggestion_id: int, decision: str, actor, note: str = ""):
+    """Confirm, reject or reopen (``"confirmed"``, ``"rejected"``, ``"suggested"``) one
+    suggestion, audited in the same transaction (``match_confirmed`` / ``match_rejected`` /
+    ``match_reopened`` with the previous status, the score and the evidence): a decision is
+    reversible by another decision, and the log keeps every one. A confirmed installation
+    suggestion links the exporter to the plant (its users then see the installation; see
+    :func:`apps.facilities.selectors.installation_list`)."""
+    from apps.audit.services import audit_append
+
+    from .models import MatchSuggestion
+
+    actions = {
+        MatchSuggestion.Status.CONFIRMED: "match_confirmed",
+        MatchSuggestion.Status.REJECTED: "match_rejected",
+        MatchSuggestion.Status.SUGGESTED: "match_reopened",
+    }
+    if decision not in actions:
+        raise MatchDecisionError(
+            f"decision '{decision}' is not one of {', '.join(sorted(actions))}"
+        )
+    with transaction.atomic():
+        suggestion = MatchSuggestion.objects.select_for_update().get(pk=suggestion_id)
+        previous = suggestion.status
+        if previous == decision:
+            raise MatchDecisionError(f"suggestion {suggestion_id} is already {decision}")
+        suggestion.status = decision
+        decided = decision != MatchSuggestion.Status.SUGGESTED
+        suggestion.decided_by = actor if decided else None
+        suggestion.decided_at = timezone.now() if decided else None
+        suggestion.save(update_fields=["status", "decided_by", "decided_at"])
+        audit_append(
+            actor=actor,
+            action=actions[decision],
+            object_type="match_suggestion",
+            object_id=suggestion.pk,
+            payload={
+                "kind": suggestion.kind,
+                "organisation": suggestion.organisation_id,
+                "other_organisation": suggestion.other_organisation_id,
+                "installation": suggestion.installation_id,
+                "score": suggestion.score,
+                "previous_status": previous,
+                "status": decision,
+                "note": note[:500],
+            },
+        )
+    return suggestion

@@ -4,14 +4,25 @@ routes, grid zone, satellite activity against disclosed production, and flags.""
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.template.loader import select_template
+from django.urls import reverse
+from django.views.decorators.http import require_POST
 
 from apps.facilities.filters import InstallationFilter
 from apps.facilities.maps import footprint_label, footprint_svg
-from apps.facilities.models import Installation
-from apps.facilities.selectors import installation_get, installation_list
+from apps.facilities.models import Installation, MatchSuggestion
+from apps.facilities.selectors import (
+    installation_attribution,
+    installation_get,
+    installation_list,
+    match_deciders,
+    match_reviewers,
+    match_suggestion_list,
+)
+from apps.facilities.services import MatchDecisionError, match_decide
 from apps.satellite.charts import activity_chart_svg
 from apps.satellite.selectors import installation_satellite_view
 
@@ -41,6 +52,14 @@ def installation_list_view(request: HttpRequest) -> HttpResponse:
             "installations": rows[:PAGE],
             "next_after": next_after,
             "query": params.urlencode(),
+            "attribution": installation_attribution(
+                releases=set(
+                    installation_list(user=request.user)
+                    .exclude(source="")
+                    .values_list("source", "source_release")
+                    .distinct()
+                )
+            ),
         },
     )
 
@@ -73,6 +92,9 @@ def installation_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
         "facilities/installation_detail.html",
         {
             "installation": installation,
+            "attribution": installation_attribution(
+                releases={(installation.source, installation.source_release)}
+            ),
             "routes": [routes.get(r, r) for r in installation.routes or []],
             "footprint_label": footprint_label(installation.footprint_source),
             "map_svg": footprint_svg(installation, neighbours),
@@ -119,3 +141,50 @@ def _disclosures_and_estimates(user, installation: Installation) -> dict:
         "installation_estimates": estimates,
         "history": history,
     }
+
+
+@login_required
+def match_review_view(request: HttpRequest) -> HttpResponse:
+    """The review queue: suggestions of entity resolution, best first, with their evidence;
+    officials confirm or reject each (and can reverse a decision)."""
+    if not match_reviewers(request.user):
+        raise PermissionDenied("the review queue is for officials, auditors and admins")
+    status = request.GET.get("status", MatchSuggestion.Status.SUGGESTED)
+    kind = request.GET.get("kind", "")
+    qs = match_suggestion_list(user=request.user)
+    if status in MatchSuggestion.Status.values:
+        qs = qs.filter(status=status)
+    if kind in MatchSuggestion.Kind.values:
+        qs = qs.filter(kind=kind)
+    return render(
+        request,
+        "facilities/match_review.html",
+        {
+            "suggestions": list(qs[:PAGE]),
+            "total": qs.count(),
+            "status": status,
+            "kind": kind,
+            "statuses": MatchSuggestion.Status.choices,
+            "kinds": MatchSuggestion.Kind.choices,
+            "can_decide": match_deciders(request.user),
+        },
+    )
+
+
+@login_required
+@require_POST
+def match_decide_view(request: HttpRequest, pk: int) -> HttpResponse:
+    if not match_deciders(request.user):
+        raise PermissionDenied("only officials and admins decide on suggestions")
+    if not match_suggestion_list(user=request.user).filter(pk=pk).exists():
+        raise Http404("No such suggestion")
+    try:
+        match_decide(
+            suggestion_id=pk,
+            decision=request.POST.get("decision", ""),
+            actor=request.user,
+            note=request.POST.get("note", ""),
+        )
+    except MatchDecisionError as exc:
+        return HttpResponse(f"{exc}\n", status=400, content_type="text/plain; charset=utf-8")
+    return redirect(f"{reverse('match-review')}?status={request.POST.get('back', 'suggested')}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
+from apps.facilities import api as facility_api
 from apps.facilities import views as facility_views
 from apps.satellite import api
 
@@ -24,7 +25,8 @@ urlpatterns: list = [
 
 # SimpleRouter: no second API root view beside the site's DefaultRouter.
 router = SimpleRouter(trailing_slash=True)
-router.register("installations", api.InstallationViewSet, basename="installation")
+# The registry's API (apps.facilities.api), mounted here with the installation pages.
+router.register("installations", facility_api.InstallationViewSet, basename="installation")
 router.register("observations", api.ObservationViewSet, basename="observation")
 router.register("activity-indices", api.ActivityIndexViewSet, basename="activity-index")
 router.register(

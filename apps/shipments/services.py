@@ -171,7 +171,32 @@ def shipments_ingest(*, run: IngestRun) -> IngestOutcome:
             },
         )
         ingest_run_finish(run=run, outcome=outcome)
+    shipment_installations_link()
     return outcome
+
+
+def shipment_installations_link() -> int:
+    """Link every declaration line that carries an installation id (``installation_identifier``,
+    the installation's registry identifier such as GEM's Plant ID) to that installation, where
+    the registry has it and the line is not linked yet; returns the number of lines linked.
+    Called after a customs ingest and after a registry ingest (either may come first)."""
+    from django.db.models import OuterRef, Subquery
+
+    from apps.facilities.models import Installation
+
+    known = Installation.objects.values("identifier")
+    with transaction.atomic():
+        return (
+            Shipment.objects.filter(installation__isnull=True, installation_identifier__in=known)
+            .exclude(installation_identifier="")
+            .update(
+                installation_id=Subquery(
+                    Installation.objects.filter(
+                        identifier=OuterRef("installation_identifier")
+                    ).values("id")[:1]
+                )
+            )
+        )
 
 
 def _batch_store(batch: pd.DataFrame, *, run: IngestRun, write) -> None:

@@ -20,7 +20,9 @@ none), ``owner`` str, ``capacity_mw`` float64 (NaN if absent), ``primary_fuel`` 
 ``latitude``, ``longitude`` [degrees, WGS 84] of the facility's point (a declared
 footprint's representative point when the file gives no point), ``footprint_source``,
 optional ``reference_production_t`` [t/year] (NaN if absent), ``routes`` (text, routes
-separated by ";" or ","), ``grid_zone`` (text),
+separated by ";" or ","), ``grid_zone`` (text), the registry fields ``parent`` (text,
+"Name [60%]; Other [40%]" as GEM writes stakes), ``status`` (lower case),
+``start_year`` and ``capacity_t`` [t/year] (NaN if absent),
 ``source_line`` (CSV: physical line, header = 1; GeoJSON/GeoPackage: 1-based feature
 number) and ``geometry`` (the footprint).
 
@@ -72,6 +74,12 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     ),
     "routes": ("routes", "route", "production_route"),
     "grid_zone": ("grid_zone", "zone", "bidding_zone"),
+    # Registry fields, as GEM's trackers give them (aluminium smelters, fertiliser and
+    # hydrogen plants from other registries come in through this reader).
+    "parent": ("parent", "parent_company", "parent_name"),
+    "status": ("status", "operating_status"),
+    "start_year": ("start_year", "year_started", "start year"),
+    "capacity_t": ("capacity_t", "capacity_t_per_year", "annual_capacity_t"),
 }
 COLUMNS = [
     "facility_id",
@@ -86,6 +94,10 @@ COLUMNS = [
     "reference_production_t",
     "routes",
     "grid_zone",
+    "parent",
+    "status",
+    "start_year",
+    "capacity_t",
     "source_line",
     "geometry",
 ]
@@ -210,6 +222,39 @@ def read_facilities(path: str | Path) -> tuple[pd.DataFrame, dict]:
         lambda v: f"reference production '{v}' is not a number >= 0",
     )
 
+    # Registry fields: a bad cell is a row error, and the facility is kept without it.
+    capacity_t_text = strip(raw("capacity_t"))
+    capacity_t, _, bad = parse_numbers(capacity_t_text, "point")
+    bad |= np.isfinite(capacity_t) & (capacity_t < 0)
+    errors.extend(
+        row_errors(
+            bad,
+            lines,
+            capacity_t_text,
+            "capacity_t",
+            lambda v: (
+                f"capacity '{v}' is not a number of tonnes a year >= 0; kept the "
+                "facility without it"
+            ),
+        )
+    )
+    capacity_t[bad] = np.nan
+    year_text = strip(raw("start_year"))
+    start_year, _, bad = parse_numbers(year_text, "point")
+    bad |= np.isfinite(start_year) & (
+        (start_year != np.floor(start_year)) | (start_year < 1000) | (start_year > 2100)
+    )
+    errors.extend(
+        row_errors(
+            bad,
+            lines,
+            year_text,
+            "start_year",
+            lambda v: f"start year '{v}' is not a year; kept the facility without it",
+        )
+    )
+    start_year[bad] = np.nan
+
     capacity_text = strip(raw("capacity_mw"))
     capacity, _, bad = parse_numbers(capacity_text, "point")
     check(bad, "capacity_mw", capacity_text, lambda v: f"capacity '{v}' is not a number")
@@ -309,6 +354,10 @@ def read_facilities(path: str | Path) -> tuple[pd.DataFrame, dict]:
             "reference_production_t": production[keep],
             "routes": strip(raw("routes")).to_numpy()[keep],
             "grid_zone": strip(raw("grid_zone")).to_numpy()[keep],
+            "parent": strip(raw("parent")).to_numpy()[keep],
+            "status": strip(raw("status")).str.lower().to_numpy()[keep],
+            "start_year": start_year[keep],
+            "capacity_t": capacity_t[keep],
             "source_line": np.asarray(lines)[keep].astype(np.int64),
         },
         geometry=footprint[keep],

@@ -349,7 +349,18 @@ def build_world(tmp: Path) -> World:
     from apps.pact.services import pact_client_create
 
     pact_client, pact_secret = pact_client_create(name="matrix recipient")
+    from apps.facilities.models import MatchSuggestion
+
+    match = MatchSuggestion.objects.create(
+        kind=MatchSuggestion.Kind.ORGANISATION,
+        organisation=orgs["a"],
+        other_organisation=orgs["b"],
+        score=0.95,
+        evidence={"names": [orgs["a"].name, orgs["b"].name]},
+    )
     world.refs = {
+        # The review queue: officials decide, auditors and admins read, exporters are refused.
+        "match_suggestion": match.pk,
         "pact_client": (pact_client.client_id, pact_secret),
         # A zone without stored hours: its page skips the hourly charts (seconds each).
         "zone": GridZone.objects.create(key="DE", country="DE", name="Germany").key,

@@ -41,6 +41,7 @@ ANONYMOUS = "anonymous"
 EXPORTER = "exporter"  # with an object: its owner (the other exporter gets 404); else both
 READERS = frozenset({"official", "auditor", "admin"})  # read every organisation's rows
 SIGNED_IN = READERS | {EXPORTER}
+DECIDERS = frozenset({"official", "admin"})  # confirm or reject entity-resolution matches
 EVERYONE = SIGNED_IN | {ANONYMOUS}
 NOBODY: frozenset[str] = frozenset()
 UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
@@ -139,6 +140,10 @@ def decide_form(world: World, role: str, owner: str) -> dict:
 DECIDERS = frozenset({"official", "admin"})
 
 
+def decision_form(world: World, role: str, owner: str) -> dict:
+    return {"decision": "confirmed"}
+
+
 def login_form(world: World, role: str, owner: str) -> dict:
     return {"username": "auditor", "password": "pw-auditor"}
 
@@ -167,6 +172,11 @@ PAGES: dict[str, dict[str, Rule]] = {
     "hydrogen-report": {"GET": read(obj="hydrogen")},
     "installation-list": {"GET": read(rows="installation")},
     "installation-detail": {"GET": read(obj="installation")},
+    # The match review queue names every organisation: not for exporters.
+    "match-review": {"GET": Rule(READERS)},
+    "match-decide": {
+        "POST": Rule(DECIDERS, status=302, obj="match_suggestion", body=decision_form)
+    },
     "disclosure-list": {"GET": read(rows="disclosure")},
     "disclosure-upload": {
         "GET": exporter_writes(),
@@ -252,6 +262,12 @@ API: dict[str, Rule] = {
     "api_v1_reconciliation_flags_list": read(rows="flag"),
     "api_v1_reconciliation_flags_retrieve": read(obj="flag"),
     "api_v1_reconciliation_flags_trace_retrieve": read(obj="flag"),
+    # Entity resolution's review queue: officials, auditors and admins read; officials decide.
+    "api_v1_match_suggestions_list": Rule(READERS),
+    "api_v1_match_suggestions_retrieve": Rule(READERS, obj="match_suggestion"),
+    "api_v1_match_suggestions_decide_create": Rule(
+        DECIDERS, obj="match_suggestion", body=decision_form
+    ),
     # Disclosures: everyone signed in reads (exporters their own); only exporters write.
     "api_v1_disclosures_list": read(rows="disclosure"),
     "api_v1_disclosures_create": exporter_writes(status=201, body=upload_api),
