@@ -104,6 +104,7 @@ from methodologies.errors import (
     ExemptOriginError,
     NoDefaultValueError,
 )
+from methodologies.spec import SEE, CaseSpec
 from methodologies.trace import build_trace, factor_item, input_item, seal, step_item
 
 METHODOLOGY_ID = "cbam.default"
@@ -738,3 +739,17 @@ def compute_default(case: Mapping[str, Any]) -> DefaultResult:
 def run(case: Mapping[str, Any]) -> dict[str, Any]:
     """Registry entry point: outputs plus ``trace`` and ``trace_sha256``."""
     return compute_default(case).as_dict()
+
+
+#: Plausible ranges of the case keys (methodologies.plausibility).
+SPEC = CaseSpec(
+    {},
+    ranges={
+        "default_values[*].direct_t_per_t": SEE,
+        "default_values[*].indirect_t_per_t": SEE,
+        "default_values[*].total_t_per_t": SEE,
+        "default_values[*].dv_2026_t_per_t": SEE,
+        "default_values[*].dv_2027_t_per_t": SEE,
+        "default_values[*].dv_2028_onwards_t_per_t": SEE,
+    },
+)

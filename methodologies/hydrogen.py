@@ -154,6 +154,7 @@ import numpy as np
 from methodologies import casefields as cf
 from methodologies.cbam_goods import is_direct_only, normalise_cn_code
 from methodologies.errors import CaseError
+from methodologies.spec import ELECTRICITY_EF, GOOD_T, PERCENT, CaseSpec, Range, fraction
 from methodologies.trace import build_trace, factor_item, input_item, seal, step_item
 
 VERSION = "2023.1185.1"
@@ -999,3 +1000,42 @@ def run_smr(case: Mapping[str, Any]) -> dict[str, Any]:
         ),
     ]
     return _seal_result(SMR_ID, inputs, factors, steps, outputs, norm)
+
+
+# --------------------------------------------------------------------------- case specs
+
+#: Plausible ranges of the ``hydrogen.rfnbo`` case keys (methodologies.plausibility).
+RFNBO_SPEC = CaseSpec(
+    {},
+    ranges={
+        "electrolyser_efficiency": Range(0.2, 1.0, "1 (MJ H2 LHV / MJ electricity)", PERCENT),
+        "grid_intensity_g_per_kwh[*]": Range(
+            0.0, 1500.0, "gCO2e/kWh", ((1e3, "tCO2e/MWh or kgCO2e/kWh"),)
+        ),
+        "grid_renewable_share": fraction(),
+        "grid_renewable_share[*]": fraction(),
+    },
+)
+#: Plausible ranges of the ``hydrogen.us45v`` case keys; 45V lifecycle rates can be
+#: negative (e.g. captured fugitive methane feedstock).
+US45V_SPEC = CaseSpec(
+    {},
+    ranges={
+        "lifecycle_kg_per_kg": Range(-50.0, 40.0, "kgCO2e/kg H2", ((1e3, "tCO2e/kg"),)),
+        "inflation_adjustment_factor": Range(0.5, 5.0, "1"),
+    },
+)
+#: Plausible ranges of the ``hydrogen.smr`` case keys.
+SMR_SPEC = CaseSpec(
+    {},
+    ranges={
+        "hydrogen_t": GOOD_T,
+        "natural_gas_gj_per_t": Range(80.0, 400.0, "GJ/t H2", ((1e3, "TJ/t"), (1e-3, "MJ/t"))),
+        "natural_gas_tj_per_t": Range(0.08, 0.4, "TJ/t H2", ((1e-3, "GJ/t"), (1e-6, "MJ/t"))),
+        "capture_rate": fraction(),
+        "electricity_mwh_per_t": Range(0.0, 70.0, "MWh/t H2", ((1e-3, "kWh/t"),)),
+        "electricity_ef_t_per_mwh": ELECTRICITY_EF,
+        "methane_leakage_rate": fraction(0.0, 0.2),
+        "gwp100_ch4": Range(1.0, 100.0, "tCO2e/t CH4"),
+    },
+)

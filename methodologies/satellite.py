@@ -56,6 +56,7 @@ from typing import Any
 import numpy as np
 
 from methodologies.errors import CaseError, MethodologyError
+from methodologies.spec import GOOD_T, CaseSpec, Range
 from methodologies.trace import build_trace, factor_item, input_item, seal, step_item
 
 METHODOLOGY_ID = "satellite.activity"
@@ -312,3 +313,16 @@ def compute(case: Mapping[str, Any]) -> dict[str, Any]:
 def run(case: Mapping[str, Any]) -> dict[str, Any]:
     """Registry entry point: outputs plus ``trace`` and ``trace_sha256``."""
     return compute(case)
+
+
+#: Plausible ranges of the case keys (methodologies.plausibility).
+SPEC = CaseSpec(
+    {},
+    ranges={
+        "reference_production_t": GOOD_T,
+        "reference_production_sigma_t": GOOD_T,
+        "disclosed_production_t": GOOD_T,
+        "disclosed_sigma_t": GOOD_T,
+        "k": Range(0.5, 10.0, "1 (coverage factor)"),
+    },
+)
