@@ -41,8 +41,8 @@ import numpy as np
 from methodologies import casefields as cf
 from methodologies.cbam_goods import goods_sector, is_direct_only, normalise_cn_code
 from methodologies.errors import CaseError
-from methodologies.spec import CARBON, ELECTRICITY_EF, FUEL_EF, GOOD_T, Range
-from methodologies.trace import build_trace, factor_item, input_item, seal, step_item
+from methodologies.spec import CARBON, ELECTRICITY_EF, FUEL_EF, GOOD_T, Range, seal_outputs
+from methodologies.trace import factor_item, input_item, step_item
 
 TIER = "modelled"
 
@@ -485,17 +485,15 @@ def finish(
         "defaults_used": sorted(reader.used),
         "reason": "; ".join(notes) + ".",
     }
-    trace = build_trace(
+    return seal_outputs(
         methodology_id=prefix,
         version=version,
         inputs=reader.inputs(),
         factors=reader.factors(),
         steps=steps,
-        result=outputs,
+        outputs=outputs,
         case=reader.normalised(),
     )
-    _, sha = seal(trace)
-    return {**trace["result"], "trace": trace, "trace_sha256": sha}
 
 
 def direct_only_for(cn_code: str | None) -> bool:
