@@ -104,7 +104,9 @@ class Field:
     expected: str = ""
     range: Range | None = None
     read_by_spec: bool = True  # False: declared (allowed, ranged) but read by another
-    reader: Callable[[Mapping[str, Any], str, str, dict[str, Any]], Any] | None = None
+    reader: Callable[[Mapping[str, Any], str, str, dict[str, Any]], Any] | None = field(
+        default=None, repr=False
+    )  # not shown: a function's repr carries its memory address
 
     def read(
         self, obj: Mapping[str, Any], name: str, path: str, got: dict[str, Any] | None = None
