@@ -1,6 +1,6 @@
 """Golden traces: every registered methodology must keep producing byte-identical traces.
 
-``golden/golden_traces.json`` holds 843 normalised cases (spread over every case the
+``golden/golden_traces.json`` holds 845 normalised cases (spread over every case the
 methodology tests produce, plus edge cases: precursors, waste gases, uncertain inputs,
 hourly RFNBO, 45V with ``production_year``, route models, carbon price paid) and the
 SHA-256 of each trace, computed by the engine *before* the declarative-spec refactor

@@ -41,6 +41,13 @@ EXTRA = [
      "see_tier": "default", "mass_t": 3, "benchmark_t_per_t": 1.5,
      "benchmark_source": "test", "cscf": 1.0, "cscf_source": "test",
      "price_eur_per_t": 70.0},
+    {"methodology": "satellite.activity", "facility_id": "F1", "period": "2025-03",
+     "signal_unit": "K", "baseline_observations": [1.5, 2.0, 2.5, 4.0, 3.0, 2.2],
+     "period_observations": [3.3], "reference_production_t": 2000,
+     "reference_production_sigma_t": 150},
+    {"methodology": "satellite.activity", "baseline_observations": [10, 12, 9, 15, 11],
+     "period_observations": [20, 22], "reference_production_t": 500,
+     "disclosed_production_t": 400, "k": 3},
 ]  # fmt: skip
 
 
