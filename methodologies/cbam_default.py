@@ -104,8 +104,8 @@ from methodologies.errors import (
     ExemptOriginError,
     NoDefaultValueError,
 )
-from methodologies.spec import SEE, CaseSpec
-from methodologies.trace import build_trace, factor_item, input_item, seal, step_item
+from methodologies.spec import SEE, CaseSpec, seal_outputs
+from methodologies.trace import factor_item, input_item, step_item
 
 METHODOLOGY_ID = "cbam.default"
 VERSION = "2025.2621.2"
@@ -708,16 +708,16 @@ def compute_default(case: Mapping[str, Any]) -> DefaultResult:
     ]
     if norm["variant"] is not None:
         inputs.append(input_item("variant", norm["variant"], "row description"))
-    trace = build_trace(
+    sealed = seal_outputs(
         methodology_id=METHODOLOGY_ID,
         version=VERSION,
         inputs=inputs,
         factors=factors,
         steps=steps,
-        result=outputs,
+        outputs=outputs,
         case=norm,
     )
-    _, sha = seal(trace)
+    trace, sha = sealed["trace"], sealed["trace_sha256"]
     return DefaultResult(
         case=norm,
         row=row,

@@ -157,8 +157,9 @@ from methodologies.spec import (
     CaseSpec,
     Range,
     fraction,
+    seal_outputs,
 )
-from methodologies.trace import build_trace, factor_item, input_item, seal, step_item
+from methodologies.trace import factor_item, input_item, step_item
 
 METHODOLOGY_ID = "cbam.installation"
 VERSION = "2025.2547.2"
@@ -1209,16 +1210,16 @@ def compute_installation(case: Mapping[str, Any]) -> InstallationResult:
         factors.append(
             factor_item("CORR_ETA_STANDARD", CORR_ETA_STANDARD, "1", CORR_ETA_SOURCE, None, None)
         )
-    trace = build_trace(
+    sealed = seal_outputs(
         methodology_id=METHODOLOGY_ID,
         version=VERSION,
         inputs=_inputs(norm),
         factors=factors,
         steps=steps,
-        result=outputs,
+        outputs=outputs,
         case=norm,
     )
-    _, sha = seal(trace)
+    trace, sha = sealed["trace"], sealed["trace_sha256"]
     return InstallationResult(
         case=norm,
         attributed_direct_emissions_t=r.attributed_direct_emissions_t,
