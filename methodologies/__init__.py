@@ -71,17 +71,17 @@ METHODOLOGIES: dict[str, Methodology] = {
             hydrogen.VERSION,
             hydrogen.RFNBO_SUMMARY,
             hydrogen.run_rfnbo,
-            hydrogen,
+            hydrogen.rfnbo,
         ),
         Methodology(
             hydrogen.US45V_ID,
             hydrogen.VERSION,
             hydrogen.US45V_SUMMARY,
             hydrogen.run_us45v,
-            hydrogen,
+            hydrogen.us45v,
         ),
         Methodology(
-            hydrogen.SMR_ID, hydrogen.VERSION, hydrogen.SMR_SUMMARY, hydrogen.run_smr, hydrogen
+            hydrogen.SMR_ID, hydrogen.VERSION, hydrogen.SMR_SUMMARY, hydrogen.run_smr, hydrogen.smr
         ),
     )
 }

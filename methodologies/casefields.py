@@ -13,7 +13,15 @@ from typing import Any
 
 from methodologies.errors import CaseError
 
-_MISSING: Any = object()
+
+class _Required:
+    """The default of a key that has none (shown as ``required`` on methodology pages)."""
+
+    def __repr__(self) -> str:
+        return "required"
+
+
+_MISSING: Any = _Required()
 
 
 def join(path: str, name: str) -> str:

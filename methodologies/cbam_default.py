@@ -104,7 +104,8 @@ from methodologies.errors import (
     ExemptOriginError,
     NoDefaultValueError,
 )
-from methodologies.trace import build_trace, factor_item, input_item, seal, step_item
+from methodologies.spec import SEE, CaseSpec, seal_outputs
+from methodologies.trace import factor_item, input_item, step_item
 
 METHODOLOGY_ID = "cbam.default"
 VERSION = "2025.2621.2"
@@ -707,16 +708,16 @@ def compute_default(case: Mapping[str, Any]) -> DefaultResult:
     ]
     if norm["variant"] is not None:
         inputs.append(input_item("variant", norm["variant"], "row description"))
-    trace = build_trace(
+    sealed = seal_outputs(
         methodology_id=METHODOLOGY_ID,
         version=VERSION,
         inputs=inputs,
         factors=factors,
         steps=steps,
-        result=outputs,
+        outputs=outputs,
         case=norm,
     )
-    _, sha = seal(trace)
+    trace, sha = sealed["trace"], sealed["trace_sha256"]
     return DefaultResult(
         case=norm,
         row=row,
@@ -738,3 +739,17 @@ def compute_default(case: Mapping[str, Any]) -> DefaultResult:
 def run(case: Mapping[str, Any]) -> dict[str, Any]:
     """Registry entry point: outputs plus ``trace`` and ``trace_sha256``."""
     return compute_default(case).as_dict()
+
+
+#: Plausible ranges of the case keys (methodologies.plausibility).
+SPEC = CaseSpec(
+    {},
+    ranges={
+        "default_values[*].direct_t_per_t": SEE,
+        "default_values[*].indirect_t_per_t": SEE,
+        "default_values[*].total_t_per_t": SEE,
+        "default_values[*].dv_2026_t_per_t": SEE,
+        "default_values[*].dv_2027_t_per_t": SEE,
+        "default_values[*].dv_2028_onwards_t_per_t": SEE,
+    },
+)

@@ -142,7 +142,24 @@ from methodologies.cbam_goods import (
     normalise_origin,
 )
 from methodologies.errors import CaseError
-from methodologies.trace import build_trace, factor_item, input_item, seal, step_item
+from methodologies.spec import (
+    CARBON,
+    EF_NG,
+    ELECTRICITY_EF,
+    FUEL_EF,
+    GOOD_T,
+    HEAT_EF,
+    NCV_NM3,
+    NCV_T,
+    PERCENT,
+    PROCESS_EF,
+    SEE,
+    CaseSpec,
+    Range,
+    fraction,
+    seal_outputs,
+)
+from methodologies.trace import factor_item, input_item, step_item
 
 METHODOLOGY_ID = "cbam.installation"
 VERSION = "2025.2547.2"
@@ -1193,16 +1210,16 @@ def compute_installation(case: Mapping[str, Any]) -> InstallationResult:
         factors.append(
             factor_item("CORR_ETA_STANDARD", CORR_ETA_STANDARD, "1", CORR_ETA_SOURCE, None, None)
         )
-    trace = build_trace(
+    sealed = seal_outputs(
         methodology_id=METHODOLOGY_ID,
         version=VERSION,
         inputs=_inputs(norm),
         factors=factors,
         steps=steps,
-        result=outputs,
+        outputs=outputs,
         case=norm,
     )
-    _, sha = seal(trace)
+    trace, sha = sealed["trace"], sealed["trace_sha256"]
     return InstallationResult(
         case=norm,
         attributed_direct_emissions_t=r.attributed_direct_emissions_t,
@@ -1224,3 +1241,48 @@ def compute_installation(case: Mapping[str, Any]) -> InstallationResult:
 def run(case: Mapping[str, Any]) -> dict[str, Any]:
     """Registry entry point: outputs plus ``trace`` and ``trace_sha256``."""
     return compute_installation(case).as_dict()
+
+
+#: Plausible ranges of the case keys (methodologies.plausibility); a nested installation
+#: (``precursors[0].installation.…``) is checked with the same keys.
+SPEC = CaseSpec(
+    {},
+    ranges={
+        "good.activity_level_t": GOOD_T,
+        "direct.attributed_emissions_t": Range(
+            0.0,
+            50.0,
+            "tCO2e",
+            ((1e-3, "kgCO2e"),),
+            per="good.activity_level_t",
+            per_unit="tCO2e/t",
+        ),
+        "direct.source_streams[*].ncv_tj_per_t": NCV_T,
+        "direct.source_streams[*].ncv_tj_per_1000nm3": NCV_NM3,
+        "direct.source_streams[*].ef_t_per_tj": FUEL_EF,
+        "direct.source_streams[*].ef_t_per_t": PROCESS_EF,
+        "direct.source_streams[*].carbon_content_t_per_t": CARBON,
+        "direct.source_streams[*].conversion_factor": fraction(),
+        "direct.source_streams[*].oxidation_factor": fraction(),
+        "direct.source_streams[*].biomass_fraction": fraction(),
+        "direct.waste_gas_ef_t_per_tj": EF_NG,
+        "direct.waste_gas_corr_eta": Range(0.1, 1.0, "1 (η_WG / η_NG)", PERCENT),
+        "direct.heat_imported_ef_t_per_tj": HEAT_EF,
+        "direct.heat_exported_ef_t_per_tj": HEAT_EF,
+        "direct.electricity_exported_ef_t_per_mwh": ELECTRICITY_EF,
+        "electricity.ef_t_per_mwh": ELECTRICITY_EF,
+        "electricity.consumed_mwh": Range(
+            0.0,
+            70.0,
+            "MWh",
+            ((1e-3, "kWh"),),
+            per="good.activity_level_t",
+            per_unit="MWh/t",
+        ),
+        "precursors[*].mass_t": Range(
+            0.0, 10.0, "t", ((1e-3, "kg"),), per="good.activity_level_t", per_unit="t/t of good"
+        ),
+        "precursors[*].see_direct_t_per_t": SEE,
+        "precursors[*].see_indirect_t_per_t": SEE,
+    },
+)

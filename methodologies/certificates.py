@@ -85,7 +85,7 @@ from methodologies import casefields as cf
 from methodologies import cbam_tables
 from methodologies.cbam_goods import normalise_cn_code
 from methodologies.errors import CaseError
-from methodologies.trace import build_trace, factor_item, input_item, seal, step_item
+from methodologies.spec import SEE, CaseSpec, Field, Range, Recorder, fraction
 
 METHODOLOGY_ID = "cbam.certificates"
 VERSION = "2025.2620.2"
@@ -113,31 +113,6 @@ FIRST_YEAR = 2026
 COLUMNS = {"A": "actual data", "B": "default values"}
 #: The benchmark column of each rung of the ladder (IR 2025/2620 Annex, sections 3, 4).
 COLUMN_OF_TIER = {"verified": "A", "disclosed": "A", "modelled": "A", "default": "B"}
-
-_CASE_KEYS = frozenset(
-    {
-        "methodology",
-        "year",
-        "see_total_t_per_t",
-        "see_tier",
-        "mass_t",
-        "cn_code",
-        "route",
-        "benchmark_t_per_t",
-        "benchmark_column",
-        "benchmark_source",
-        "precursors",
-        "cscf",
-        "cscf_source",
-        "carbon_price_paid_eur_per_t",
-        "carbon_price_source",
-        "price_eur_per_t",
-    }
-)
-_PRECURSOR_KEYS = frozenset(
-    {"cn_code", "mass_t_per_t", "route", "benchmark_column", "benchmark_t_per_t",
-     "benchmark_source"}
-)  # fmt: skip
 
 
 # --------------------------------------------------------------------------- formulas
@@ -192,21 +167,56 @@ def certificate_cost(count: Any, price_eur_per_t: Any) -> Any:
 # --------------------------------------------------------------------------- case
 
 
-def _citation(obj: Mapping[str, Any], key: str, path: str) -> str:
-    value = cf.text(obj, key, path, "a non-empty citation (text)")
-    if not value.strip():
-        raise CaseError(cf.join(path, key), "a non-empty citation (text)", "empty")
-    return value
+def _year(case: Mapping[str, Any], name: str, path: str, got: dict[str, Any]) -> int:
+    year = cf.integer(case, name, path, "calendar year of import (integer >= 2026)")
+    cbam_factor(year)  # validates the year
+    return year
+
+
+def _tier(case: Mapping[str, Any], name: str, path: str, got: dict[str, Any]) -> str:
+    tier = cf.text(case, name, path, "verified, disclosed, modelled or default")
+    if tier not in COLUMN_OF_TIER:
+        raise CaseError(name, "verified, disclosed, modelled or default", f"got {tier!r}")
+    return tier
+
+
+def _column(obj: Mapping[str, Any], path: str, default: str) -> str:
+    column = cf.text(obj, "benchmark_column", path, "'A' (actual data) or 'B'", default=default)
+    if column not in COLUMNS:
+        raise CaseError(
+            cf.join(path, "benchmark_column"),
+            "'A' (actual data) or 'B' (default values)",
+            f"got {column!r}",
+        )
+    return column
+
+
+def _tier_column(case: Mapping[str, Any], name: str, path: str, got: dict[str, Any]) -> str:
+    tier = got["see_tier"]
+    column = COLUMN_OF_TIER[tier]
+    if _column(case, path, column) != column:
+        raise CaseError(
+            name,
+            f"'{column}' for an SEE of tier {tier} ({COLUMNS[column]}; IR 2025/2620 Annex)",
+            f"got {case[name]!r}",
+        )
+    return column
+
+
+def _cn(obj: Mapping[str, Any], name: str, path: str, got: dict[str, Any]) -> str | None:
+    value = obj.get(name)
+    return None if value is None else normalise_cn_code(value, cf.join(path, name))
 
 
 def _benchmark(
-    obj: Mapping[str, Any], path: str, column: str, cn: str | None
+    obj: Mapping[str, Any], name: str, path: str, got: dict[str, Any]
 ) -> tuple[float, str, str | None]:
     """(BM [tCO2e/t], its citation, route) given in ``obj`` or read from IR 2025/2620."""
+    column, cn = got["benchmark_column"], got["cn_code"]
     route = cf.text(obj, "route", path, "production route letter (text)", default=None)
     if obj.get("benchmark_t_per_t") is not None:
         value = cf.number(obj, "benchmark_t_per_t", path, "tCO2e/t", minimum=0.0)
-        return value, _citation(obj, "benchmark_source", path), route
+        return value, _CITATION.read(obj, "benchmark_source", path), route
     if obj.get("benchmark_source") is not None:
         raise CaseError(
             cf.join(path, "benchmark_t_per_t"),
@@ -230,85 +240,87 @@ def _benchmark(
     return found.value, f"{found.source}; {found.row}", route
 
 
-def _column(obj: Mapping[str, Any], path: str, default: str) -> str:
-    column = cf.text(obj, "benchmark_column", path, "'A' (actual data) or 'B'", default=default)
-    if column not in COLUMNS:
+def _precursor_column(obj: Mapping[str, Any], name: str, path: str, got: dict) -> str:
+    return _column(obj, path, "B")
+
+
+def _precursors(case: Mapping[str, Any], name: str, path: str, got: dict) -> list[dict]:
+    raw = case.get(name) or []
+    if not isinstance(raw, list):
+        raise CaseError(name, "a list of precursor objects", f"got {raw!r}")
+    if raw and got["benchmark_column"] == "B":
         raise CaseError(
-            cf.join(path, "benchmark_column"),
-            "'A' (actual data) or 'B' (default values)",
-            f"got {column!r}",
+            name,
+            "no precursors with default values (column B already includes them; Q&A 3.9)",
+            f"got {len(raw)} precursor(s) for an SEE of tier {got['see_tier']}",
         )
-    return column
+    return [_precursor(item, f"{name}[{i}]") for i, item in enumerate(raw)]
 
 
 def _precursor(item: object, path: str) -> dict[str, Any]:
-    cf.mapping(item, path)
-    cf.only_keys(item, _PRECURSOR_KEYS, path)
-    cn = normalise_cn_code(item.get("cn_code"), cf.join(path, "cn_code"))
-    column = _column(item, path, "B")
-    bm, source, route = _benchmark(item, path, column, cn)
-    return {
-        "benchmark_column": column,
-        "benchmark_source": source,
-        "benchmark_t_per_t": bm,
-        "cn_code": cn,
-        "mass_t_per_t": cf.number(item, "mass_t_per_t", path, "t/t", minimum=0.0),
-        "route": route,
+    got = PRECURSOR_SPEC.read(item, path)
+    bm, source, route = got.pop("benchmark_t_per_t")
+    return {**got, "benchmark_source": source, "benchmark_t_per_t": bm, "route": route}
+
+
+_CITATION = Field(kind="citation")
+_DECLARED = Field(read_by_spec=False)  # an allowed key, read with another field
+
+#: The keys of one precursor object of a case, in the order they are read.
+PRECURSOR_SPEC = CaseSpec(
+    {
+        "cn_code": Field(kind="custom", reader=_cn),
+        "benchmark_column": Field(kind="custom", reader=_precursor_column),
+        "benchmark_t_per_t": Field("tCO2e/t", kind="custom", reader=_benchmark),
+        "route": _DECLARED,
+        "benchmark_source": _DECLARED,
+        "mass_t_per_t": Field("t/t", minimum=0.0),
     }
+)
+
+#: The keys of a ``cbam.certificates`` case: units, lower bounds and plausible ranges
+#: (checked by methodologies.plausibility), in the order they are read and checked.
+SPEC = CaseSpec(
+    {
+        "methodology": _DECLARED,
+        "year": Field("calendar year", kind="custom", reader=_year),
+        "see_tier": Field(kind="custom", reader=_tier),
+        "benchmark_column": Field(kind="custom", reader=_tier_column),
+        "cn_code": Field(kind="custom", reader=_cn),
+        "benchmark_t_per_t": Field(
+            "tCO2e/t",
+            kind="custom",
+            reader=_benchmark,
+            range=Range(0.0, 25.0, "tCO2e/t", ((1e-3, "kgCO2e/t"),)),
+        ),
+        "route": _DECLARED,
+        "benchmark_source": _DECLARED,
+        "carbon_price_paid_eur_per_t": Field("EUR/t of good", kind="optional", minimum=0.0),
+        "carbon_price_source": _DECLARED,
+        "cscf": Field("1 (fraction)", minimum=0.0, range=fraction()),
+        "cscf_source": _CITATION,
+        "mass_t": Field("t", minimum=0.0, range=Range(0.0, 1e8, "t", ((1e-3, "kg"),))),
+        "precursors": Field(kind="custom", reader=_precursors),
+        "price_eur_per_t": Field(
+            "EUR/tCO2e", kind="optional", minimum=0.0, range=Range(0.0, 1000.0, "EUR/tCO2e")
+        ),
+        "see_total_t_per_t": Field("tCO2e/t", minimum=0.0, range=SEE),
+    }
+)
 
 
 def normalise_case(case: Mapping[str, Any]) -> dict[str, Any]:
     """The complete normalised case: benchmarks read from the bundled table are written
     in with their citation, so the trace recomputes from the case alone."""
-    cf.mapping(case, "")
-    cf.only_keys(case, _CASE_KEYS, "")
-    year = cf.integer(case, "year", "", "calendar year of import (integer >= 2026)")
-    cbam_factor(year)  # validates the year
-    tier = cf.text(case, "see_tier", "", "verified, disclosed, modelled or default")
-    if tier not in COLUMN_OF_TIER:
-        raise CaseError("see_tier", "verified, disclosed, modelled or default", f"got {tier!r}")
-    column = COLUMN_OF_TIER[tier]
-    given = _column(case, "", column)
-    if given != column:
-        raise CaseError(
-            "benchmark_column",
-            f"'{column}' for an SEE of tier {tier} ({COLUMNS[column]}; IR 2025/2620 Annex)",
-            f"got {given!r}",
-        )
-    cn = case.get("cn_code")
-    cn = None if cn is None else normalise_cn_code(cn, "cn_code")
-    bm, source, route = _benchmark(case, "", column, cn)
-    raw = case.get("precursors") or []
-    if not isinstance(raw, list):
-        raise CaseError("precursors", "a list of precursor objects", f"got {raw!r}")
-    if raw and column == "B":
-        raise CaseError(
-            "precursors",
-            "no precursors with default values (column B already includes them; Q&A 3.9)",
-            f"got {len(raw)} precursor(s) for an SEE of tier {tier}",
-        )
-    out = {
-        "benchmark_column": column,
-        "benchmark_source": source,
-        "benchmark_t_per_t": bm,
-        "carbon_price_paid_eur_per_t": cf.optional_number(
-            case, "carbon_price_paid_eur_per_t", "", "EUR/t of good", minimum=0.0
-        ),
-        "carbon_price_source": None,
-        "cn_code": cn,
-        "cscf": cf.number(case, "cscf", "", "1 (fraction)", minimum=0.0),
-        "cscf_source": _citation(case, "cscf_source", ""),
-        "mass_t": cf.number(case, "mass_t", "", "t", minimum=0.0),
-        "methodology": METHODOLOGY_ID,
-        "precursors": [_precursor(p, f"precursors[{i}]") for i, p in enumerate(raw)],
-        "price_eur_per_t": cf.optional_number(
-            case, "price_eur_per_t", "", "EUR/tCO2e", minimum=0.0
-        ),
-        "route": route,
-        "see_tier": tier,
-        "see_total_t_per_t": cf.number(case, "see_total_t_per_t", "", "tCO2e/t", minimum=0.0),
-        "year": year,
-    }
+    out = SPEC.read(case)
+    bm, source, route = out.pop("benchmark_t_per_t")
+    out.update(
+        benchmark_source=source,
+        benchmark_t_per_t=bm,
+        carbon_price_source=None,
+        methodology=METHODOLOGY_ID,
+        route=route,
+    )
     if out["cscf"] > 1.0:
         raise CaseError("cscf", "a number in [0, 1] (fraction)", f"got {out['cscf']!r}")
     if out["carbon_price_paid_eur_per_t"] is None and case.get("carbon_price_source") is not None:
@@ -318,7 +330,7 @@ def normalise_case(case: Mapping[str, Any]) -> dict[str, Any]:
             "a citation without a carbon price",
         )
     if out["carbon_price_paid_eur_per_t"] is not None:
-        out["carbon_price_source"] = _citation(case, "carbon_price_source", "")
+        out["carbon_price_source"] = _CITATION.read(case, "carbon_price_source", "")
         if not out["price_eur_per_t"]:
             raise CaseError(
                 "price_eur_per_t",
@@ -382,24 +394,82 @@ def _reason(norm: dict[str, Any], factor: float, sefa_g: float, sefa_p: float, d
 def compute_certificates(case: Mapping[str, Any]) -> CertificatesResult:
     """Certificates due and their cost for one case (see the module docstring)."""
     norm = normalise_case(case)
-    year, see, mass = norm["year"], norm["see_total_t_per_t"], norm["mass_t"]
-    factor = cbam_factor(year)
-    cscf = norm["cscf"]
-    sefa_g = free_allocation_adjustment(factor, cscf, norm["benchmark_t_per_t"])
-    pre = norm["precursors"]
+    year, pre = norm["year"], norm["precursors"]
+    see, mass, cscf, bm = (norm[k] for k in ("see_total_t_per_t", "mass_t", "cscf",
+                                             "benchmark_t_per_t"))  # fmt: skip
+    price, paid = norm["price_eur_per_t"], norm["carbon_price_paid_eur_per_t"]
+    year_valid = (f"{year}-01-01", f"{year}-12-31")
+    last = max(CBAM_FACTOR_BY_YEAR)
+    rec = Recorder()
+    rec.input("year", year, "calendar year of import")
+    rec.input("see_total_t_per_t", see, "tCO2e/t")
+    rec.input("see_tier", norm["see_tier"], "rung of the SEE")
+    rec.input("mass_t", mass, "t")
+    for i, p in enumerate(pre):
+        rec.input(f"precursors[{i}].mass_t_per_t", p["mass_t_per_t"], "t/t")
+    if price is not None:
+        rec.input("price_eur_per_t", price, "EUR/tCO2e")
+    factor = rec.factor(
+        f"cbam_factor ({year})", cbam_factor(year), "1", CBAM_FACTOR_SOURCE,
+        *(year_valid if year <= last else (f"{last + 1}-01-01", None)),
+    )  # fmt: skip
+    col = norm["benchmark_column"]
+    rec.factor(f"benchmark (column {col})", bm, "tCO2e/t", norm["benchmark_source"])
+    for i, p in enumerate(pre):
+        rec.factor(f"precursors[{i}] benchmark (column {p['benchmark_column']})",
+                   p["benchmark_t_per_t"], "tCO2e/t", p["benchmark_source"])  # fmt: skip
+    rec.factor(f"cscf ({year})", cscf, "1", norm["cscf_source"], *year_valid)
+    if paid is not None:
+        rec.factor("carbon price paid in the country of origin", paid, "EUR/t",
+                   norm["carbon_price_source"], *year_valid)  # fmt: skip
+
+    sefa_g = rec.step(
+        "cbam.certificates.sefa_good", "SEFA_g = CBAM_y × CSCF_y × BM_g",
+        {"cbam_factor": factor, "cscf": cscf, "benchmark_t_per_t": bm},
+        free_allocation_adjustment(factor, cscf, bm), "tCO2e/t",
+    )  # fmt: skip
     sefa_i = [free_allocation_adjustment(factor, cscf, p["benchmark_t_per_t"]) for p in pre]
-    sefa_p = precursor_adjustment([p["mass_t_per_t"] for p in pre], sefa_i)
-    sefa = sefa_g + sefa_p
-    price = norm["price_eur_per_t"]
-    paid = norm["carbon_price_paid_eur_per_t"]
-    d = 0.0 if paid is None else carbon_price_deduction(paid, price)
-    per_t = certificates_per_tonne(see, sefa, d)
-    count = certificates(mass, per_t)
-    cost = None if price is None else certificate_cost(count, price)
+    masses = [p["mass_t_per_t"] for p in pre]
+    sefa_p = precursor_adjustment(masses, sefa_i)
+    if pre:
+        rec.step(
+            "cbam.certificates.sefa_precursors",
+            "Σ_i m_i × SEFA_i, SEFA_i = CBAM_y × CSCF_y × BM_i (IR 2025/2620 Equation 4)",
+            {"mass_t_per_t": masses, "sefa_i_t_per_t": sefa_i}, sefa_p, "tCO2e/t",
+        )  # fmt: skip
+    sefa = rec.step(
+        "cbam.certificates.sefa", "SEFA = SEFA_g + Σ_i m_i × SEFA_i",
+        {"sefa_good_t_per_t": sefa_g, "sefa_precursors_t_per_t": sefa_p},
+        sefa_g + sefa_p, "tCO2e/t",
+    )  # fmt: skip
+    d = 0.0
+    if paid is not None:
+        d = rec.step(
+            "cbam.certificates.carbon_price",
+            "d = carbon price paid / certificate price (Reg. 2023/956 Art. 9)",
+            {"carbon_price_paid_eur_per_t": paid, "price_eur_per_t": price},
+            carbon_price_deduction(paid, price), "tCO2e/t",
+        )  # fmt: skip
+    per_t = rec.step(
+        "cbam.certificates.per_tonne", "c = max(0, SEE − SEFA − d)",
+        {"see_total_t_per_t": see, "sefa_t_per_t": sefa, "deduction_t_per_t": d},
+        certificates_per_tonne(see, sefa, d), "tCO2e/t",
+    )  # fmt: skip
+    count = rec.step(
+        "cbam.certificates.count", "C = M × c", {"mass_t": mass, "certificates_per_t": per_t},
+        certificates(mass, per_t), "tCO2e",
+    )  # fmt: skip
+    cost = None
+    if price is not None:
+        cost = rec.step(
+            "cbam.certificates.cost", "cost = C × price",
+            {"certificates": count, "price_eur_per_t": price},
+            certificate_cost(count, price), "EUR",
+        )  # fmt: skip
     reason = _reason(norm, factor, sefa_g, sefa_p, d, per_t)
     outputs = {
-        "benchmark_column": norm["benchmark_column"],
-        "benchmark_t_per_t": norm["benchmark_t_per_t"],
+        "benchmark_column": col,
+        "benchmark_t_per_t": bm,
         "carbon_price_deduction_t_per_t": d,
         "cbam_factor": factor,
         "certificates": count,
@@ -411,132 +481,9 @@ def compute_certificates(case: Mapping[str, Any]) -> CertificatesResult:
         "sefa_t_per_t": sefa,
         "tier": "view",
     }
-    last = max(CBAM_FACTOR_BY_YEAR)
-    valid = (f"{year}-01-01", f"{year}-12-31") if year <= last else (f"{last + 1}-01-01", None)
-    year_valid = (f"{year}-01-01", f"{year}-12-31")
-    factors = [
-        factor_item(f"cbam_factor ({year})", factor, "1", CBAM_FACTOR_SOURCE, *valid),
-        factor_item(
-            f"benchmark (column {norm['benchmark_column']})",
-            norm["benchmark_t_per_t"],
-            "tCO2e/t",
-            norm["benchmark_source"],
-            None,
-            None,
-        ),
-        *(
-            factor_item(
-                f"precursors[{i}] benchmark (column {p['benchmark_column']})",
-                p["benchmark_t_per_t"],
-                "tCO2e/t",
-                p["benchmark_source"],
-                None,
-                None,
-            )
-            for i, p in enumerate(pre)
-        ),
-        factor_item(f"cscf ({year})", cscf, "1", norm["cscf_source"], *year_valid),
-    ]
-    steps = [
-        step_item(
-            "cbam.certificates.sefa_good",
-            "SEFA_g = CBAM_y × CSCF_y × BM_g",
-            {"cbam_factor": factor, "cscf": cscf, "benchmark_t_per_t": norm["benchmark_t_per_t"]},
-            sefa_g,
-            "tCO2e/t",
-        )
-    ]
-    if pre:
-        steps.append(
-            step_item(
-                "cbam.certificates.sefa_precursors",
-                "Σ_i m_i × SEFA_i, SEFA_i = CBAM_y × CSCF_y × BM_i (IR 2025/2620 Equation 4)",
-                {
-                    "mass_t_per_t": [p["mass_t_per_t"] for p in pre],
-                    "sefa_i_t_per_t": sefa_i,
-                },
-                sefa_p,
-                "tCO2e/t",
-            )
-        )
-    steps.append(
-        step_item(
-            "cbam.certificates.sefa",
-            "SEFA = SEFA_g + Σ_i m_i × SEFA_i",
-            {"sefa_good_t_per_t": sefa_g, "sefa_precursors_t_per_t": sefa_p},
-            sefa,
-            "tCO2e/t",
-        )
-    )
-    if paid is not None:
-        steps.append(
-            step_item(
-                "cbam.certificates.carbon_price",
-                "d = carbon price paid / certificate price (Reg. 2023/956 Art. 9)",
-                {"carbon_price_paid_eur_per_t": paid, "price_eur_per_t": price},
-                d,
-                "tCO2e/t",
-            )
-        )
-    steps += [
-        step_item(
-            "cbam.certificates.per_tonne",
-            "c = max(0, SEE − SEFA − d)",
-            {"see_total_t_per_t": see, "sefa_t_per_t": sefa, "deduction_t_per_t": d},
-            per_t,
-            "tCO2e/t",
-        ),
-        step_item(
-            "cbam.certificates.count",
-            "C = M × c",
-            {"mass_t": mass, "certificates_per_t": per_t},
-            count,
-            "tCO2e",
-        ),
-    ]
-    if cost is not None:
-        steps.append(
-            step_item(
-                "cbam.certificates.cost",
-                "cost = C × price",
-                {"certificates": count, "price_eur_per_t": price},
-                cost,
-                "EUR",
-            )
-        )
-    inputs = [
-        input_item("year", year, "calendar year of import"),
-        input_item("see_total_t_per_t", see, "tCO2e/t"),
-        input_item("see_tier", norm["see_tier"], "rung of the SEE"),
-        input_item("mass_t", mass, "t"),
-        *(input_item(f"precursors[{i}].mass_t_per_t", p["mass_t_per_t"], "t/t")
-          for i, p in enumerate(pre)),
-    ]  # fmt: skip
-    if price is not None:
-        inputs.append(input_item("price_eur_per_t", price, "EUR/tCO2e"))
-    if paid is not None:
-        factors.append(
-            factor_item(
-                "carbon price paid in the country of origin",
-                paid,
-                "EUR/t",
-                norm["carbon_price_source"],
-                *year_valid,
-            )
-        )
-    trace = build_trace(
-        methodology_id=METHODOLOGY_ID,
-        version=VERSION,
-        inputs=inputs,
-        factors=factors,
-        steps=steps,
-        result=outputs,
-        case=norm,
-    )
-    _, sha = seal(trace)
-    return CertificatesResult(
-        norm, factor, sefa_g, sefa_p, sefa, d, per_t, count, cost, reason, trace, sha
-    )
+    sealed = rec.seal(METHODOLOGY_ID, VERSION, outputs, norm)
+    return CertificatesResult(norm, factor, sefa_g, sefa_p, sefa, d, per_t, count, cost,
+                              reason, sealed["trace"], sealed["trace_sha256"])  # fmt: skip
 
 
 def run(case: Mapping[str, Any]) -> dict[str, Any]:

@@ -9,9 +9,11 @@ and, when a power of ten or a percentage brings the value into range, the likely
 mistake.  :func:`methodologies.run_case` calls it for every case, so every methodology
 (and the CLI, which exits with status 2) is covered.
 
-Ranges are declared in :data:`RANGES`, keyed by methodology id and by the case key as a
-dotted path with ``[*]`` for list items.  A nested installation of ``cbam.installation``
-(``precursors[0].installation.…``) is checked with the same keys as the top level.  A
+Ranges are declared in each methodology's case spec (``SPEC`` of the module, see
+:mod:`methodologies.spec`) and gathered in :data:`RANGES`, keyed by methodology id and
+by the case key as a dotted path with ``[*]`` for list items.  A nested installation of
+``cbam.installation`` (``precursors[0].installation.…``) is checked with the same keys as
+the top level.  A
 key with ``per`` is checked as a ratio to another key of the same object (precursor mass
 and electricity per tonne of good).  An uncertain number is checked on its nominal value
 and distribution bounds, and its ``uncertainty.relative`` against [0, 1].  Keys without
@@ -48,206 +50,50 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from methodologies.errors import ImplausibleValueError
-
-
-@dataclass(frozen=True)
-class Range:
-    """A plausible range [``low``, ``high``] in ``unit``.
-
-    ``alternatives``: (factor, unit) pairs; when ``value × factor`` falls in the range,
-    the value was probably given in that unit ("did you mean …?").  ``per``: the key
-    (same object) the value is divided by before the check, ``per_unit`` the ratio's
-    unit."""
-
-    low: float
-    high: float
-    unit: str
-    alternatives: tuple[tuple[float, str], ...] = ()
-    per: str | None = None
-    per_unit: str = ""
-    zero_ok: bool = False  # 0 stands for "none" (no waste gas), whatever the range
-
-    def hint(self, value: float) -> str:
-        """The likely unit mistake ("48 TJ/t: did you mean GJ/t?"), or ""."""
-        for factor, unit in self.alternatives:
-            if self.low <= value * factor <= self.high:
-                shown = self.per_unit or self.unit
-                shown = "" if shown.startswith("1") else f" {shown}"
-                return f"{value:g}{shown}: did you mean {unit}?"
-        return ""
-
-
-_PERCENT = ((0.01, "a percentage (give a fraction: divide by 100)"),)
-
-
-def _fraction(low: float = 0.0, high: float = 1.0) -> Range:
-    return Range(low, high, "1 (fraction)", _PERCENT)
-
-
-#: IR 2025/2547 Annex II point G / IPCC 2006 Vol. 2 Table 1.2 (see the module docstring).
-NCV_T = Range(0.001, 0.15, "TJ/t", ((1e-3, "GJ/t"), (1e-6, "MJ/t")))
-NCV_NM3 = Range(0.001, 0.12, "TJ/1000 Nm³", ((1e-3, "GJ/1000 Nm³ (MJ/Nm³)"),))
-FUEL_EF = Range(0.0, 300.0, "tCO2/TJ", ((1e3, "tCO2/GJ"), (1e-3, "kgCO2/TJ")))
-EF_NG = Range(50.0, 60.0, "tCO2/TJ", ((1e3, "tCO2/GJ"), (1e-3, "kgCO2/TJ")), zero_ok=True)
-PROCESS_EF = Range(0.0, 3.664, "tCO2/t", ((1e-3, "kgCO2/t"),))
-CARBON = Range(0.0, 1.0, "tC/t", _PERCENT)
-ELECTRICITY_EF = Range(0.0, 1.5, "tCO2e/MWh", ((1e-3, "gCO2e/kWh or kgCO2e/MWh"),))
-HEAT_EF = Range(0.0, 200.0, "tCO2e/TJ", ((1e3, "tCO2e/GJ"), (1e-3, "kgCO2e/TJ")))
-SEE = Range(0.0, 50.0, "tCO2e/t", ((1e-3, "kgCO2e/t"),))
-GOOD_T = Range(0.0, 2e8, "t", ((1e-3, "kg"),))
-RELATIVE = Range(0.0, 1.0, "1 (relative standard uncertainty)", _PERCENT)
-
-_FUELS = (
-    "natural_gas",
-    "coking_coal",
-    "other_bituminous_coal",
-    "sub_bituminous_coal",
-    "anthracite",
-    "lignite",
-    "coke_oven_coke",
-    "petroleum_coke",
-    "residual_fuel_oil",
-    "gas_diesel_oil",
-    "lpg",
+from methodologies import (
+    cbam_default,
+    cbam_installation,
+    certificates,
+    hydrogen,
+    route_aluminium,
+    route_cement,
+    route_minerals,
+    route_steel,
+    satellite,
 )
-_REDUCTANTS = ("coke", "coking_coal", "coal", "electrodes")
+from methodologies.errors import ImplausibleValueError
+from methodologies.spec import (  # noqa: F401  (re-exported: the shared ranges)
+    CARBON,
+    EF_NG,
+    ELECTRICITY_EF,
+    FUEL_EF,
+    GOOD_T,
+    HEAT_EF,
+    NCV_NM3,
+    NCV_T,
+    PROCESS_EF,
+    RELATIVE,
+    SEE,
+    Range,
+)
 
-
-def _route_common() -> dict[str, Range]:
-    out: dict[str, Range] = {
-        "production_t": GOOD_T,
-        "electricity_ef_t_per_mwh": ELECTRICITY_EF,
-        "electricity_mwh": Range(
-            0.0, 70.0, "MWh", ((1e-3, "kWh"),), per="production_t", per_unit="MWh/t"
-        ),
-    }
-    out.update({f"{fuel}_ef_t_per_tj": FUEL_EF for fuel in _FUELS})
-    out.update({f"{r}_carbon_t_per_t": CARBON for r in _REDUCTANTS})
-    return out
-
-
-_INSTALLATION: dict[str, Range] = {
-    "good.activity_level_t": GOOD_T,
-    "direct.attributed_emissions_t": Range(
-        0.0,
-        50.0,
-        "tCO2e",
-        ((1e-3, "kgCO2e"),),
-        per="good.activity_level_t",
-        per_unit="tCO2e/t",
-    ),
-    "direct.source_streams[*].ncv_tj_per_t": NCV_T,
-    "direct.source_streams[*].ncv_tj_per_1000nm3": NCV_NM3,
-    "direct.source_streams[*].ef_t_per_tj": FUEL_EF,
-    "direct.source_streams[*].ef_t_per_t": PROCESS_EF,
-    "direct.source_streams[*].carbon_content_t_per_t": CARBON,
-    "direct.source_streams[*].conversion_factor": _fraction(),
-    "direct.source_streams[*].oxidation_factor": _fraction(),
-    "direct.source_streams[*].biomass_fraction": _fraction(),
-    "direct.waste_gas_ef_t_per_tj": EF_NG,
-    "direct.waste_gas_corr_eta": Range(0.1, 1.0, "1 (η_WG / η_NG)", _PERCENT),
-    "direct.heat_imported_ef_t_per_tj": HEAT_EF,
-    "direct.heat_exported_ef_t_per_tj": HEAT_EF,
-    "direct.electricity_exported_ef_t_per_mwh": ELECTRICITY_EF,
-    "electricity.ef_t_per_mwh": ELECTRICITY_EF,
-    "electricity.consumed_mwh": Range(
-        0.0,
-        70.0,
-        "MWh",
-        ((1e-3, "kWh"),),
-        per="good.activity_level_t",
-        per_unit="MWh/t",
-    ),
-    "precursors[*].mass_t": Range(
-        0.0, 10.0, "t", ((1e-3, "kg"),), per="good.activity_level_t", per_unit="t/t of good"
-    ),
-    "precursors[*].see_direct_t_per_t": SEE,
-    "precursors[*].see_indirect_t_per_t": SEE,
-}
-
-#: Methodology id → case key (dotted, ``[*]`` for list items) → plausible range.
+#: Methodology id → case key (dotted, ``[*]`` for list items) → plausible range, gathered
+#: from each methodology's case spec (``SPEC.all_ranges()``; :mod:`methodologies.spec`).
 RANGES: dict[str, dict[str, Range]] = {
-    "cbam.installation": _INSTALLATION,
-    "cbam.default": {
-        "default_values[*].direct_t_per_t": SEE,
-        "default_values[*].indirect_t_per_t": SEE,
-        "default_values[*].total_t_per_t": SEE,
-        "default_values[*].dv_2026_t_per_t": SEE,
-        "default_values[*].dv_2027_t_per_t": SEE,
-        "default_values[*].dv_2028_onwards_t_per_t": SEE,
-    },
-    "cbam.certificates": {
-        "see_total_t_per_t": SEE,
-        "benchmark_t_per_t": Range(0.0, 25.0, "tCO2e/t", ((1e-3, "kgCO2e/t"),)),
-        "cscf": _fraction(),
-        "mass_t": Range(0.0, 1e8, "t", ((1e-3, "kg"),)),
-        "price_eur_per_t": Range(0.0, 1000.0, "EUR/tCO2e"),
-    },
-    "route.steel": {
-        **_route_common(),
-        "limestone_ef_t_per_t": PROCESS_EF,
-        "dolomite_ef_t_per_t": PROCESS_EF,
-        "bof_ef_t_per_t": PROCESS_EF,
-        "eaf_ef_t_per_t": PROCESS_EF,
-        "dri_ef_t_per_t": PROCESS_EF,
-        "hydrogen_see_t_per_t": SEE,
-    },
-    "route.cement": {
-        **_route_common(),
-        "clinker_to_cement_t_per_t": _fraction(),
-        "clinker_ef_t_per_t": Range(0.0, 1.2, "tCO2/t clinker", ((1e-3, "kgCO2/t"),)),
-        "cao_t_per_t": _fraction(),
-        "mgo_t_per_t": _fraction(),
-        "ckd_correction": Range(1.0, 1.2, "1"),
-    },
-    "route.aluminium": {
-        **_route_common(),
-        "net_anode_consumption_t_per_t": Range(0.0, 1.0, "t anode/t Al", ((1e-3, "kg/t"),)),
-        "anode_carbon_t_per_t": CARBON,
-        "pfc_collection_efficiency": _fraction(),
-        "anode_effect_minutes_per_cell_day": Range(0.0, 10.0, "AE-min/cell-day"),
-    },
-    "route.minerals": {
-        **_route_common(),
-        "limestone_ef_t_per_t": PROCESS_EF,
-        "dolomite_ef_t_per_t": PROCESS_EF,
-        "soda_ash_ef_t_per_t": PROCESS_EF,
-    },
-    "satellite.activity": {
-        "reference_production_t": GOOD_T,
-        "reference_production_sigma_t": GOOD_T,
-        "disclosed_production_t": GOOD_T,
-        "disclosed_sigma_t": GOOD_T,
-        "k": Range(0.5, 10.0, "1 (coverage factor)"),
-    },
-    "hydrogen.rfnbo": {
-        "electrolyser_efficiency": Range(0.2, 1.0, "1 (MJ H2 LHV / MJ electricity)", _PERCENT),
-        "grid_intensity_g_per_kwh[*]": Range(
-            0.0, 1500.0, "gCO2e/kWh", ((1e3, "tCO2e/MWh or kgCO2e/kWh"),)
-        ),
-        "grid_renewable_share": _fraction(),
-        "grid_renewable_share[*]": _fraction(),
-    },
-    "hydrogen.us45v": {
-        # 45V lifecycle rates can be negative (e.g. captured fugitive methane feedstock).
-        "lifecycle_kg_per_kg": Range(-50.0, 40.0, "kgCO2e/kg H2", ((1e3, "tCO2e/kg"),)),
-        "inflation_adjustment_factor": Range(0.5, 5.0, "1"),
-    },
-    "hydrogen.smr": {
-        "hydrogen_t": GOOD_T,
-        "natural_gas_gj_per_t": Range(80.0, 400.0, "GJ/t H2", ((1e3, "TJ/t"), (1e-3, "MJ/t"))),
-        "natural_gas_tj_per_t": Range(0.08, 0.4, "TJ/t H2", ((1e-3, "GJ/t"), (1e-6, "MJ/t"))),
-        "capture_rate": _fraction(),
-        "electricity_mwh_per_t": Range(0.0, 70.0, "MWh/t H2", ((1e-3, "kWh/t"),)),
-        "electricity_ef_t_per_mwh": ELECTRICITY_EF,
-        "methane_leakage_rate": _fraction(0.0, 0.2),
-        "gwp100_ch4": Range(1.0, 100.0, "tCO2e/t CH4"),
-    },
+    cbam_installation.METHODOLOGY_ID: cbam_installation.SPEC.all_ranges(),
+    cbam_default.METHODOLOGY_ID: cbam_default.SPEC.all_ranges(),
+    certificates.METHODOLOGY_ID: certificates.SPEC.all_ranges(),
+    route_steel.METHODOLOGY_ID: route_steel.SPEC.all_ranges(),
+    route_cement.METHODOLOGY_ID: route_cement.SPEC.all_ranges(),
+    route_aluminium.METHODOLOGY_ID: route_aluminium.SPEC.all_ranges(),
+    route_minerals.METHODOLOGY_ID: route_minerals.SPEC.all_ranges(),
+    satellite.METHODOLOGY_ID: satellite.SPEC.all_ranges(),
+    hydrogen.RFNBO_ID: hydrogen.RFNBO_SPEC.all_ranges(),
+    hydrogen.US45V_ID: hydrogen.US45V_SPEC.all_ranges(),
+    hydrogen.SMR_ID: hydrogen.SMR_SPEC.all_ranges(),
 }
 
 #: Deepest nesting walked (cbam.installation allows 16 precursor levels of ~4 keys).

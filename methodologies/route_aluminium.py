@@ -66,6 +66,8 @@ from typing import Any
 
 from methodologies import route_common as rc
 from methodologies.errors import CaseError
+from methodologies.route_common import COMMON_RANGES
+from methodologies.spec import CARBON, CaseSpec, Range, fraction
 from methodologies.trace import step_item
 
 METHODOLOGY_ID = "route.aluminium"
@@ -361,3 +363,16 @@ def run(case: Mapping[str, Any]) -> dict[str, Any]:
         extra=extra,
         notes=notes,
     )
+
+
+#: Plausible ranges of the case keys (methodologies.plausibility).
+SPEC = CaseSpec(
+    {},
+    ranges={
+        **COMMON_RANGES,
+        "net_anode_consumption_t_per_t": Range(0.0, 1.0, "t anode/t Al", ((1e-3, "kg/t"),)),
+        "anode_carbon_t_per_t": CARBON,
+        "pfc_collection_efficiency": fraction(),
+        "anode_effect_minutes_per_cell_day": Range(0.0, 10.0, "AE-min/cell-day"),
+    },
+)

@@ -60,6 +60,8 @@ from typing import Any
 
 from methodologies import route_common as rc
 from methodologies.errors import CaseError
+from methodologies.route_common import COMMON_RANGES
+from methodologies.spec import CaseSpec, Range, fraction
 from methodologies.trace import step_item
 
 METHODOLOGY_ID = "route.cement"
@@ -239,3 +241,17 @@ def run(case: Mapping[str, Any]) -> dict[str, Any]:
         extra=extra,
         notes=[f"{ef_note} with CKD correction {ckd:g}"],
     )
+
+
+#: Plausible ranges of the case keys (methodologies.plausibility).
+SPEC = CaseSpec(
+    {},
+    ranges={
+        **COMMON_RANGES,
+        "clinker_to_cement_t_per_t": fraction(),
+        "clinker_ef_t_per_t": Range(0.0, 1.2, "tCO2/t clinker", ((1e-3, "kgCO2/t"),)),
+        "cao_t_per_t": fraction(),
+        "mgo_t_per_t": fraction(),
+        "ckd_correction": Range(1.0, 1.2, "1"),
+    },
+)

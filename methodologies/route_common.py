@@ -41,7 +41,8 @@ import numpy as np
 from methodologies import casefields as cf
 from methodologies.cbam_goods import goods_sector, is_direct_only, normalise_cn_code
 from methodologies.errors import CaseError
-from methodologies.trace import build_trace, factor_item, input_item, seal, step_item
+from methodologies.spec import CARBON, ELECTRICITY_EF, FUEL_EF, GOOD_T, Range, seal_outputs
+from methodologies.trace import factor_item, input_item, step_item
 
 TIER = "modelled"
 
@@ -484,19 +485,46 @@ def finish(
         "defaults_used": sorted(reader.used),
         "reason": "; ".join(notes) + ".",
     }
-    trace = build_trace(
+    return seal_outputs(
         methodology_id=prefix,
         version=version,
         inputs=reader.inputs(),
         factors=reader.factors(),
         steps=steps,
-        result=outputs,
+        outputs=outputs,
         case=reader.normalised(),
     )
-    _, sha = seal(trace)
-    return {**trace["result"], "trace": trace, "trace_sha256": sha}
 
 
 def direct_only_for(cn_code: str | None) -> bool:
     """Annex II (direct-only) status of the good; False when no CN code is given."""
     return bool(cn_code) and is_direct_only(cn_code)
+
+
+# --------------------------------------------------------------------------- case spec
+
+_FUELS = (
+    "natural_gas",
+    "coking_coal",
+    "other_bituminous_coal",
+    "sub_bituminous_coal",
+    "anthracite",
+    "lignite",
+    "coke_oven_coke",
+    "petroleum_coke",
+    "residual_fuel_oil",
+    "gas_diesel_oil",
+    "lpg",
+)
+_REDUCTANTS = ("coke", "coking_coal", "coal", "electrodes")
+
+#: Plausible ranges of the case keys every route model shares (methodologies.plausibility).
+COMMON_RANGES: dict[str, Range] = {
+    "production_t": GOOD_T,
+    "electricity_ef_t_per_mwh": ELECTRICITY_EF,
+    "electricity_mwh": Range(
+        0.0, 70.0, "MWh", ((1e-3, "kWh"),), per="production_t", per_unit="MWh/t"
+    ),
+    **{f"{fuel}_ef_t_per_tj": FUEL_EF for fuel in _FUELS},
+    **{f"{r}_carbon_t_per_t": CARBON for r in _REDUCTANTS},
+}

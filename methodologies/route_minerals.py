@@ -55,6 +55,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from methodologies import route_common as rc
+from methodologies.route_common import COMMON_RANGES
+from methodologies.spec import PROCESS_EF, CaseSpec
 from methodologies.trace import step_item
 
 METHODOLOGY_ID = "route.minerals"
@@ -132,3 +134,15 @@ def run(case: Mapping[str, Any]) -> dict[str, Any]:
         extra=extra,
         notes=[f"{product}: energy and reagent inputs as given (no default intensities)"],
     )
+
+
+#: Plausible ranges of the case keys (methodologies.plausibility).
+SPEC = CaseSpec(
+    {},
+    ranges={
+        **COMMON_RANGES,
+        "limestone_ef_t_per_t": PROCESS_EF,
+        "dolomite_ef_t_per_t": PROCESS_EF,
+        "soda_ash_ef_t_per_t": PROCESS_EF,
+    },
+)

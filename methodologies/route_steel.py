@@ -72,6 +72,8 @@ from typing import Any
 
 from methodologies import route_common as rc
 from methodologies.errors import CaseError
+from methodologies.route_common import COMMON_RANGES
+from methodologies.spec import PROCESS_EF, SEE, CaseSpec
 from methodologies.trace import step_item
 
 METHODOLOGY_ID = "route.steel"
@@ -273,3 +275,18 @@ def run(case: Mapping[str, Any]) -> dict[str, Any]:
         extra={"route": route, "reductant": reductant, "method": method},
         notes=notes,
     )
+
+
+#: Plausible ranges of the case keys (methodologies.plausibility).
+SPEC = CaseSpec(
+    {},
+    ranges={
+        **COMMON_RANGES,
+        "limestone_ef_t_per_t": PROCESS_EF,
+        "dolomite_ef_t_per_t": PROCESS_EF,
+        "bof_ef_t_per_t": PROCESS_EF,
+        "eaf_ef_t_per_t": PROCESS_EF,
+        "dri_ef_t_per_t": PROCESS_EF,
+        "hydrogen_see_t_per_t": SEE,
+    },
+)

@@ -56,7 +56,7 @@ from typing import Any
 import numpy as np
 
 from methodologies.errors import CaseError, MethodologyError
-from methodologies.trace import build_trace, factor_item, input_item, seal, step_item
+from methodologies.spec import GOOD_T, CaseSpec, Range, Recorder
 
 METHODOLOGY_ID = "satellite.activity"
 VERSION = "1"
@@ -219,33 +219,29 @@ def compute(case: Mapping[str, Any]) -> dict[str, Any]:
     sa = s / (mid - low)
     p_ref, s_ref = norm["reference_production_t"], norm["reference_production_sigma_t"]
     e, se = (float(v) for v in expected_production(a, sa, p_ref, s_ref))
-    steps = [
-        step_item("satellite.baseline_p10", "B10 = P10(history)", {"n": len(history)}, low, unit),
-        step_item("satellite.baseline_median", "B50 = median(history)", {}, mid, unit),
-        step_item("satellite.period_mean", "x̄ = mean(period)", {"n": len(period)}, x_mean, unit),
-        step_item(
-            "satellite.period_sigma",
-            "s = sd(period)/√n (n ≥ 2) else sd(history)",
-            {"n": len(period)},
-            s,
-            unit,
-        ),
-        step_item(
-            "satellite.activity_index",
-            "A = (x̄ − B10) / (B50 − B10)",
-            {"x_mean": x_mean, "b10": low, "b50": mid},
-            a,
-            "1",
-        ),
-        step_item("satellite.activity_index_sigma", "σ_A = s / (B50 − B10)", {"s": s}, sa, "1"),
-        step_item(
-            "satellite.expected_production",
-            "E = A × P_ref; σ_E = √((σ_A·P_ref)² + (A·σ_ref)²)",
-            {"a": a, "sigma_a": sa, "p_ref_t": p_ref, "sigma_ref_t": s_ref},
-            [e, se],
-            "t",
-        ),
-    ]
+    rec = Recorder()
+    rec.input("baseline_observations", history, unit)
+    rec.input("period_observations", period, unit)
+    rec.input("reference_production_t", p_ref, "t")
+    rec.input("reference_production_sigma_t", s_ref, "t")
+    rec.factor("k", norm["k"], "1", METHOD_SOURCE)
+    rec.factor("baseline_low_percentile", BASELINE_LOW_PERCENTILE, "%", METHOD_SOURCE)
+    rec.factor("baseline_mid_percentile", BASELINE_MID_PERCENTILE, "%", METHOD_SOURCE)
+    rec.step("satellite.baseline_p10", "B10 = P10(history)", {"n": len(history)}, low, unit)
+    rec.step("satellite.baseline_median", "B50 = median(history)", {}, mid, unit)
+    rec.step("satellite.period_mean", "x̄ = mean(period)", {"n": len(period)}, x_mean, unit)
+    rec.step("satellite.period_sigma", "s = sd(period)/√n (n ≥ 2) else sd(history)",
+             {"n": len(period)}, s, unit)  # fmt: skip
+    rec.step("satellite.activity_index", "A = (x̄ − B10) / (B50 − B10)",
+             {"x_mean": x_mean, "b10": low, "b50": mid}, a, "1")  # fmt: skip
+    rec.step("satellite.activity_index_sigma", "σ_A = s / (B50 − B10)", {"s": s}, sa, "1")
+    rec.step(
+        "satellite.expected_production",
+        "E = A × P_ref; σ_E = √((σ_A·P_ref)² + (A·σ_ref)²)",
+        {"a": a, "sigma_a": sa, "p_ref_t": p_ref, "sigma_ref_t": s_ref},
+        [e, se],
+        "t",
+    )
     outputs: dict[str, Any] = {
         "facility_id": norm["facility_id"],
         "period": norm["period"],
@@ -258,57 +254,37 @@ def compute(case: Mapping[str, Any]) -> dict[str, Any]:
         "expected_production_sigma_t": se,
         "validation": VALIDATION,
     }
-    inputs = [
-        input_item("baseline_observations", history, unit),
-        input_item("period_observations", period, unit),
-        input_item("reference_production_t", p_ref, "t"),
-        input_item("reference_production_sigma_t", s_ref, "t"),
-    ]
     if "disclosed_production_t" in norm:
-        d, sd = norm["disclosed_production_t"], norm["disclosed_sigma_t"]
+        d = rec.input("disclosed_production_t", norm["disclosed_production_t"], "t")
+        sd = rec.input("disclosed_sigma_t", norm["disclosed_sigma_t"], "t")
         sigma = float(combined_sigma(sd, se))
         r = reconcile(d, e, sigma, norm["k"])
+        rec.step(
+            "satellite.reconcile",
+            "σ = √(σ_D² + σ_E²); z = (D − E)/σ; flagged = |z| > k",
+            {"d_t": d, "e_t": e, "sigma_t": sigma, "k": norm["k"]},
+            r.z_score,
+            "1",
+        )
         outputs.update(
-            disclosed_production_t=d,
-            combined_sigma_t=sigma,
-            z_score=r.z_score,
-            flagged=r.flagged,
+            disclosed_production_t=d, combined_sigma_t=sigma, z_score=r.z_score, flagged=r.flagged
         )
-        inputs += [
-            input_item("disclosed_production_t", d, "t"),
-            input_item("disclosed_sigma_t", sd, "t"),
-        ]
-        steps.append(
-            step_item(
-                "satellite.reconcile",
-                "σ = √(σ_D² + σ_E²); z = (D − E)/σ; flagged = |z| > k",
-                {"d_t": d, "e_t": e, "sigma_t": sigma, "k": norm["k"]},
-                r.z_score,
-                "1",
-            )
-        )
-    factors = [
-        factor_item("k", norm["k"], "1", METHOD_SOURCE, None, None),
-        factor_item(
-            "baseline_low_percentile", BASELINE_LOW_PERCENTILE, "%", METHOD_SOURCE, None, None
-        ),
-        factor_item(
-            "baseline_mid_percentile", BASELINE_MID_PERCENTILE, "%", METHOD_SOURCE, None, None
-        ),
-    ]
-    trace = build_trace(
-        methodology_id=METHODOLOGY_ID,
-        version=VERSION,
-        inputs=inputs,
-        factors=factors,
-        steps=steps,
-        result=outputs,
-        case=norm,
-    )
-    _, sha = seal(trace)
-    return {**outputs, "trace": trace, "trace_sha256": sha}
+    return rec.seal(METHODOLOGY_ID, VERSION, outputs, norm)
 
 
 def run(case: Mapping[str, Any]) -> dict[str, Any]:
     """Registry entry point: outputs plus ``trace`` and ``trace_sha256``."""
     return compute(case)
+
+
+#: Plausible ranges of the case keys (methodologies.plausibility).
+SPEC = CaseSpec(
+    {},
+    ranges={
+        "reference_production_t": GOOD_T,
+        "reference_production_sigma_t": GOOD_T,
+        "disclosed_production_t": GOOD_T,
+        "disclosed_sigma_t": GOOD_T,
+        "k": Range(0.5, 10.0, "1 (coverage factor)"),
+    },
+)
