@@ -160,3 +160,9 @@ def test_unknown_mass_unit_is_a_row_error_naming_the_element(tmp_path):
     assert meta["rows_read"] == 2 and meta["rows_accepted"] == 1 and meta["rows_rejected"] == 1
     (err,) = meta["errors"]
     assert "ProducedMeasure/MeasurementUnit 'LTR'" in err.reason and err.field == "net_mass_t"
+
+
+def test_registered_as_an_ingest_source():
+    from ingest.registry import SOURCES
+
+    assert SOURCES["cbam_report"] is read_cbam_report
