@@ -166,3 +166,58 @@ def test_registered_as_an_ingest_source():
     from ingest.registry import SOURCES
 
     assert SOURCES["cbam_report"] is read_cbam_report
+
+
+def _el(name, text=None, *children):
+    e = etree.Element(f"{{{NS}}}{name}")
+    if text is not None:
+        e.text = text
+    e.extend(children)
+    return e
+
+
+def to_v18(xml: bytes) -> bytes:
+    """The same report in the v18 form: v18 also asks for totals, the competent authority,
+    the signature date and each installation's emissions (QReport_18.00.xsd)."""
+    doc = etree.fromstring(xml)
+    q = lambda p: doc.find(p.replace("{}", f"{{{NS}}}"))  # noqa: E731
+    year = q("{}Year")
+    year.addnext(_el("TotalImported", "1"))
+    year.getnext().addnext(_el("TotalEmissions", "248.5308644"))
+    q("{}Declarant").addnext(_el("NationalCompetentAuth", None, _el("ReferenceNumber", "DE")))
+    q("{}Signatures/{}ReportConfirmation/{}UseOfDataConfirmation").addnext(
+        _el("SignatureDate", "20260430")
+    )
+    for good in doc.findall(f"{{{NS}}}ImportedGood"):
+        good.find(f"{{{NS}}}MeasureImported").addnext(
+            _el(
+                "TotalEmissions",
+                None,
+                _el("EmissionsPerUnit", "2.06"),
+                _el("OverallEmissions", "248.53"),
+                _el("TotalDirect", "234.53"),
+                _el("TotalIndirect", "14"),
+                _el("MeasurementUnit", "EMTNE"),
+            )
+        )
+        for ge in good.findall(f"{{{NS}}}GoodsEmissions"):
+            ge.find(f"{{{NS}}}ProducedMeasure").addnext(
+                _el(
+                    "InstallationEmissions",
+                    None,
+                    _el("OverallEmissions", "0"),
+                    _el("TotalDirect", "0"),
+                    _el("TotalIndirect", "0"),
+                    _el("MeasurementUnit", "EMTNE"),
+                )
+            )
+    return etree.tostring(doc)
+
+
+def test_a_v18_report_is_read_too(tmp_path):
+    p = tmp_path / "v18.xml"
+    p.write_bytes(to_v18(write_cbam_report(_report())))
+    data, meta = read_cbam_report(p)
+    assert meta["schema_version"] == "18.00"
+    assert list(data["embedded_emissions_t"]) == [pytest.approx(205.0), pytest.approx(43.5308644)]
+    assert list(data["method"]) == ["actual", "default"]
