@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ingest.base import Reader
 from ingest.cbam_defaults import read_cbam_defaults
+from ingest.cbam_report import read_cbam_report
 from ingest.customs import read_customs
 from ingest.disclosure import read_disclosure
 from ingest.emaps_hourly import read_emaps_hourly
@@ -29,4 +30,5 @@ SOURCES: dict[str, Reader] = {
     "raster": read_raster,
     "facilities": read_facilities,
     "disclosure": read_disclosure,
+    "cbam_report": read_cbam_report,
 }

@@ -19,6 +19,7 @@ INGESTERS: dict[str, str] = {
     "raster": "apps.satellite.services.raster_ingest",
     "facilities": "apps.facilities.services.facilities_ingest",
     "disclosure": "apps.disclosures.services.disclosure_ingest",
+    "cbam_report": "apps.shipments.declared.cbam_report_ingest",
 }
 
 

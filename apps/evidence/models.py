@@ -25,6 +25,7 @@ class EvidenceFile(models.Model):
         RASTER = "raster", "Satellite raster"
         FACILITIES = "facilities", "Facilities"
         DISCLOSURE = "disclosure", "Facility disclosure"
+        CBAM_REPORT = "cbam_report", "CBAM Registry report"
 
     sha256 = models.CharField(max_length=64, unique=True)
     size = models.BigIntegerField()

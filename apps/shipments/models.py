@@ -134,3 +134,41 @@ class TradeAggregate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reporter} ← {self.origin} {self.cn_code} {self.month:%Y-%m}"
+
+
+class DeclaredLine(models.Model):
+    """One ``GoodsEmissions`` line of an importer's CBAM Registry report, as declared.
+
+    Evidence of what was declared (Reg. 2023/956 Art. 6(2), Art. 35(2)), read by
+    :func:`ingest.cbam_report.read_cbam_report`; compared later with the shipments.
+    """
+
+    ingest_run = models.ForeignKey(
+        "evidence.IngestRun", on_delete=models.PROTECT, related_name="declared_lines"
+    )
+    source_line = models.IntegerField(help_text="line of the GoodsEmissions element")
+    schema_version = models.CharField(max_length=8)
+    declarant_id = models.CharField(max_length=17, help_text="EORI")
+    declarant_name = models.CharField(max_length=70, blank=True)
+    year = models.IntegerField()
+    period = models.CharField(max_length=2)
+    item_number = models.IntegerField()
+    emission_sequence = models.IntegerField()
+    cn_code = models.CharField(max_length=8)
+    origin = models.CharField(max_length=2)
+    production_country = models.CharField(max_length=2, blank=True)
+    installation_identifier = models.CharField(max_length=64, blank=True)
+    installation_name = models.CharField(max_length=255, blank=True)
+    net_mass_t = models.FloatField()
+    see_direct_t_per_t = models.FloatField()
+    see_indirect_t_per_t = models.FloatField(null=True, blank=True)
+    method = models.CharField(max_length=16, help_text="actual, default or other")
+    carbon_price_amount = models.FloatField(null=True, blank=True)
+    carbon_price_currency = models.CharField(max_length=3, blank=True)
+    embedded_emissions_t = models.FloatField()
+
+    class Meta:
+        indexes = [models.Index(fields=["declarant_id", "year", "period"])]
+
+    def __str__(self) -> str:
+        return f"{self.declarant_id} {self.year}{self.period} {self.cn_code}/{self.origin}"
