@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("evidence", "0004_formats_cbam_report_kind"),
+        ("evidence", "0004_evidence_names_on_runs"),
         ("shipments", "0004_supplementary_units"),
     ]
 
