@@ -1,0 +1,44 @@
+"""cbam.installation: hand-worked tests that kill the mutants a mutation run left alive.
+
+Each test names the rule of IR 2025/2547 Annex II it checks; the numbers are worked by hand
+in the comments.  See docs/mutation-testing.md for the run.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.testing import assert_allclose
+
+from methodologies.cbam_installation import (
+    combustion_emissions,
+    mass_balance_emissions,
+    process_emissions,
+)
+
+
+def test_combustion_defaults_are_the_conservative_values_of_section_b_3_1_1():
+    # IR 2025/2547 Annex II B.3.1.1: Em = FQ × NCV × EF × OF (Eq. 5, 6); "the conservative
+    # assumption that OF = 1 may always be used", and for a fossil fuel "BF shall be set to
+    # the conservative value zero" (Eq. 10).  Left out, OF is 1 and BF is 0:
+    # 40 t × 0.0251 TJ/t × 94.6 t/TJ = 94.9784 tCO2.
+    assert_allclose(combustion_emissions(40.0, 0.0251, 94.6), 94.9784, rtol=1e-12)
+    # Given, both apply: 94.9784 × 0.98 × (1 − 0.25) = 69.809124 tCO2.
+    assert_allclose(combustion_emissions(40.0, 0.0251, 94.6, 0.98, 0.25), 69.809124, rtol=1e-12)
+
+
+def test_process_default_conversion_factor_is_one_as_section_b_3_1_2_allows():
+    # IR 2025/2547 Annex II B.3.1.2, Eq. 11: Em = AD × EF × CF; "CF = 1 may always be used".
+    # 1000 t CaCO3 × 0.44 tCO2/t = 440 tCO2; with CF 0.95: 418 tCO2.
+    assert_allclose(process_emissions(1000.0, 0.44), 440.0, rtol=1e-12)
+    assert_allclose(process_emissions(1000.0, 0.44, 0.95), 418.0, rtol=1e-12)
+
+
+def test_a_mass_balance_stream_is_an_input_unless_said_to_be_an_output():
+    # IR 2025/2547 Annex II B.3.2, Eq. 12: Em = f × AD × CC, f = 3.664 tCO2/tC, "for outputs,
+    # ADk is negative".  100 t coke × 0.85 tC/t × 3.664 = 311.44 tCO2 entering;
+    # left out, ``output`` is false: the stream adds to the emissions.
+    assert_allclose(mass_balance_emissions(100.0, 0.85), 311.44, rtol=1e-12)
+    assert_allclose(mass_balance_emissions(100.0, 0.85, True), -311.44, rtol=1e-12)
+    # Element-wise on arrays: 2 t × 0.5 tC/t × 3.664 = 3.664 in, 1 t × 0.04 × 3.664 = 0.14656 out.
+    em = mass_balance_emissions(np.array([2.0, 1.0]), np.array([0.5, 0.04]), [False, True])
+    assert_allclose(em, [3.664, -0.14656], rtol=1e-12)
