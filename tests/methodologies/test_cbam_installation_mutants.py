@@ -12,6 +12,7 @@ from numpy.testing import assert_allclose
 from methodologies.cbam_installation import (
     combustion_emissions,
     mass_balance_emissions,
+    precursor_emissions,
     process_emissions,
 )
 
@@ -42,3 +43,47 @@ def test_a_mass_balance_stream_is_an_input_unless_said_to_be_an_output():
     # Element-wise on arrays: 2 t × 0.5 tC/t × 3.664 = 3.664 in, 1 t × 0.04 × 3.664 = 0.14656 out.
     em = mass_balance_emissions(np.array([2.0, 1.0]), np.array([0.5, 0.04]), [False, True])
     assert_allclose(em, [3.664, -0.14656], rtol=1e-12)
+
+
+# Three precursors: P1 1100 t pig iron from IN (Annex II good: steel), P2 200 t from DE (EU:
+# exempt), P3 50 t clinker from TR (not Annex II).  SEE direct / indirect [tCO2e/t]:
+# P1 0.9 / 0.1, P2 1.5 / 0.4, P3 0.6 / 0.25.
+MASS = [1100.0, 200.0, 50.0]
+SEE_DIR = [0.9, 1.5, 0.6]
+SEE_IND = [0.1, 0.4, 0.25]
+EU = [False, True, False]
+ANNEX_II = [True, False, False]
+
+
+def test_precursor_emissions_by_hand():
+    # Reg. 2023/956 Annex IV point 3 (as replaced by Reg. 2025/2083) and IR 2025/2547 Annex I
+    # point 3.1: a precursor brings M_i × SEE_i; one of EU origin brings nothing; for an
+    # Annex II good only direct emissions count, so without an Annex II indirect value the
+    # precursor's own indirect emissions are dropped.
+    # direct   = [1100 × 0.9, 0 (EU), 50 × 0.6] = [990, 0, 30]
+    # indirect = [0 (Annex II), 0 (EU), 50 × 0.25] = [0, 0, 12.5]
+    direct, indirect = precursor_emissions(MASS, SEE_DIR, SEE_IND, EU, ANNEX_II)
+    assert_allclose(direct, [990.0, 0.0, 30.0], rtol=1e-12)
+    assert_allclose(indirect, [0.0, 0.0, 12.5], rtol=1e-12, atol=0)
+    # With an Annex II indirect value given (0.07 t/t for P1): 1100 × 0.07 = 77 t.
+    _, indirect = precursor_emissions(MASS, SEE_DIR, SEE_IND, EU, ANNEX_II, [0.07, 0.0, 0.0])
+    assert_allclose(indirect, [77.0, 0.0, 12.5], rtol=1e-12, atol=0)
+
+
+def test_precursor_flags_given_as_0_and_1_are_read_as_booleans():
+    # Flags from a database column or a CSV arrive as 0/1: ~1 must not be read as -2 (true).
+    direct, indirect = precursor_emissions(MASS, SEE_DIR, SEE_IND, [0, 1, 0], [1, 0, 0])
+    assert_allclose(direct, [990.0, 0.0, 30.0], rtol=1e-12)
+    assert_allclose(indirect, [0.0, 0.0, 12.5], rtol=1e-12, atol=0)
+
+
+def test_precursor_emissions_broadcast_over_draws_along_axis_1():
+    # Precursors along axis 0, two Monte Carlo draws along axis 1, flags one per precursor.
+    # Draw 2 has P1 1000 t and P3 40 t:  direct [900, 0, 24], indirect [0, 0, 10].
+    mass = np.array([[1100.0, 1000.0], [200.0, 200.0], [50.0, 40.0]])
+    see_dir = np.array(SEE_DIR)[:, None] * np.ones((1, 2))
+    see_ind = np.array(SEE_IND)[:, None] * np.ones((1, 2))
+    direct, indirect = precursor_emissions(mass, see_dir, see_ind, EU, ANNEX_II)
+    assert direct.shape == indirect.shape == (3, 2)
+    assert_allclose(direct, [[990.0, 900.0], [0.0, 0.0], [30.0, 24.0]], rtol=1e-12)
+    assert_allclose(indirect, [[0.0, 0.0], [0.0, 0.0], [12.5, 10.0]], rtol=1e-12, atol=0)
