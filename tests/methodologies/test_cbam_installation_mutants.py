@@ -7,14 +7,17 @@ in the comments.  See docs/mutation-testing.md for the run.
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from numpy.testing import assert_allclose
 
+from methodologies import cbam_installation
 from methodologies.cbam_installation import (
     combustion_emissions,
     mass_balance_emissions,
     precursor_emissions,
     process_emissions,
 )
+from methodologies.errors import CaseError
 
 
 def test_combustion_defaults_are_the_conservative_values_of_section_b_3_1_1():
@@ -87,3 +90,41 @@ def test_precursor_emissions_broadcast_over_draws_along_axis_1():
     assert direct.shape == indirect.shape == (3, 2)
     assert_allclose(direct, [[990.0, 900.0], [0.0, 0.0], [30.0, 24.0]], rtol=1e-12)
     assert_allclose(indirect, [[0.0, 0.0], [0.0, 0.0], [12.5, 10.0]], rtol=1e-12, atol=0)
+
+
+def _stream_case(**stream):
+    return {
+        "methodology": "cbam.installation",
+        "good": {"cn_code": "7208", "activity_level_t": 100},
+        "direct": {
+            "source_streams": [
+                {"type": "combustion", "ad_t": 40, "ncv_tj_per_t": 0.0251, "ef_t_per_tj": 94.6}
+                | stream
+            ]
+        },
+    }
+
+
+def test_a_fraction_above_one_is_refused_by_the_methodology_itself():
+    # OF and BF are ratios (IR 2025/2547 Annex I, definition (4); Annex II B.3.1.1, Eq. 7, 10): in
+    # [0, 1].  The methodology checks this itself, not only the plausibility layer of
+    # run_case: cbam_installation.run is called directly here.
+    for key, value in (("biomass_fraction", 1.5), ("oxidation_factor", 1.0001)):
+        with pytest.raises(CaseError) as exc:
+            cbam_installation.run(_stream_case(**{key: value}))
+        assert exc.value.key == f"direct.source_streams[0].{key}"
+        assert "[0, 1]" in exc.value.expected and repr(value) in exc.value.reason
+
+
+def test_a_fraction_of_exactly_one_is_accepted():
+    # BF = 1 (all biomass) is allowed and zeroes the stream (Eq. 10): SEE_dir = 0.
+    # OF = 1 is the conservative value: 94.9784 tCO2 / 100 t = 0.949784 t/t.
+    assert cbam_installation.run(_stream_case(biomass_fraction=1.0))["see_direct_t_per_t"] == 0
+    r = cbam_installation.run(_stream_case(oxidation_factor=1.0))
+    assert_allclose(r["see_direct_t_per_t"], 0.949784, rtol=1e-12)
+
+
+def test_a_fraction_that_is_no_number_names_its_key():
+    with pytest.raises(CaseError) as exc:
+        cbam_installation.run(_stream_case(biomass_fraction="a lot"))
+    assert exc.value.key == "direct.source_streams[0].biomass_fraction"
