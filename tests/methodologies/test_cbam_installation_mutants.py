@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from methodologies import cbam_installation
+from methodologies import cbam_installation, run_case
 from methodologies.cbam_installation import (
     combustion_emissions,
     mass_balance_emissions,
@@ -128,3 +128,44 @@ def test_a_fraction_that_is_no_number_names_its_key():
     with pytest.raises(CaseError) as exc:
         cbam_installation.run(_stream_case(biomass_fraction="a lot"))
     assert exc.value.key == "direct.source_streams[0].biomass_fraction"
+
+
+def _with_precursor(precursor):
+    return {
+        "methodology": "cbam.installation",
+        "good": {"cn_code": "7208", "activity_level_t": 1000},
+        "direct": {"attributed_emissions_t": 1500},
+        "precursors": [precursor],
+    }
+
+
+PIG_IRON_INSTALLATION = {
+    "good": {"cn_code": "7201", "activity_level_t": 1100},
+    "direct": {"attributed_emissions_t": 990},
+}
+
+
+def test_a_precursor_with_its_installation_and_only_an_indirect_see_is_refused():
+    # A precursor's SEE comes either from its own installation (IR 2025/2547 Annex III, the
+    # SEE of the precursor's production process) or as a value given; giving the indirect
+    # SEE alongside the installation would be silently ignored, so it is refused, naming it.
+    precursor = {
+        "mass_t": 1100,
+        "origin": "IN",
+        "installation": PIG_IRON_INSTALLATION,
+        "see_indirect_t_per_t": 0.1,
+    }
+    with pytest.raises(CaseError) as exc:
+        run_case(_with_precursor(precursor))
+    assert exc.value.key == "precursors[0].see_indirect_t_per_t"
+    assert exc.value.reason == "both given"
+
+
+def test_a_precursor_that_is_no_mapping_or_has_an_unknown_key_names_it():
+    with pytest.raises(CaseError) as exc:
+        run_case(_with_precursor(["7203", 1100]))
+    assert exc.value.key == "precursors[0]"
+    precursor = {"cn_code": "7203", "mass_t": 1100, "origin": "IN", "colour": "grey"}
+    with pytest.raises(CaseError) as exc:
+        run_case(_with_precursor(precursor | {"see_direct_t_per_t": 0.9}))
+    assert exc.value.key.startswith("precursors[0]") and "colour" in exc.value.key
