@@ -169,3 +169,116 @@ def test_a_precursor_that_is_no_mapping_or_has_an_unknown_key_names_it():
     with pytest.raises(CaseError) as exc:
         run_case(_with_precursor(precursor | {"see_direct_t_per_t": 0.9}))
     assert exc.value.key.startswith("precursors[0]") and "colour" in exc.value.key
+
+
+THREE_STREAMS = {
+    "methodology": "cbam.installation",
+    "good": {"cn_code": "7208", "activity_level_t": 100},
+    "direct": {
+        "source_streams": [
+            {
+                "type": "combustion",
+                "ad_1000nm3": 50,
+                "ncv_tj_per_1000nm3": 0.0353,
+                "ef_t_per_tj": 56.1,
+            },
+            {"type": "combustion", "ad_t": 40, "ncv_tj_per_t": 0.0251, "ef_t_per_tj": 94.6},
+            {"type": "mass_balance", "ad_t": 10, "carbon_content_t_per_t": 0.85},
+        ]
+    },
+}
+
+
+def test_streams_on_both_fuel_bases_by_hand_with_their_units_in_the_trace():
+    # IR 2025/2547 Annex II B.3.1.1, Eq. 5 and 6 (FQ in t or m³, NCV in TJ/t or TJ/m³), and
+    # B.3.2, Eq. 12 (f = 3.664):
+    #   natural gas 50 (1000 Nm³) × 0.0353 TJ/1000 Nm³ × 56.1 t/TJ = 99.0165 t
+    #   coal        40 t × 0.0251 TJ/t × 94.6 t/TJ                 = 94.9784 t
+    #   coke input  10 t × 0.85 tC/t × 3.664                        = 31.144 t
+    #   225.1389 t / 100 t = SEE_dir 2.251389 t/t
+    r = run_case(THREE_STREAMS)
+    assert_allclose(r["see_direct_t_per_t"], 2.251389, rtol=1e-12)
+    # Each input carries its own unit (the trace is what an auditor reads, DESIGN.md §6).
+    units = {i["name"]: i["unit"] for i in r["trace"]["inputs"]}
+    s = "direct.source_streams"
+    assert units[f"{s}[0].ad_1000nm3"] == "1000 Nm³"
+    assert units[f"{s}[0].ncv_tj_per_1000nm3"] == "TJ/1000 Nm³"
+    assert units[f"{s}[0].ef_t_per_tj"] == "tCO2/TJ"
+    assert units[f"{s}[1].ad_t"] == "t" and units[f"{s}[1].ncv_tj_per_t"] == "TJ/t"
+    assert units[f"{s}[1].oxidation_factor"] == units[f"{s}[1].biomass_fraction"] == "1"
+    assert units[f"{s}[2].ad_t"] == "t" and units[f"{s}[2].carbon_content_t_per_t"] == "tC/t"
+
+
+def _one_stream(stream):
+    return {**THREE_STREAMS, "direct": {"source_streams": [stream]}}
+
+
+def test_malformed_streams_name_the_key_and_the_reason():
+    cases = [
+        ("a stream", "direct.source_streams[0]", None),
+        # "output" belongs to a mass-balance stream only (B.3.2), not to a process stream.
+        (
+            {"type": "process", "ad_t": 1, "ef_t_per_t": 0.44, "output": True},
+            "direct.source_streams[0].output",
+            "unknown key",
+        ),
+        (
+            {"type": "combustion", "ad_t": 1, "ncv_tj_per_t": 0.0251, "ef_t_per_tj": 94.6, "t": 1},
+            "direct.source_streams[0].t",
+            "unknown key",
+        ),
+        (
+            {
+                "type": "combustion",
+                "ad_t": 1,
+                "ad_1000nm3": 1,
+                "ncv_tj_per_t": 0.0251,
+                "ef_t_per_tj": 94.6,
+            },
+            "direct.source_streams[0].ad_t",
+            "both bases given",
+        ),
+        (
+            {"type": "combustion", "ef_t_per_tj": 94.6},
+            "direct.source_streams[0].ad_t",
+            "missing",
+        ),
+        (
+            {"type": "combustion", "ad_t": "abc", "ncv_tj_per_t": 0.0251, "ef_t_per_tj": 94.6},
+            "direct.source_streams[0].ad_t",
+            "got 'abc'",
+        ),
+        ({"type": "flare"}, "direct.source_streams[0].type", "got 'flare'"),
+    ]
+    for stream, key, reason in cases:
+        with pytest.raises(CaseError) as exc:
+            run_case(_one_stream(stream))
+        assert exc.value.key == key, stream
+        if reason is not None:
+            assert exc.value.reason == reason, stream
+    with pytest.raises(CaseError) as exc:
+        run_case(_one_stream({"type": "combustion", "ad_t": "abc", "ncv_tj_per_t": 0.0251}))
+    assert exc.value.expected == "a number in t"
+
+
+def test_malformed_precursor_fields_name_the_precursor_key():
+    base = {"cn_code": "7203", "mass_t": 1100, "origin": "IN", "see_direct_t_per_t": 0.9}
+    base["see_indirect_t_per_t"] = 0.1
+    for change, key in (
+        ({"cn_code": "72A3"}, "precursors[0].cn_code"),
+        ({"see_direct_t_per_t": "high"}, "precursors[0].see_direct_t_per_t"),
+    ):
+        with pytest.raises(CaseError) as exc:
+            run_case(_with_precursor(base | change))
+        assert exc.value.key == key
+    # Only Annex I goods count as precursors (Reg. 2023/956 Annex IV point 3 as replaced by
+    # Reg. 2025/2083): a non-Annex-I code is refused as a precursor, not as a good.
+    with pytest.raises(CaseError) as exc:
+        run_case(_with_precursor(base | {"cn_code": "8703"}))
+    assert exc.value.key == "precursors[0].cn_code"
+    assert exc.value.expected.startswith("a precursor listed in Annex I")
+    # A CN code given alongside the installation is checked against it, and named.
+    precursor = {"cn_code": "72A1", "mass_t": 1100, "origin": "IN"}
+    with pytest.raises(CaseError) as exc:
+        run_case(_with_precursor(precursor | {"installation": PIG_IRON_INSTALLATION}))
+    assert exc.value.key == "precursors[0].cn_code"
