@@ -11,7 +11,9 @@ import pytest
 from numpy.testing import assert_allclose
 
 from methodologies import cbam_installation, run_case
+from methodologies import uncertainty as unc
 from methodologies.cbam_installation import (
+    attributed_direct_emissions,
     combustion_emissions,
     mass_balance_emissions,
     precursor_emissions,
@@ -282,3 +284,39 @@ def test_malformed_precursor_fields_name_the_precursor_key():
     with pytest.raises(CaseError) as exc:
         run_case(_with_precursor(precursor | {"installation": PIG_IRON_INSTALLATION}))
     assert exc.value.key == "precursors[0].cn_code"
+
+
+def test_attributed_direct_emissions_defaults_leave_direct_emissions_alone():
+    # IR 2025/2547 Annex III A.3, Eq. 55: AttrEm_dir = DirEm + Em_H,imp − Em_H,exp
+    # + WG_corr,imp − WG_corr,exp − Em_el,exp.  Every correction left out is zero:
+    # AttrEm_dir = DirEm = 1234.5 t.
+    assert_allclose(attributed_direct_emissions(1234.5), 1234.5, rtol=1e-15)
+    # Each term on its own, worked by hand: 1234.5 + 100 − 40 − 60 = 1234.5 (heat in/out,
+    # electricity exported), then + 2 TJ × 56.1 t/TJ (imported waste gas, Eq. 53) = 1346.7.
+    assert_allclose(
+        attributed_direct_emissions(1234.5, 100.0, 40.0, 2.0, 0.0, 56.1, 60.0), 1346.7, rtol=1e-12
+    )
+
+
+def test_an_uncertain_electricity_factor_widens_the_interval_of_a_cement_total():
+    # Cement is no Annex II good, so its indirect emissions count (Reg. 2023/956 Annex II;
+    # IR 2025/2547 Annex I pt 3.1).  SEE_tot = (600 + 100 MWh × 0.5 t/MWh) / 1000 t = 0.65;
+    # u(EF_el) = 10 % of 0.5 = 0.05, so u(SEE_tot) = 100 × 0.05 / 1000 = 0.005 (GUM §5.1.2,
+    # linear); interval 0.65 ± 1.6448536… × 0.005.
+    case = {
+        "methodology": "cbam.installation",
+        "good": {"cn_code": "2523 29 00", "activity_level_t": 1000},
+        "direct": {"attributed_emissions_t": 600},
+        "electricity": {
+            "consumed_mwh": 100,
+            "ef_t_per_mwh": {"value": 0.5, "uncertainty": {"relative": 0.1}},
+        },
+    }
+    r = run_case(case)
+    assert_allclose(r["see_total_t_per_t"], 0.65, rtol=1e-12)
+    assert_allclose(r["interval"]["sd"], 0.005, rtol=1e-9)
+    assert_allclose(
+        [r["interval_low_t_per_t"], r["interval_high_t_per_t"]],
+        [0.65 - unc.Z95 * 0.005, 0.65 + unc.Z95 * 0.005],
+        rtol=1e-9,
+    )
