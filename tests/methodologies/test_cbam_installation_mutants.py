@@ -320,3 +320,23 @@ def test_an_uncertain_electricity_factor_widens_the_interval_of_a_cement_total()
         [0.65 - unc.Z95 * 0.005, 0.65 + unc.Z95 * 0.005],
         rtol=1e-9,
     )
+
+
+def test_an_uncertain_stream_quantity_is_propagated_and_the_stream_step_is_traced():
+    # IR 2025/2547 Annex II B.3.1.2, Eq. 11: Em = AD × EF × CF = 1000 t × 0.44 × 1 = 440 t;
+    # cement clinker, AL 1000 t: SEE_tot = 0.44.  u(AD) = 2 % of 1000 = 20 t, so
+    # u(SEE) = 20 × 0.44 / 1000 = 0.0088 (GUM §5.1.2, linear in AD).
+    stream = {"type": "process", "ad_t": {"value": 1000, "uncertainty": {"relative": 0.02}}}
+    case = {
+        "methodology": "cbam.installation",
+        "good": {"cn_code": "2523 10 00", "activity_level_t": 1000},
+        "direct": {"source_streams": [stream | {"ef_t_per_t": 0.44}]},
+    }
+    r = run_case(case)
+    assert_allclose(r["see_total_t_per_t"], 0.44, rtol=1e-12)
+    assert_allclose(r["interval"]["sd"], 0.0088, rtol=1e-9)
+    step = next(
+        s for s in r["trace"]["steps"] if s["formula_id"] == "cbam.installation.source_stream[0]"
+    )
+    assert step["unit"] == "tCO2e" and step["formula"] == "process: Em = AD × EF × CF"
+    assert_allclose(step["value"], 440.0, rtol=1e-12)
