@@ -340,3 +340,30 @@ def test_an_uncertain_stream_quantity_is_propagated_and_the_stream_step_is_trace
     )
     assert step["unit"] == "tCO2e" and step["formula"] == "process: Em = AD × EF × CF"
     assert_allclose(step["value"], 440.0, rtol=1e-12)
+
+
+def test_monte_carlo_with_only_a_precursor_mass_uncertain():
+    # SEE_dir = (1500 + M × 0.9) / 1000 (Reg. 2023/956 Annex IV point 3): with M = 1100 t,
+    # 2.49; u(M) = 5 % of 1100 = 55 t, so u(SEE) = 55 × 0.9 / 1000 = 0.0495 (JCGM 101:2008,
+    # Monte Carlo; 20 000 draws, seeded: the sample sd within 3 % of it).  Only the mass
+    # carries draws, so the precursors' shape must come from the mass too.
+    case = {
+        "methodology": "cbam.installation",
+        "good": {"cn_code": "7208", "activity_level_t": 1000},
+        "direct": {"attributed_emissions_t": 1500},
+        "precursors": [
+            {
+                "cn_code": "7203",
+                "mass_t": {"value": 1100, "uncertainty": {"relative": 0.05}},
+                "origin": "IN",
+                "see_direct_t_per_t": 0.9,
+                "see_indirect_t_per_t": 0.1,
+            }
+        ],
+        "uncertainty": {"method": "monte_carlo", "samples": 20000, "seed": 11},
+    }
+    r = run_case(case)
+    assert_allclose(r["see_total_t_per_t"], 2.49, rtol=1e-12)
+    assert r["uncertainty_method"] == "monte_carlo"
+    assert_allclose(r["interval"]["sd"], 0.0495, rtol=0.03)
+    assert_allclose(r["interval"]["mean"], 2.49, rtol=2e-3)
