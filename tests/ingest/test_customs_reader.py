@@ -192,6 +192,54 @@ def test_or_from_a_separate_unit_column(tmp_path, mass_header, unit_header):
     ]
 
 
+def test_a_negative_or_zero_mass_in_a_tonnes_column_is_refused(tmp_path):
+    # A net mass is a quantity of goods (Reg. 2023/956 Art. 6(2)(a): "the total quantity
+    # of each type of goods ... expressed in tonnes"): it cannot be negative or zero, whatever
+    # the unit.  The kg column is checked above; here the unit comes from the header (t).
+    header = [name if name != "net_mass_kg" else "net_mass_t" for name in HEADER]
+    rows = [
+        row(net_mass_kg="2.5"),
+        row(line="2", net_mass_kg="-2.5"),
+        row(line="3", net_mass_kg="-0"),
+        row(line="4", net_mass_kg="-1e-3"),
+    ]
+    data, meta = read_customs(write(tmp_path / "d.csv", header, rows))
+    assert data["source_line"].tolist() == [2]
+    assert_allclose(data["net_mass_t"], [2.5])
+    assert [(e.line, e.field, e.value, e.reason) for e in meta["errors"]] == [
+        (3, "net_mass_t", "-2.5", "net mass must be > 0"),
+        (4, "net_mass_t", "-0", "net mass must be > 0"),
+        (5, "net_mass_t", "-1e-3", "net mass must be > 0"),
+    ]
+
+
+def test_a_negative_mass_with_a_unit_column_in_tonnes_is_refused(tmp_path):
+    header = [*HEADER[:7], "net mass", "unit", *HEADER[8:]]
+    rows = [[*ROW[:7], "-25", "t", *ROW[8:]], [*ROW[:7], "25", "TNE", *ROW[8:]]]
+    rows[1][1] = "2"
+    data, meta = read_customs(write(tmp_path / "d.csv", header, rows))
+    assert data["source_line"].tolist() == [3]
+    assert_allclose(data["net_mass_t"], [25.0])
+    assert [(e.line, e.field, e.value, e.reason) for e in meta["errors"]] == [
+        (2, "net_mass", "-25", "net mass must be > 0")
+    ]
+
+
+def test_a_negative_mass_in_a_tonnes_column_of_a_workbook_is_refused(tmp_path):
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["MRN", "Goods item", "Date", "CN code", "Origin", "Exporter", "Net mass (t)"])
+    sheet.append(["D1", 1, dt.date(2026, 3, 2), "7208", "CN", "S", -12.5])
+    sheet.append(["D1", 2, dt.date(2026, 3, 2), "7208", "CN", "S", 12.5])
+    workbook.save(tmp_path / "d.xlsx")
+    data, meta = read_customs(tmp_path / "d.xlsx")
+    assert data["source_line"].tolist() == [3]
+    assert_allclose(data["net_mass_t"], [12.5])
+    assert [(e.line, e.field, e.reason) for e in meta["errors"]] == [
+        (2, "net_mass_t", "net mass must be > 0")
+    ]
+
+
 def test_a_net_mass_without_a_unit_is_refused(tmp_path):
     header = [name if name != "net_mass_kg" else "net mass" for name in HEADER]
     with pytest.raises(MassUnitUnknown, match="net mass"):

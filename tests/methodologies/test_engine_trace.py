@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 
@@ -60,10 +61,31 @@ def test_nan_and_infinity_never_enter_a_trace(bad):
     assert exc.value.path == "$.steps[0].value"
 
 
-def test_a_nan_input_is_a_case_error():
-    case = {**CASES[2], "good": {"cn_code": "7208", "activity_level_t": float("nan")}}
-    with pytest.raises(CaseError):
+@pytest.mark.parametrize(
+    ("section", "field"),
+    [
+        ("good", "activity_level_t"),
+        ("direct", "attributed_emissions_t"),
+        ("electricity", "ef_t_per_mwh"),
+    ],
+)
+def test_a_nan_input_is_a_case_error(section, field):
+    # CASES[3] is the cbam.installation case: every key given is a known one, so the only
+    # thing wrong is the NaN, and the error must name that key (DESIGN.md §6: no NaN in a trace).
+    case = copy.deepcopy(CASES[3])
+    case[section][field] = float("nan")
+    with pytest.raises(CaseError) as exc:
         run_case(case)
+    assert exc.value.key == f"{section}.{field}"
+    assert exc.value.reason == "got nan" and "finite" in exc.value.expected
+
+
+def test_a_nan_precursor_mass_is_a_case_error_naming_the_precursor():
+    case = copy.deepcopy(CASES[3])
+    case["precursors"][0]["mass_t"] = float("nan")
+    with pytest.raises(CaseError) as exc:
+        run_case(case)
+    assert (exc.value.key, exc.value.reason) == ("precursors[0].mass_t", "got nan")
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c["methodology"])

@@ -71,20 +71,23 @@ def test_clinker_with_the_ipcc_default_factor():
 
 
 def test_a_given_clinker_factor_is_corrected_for_kiln_dust():
-    # 800 t clinker × 0.53 × 1.0 (CKD given) = 424 t → 0.424 t/t cement
+    # IPCC 2006 Vol. 3 Eq. 2.4, Em = M_cl × EF_cl × CF_ckd, with the CKD factor given (1.03, not
+    # the default 1.02 and not 1, so that a factor dropped or replaced by the default shows):
+    # 800 t clinker × 0.53 × 1.03 = 436.72 t → 0.43672 t/t cement
     r = run_case(
         {
             **CEMENT,
             "clinker_t": 800,
             "clinker_ef_t_per_t": 0.53,
-            "ckd_correction": 1.0,
+            "ckd_correction": 1.03,
             "cao_t_per_t": None,
             "mgo_t_per_t": None,
             "clinker_to_cement_t_per_t": None,
             "other_bituminous_coal_tj": None,
         }
     )
-    assert_allclose(r["see_direct_t_per_t"], 0.424, rtol=1e-15)
+    assert_allclose(r["process_emissions_t"], 436.72, rtol=1e-12)
+    assert_allclose(r["see_direct_t_per_t"], 0.43672, rtol=1e-12)
 
 
 def test_the_formula_functions_take_arrays_like_scalars():

@@ -101,9 +101,10 @@ def test_dri_eaf_gas_tier1_by_hand():
 
 
 def test_dri_eaf_hydrogen_carries_the_hydrogen_direct_see():
-    # EAF 1000 t × 0.08 = 80 t; H2 60 t × 1.0 t/t = 60 t → SEE_dir 0.14
-    r = run_case(steel("dri_eaf", reductant="hydrogen", hydrogen_t=60, hydrogen_see_t_per_t=1.0))
-    assert_allclose(r["see_direct_t_per_t"], 0.14, rtol=1e-15)
+    # The hydrogen's SEE is not 1, so that a dropped factor (60 t taken as 60 tCO2) shows:
+    # EAF 1000 t × 0.08 = 80 t; H2 60 t × 2.5 tCO2e/t = 150 t → 230 t / 1000 t = SEE_dir 0.23
+    r = run_case(steel("dri_eaf", reductant="hydrogen", hydrogen_t=60, hydrogen_see_t_per_t=2.5))
+    assert_allclose(r["see_direct_t_per_t"], 0.23, rtol=1e-12)
 
 
 def test_scrap_eaf_tier1():
