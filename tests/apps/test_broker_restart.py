@@ -107,7 +107,7 @@ def test_a_redis_restart_mid_task_leaves_the_worker_up_and_the_task_done_once(
     try:
         run = IngestRun.objects.create(
             source="customs",
-            evidence=evidence_store_path(path=tmp_path / "big.csv", kind="customs"),
+            evidence=evidence_store_path(path=tmp_path / "big.csv"),
         )
         _send(env, run)
         _wait_for(run, lambda r: r.status == IngestRun.Status.RUNNING, 120, "not started", worker)
@@ -139,9 +139,7 @@ def test_a_redis_restart_mid_task_leaves_the_worker_up_and_the_task_done_once(
             "R1,1,2026-03-01,72081000,CN,Steel Co,1000\n",
             encoding="utf-8",
         )
-        after = IngestRun.objects.create(
-            source="customs", evidence=evidence_store_path(path=good, kind="customs")
-        )
+        after = IngestRun.objects.create(source="customs", evidence=evidence_store_path(path=good))
         _send(env, after)
         _wait_for(after, lambda r: r.status == IngestRun.Status.DONE, 120, "not served", worker)
     finally:

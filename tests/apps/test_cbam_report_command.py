@@ -5,8 +5,8 @@ default values; IR 2025/2621 Annex I (China, CN 7208) gives 3.5056 tCO2e/t for 2
 its mark-up, direct only (no indirect value: Reg. 2023/956 Annex II lists iron and steel
 as direct-only). So one ImportedGood of 905 t with one GoodsEmissions line of 905 t at
 3.5056 (the published direct 3.1869 scaled by the mark-up, see
-registry_report.declared_see), method default, and no IndirectEmissions. The April shipment and another importer's
-are left out.
+registry_report.declared_see), method default, and no IndirectEmissions. The April shipment
+and another importer's are left out.
 """
 
 from __future__ import annotations

@@ -227,7 +227,7 @@ def test_a_task_past_its_soft_time_limit_ends_failed_naming_the_limit(
         pool = _pool_children(worker)
         run = IngestRun.objects.create(
             source="customs",
-            evidence=evidence_store_path(path=tmp_path / "slow.csv", kind="customs"),
+            evidence=evidence_store_path(path=tmp_path / "slow.csv"),
         )
         _send(env, run)
         _wait_for(run, lambda r: r.status == IngestRun.Status.FAILED, 120, "not stopped", worker)
@@ -241,9 +241,7 @@ def test_a_task_past_its_soft_time_limit_ends_failed_naming_the_limit(
             "T1,1,2026-03-01,72081000,CN,Steel Co,1000\n",
             encoding="utf-8",
         )
-        after = IngestRun.objects.create(
-            source="customs", evidence=evidence_store_path(path=good, kind="customs")
-        )
+        after = IngestRun.objects.create(source="customs", evidence=evidence_store_path(path=good))
         _send(env, after)
         _wait_for(after, lambda r: r.status == IngestRun.Status.DONE, 120, "not served", worker)
         assert _pool_children(worker) == pool, "the soft limit does not cost the pool process"

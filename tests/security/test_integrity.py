@@ -107,7 +107,7 @@ def secrets_of(version) -> list[str]:
     """What B must not read: A's file name and its SHA-256, the correction's reason, A's
     username and organisation, a quote of a disclosed amount."""
     return [
-        version.evidence.original_name,
+        version.ingest_run.name,
         version.evidence.sha256,
         REASON,
         "exporter_a",

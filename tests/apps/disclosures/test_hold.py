@@ -91,7 +91,7 @@ def test_a_disclosure_with_every_factor_zero_is_held_not_applied(world, installa
         assert (cn, "zero_precursor_see", 34) in checks  # pig iron from IN
         assert (cn, "zero_see", None) in checks
     coke = next(f for f in version.held if f.get("line") == 16)
-    assert coke["field"] == "fuel[coke].ef" and coke["file"] == version.evidence.original_name
+    assert coke["field"] == "fuel[coke].ef" and coke["file"] == version.ingest_run.name
     assert "Equation 10" in coke["reason"] and "B.3.3" in coke["reason"]
     assert actions(version)[-2:] == ["disclosure.confirm", "disclosure.hold"]
 
