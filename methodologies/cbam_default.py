@@ -171,20 +171,29 @@ _ROW_TEXT_KEYS = ("country", "sector", "cn_code_as_published", "description")
 
 def route_indicator(value: object, key: str = "route_flag") -> str | None:
     """A row's production-route indicator: one letter of :data:`ROUTE_INDICATORS`
-    ("(C)" and " c " are read as "C"), or None when the row states none.  Anything else
-    raises :class:`CaseError` naming the key.  Reference: IR 2025/2621 Annex I."""
+    ("(C)" and " c " are read as "C"), or two joined by "/" as the Annex prints them for
+    goods made on either route ("C/F", "E/H"), or None when the row states none.  Anything
+    else raises :class:`CaseError` naming the key.  Reference: IR 2025/2621 Annex I."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
-    letter = value.strip().strip("()").strip().upper() if isinstance(value, str) else None
-    if letter not in ROUTE_INDICATORS:
+    text = value.strip().strip("()").strip().upper() if isinstance(value, str) else ""
+    letters = [part.strip() for part in text.split("/")] if text else [""]
+    if not all(letter in ROUTE_INDICATORS for letter in letters):
         raise CaseError(
             key,
             "a route indicator of IR 2025/2621 Annex I ("
             + ", ".join(ROUTE_INDICATORS)
-            + ") or null",
+            + "), two joined by '/', or null",
             f"got {value!r}",
         )
-    return letter
+    return "/".join(letters)
+
+
+def route_indicator_meaning(indicator: str | None) -> str | None:
+    """What a route indicator means (IR 2025/2621 Annex I); "C/F" reads "… or …"."""
+    if not indicator:
+        return None
+    return " or ".join(ROUTE_INDICATORS[letter] for letter in indicator.split("/"))
 
 
 def _number_or_none(row: Mapping[str, Any], key: str, path: str) -> float | None:
@@ -541,7 +550,7 @@ def _outputs(
         "matched_description": row["description"],
         "direct_only": direct_only,
         "route_indicator": row["route_flag"],
-        "route_indicator_meaning": ROUTE_INDICATORS.get(row["route_flag"] or ""),
+        "route_indicator_meaning": route_indicator_meaning(row["route_flag"]),
         "tier": "default",
         "value_source": value_source,
         "reason": reason,

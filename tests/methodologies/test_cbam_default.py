@@ -485,3 +485,26 @@ def test_a_given_row_with_an_unknown_route_indicator_is_refused():
     assert exc.value.key == "default_values[0].route_flag" and "'chairs'" in str(exc.value)
     row["route_flag"] = "(E)"
     assert default("7208", "CN", default_values=[row])["route_indicator"] == "E"
+
+
+def test_a_row_made_on_either_of_two_routes_keeps_both_indicators():
+    # IR 2025/2621 Annex I prints "C/F" for goods made of carbon or low-alloy steel on the
+    # BF/BOF route (Brazil 7304 39, seamless tubes), "E/H" for the scrap/EAF pair. Such a row
+    # is a default value like any other: refusing it left 108 customs lines without one.
+    r = default("730439", "BR")
+    assert r["route_indicator"] == "C/F"
+    assert r["route_indicator_meaning"] == (
+        "Carbon Steel based on BF/BOF or Low alloy Steel based on BF/BOF"
+    )
+    row = {
+        "origin": "BR",
+        "cn_code": "730439",
+        "direct_t_per_t": 2.0,
+        "total_t_per_t": 2.0,
+        "route_flag": "e/h",
+    }
+    assert default("730439", "BR", default_values=[row])["route_indicator"] == "E/H"
+    row["route_flag"] = "C/Z"
+    with pytest.raises(CaseError) as exc:
+        default("730439", "BR", default_values=[row])
+    assert exc.value.key == "default_values[0].route_flag"
