@@ -30,6 +30,8 @@ class InstallationSerializer(serializers.ModelSerializer):
     )
     owner = serializers.CharField(source="owner_name", read_only=True)
     parent = serializers.CharField(source="parent_name", read_only=True)
+    # Empty where the registry gives no page, so not a "uri" in the schema.
+    wiki_url = serializers.CharField(read_only=True, help_text="GEM wiki page, or empty")
     attribution = serializers.SerializerMethodField()
 
     class Meta:
@@ -132,7 +134,9 @@ class MatchSuggestionFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=MatchSuggestion.Status.choices)
     organisation = django_filters.NumberFilter(field_name="organisation_id")
     installation = django_filters.CharFilter(field_name="installation__identifier")
-    min_score = django_filters.NumberFilter(field_name="score", lookup_expr="gte")
+    min_score = django_filters.NumberFilter(
+        field_name="score", lookup_expr="gte", min_value=0, max_value=1, help_text="0–1"
+    )
 
     class Meta:
         model = MatchSuggestion
