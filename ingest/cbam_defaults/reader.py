@@ -64,7 +64,8 @@ COLUMNS = [
 ]
 
 # Published values (tCO2e/t) that every row must have. The marked-up values dv_* are
-# derived from the total (DESIGN.md §4), so a row missing one is kept with NaN and a warning.
+# derived from the total (docs/design.md, "Methods"), so a row missing one is kept with NaN
+# and a warning.
 REQUIRED_VALUES = ("direct_t_per_t", "total_t_per_t")
 MARKED_UP_VALUES = ("dv_2026", "dv_2027", "dv_2028")
 VALUE_FIELDS = ("direct_t_per_t", "indirect_t_per_t", "total_t_per_t", *MARKED_UP_VALUES)

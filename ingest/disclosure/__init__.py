@@ -4,7 +4,7 @@ summary (XLSX), and free-form PDF reports (rule-based or LLM extraction, grounde
 :func:`read_disclosure` is the reader of the ``disclosure`` source (ingest/base.py contract):
 it checks the file (:mod:`.safety`), picks the reader by content, and returns ``(data,
 meta)`` with ``meta["extractor"]`` and ``meta["values"]`` as ``ingest disclosure --json``
-prints them (DESIGN.md §7). The LLM extractor needs an endpoint and is called by the
+prints them (docs/interfaces.md). The LLM extractor needs an endpoint and is called by the
 platform explicitly: ``LLMExtractor(LLMConfig(...)).extract(read_pdf_text(path))``.
 """
 
