@@ -25,7 +25,7 @@ from typing import Any, BinaryIO
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import InterfaceError, connection, transaction
+from django.db import DatabaseError, InterfaceError, connection, transaction
 from django.db import OperationalError as DatabaseOperationalError
 from django.db.models import F
 from django.utils import timezone
@@ -215,8 +215,13 @@ def _run_lease(run_id: int) -> Iterator[bool]:
         yield leased
     finally:
         if leased:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(hashtextextended(%s || %s, 0))", key)
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_unlock(hashtextextended(%s || %s, 0))", key)
+            except DatabaseError:
+                # The session is unusable (a signal interrupted a query in flight): closing
+                # it ends the session, and PostgreSQL releases its advisory locks with it.
+                connection.close()
 
 
 def _run_execute(run_id: int) -> None:
@@ -244,6 +249,9 @@ def _run_execute(run_id: int) -> None:
     except SoftTimeLimitExceeded:
         # Celery's soft time limit (settings.CELERY_TASK_SOFT_TIME_LIMIT): the open
         # transaction has rolled back; the run ends failed, naming the limit, not retried.
+        # The limit's signal can land while a query is in flight outside a transaction,
+        # leaving the connection mid-command: replace it before writing the failure.
+        _connection_discard_if_broken()
         _run_fail(
             run,
             f"stopped at the task time limit of {settings.CELERY_TASK_SOFT_TIME_LIMIT} s "
@@ -314,6 +322,18 @@ def ingest_rows_store(
     )
     ingest_run_finish(run=run, outcome=outcome)
     return outcome
+
+
+def _connection_discard_if_broken() -> None:
+    """Close the connection when it can no longer run a query; Django reconnects on the
+    next one. Only outside a transaction (inside one, its atomic block owns the cleanup)."""
+    if connection.connection is None or connection.in_atomic_block:
+        return
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except DatabaseError:
+        connection.close()
 
 
 def _run_fail(run: IngestRun, reason: str) -> None:

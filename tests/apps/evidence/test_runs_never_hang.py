@@ -164,3 +164,33 @@ def test_the_command_reports_an_unexpected_error_and_exits_1(postgres_tx, tmp_pa
 
 def _broken_ingester(*, run):
     raise KeyError("exporter_id")
+
+
+def test_a_time_limit_that_lands_mid_query_still_fails_the_run(postgres_tx, tmp_path, monkeypatch):
+    """CI saw it once: Celery's soft limit raised while a query was in flight outside a
+    transaction, so the connection was still busy with it; writing the failure and releasing
+    the lease then raised "another command is already in progress" and the run stayed
+    ``running``. The connection is replaced and the run ends failed, naming the limit."""
+    from apps.evidence.ingesters import INGESTERS
+    from apps.evidence.services import ingest_run_execute
+
+    monkeypatch.setitem(INGESTERS, "customs", f"{__name__}._interrupted_mid_query")
+    path = write_customs(tmp_path / "x.csv", ["D1,1,2026-01-10,72081000,CN,A,B,1,1,4000,"])
+    run = IngestRun.objects.create(
+        source="customs", evidence=evidence_store_path(path=path), original_name="x.csv"
+    )
+    ingest_run_execute(run_id=run.pk)
+    run.refresh_from_db()
+    assert run.status == IngestRun.Status.FAILED
+    assert run.failure.startswith("stopped at the task time limit of ")
+    assert run.attempts == 1
+
+
+def _interrupted_mid_query(*, run):
+    from celery.exceptions import SoftTimeLimitExceeded
+    from django.db import connection
+
+    # The state the signal leaves: a query sent on the session, its result never read.
+    connection.ensure_connection()
+    connection.connection.pgconn.send_query(b"SELECT pg_sleep(0.2)")
+    raise SoftTimeLimitExceeded()
