@@ -252,6 +252,18 @@ CELERY_BEAT_SCHEDULE = {
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
+# --- Witnessed audit logs (C2SP tlog-witness; docs/integrity.md §4) ----------------------
+# This log's name (the first line of its checkpoints): unique among the coalition's members.
+AUDIT_LOG_ORIGIN = env_str("CM_AUDIT_LOG_ORIGIN", "carbon-manifest/audit-log")
+# As a witness: this instance's cosignature key name, and the logs it follows (their
+# verifier keys "<origin>+<key id>+<base64>", separated by commas or whitespace).
+WITNESS_NAME = env_str("CM_WITNESS_NAME") or AUDIT_LOG_ORIGIN + "/witness"
+WITNESS_LOGS = env_str("CM_WITNESS_LOGS")
+# As a log: the witnesses asked to cosign each checkpoint, "<vkey> <URL>" pairs separated
+# by commas, e.g. "w1+1a2b3c4d+BK… https://member-b.example/witness".
+WITNESSES = env_str("CM_WITNESSES")
+WITNESS_TIMEOUT_S = env_int("CM_WITNESS_TIMEOUT_S", 10, minimum=1)
+
 # --- PACT events: what one client may post (each kept event is an audit-log entry) ------
 # Stored events per client per rolling minute (rate) and per rolling day (quota); beyond
 # either, POST /pact/3/events answers 429 with Retry-After (apps/pact/api.py).

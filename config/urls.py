@@ -11,6 +11,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import DefaultRouter
 
 from apps.accounts.api import ApiTokenViewSet, TokenView
+from apps.audit import views as audit_views
 from apps.catalogue.api import DefaultValueViewSet
 from apps.estimates.api import EstimateViewSet
 from apps.evidence import views as evidence_views
@@ -81,6 +82,12 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("admin/", admin.site.urls),
     path("pact/", include("apps.pact.urls")),
+    # C2SP tlog-witness (docs/integrity.md §4): other members' logs ask for cosignatures.
+    path(
+        "witness/add-checkpoint",
+        audit_views.WitnessAddCheckpointView.as_view(),
+        name="witness-add-checkpoint",
+    ),
     path("", include("apps.web.urls")),
     *[path("", include(module.urlpatterns)) for module in area_urls],
 ]

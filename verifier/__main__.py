@@ -13,9 +13,17 @@
         checkpoint: the trace is the one logged when the estimate was made. ``--output``
         saves the bytes; recompute them with ``python -m methodologies run`` on their case.
 
-The public key is pinned with ``--public-key`` (base64); without it, ``check`` trusts the
-key recorded in the saved checkpoint and ``inclusion`` the key the server sends (said so
-in the report). The token may also come from the environment variable ``CM_API_TOKEN``.
+    python -m verifier note FILE [keys]
+        verify a saved signed note (the ``note`` of a checkpoint document) offline.
+
+Keys come from the auditor's own configuration, never from the server checked
+(docs/integrity.md §4): ``--config FILE`` (JSON ``{"log_key", "witness_keys",
+"cosignatures"}``), or ``--log-key VKEY`` (or ``--public-key`` base64), ``--witness-key
+VKEY`` (repeatable) and ``--cosignatures K``. A checkpoint is accepted only with at least
+K valid cosignatures from distinct configured witnesses (K defaults to every configured
+witness). ``--trust-server-key`` takes the log key the server sends (or the saved
+checkpoint records) instead: an explicit opt-in, said so in the report.
+The token may also come from the environment variable ``CM_API_TOKEN``.
 Exit status: 0 all verified; 1 a verification failed; 2 usage, input or network error.
 """
 
@@ -31,12 +39,30 @@ import sys
 import urllib.error
 import urllib.parse
 import urllib.request
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from verifier.checkpoint import Checkpoint, key_id, parse_checkpoint, verify_checkpoint
+from verifier.checkpoint import (
+    Checkpoint,
+    checkpoint_body,
+    key_id,
+    parse_checkpoint,
+    verify_checkpoint,
+)
 from verifier.errors import FormatError, VerificationError, VerifierError
 from verifier.merkle import leaf_hash, verify_consistency, verify_inclusion
+from verifier.note import (
+    ALG_COSIGNATURE_V1,
+    ALG_ED25519,
+    NoteKey,
+    cosigners,
+    ed25519_key,
+    parse_checkpoint_text,
+    parse_note,
+    parse_vkey,
+    verify_note_signature,
+)
 
 
 class FetchError(VerifierError):
@@ -97,40 +123,124 @@ def _say(ok: bool, text: str) -> None:
     print(f"[{'ok' if ok else 'FAIL'}] {text}")
 
 
-def _latest(api: Api, pinned: bytes | None) -> Checkpoint:
+@dataclass
+class Trust:
+    """What the auditor trusts, from its own configuration: the log's key (raw, and its
+    name when given as a verifier key), the witness keys and how many must cosign."""
+
+    log_key: bytes | None = None
+    log_name: str | None = None
+    witnesses: list[NoteKey] = field(default_factory=list)
+    required: int = 0
+    trust_server: bool = False
+
+    def key_for(self, offered: bytes, where: str) -> bytes:
+        if self.log_key is not None:
+            return self.log_key
+        print(f"note: --trust-server-key: trusting key {key_id(offered)} from {where}")
+        return offered
+
+
+def _log_key(value: str) -> tuple[bytes, str | None]:
+    """The raw key's base64, or a verifier key ``name+id+base64(0x01 || key)``."""
+    if _is_base64_key(value):
+        return base64.b64decode(value), None
+    key = parse_vkey(value, alg=ALG_ED25519)
+    return key.public_key, key.name
+
+
+def _is_base64_key(value: str) -> bool:
+    try:
+        return len(base64.b64decode(value, validate=True)) == 32
+    except binascii.Error:
+        return False
+
+
+def _trust(args: argparse.Namespace) -> Trust:
+    config: dict[str, Any] = {}
+    if args.config:
+        try:
+            config = json.loads(Path(args.config).read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise FormatError(f"{args.config}: not JSON ({exc})") from None
+        if not isinstance(config, dict):
+            raise FormatError(f"{args.config}: expected a JSON object")
+    trust = Trust(trust_server=args.trust_server_key)
+    log_value = args.log_key or args.public_key or config.get("log_key")
+    if log_value:
+        trust.log_key, trust.log_name = _log_key(log_value)
+    elif not trust.trust_server:
+        raise FormatError(
+            "no log key: pass --log-key (or --public-key, or log_key in --config); "
+            "--trust-server-key takes the server's word for it instead"
+        )
+    for value in [*config.get("witness_keys", []), *(args.witness_key or [])]:
+        key = parse_vkey(value, alg=ALG_COSIGNATURE_V1)
+        if all(k.vkey != key.vkey for k in trust.witnesses):
+            trust.witnesses.append(key)
+    required = args.cosignatures if args.cosignatures is not None else config.get("cosignatures")
+    trust.required = len(trust.witnesses) if required is None else required
+    if not isinstance(trust.required, int) or not 0 <= trust.required <= len(trust.witnesses):
+        raise FormatError(
+            f"cosignatures {trust.required!r}: must be between 0 and the "
+            f"{len(trust.witnesses)} witness keys configured"
+        )
+    return trust
+
+
+def _check_note(note_text: str, key: bytes, trust: Trust, expected_text: str | None) -> str:
+    """Verify a signed note: the log's signature, then at least ``trust.required``
+    cosignatures from distinct configured witnesses. Returns the note's text."""
+    note = parse_note(note_text)
+    if expected_text is not None and note.text != expected_text:
+        raise VerificationError("the note's text is not the checkpoint the document signs")
+    checkpoint = parse_checkpoint_text(note.text)
+    if trust.log_name is not None and checkpoint.origin != trust.log_name:
+        raise VerificationError(
+            f"the note is of log {checkpoint.origin!r}, the log key is {trust.log_name!r}"
+        )
+    verify_note_signature(note, ed25519_key(checkpoint.origin, key))
+    names = cosigners(note, trust.witnesses)
+    text = (
+        f"{len(names)} of {len(trust.witnesses)} configured witnesses cosigned tree size "
+        f"{checkpoint.tree_size} ({', '.join(names) or 'none'}); {trust.required} required"
+    )
+    if len(names) < trust.required:
+        raise VerificationError(text)
+    if trust.witnesses:
+        _say(True, text)
+    return note.text
+
+
+def _latest(api: Api, trust: Trust) -> Checkpoint:
     try:
         document = api.get("checkpoint")
     except FetchError as exc:
         if exc.status == 409:  # the platform found its log no longer extends its checkpoint
             raise VerificationError(f"the platform refuses to sign its log: {exc}") from None
         raise
-    key = pinned if pinned is not None else parse_checkpoint(document).public_key
+    key = trust.key_for(parse_checkpoint(document).public_key, "the server")
     latest = verify_checkpoint(document, key)
+    if trust.log_name is not None and latest.origin != trust.log_name:
+        raise VerificationError(f"the server's log is {latest.origin!r}, not {trust.log_name!r}")
     _say(True, f"latest checkpoint: tree size {latest.tree_size}, signed by key {key_id(key)}")
+    if trust.witnesses:
+        if not isinstance(document.get("note"), str):
+            raise VerificationError("the checkpoint document carries no signed note")
+        expected = checkpoint_body(
+            latest.tree_size, latest.root_hash, latest.timestamp, latest.origin
+        ).decode()
+        _check_note(document["note"], key, trust, expected)
     return latest
-
-
-def _pinned_key(value: str | None) -> bytes | None:
-    if value is None:
-        return None
-    try:
-        key = base64.b64decode(value, validate=True)
-    except binascii.Error:
-        raise FormatError("--public-key is not base64") from None
-    if len(key) != 32:
-        raise FormatError("--public-key is not a 32-byte Ed25519 key")
-    return key
 
 
 def cmd_check(args: argparse.Namespace, api: Api) -> None:
     saved_doc = json.loads(Path(args.checkpoint).read_text(encoding="utf-8"))
-    pinned = _pinned_key(args.public_key)
-    if pinned is None:
-        pinned = parse_checkpoint(saved_doc).public_key
-        print(f"note: no --public-key; trusting key {key_id(pinned)} from {args.checkpoint}")
-    saved = verify_checkpoint(saved_doc, pinned)
+    trust = _trust(args)
+    trust.log_key = trust.key_for(parse_checkpoint(saved_doc).public_key, args.checkpoint)
+    saved = verify_checkpoint(saved_doc, trust.log_key)
     _say(True, f"saved checkpoint: tree size {saved.tree_size}, signature verifies")
-    latest = _latest(api, pinned)
+    latest = _latest(api, trust)
     if latest.tree_size < saved.tree_size:
         raise VerificationError(
             f"the latest checkpoint's tree size {latest.tree_size} is below the saved "
@@ -146,6 +256,7 @@ def cmd_check(args: argparse.Namespace, api: Api) -> None:
 
 def _document(checkpoint: Checkpoint) -> dict[str, Any]:
     return {
+        "origin": checkpoint.origin,
         "tree_size": checkpoint.tree_size,
         "root_hash": checkpoint.root_hash.hex(),
         "timestamp": checkpoint.timestamp,
@@ -179,17 +290,12 @@ def _included(api: Api, index: int, data: bytes, latest: Checkpoint) -> None:
 
 
 def cmd_inclusion(args: argparse.Namespace, api: Api) -> None:
-    pinned = _pinned_key(args.public_key)
-    if pinned is None:
-        print("note: no --public-key; trusting the key the server sends")
-    latest = _latest(api, pinned)
+    latest = _latest(api, _trust(args))
     _included(api, args.index, _entry_data(api, args.index), latest)
 
 
 def cmd_trace(args: argparse.Namespace, api: Api) -> None:
-    pinned = _pinned_key(args.public_key)
-    if pinned is None:
-        print("note: no --public-key; trusting the key the server sends")
+    trust = _trust(args)
     body, headers = api.raw(f"estimates/{args.estimate}/trace")
     digest = hashlib.sha256(body).hexdigest()
     header = {k.lower(): v for k, v in headers.items()}.get("x-trace-sha256")
@@ -199,7 +305,7 @@ def cmd_trace(args: argparse.Namespace, api: Api) -> None:
     if args.output:
         Path(args.output).write_bytes(body)
         print(f"saved the trace to {args.output}")
-    latest = _latest(api, pinned)
+    latest = _latest(api, trust)
     history = api.get("entries", object_type="estimate", object_id=args.estimate)
     for item in history.get("entries", []):
         if item.get("action") != "estimate.create" or item["index"] >= latest.tree_size:
@@ -222,7 +328,16 @@ def cmd_trace(args: argparse.Namespace, api: Api) -> None:
     )
 
 
-COMMANDS = {"check": cmd_check, "inclusion": cmd_inclusion, "trace": cmd_trace}
+def cmd_note(args: argparse.Namespace, api: Api | None) -> None:
+    trust = _trust(args)
+    if trust.log_key is None:
+        raise FormatError("the note command needs the log key (--log-key or --config)")
+    text = _check_note(Path(args.file).read_text(encoding="utf-8"), trust.log_key, trust, None)
+    checkpoint = parse_checkpoint_text(text)
+    _say(True, f"note of {checkpoint.origin} at tree size {checkpoint.tree_size} is signed")
+
+
+COMMANDS = {"check": cmd_check, "inclusion": cmd_inclusion, "trace": cmd_trace, "note": cmd_note}
 
 
 def _attached(argv: list[str]) -> list[str]:
@@ -243,21 +358,36 @@ def main(argv: list[str] | None = None) -> int:
         ("check", "verify a saved checkpoint and its consistency with the latest"),
         ("inclusion", "verify that one entry is included in the latest checkpoint"),
         ("trace", "verify that an estimate's trace is the one its log entry recorded"),
+        ("note", "verify a saved signed note and its cosignatures, offline"),
     ):
         p = sub.add_parser(name, help=help_text)
-        p.add_argument("--url", required=True, help="the platform, e.g. http://127.0.0.1:8000")
-        p.add_argument("--token", default=os.environ.get("CM_API_TOKEN"), help="API token")
+        if name != "note":
+            p.add_argument("--url", required=True, help="the platform, e.g. http://127.0.0.1:8000")
+            p.add_argument("--token", default=os.environ.get("CM_API_TOKEN"), help="API token")
+        p.add_argument("--config", help="JSON: log_key, witness_keys, cosignatures")
+        p.add_argument("--log-key", help="the log's verifier key, name+id+base64")
         p.add_argument("--public-key", help="the pinned Ed25519 public key (base64)")
+        p.add_argument(
+            "--witness-key", action="append", help="a witness's cosignature/v1 verifier key"
+        )
+        p.add_argument("--cosignatures", type=int, help="cosignatures required (default: all)")
+        p.add_argument(
+            "--trust-server-key",
+            action="store_true",
+            help="take the log key the server sends (or the saved checkpoint records)",
+        )
     sub.choices["check"].add_argument("--checkpoint", required=True, help="saved checkpoint")
     sub.choices["check"].add_argument("--save", help="write the verified latest checkpoint here")
     sub.choices["inclusion"].add_argument("--index", type=int, required=True)
     sub.choices["trace"].add_argument("--estimate", type=int, required=True, help="estimate id")
     sub.choices["trace"].add_argument("--output", help="save the trace bytes here")
+    sub.choices["note"].add_argument("file", help="a signed note, as text")
     args = parser.parse_args(_attached(sys.argv[1:] if argv is None else argv))
-    if not args.token:
+    if args.command != "note" and not args.token:
         parser.error("--token (or CM_API_TOKEN) is required")
     try:
-        COMMANDS[args.command](args, Api(args.url, args.token))
+        api = Api(args.url, args.token) if args.command != "note" else None
+        COMMANDS[args.command](args, api)
     except VerificationError as exc:
         _say(False, str(exc))
         return 1

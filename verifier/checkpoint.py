@@ -8,10 +8,15 @@ A checkpoint document (the answer of ``GET /api/v1/audit/checkpoint``) is the JS
 The signature is pure Ed25519 (RFC 8032 §5.1) over these UTF-8 bytes, each line ended by
 a single ``\\n``::
 
-    carbon-manifest/audit-log
+    <origin, by default carbon-manifest/audit-log>
     <tree_size in decimal>
     <root hash in standard base64, with padding>
     <timestamp exactly as in the document>
+
+``origin`` is optional in the document (``carbon-manifest/audit-log`` when absent): each
+member of a coalition names its own log (``CM_AUDIT_LOG_ORIGIN``). The document also
+carries ``note``: the same checkpoint as a C2SP signed note, with the witnesses'
+cosignatures (``verifier.note``, docs/integrity.md §4).
 
 The first three lines are the body of a transparency-dev checkpoint note (origin, size,
 root; https://github.com/transparency-dev/formats/blob/main/log/README.md); the fourth is
@@ -49,12 +54,16 @@ class Checkpoint:
     timestamp: str
     signature: bytes
     public_key: bytes
+    origin: str = ORIGIN
 
 
-def checkpoint_body(tree_size: int, root_hash: bytes, timestamp: str) -> bytes:
-    """The exact bytes that are signed (see the module docstring)."""
+def checkpoint_body(
+    tree_size: int, root_hash: bytes, timestamp: str, origin: str = ORIGIN
+) -> bytes:
+    """The exact bytes that are signed (see the module docstring): also the text of the
+    checkpoint's signed note (``verifier.note``)."""
     root_b64 = base64.b64encode(root_hash).decode("ascii")
-    return f"{ORIGIN}\n{tree_size}\n{root_b64}\n{timestamp}\n".encode()
+    return f"{origin}\n{tree_size}\n{root_b64}\n{timestamp}\n".encode()
 
 
 def key_id(public_key: bytes) -> str:
@@ -98,7 +107,11 @@ def parse_checkpoint(document: dict[str, Any] | str | bytes) -> Checkpoint:
     timestamp = document["timestamp"]
     if not isinstance(timestamp, str) or not _TIMESTAMP.fullmatch(timestamp):
         raise FormatError(f"timestamp {timestamp!r} is not YYYY-MM-DDTHH:MM:SSZ")
+    origin = document.get("origin", ORIGIN)
+    if not isinstance(origin, str) or not origin or "\n" in origin:
+        raise FormatError(f"origin {origin!r} is not one line of text")
     return Checkpoint(
+        origin=origin,
         tree_size=size,
         root_hash=root_hash,
         timestamp=timestamp,
@@ -117,7 +130,9 @@ def verify_checkpoint(
     """
     checkpoint = parse_checkpoint(checkpoint_json)
     key = _b64(public_key, "the public key", 32)
-    body = checkpoint_body(checkpoint.tree_size, checkpoint.root_hash, checkpoint.timestamp)
+    body = checkpoint_body(
+        checkpoint.tree_size, checkpoint.root_hash, checkpoint.timestamp, checkpoint.origin
+    )
     try:
         Ed25519PublicKey.from_public_bytes(key).verify(checkpoint.signature, body)
     except InvalidSignature:

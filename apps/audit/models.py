@@ -49,6 +49,8 @@ class Checkpoint(models.Model):
     refuses UPDATE, DELETE and TRUNCATE on PostgreSQL, migration 0003).
     """
 
+    # The log's name, first line of the note; CM_AUDIT_LOG_ORIGIN when signed.
+    origin = models.CharField(max_length=255, default="carbon-manifest/audit-log")
     tree_size = models.BigIntegerField()
     root_hash = models.CharField(max_length=64)  # hex
     timestamp = models.DateTimeField()  # whole seconds, UTC: signed as YYYY-MM-DDTHH:MM:SSZ
@@ -66,3 +68,51 @@ class Checkpoint(models.Model):
 
     def __str__(self) -> str:
         return f"checkpoint {self.tree_size} @ {self.timestamp:%Y-%m-%dT%H:%M:%SZ}"
+
+
+class Cosignature(models.Model):
+    """A witness's ``cosignature/v1`` of one of this log's checkpoints (docs/integrity.md §4).
+
+    ``line`` is the note signature line as the witness returned it (verified with the
+    witness key configured in CM_WITNESSES before it is stored). One per checkpoint and
+    witness: collecting twice stores nothing new.
+    """
+
+    checkpoint = models.ForeignKey(
+        Checkpoint, on_delete=models.PROTECT, related_name="cosignatures"
+    )
+    witness = models.CharField(max_length=255)  # the witness key's name
+    line = models.CharField(max_length=400)  # "— <name> <base64>", no newline
+    timestamp = models.DateTimeField()  # the time the witness signed (in the signature)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["checkpoint", "witness"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["checkpoint", "witness"], name="audit_cosignature_checkpoint_witness"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"cosignature by {self.witness} of {self.checkpoint}"
+
+
+class WitnessedLog(models.Model):
+    """As a witness: the latest checkpoint this instance cosigned for one member's log.
+
+    Changed only by ``apps.audit.witness.witness_add_checkpoint`` under a row lock and a
+    compare-and-swap on ``tree_size``, so two concurrent requests cannot both advance it
+    (docs/integrity.md §4)."""
+
+    origin = models.CharField(max_length=255, unique=True)
+    tree_size = models.BigIntegerField(default=0)
+    root_hash = models.CharField(max_length=64, blank=True)  # hex; blank before the first
+    note = models.TextField(blank=True)  # the cosigned checkpoint as the log signed it
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["origin"]
+
+    def __str__(self) -> str:
+        return f"{self.origin} at {self.tree_size}"

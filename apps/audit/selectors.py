@@ -17,7 +17,7 @@ from typing import Any
 from django.db.models import Max, Q, QuerySet
 
 from apps.audit.models import AuditEvent, Checkpoint
-from verifier.checkpoint import TIMESTAMP_FORMAT, verify_checkpoint
+from verifier.checkpoint import TIMESTAMP_FORMAT, checkpoint_body, verify_checkpoint
 from verifier.errors import VerifierError
 from verifier.merkle import (
     consistency_proof,
@@ -26,6 +26,7 @@ from verifier.merkle import (
     root,
     verify_consistency,
 )
+from verifier.note import Note, NoteSignature, ed25519_key, parse_signature_line
 
 
 class AuditLogError(Exception):
@@ -106,9 +107,28 @@ def checkpoint_latest(*, public_key: bytes | None = None) -> Checkpoint | None:
     return checkpoints.order_by("-tree_size", "-timestamp").first()
 
 
+def checkpoint_note(checkpoint: Checkpoint, *, cosigned: bool = True) -> Note:
+    """The checkpoint as a C2SP signed note: the signed body, the log's Ed25519 signature
+    (key name = origin), then the witnesses' cosignature lines (docs/integrity.md §4)."""
+    body = checkpoint_body(
+        checkpoint.tree_size,
+        bytes.fromhex(checkpoint.root_hash),
+        checkpoint.timestamp.astimezone(UTC).strftime(TIMESTAMP_FORMAT),
+        checkpoint.origin,
+    )
+    key = ed25519_key(checkpoint.origin, base64.b64decode(checkpoint.public_key))
+    signatures = [NoteSignature(key.name, key.key_id, base64.b64decode(checkpoint.signature))]
+    if cosigned:
+        lines = checkpoint.cosignatures.order_by("witness").values_list("line", flat=True)
+        signatures += [parse_signature_line(line) for line in lines]
+    return Note(body.decode(), tuple(signatures))
+
+
 def checkpoint_document(checkpoint: Checkpoint) -> dict[str, Any]:
     """The checkpoint as the API serves it and auditors save it (verifier.checkpoint)."""
     return {
+        "origin": checkpoint.origin,
+        "note": checkpoint_note(checkpoint).render(),
         "tree_size": checkpoint.tree_size,
         "root_hash": checkpoint.root_hash,
         "timestamp": checkpoint.timestamp.astimezone(UTC).strftime(TIMESTAMP_FORMAT),

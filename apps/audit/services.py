@@ -11,6 +11,7 @@ import base64
 from typing import Any
 
 import rfc8785
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -122,11 +123,14 @@ def checkpoint_ensure() -> Checkpoint:
         )
     root_hash = merkle.root(leaves)
     timestamp = timezone.now().replace(microsecond=0)
-    signature = key.sign(checkpoint_body(size, root_hash, timestamp.strftime(TIMESTAMP_FORMAT)))
+    origin = settings.AUDIT_LOG_ORIGIN
+    body = checkpoint_body(size, root_hash, timestamp.strftime(TIMESTAMP_FORMAT), origin)
+    signature = key.sign(body)
     checkpoint, _ = Checkpoint.objects.get_or_create(
         tree_size=size,
         key_id=kid,
         defaults={
+            "origin": origin,
             "root_hash": root_hash.hex(),
             "timestamp": timestamp,
             "signature": base64.b64encode(signature).decode("ascii"),

@@ -1,6 +1,7 @@
-"""The Ed25519 key that signs checkpoints.
+"""The Ed25519 keys that sign checkpoints (the log's) and cosignatures (the witness's).
 
-``CM_AUDIT_SIGNING_KEY`` holds the base64 of the 32-byte private seed (RFC 8032 §5.1.5).
+``CM_AUDIT_SIGNING_KEY`` (and ``CM_WITNESS_SIGNING_KEY``, file ``witness_signing_key``)
+holds the base64 of the 32-byte private seed (RFC 8032 §5.1.5).
 Unset, a key is generated once and kept in ``<CM_VAR_DIR>/audit_signing_key`` (mode 0600),
 with a warning in the log: fine for the embedded default, but production should set the
 variable (from a secret store) so the key survives the machine and auditors can pin it.
@@ -25,6 +26,8 @@ logger = logging.getLogger(__name__)
 
 KEY_ENV = "CM_AUDIT_SIGNING_KEY"
 KEY_FILE = "audit_signing_key"
+WITNESS_KEY_ENV = "CM_WITNESS_SIGNING_KEY"
+WITNESS_KEY_FILE = "witness_signing_key"
 
 
 def _seed_from_base64(text: str, where: str) -> bytes:
@@ -37,7 +40,7 @@ def _seed_from_base64(text: str, where: str) -> bytes:
     return seed
 
 
-def _seed_from_file(path: Path) -> bytes:
+def _seed_from_file(path: Path, env: str, what: str) -> bytes:
     if path.exists():
         return _seed_from_base64(path.read_text(encoding="ascii"), str(path))
     seed = os.urandom(32)
@@ -54,25 +57,36 @@ def _seed_from_file(path: Path) -> bytes:
     finally:
         tmp.unlink()
     logger.warning(
-        "%s is unset: generated a new Ed25519 audit signing key in %s (mode 0600). "
-        "Back it up, or set %s, so checkpoints stay verifiable with the same public key.",
-        KEY_ENV,
+        "%s is unset: generated a new Ed25519 %s key in %s (mode 0600). "
+        "Back it up, or set %s, so signatures stay verifiable with the same public key.",
+        env,
+        what,
         path,
-        KEY_ENV,
+        env,
     )
     return seed
 
 
+def _key(env: str, filename: str, what: str) -> Ed25519PrivateKey:
+    raw = env_str(env)
+    if raw:
+        seed = _seed_from_base64(raw, env)
+    else:
+        path = Path(settings.VAR_DIR) / filename
+        path.parent.mkdir(parents=True, exist_ok=True)
+        seed = _seed_from_file(path, env, what)
+    return Ed25519PrivateKey.from_private_bytes(seed)
+
+
 def signing_key() -> Ed25519PrivateKey:
     """The checkpoint signing key, from the environment or the var dir file."""
-    raw = env_str(KEY_ENV)
-    if raw:
-        seed = _seed_from_base64(raw, KEY_ENV)
-    else:
-        path = Path(settings.VAR_DIR) / KEY_FILE
-        path.parent.mkdir(parents=True, exist_ok=True)
-        seed = _seed_from_file(path)
-    return Ed25519PrivateKey.from_private_bytes(seed)
+    return _key(KEY_ENV, KEY_FILE, "audit signing")
+
+
+def witness_signing_key() -> Ed25519PrivateKey:
+    """The key this instance cosigns other members' checkpoints with, as a witness. Kept
+    apart from the log's key: a witness key says "I saw this log grow consistently"."""
+    return _key(WITNESS_KEY_ENV, WITNESS_KEY_FILE, "witness signing")
 
 
 def public_key_bytes(key: Ed25519PrivateKey) -> bytes:

@@ -4,6 +4,7 @@ anonymous requests are refused."""
 from __future__ import annotations
 
 import base64
+import hashlib
 
 import pytest
 from rest_framework.test import APIClient
@@ -49,7 +50,21 @@ def test_every_role_may_read_the_log(postgres, users):
 def test_the_answers_have_the_documented_shapes(api):
     append_events(5)
     checkpoint = api.get("/api/v1/audit/checkpoint").json()
-    assert set(checkpoint) == {"tree_size", "root_hash", "timestamp", "signature", "public_key"}
+    assert set(checkpoint) == {
+        *("tree_size", "root_hash", "timestamp", "signature", "public_key"),
+        *("origin", "note"),
+    }
+    assert checkpoint["origin"] == "carbon-manifest/audit-log"
+    # The same signature as a C2SP signed note: body, blank line, "— <origin> <base64>"
+    # where the base64 holds the 4-byte key ID then the 64-byte signature.
+    key_id = hashlib.sha256(b"carbon-manifest/audit-log\n\x01" + PUBLIC_KEY).digest()[:4]
+    body = (
+        f"carbon-manifest/audit-log\n6\n"
+        f"{base64.b64encode(bytes.fromhex(checkpoint['root_hash'])).decode()}\n"
+        f"{checkpoint['timestamp']}\n"
+    )
+    signature = base64.b64encode(key_id + base64.b64decode(checkpoint["signature"])).decode()
+    assert checkpoint["note"] == f"{body}\n\u2014 carbon-manifest/audit-log {signature}\n"
     assert checkpoint["tree_size"] == 6
     assert len(bytes.fromhex(checkpoint["root_hash"])) == 32
     assert base64.b64decode(checkpoint["public_key"]) == PUBLIC_KEY

@@ -35,7 +35,8 @@ pytestmark = pytest.mark.services
         "TRUNCATE accounts_user CASCADE",  # cascades to the log through the actor key
         "UPDATE audit_checkpoint SET tree_size = 0",
         "DELETE FROM audit_checkpoint",
-        "TRUNCATE audit_checkpoint",
+        "TRUNCATE audit_checkpoint CASCADE",  # would reach the cosignatures too
+        "TRUNCATE audit_cosignature",
     ],
 )
 def test_sql_cannot_change_or_remove_audit_rows(postgres, sql):
