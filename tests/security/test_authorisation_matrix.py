@@ -206,6 +206,9 @@ PAGES: dict[str, dict[str, Rule]] = {
     # The schema and its docs are public, like any published API description.
     "schema": {"GET": Rule(EVERYONE)},
     "api-docs": {"GET": Rule(EVERYONE)},
+    # C2SP tlog-witness: no account; the body must be a checkpoint signed by a followed
+    # log's key (docs/integrity.md §4), so an empty POST is a 400 for everyone.
+    "witness-add-checkpoint": {"POST": Rule(EVERYONE, status=400)},
 }
 
 #: API operations, by operationId (the method is the operation's).
