@@ -47,5 +47,15 @@ def run(*, command, number: int) -> None:
             f"One trace flat: {BASE}/api/v1/estimates/{first.pk}/trace.csv and "
             f"{BASE}/api/v1/estimates/{first.pk}/trace.xlsx\n"
             f"  python -m verifier trace --url {BASE} --token {token} --estimate {first.pk} "
-            f"--output trace.json   # the trace is the one the audit log recorded"
+            f"--output trace.json --public-key {_log_public_key()}   # the trace is the one "
+            f"the audit log recorded; the key is this log's own (python manage.py audit_keys)"
         )
+
+
+def _log_public_key() -> str:
+    """The log's public key (base64), as a member publishes it beside its witness key."""
+    import base64
+
+    from apps.audit.signing import public_key_bytes, signing_key
+
+    return base64.b64encode(public_key_bytes(signing_key())).decode()

@@ -41,6 +41,7 @@ DEMO_STEPS = [
     "apps.satellite.demo.run",
     "apps.disclosures.demo.run",
     "apps.pact.demo.run",
+    "apps.audit.demo.run",
 ]
 
 # Demo users: (username, password, role). The passwords are printed; demo use only.
@@ -203,5 +204,5 @@ class Command(BaseCommand):
             f"signed checkpoint saved to {saved}\n"
             f"  python manage.py verify_audit_log --checkpoint {saved}\n"
             f"  python -m verifier check --url http://127.0.0.1:8000 --token {token} "
-            f"--checkpoint {saved}"
+            f"--checkpoint {saved} --public-key {checkpoint.public_key}"
         )
