@@ -20,6 +20,7 @@ import openpyxl
 import pytest
 from celery import Celery
 from django.core.management import call_command
+from django.db import transaction
 
 from apps.accounts.models import Organisation
 from apps.disclosures.models import DisclosureVersion
@@ -113,15 +114,16 @@ def test_the_issues_triggers_end_their_runs_on_a_worker(
     installation = Installation.objects.create(
         identifier="IN-MH-0042", name="Example", organisation=exporter, country="IN"
     )
-    disclosure = disclosure_ensure(
-        organisation=exporter, installation=installation, period_year=2025
-    )
-    version, _ = version_create(
-        disclosure=disclosure,
-        evidence=evidence_store_path(path=long_sheet),
-        user=None,
-        original_name=long_sheet.name,
-    )
+    with transaction.atomic():  # as the command makes it (apps/disclosures/command.py)
+        disclosure = disclosure_ensure(
+            organisation=exporter, installation=installation, period_year=2025
+        )
+        version, _ = version_create(
+            disclosure=disclosure,
+            evidence=evidence_store_path(path=long_sheet),
+            user=None,
+            original_name=long_sheet.name,
+        )
     run = _on_worker(service_env, "disclosure", long_sheet, version)
     assert run.status == IngestRun.Status.DONE, run.failure
     version = DisclosureVersion.objects.get(ingest_run=run)
