@@ -14,7 +14,9 @@ here reads the database: the CBAM tables and the engine are pure
 - :func:`case_findings` runs each case and returns what holds the version for an
   official's review (:mod:`apps.disclosures.plausibility`);
 - :func:`disclosed_production_t` is the production the satellite check compares;
-- :func:`provenance` is what each estimate's trace says of the disclosure behind it.
+- :func:`provenance` is what each estimate's trace says of the disclosure behind it;
+- :func:`compute` does all of it at once for a confirmation (:class:`Computed`), running
+  each case as its estimate will record it.
 """
 
 from __future__ import annotations
@@ -79,6 +81,8 @@ class Facts:
     default_rows: dict[tuple[str, str], list[dict]] = field(default_factory=dict)
     #: the version and its file, as each estimate's provenance names them
     disclosure: dict[str, Any] = field(default_factory=dict)
+    #: the positive verification report covering the period, as provenance cites it
+    verification: dict[str, Any] | None = None
 
 
 class Case(NamedTuple):
@@ -598,29 +602,67 @@ def verified_case(case: dict, verified: bool) -> dict:
     return {**case, "tier": VERIFIED}
 
 
-def provenance(
-    *,
-    facts: Facts,
-    case: Case,
-    tier: str,
-    version_number: int,
-    flags: list[dict],
-    verification: dict | None,
-    review: dict | None,
-) -> dict:
+def provenance(*, facts: Facts, case: Case, tier: str, review: dict | None) -> dict:
     """What an estimate's trace says of the disclosure behind it: the version and its file
-    (``facts.disclosure``), each value it cites, its notes, the reconciliation flags, its
-    rung of the ladder and, where they apply, the verification report and the official's
-    decision on a held version."""
+    (``facts.disclosure``), each value it cites, its notes, its rung of the ladder and,
+    where they apply, the verification report and the official's decision on a held
+    version. The confirmation adds the reconciliation flags once the satellite check ran."""
     out: dict[str, Any] = {
         "disclosure": facts.disclosure,
         "values": case.cited,
         "notes": case.notes,
-        "reconciliation_flags": flags,
-        "ladder": {"tier": tier, "why": LADDER_WHY[tier].format(v=version_number)},
+        "ladder": {"tier": tier, "why": LADDER_WHY[tier].format(v=facts.disclosure["version"])},
     }
-    if tier == VERIFIED and verification is not None:
-        out["verification"] = verification
+    if tier == VERIFIED and facts.verification is not None:
+        out["verification"] = facts.verification
     if review is not None:
         out["review"] = review
     return out
+
+
+class Run(NamedTuple):
+    """One case as the engine took it: its result and the provenance its estimate will
+    carry, or the engine's reason for refusing it."""
+
+    case: Case
+    result: dict | None
+    provenance: dict | None = None
+    refusal: str = ""
+
+
+@dataclass(frozen=True)
+class Computed:
+    """Everything a confirmation computes from its :class:`Facts`, before it writes."""
+
+    cases: list[Case]
+    notes: list[str]  # what the mapping left out, and why
+    findings: list[dict]  # non-empty: the version is held (case_findings)
+    runs: list[Run]  # each case run as it would be recorded (verified when a report says so)
+    production_t: float | None  # disclosed_production_t
+
+
+def compute(facts: Facts, *, file: str, review: dict | None = None) -> Computed:
+    """Map ``facts`` to cases and run each: the findings that would hold the version and
+    the results its estimates would record (tier "verified" where ``facts.verification``
+    names a positive report), with their provenance (``review``: an official's decision
+    on a held version) and the disclosed production."""
+    notes: list[str] = []
+    found = version_cases(facts, notes)
+    runs = []
+    for case in found:
+        try:
+            result = methodologies.run_case(verified_case(case.case, bool(facts.verification)))
+        except MethodologyError as exc:
+            refusal = f"{case.cn_code}: the engine refused the case: {exc}"
+            runs.append(Run(case, None, refusal=refusal))
+        else:
+            tier = result.get("tier", DISCLOSED)
+            cited = provenance(facts=facts, case=case, tier=tier, review=review)
+            runs.append(Run(case, result, cited))
+    return Computed(
+        cases=found,
+        notes=notes,
+        findings=case_findings(found, file=file),
+        runs=runs,
+        production_t=disclosed_production_t(facts),
+    )

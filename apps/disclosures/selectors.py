@@ -136,7 +136,8 @@ def disclosure_inputs(*, version: DisclosureVersion) -> cases.Facts:
     """Everything the mapping (:mod:`apps.disclosures.cases`) needs, read once up front:
     the version's kept values as plain :class:`~apps.disclosures.cases.Disclosed`, the
     installation, the period, the default-value rows of precursors without SEE and the
-    measured grid note (only when a value needs them), and the provenance block."""
+    measured grid note (only when a value needs them), the provenance block and the
+    positive verification report covering the period, if any."""
     disclosure = version.disclosure
     installation = disclosure.installation
     year = disclosure.period_year
@@ -160,6 +161,7 @@ def disclosure_inputs(*, version: DisclosureVersion) -> cases.Facts:
     )
     defaults, grid = cases.lookups_needed(version.kind, values)
     run = version.ingest_run
+    report = verification_report_current(disclosure=disclosure)
     return cases.Facts(
         kind=version.kind,
         cn_code=version.cn_code,
@@ -189,4 +191,5 @@ def disclosure_inputs(*, version: DisclosureVersion) -> cases.Facts:
                 "sha256": version.evidence.sha256,
             },
         },
+        verification=verification_evidence(report) if report is not None else None,
     )

@@ -28,7 +28,6 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-import methodologies
 from apps.accounts.models import Organisation, User
 from apps.audit.services import audit_append
 from apps.disclosures import cases
@@ -36,8 +35,6 @@ from apps.disclosures.extraction import version_progress
 from apps.disclosures.models import Disclosure, DisclosureVersion, ExtractedValue, Status
 from apps.disclosures.selectors import (
     disclosure_inputs,
-    verification_evidence,
-    verification_report_current,
 )
 from apps.estimates.models import Estimate, Tier
 from apps.estimates.services import estimate_ladder_apply, estimate_record, estimates_supersede
@@ -45,7 +42,6 @@ from apps.evidence.models import EvidenceFile, IngestRun
 from apps.evidence.services import evidence_store, ingest_run_create, ingest_run_resubmit
 from apps.facilities.models import Installation
 from ingest.disclosure.units import UnitError, convert, parse_unit
-from methodologies.errors import MethodologyError
 from methodologies.trace import canonical_bytes, sha256_hex
 
 SOURCE = "disclosure"
@@ -305,8 +301,9 @@ def disclosure_version_confirm(*, version: DisclosureVersion, user: User) -> dic
         )
         version.confirmed_by, version.confirmed_at = user, timezone.now()
         version.save(update_fields=["confirmed_by", "confirmed_at"])
-        facts = disclosure_inputs(version=version)  # fetch once: docs/disclosures.md
-        held = disclosure_plausibility_check(version=version, facts=facts)
+        # Fetch once, compute once, then write (docs/disclosures.md, "Confirming a version").
+        computed = _compute(version, disclosure_inputs(version=version))
+        held = computed.findings
         audit_append(
             actor=user,
             action="disclosure.confirm",
@@ -318,7 +315,7 @@ def disclosure_version_confirm(*, version: DisclosureVersion, user: User) -> dic
         if held:
             return _version_hold(version=version, findings=held, actor=user)
         version_progress(version, Status.CONFIRMED, 100)
-        return _version_feed(version=version, actor=user, facts=facts)
+        return _version_feed(version=version, actor=user, computed=computed)
 
 
 def _version_hold(*, version: DisclosureVersion, findings: list[dict], actor: Any) -> dict:
@@ -347,11 +344,13 @@ def _version_feed(
     version: DisclosureVersion,
     actor: Any,
     review: dict | None = None,
-    facts: cases.Facts | None = None,
+    computed: cases.Computed | None = None,
 ) -> dict:
     """Feed a confirmed version to the engine; supersede the earlier confirmed versions
     only when it made an estimate (a version that made none leaves them current)."""
-    engine = disclosure_estimates_apply(version=version, actor=actor, review=review, facts=facts)
+    engine = disclosure_estimates_apply(
+        version=version, actor=actor, review=review, computed=computed
+    )
     engine["supersedes"] = []
     if engine["estimates"]:
         earlier = version.disclosure.versions.filter(
@@ -438,9 +437,15 @@ def disclosure_plausibility_check(
     """The findings that hold a confirmed version for an official's review
     (:func:`apps.disclosures.cases.case_findings`), from its inputs (``facts``, read now
     when not given)."""
+    return _compute(version, facts).findings
+
+
+def _compute(
+    version: DisclosureVersion, facts: cases.Facts | None = None, review: dict | None = None
+) -> cases.Computed:
     facts = facts or disclosure_inputs(version=version)
     file = version.ingest_run.name if version.ingest_run else ""
-    return cases.case_findings(cases.version_cases(facts, []), file=file)
+    return cases.compute(facts, file=file, review=review)
 
 
 def _satellite_check(
@@ -478,44 +483,33 @@ def disclosure_estimates_apply(
     version: DisclosureVersion,
     actor: Any = None,
     review: dict | None = None,
-    facts: cases.Facts | None = None,
+    computed: cases.Computed | None = None,
 ) -> dict:
     """Confirmed values → disclosed estimates → shipments; see the module docstring.
     Call inside the confirming transaction. ``review``: an official's decision on a held
-    version, carried in each estimate's provenance; ``facts``: the version's inputs when
-    the caller has read them (:func:`apps.disclosures.selectors.disclosure_inputs`)."""
+    version, carried in each estimate's provenance; ``computed``: what the confirmation
+    computed already (:func:`apps.disclosures.cases.compute`), else computed now."""
     from apps.satellite.selectors import reconciliation_flags
 
     disclosure = version.disclosure
     installation = disclosure.installation
-    facts = facts or disclosure_inputs(version=version)
-    notes: list[str] = []
-    found = cases.version_cases(facts, notes)
-    production = cases.disclosed_production_t(facts)
-    _satellite_check(version=version, production_t=production, actor=actor, notes=notes)
-    flags = reconciliation_flags(installation_id=installation.pk, year=facts.year)
+    year = disclosure.period_year
+    computed = computed or _compute(version, review=review)
+    notes = list(computed.notes)
+    _satellite_check(version=version, production_t=computed.production_t, actor=actor, notes=notes)
+    flags = reconciliation_flags(installation_id=installation.pk, year=year)
     out: dict[str, Any] = {"estimates": [], "notes": notes, "shipments": 0, "tiers_before": {}}
-    report = verification_report_current(disclosure=disclosure)
-    verification = verification_evidence(report) if report is not None else None
-    for case in found:
-        try:
-            result = methodologies.run_case(cases.verified_case(case.case, report is not None))
-        except MethodologyError as exc:
-            notes.append(f"{case.cn_code}: the engine refused the case: {exc}")
+    for run in computed.runs:
+        if run.result is None:
+            notes.append(run.refusal)
             continue
+        result = run.result
         tier = Tier(result.get("tier", Tier.DISCLOSED))
         normalised = result["trace"]["case"]
-        cn = normalised.get("good", {}).get("cn_code") or normalised.get("cn_code") or case.cn_code
-        subject = f"installation|{installation.identifier}|{cn}|{facts.year}"
-        provenance = cases.provenance(
-            facts=facts,
-            case=case,
-            tier=tier.value,
-            version_number=version.number,
-            flags=flags,
-            verification=verification,
-            review=review,
-        )
+        cn = normalised.get("good", {}).get("cn_code") or normalised.get("cn_code")
+        cn = cn or run.case.cn_code
+        subject = f"installation|{installation.identifier}|{cn}|{year}"
+        provenance = {**run.provenance, "reconciliation_flags": flags}
         trace = {**result["trace"], "provenance": provenance}
         result = {**result, "trace": trace, "trace_sha256": sha256_hex(canonical_bytes(trace))}
         earlier = list(Estimate.objects.filter(subject_key=subject, superseded_by__isnull=True))
