@@ -18,7 +18,9 @@ from apps.facilities.models import Installation
 from ingest.base import IngestError
 
 
-def _command_subject(evidence: EvidenceFile, options: dict) -> tuple[str, str, dict, int]:
+def _command_subject(
+    evidence: EvidenceFile, name: str, options: dict
+) -> tuple[str, str, dict, int]:
     """(exporter, installation id, what the file states of it, period) from the command's
     options, completed from the file; raises :class:`DisclosureInputError` naming what is
     missing."""
@@ -27,7 +29,13 @@ def _command_subject(evidence: EvidenceFile, options: dict) -> tuple[str, str, d
         raise DisclosureInputError("a disclosure needs --exporter NAME (the organisation)")
     identifier = (options.get("installation") or "").strip()
     period = options.get("period")
-    stated = file_states(evidence) if not (identifier and period) else {}
+    try:
+        stated = file_states(evidence) if not (identifier and period) else {}
+    except IngestError:
+        raise
+    except Exception as exc:  # as the extraction run reports it (apps/disclosures/extraction.py)
+        reason = f"unexpected error reading {name}: {type(exc).__name__}: {exc}"
+        raise DisclosureInputError(reason) from exc
     from_file = stated.get("installation", {})
     identifier = identifier or from_file.get("id", "")
     if not identifier:
@@ -61,7 +69,7 @@ def disclosure_command_submit(
     the same and fails with the reason once its file has been checked (exit status 1, the
     reason in ``--json``)."""
     try:
-        exporter, identifier, from_file, period = _command_subject(evidence, options)
+        exporter, identifier, from_file, period = _command_subject(evidence, original_name, options)
     except IngestError as exc:
         return ingest_run_create(
             source=source,
