@@ -8,7 +8,7 @@ A reader is a pure, offline function::
 - It returns the valid rows as a DataFrame with canonical column names and units, and
   ``meta``, a dict with at least::
 
-      {"source": str,           # the key of the reader in ingest.registry.SOURCES
+      {"source": str,           # the source's key (apps/evidence/sources.py, ingest/README.md)
        "path": str,
        "format": str,           # "csv" or "xlsx" (or the source's own format name)
        "rows_read": int,        # data rows found in the file (header and blank lines excluded)

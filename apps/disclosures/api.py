@@ -36,13 +36,12 @@ from apps.disclosures.selectors import (
 )
 from apps.disclosures.services import (
     ReviewError,
-    VerificationError,
     disclosure_hold_decide,
     disclosure_upload,
     disclosure_version_confirm,
     extracted_value_review,
-    verification_report_attach,
 )
+from apps.disclosures.verification import VerificationError, verification_report_attach
 from apps.disclosures.views import upload_cap, upload_refusal, upload_request_check
 
 

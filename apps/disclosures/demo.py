@@ -15,8 +15,9 @@ from django.db import transaction
 from django.db.models import Count
 
 from apps.accounts.models import User
+from apps.disclosures.extraction import llm_config
 from apps.disclosures.models import DisclosureVersion
-from apps.disclosures.services import disclosure_submit, disclosure_version_confirm, llm_config
+from apps.disclosures.services import disclosure_submit, disclosure_version_confirm
 from apps.evidence.selectors import ingest_run_wait
 from apps.evidence.services import evidence_store
 from apps.facilities.models import Installation

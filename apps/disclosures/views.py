@@ -34,13 +34,12 @@ from apps.disclosures.selectors import (
 )
 from apps.disclosures.services import (
     ReviewError,
-    VerificationError,
     disclosure_hold_decide,
     disclosure_upload,
     disclosure_version_confirm,
     extracted_value_review,
-    verification_report_attach,
 )
+from apps.disclosures.verification import VerificationError, verification_report_attach
 from apps.estimates.models import Estimate
 from apps.web.audit import audit_history_of
 from ingest.disclosure.safety import MAX_BYTES

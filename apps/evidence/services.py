@@ -225,7 +225,7 @@ def _run_lease(run_id: int) -> Iterator[bool]:
 
 
 def _run_execute(run_id: int) -> None:
-    from apps.evidence.ingesters import ingester
+    from apps.evidence.sources import ingester
     from ingest.base import IngestError
 
     claimed = IngestRun.objects.filter(

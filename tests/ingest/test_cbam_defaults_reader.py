@@ -13,7 +13,6 @@ from openpyxl import Workbook
 from ingest.base import IngestError, MissingColumns, RowError
 from ingest.cbam_defaults import read_cbam_defaults
 from ingest.cbam_defaults.reader import COLUMNS
-from ingest.registry import SOURCES
 
 
 @pytest.fixture(scope="module")
@@ -187,7 +186,3 @@ def test_a_missing_column_names_the_file_and_the_columns_found(defaults_csv, tmp
     message = str(info.value)
     assert str(path) in message and "total_t_per_t" in message and "'country'" in message
     assert isinstance(info.value, IngestError)
-
-
-def test_it_is_registered_as_defaults():
-    assert SOURCES["defaults"] is read_cbam_defaults

@@ -162,12 +162,6 @@ def test_unknown_mass_unit_is_a_row_error_naming_the_element(tmp_path):
     assert "ProducedMeasure/MeasurementUnit 'LTR'" in err.reason and err.field == "net_mass_t"
 
 
-def test_registered_as_an_ingest_source():
-    from ingest.registry import SOURCES
-
-    assert SOURCES["cbam_report"] is read_cbam_report
-
-
 def _el(name, text=None, *children):
     e = etree.Element(f"{{{NS}}}{name}")
     if text is not None:

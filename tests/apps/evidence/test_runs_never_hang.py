@@ -11,6 +11,7 @@ the disclosure version with the reason, and the same file uploaded again runs ag
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import time
 from pathlib import Path
@@ -19,8 +20,11 @@ import openpyxl
 import pytest
 from celery import Celery
 from django.core.management import call_command
+from django.db import transaction
 
+from apps.accounts.models import Organisation
 from apps.disclosures.models import DisclosureVersion
+from apps.disclosures.services import disclosure_ensure, version_create
 from apps.evidence.models import IngestRun
 from apps.evidence.services import evidence_store_path
 from apps.facilities.models import Installation
@@ -34,15 +38,21 @@ TEMPLATE_CSV = ROOT / "fixtures" / "disclosures" / "template_example.csv"
 WAIT_S = 180
 
 
-def _on_worker(env: dict, source: str, path: Path, options: dict | None = None) -> IngestRun:
+def _on_worker(
+    env: dict, source: str, path: Path, version: DisclosureVersion | None = None
+) -> IngestRun:
     """Store the file and send its run to the worker on Redis, as the command does from
-    another process; wait until the run is final (old code: never)."""
+    another process (a disclosure's run extracts the ``version`` made up front, as the
+    command makes it); wait until the run is final (old code: never)."""
     run = IngestRun.objects.create(
         source=source,
         evidence=evidence_store_path(path=path),
         original_name=path.name,
-        options=options or {},
+        options={"version_id": version.pk} if version else {},
     )
+    if version is not None:
+        version.ingest_run = run
+        version.save(update_fields=["ingest_run"])
     with Celery(broker=env["CELERY_BROKER_URL"], set_as_current=False) as client:
         client.send_task("evidence.ingest_run_execute", args=[run.pk], queue="carbon-manifest")
     deadline = time.monotonic() + WAIT_S
@@ -98,12 +108,23 @@ def test_the_issues_triggers_end_their_runs_on_a_worker(
     workbook.worksheets[0].title = title
     long_sheet = tmp_path / "exporter.xlsx"
     workbook.save(long_sheet)
-    run = _on_worker(
-        service_env,
-        "disclosure",
-        long_sheet,
-        {"exporter": "Example Steel", "installation": "IN-MH-0042", "period": 2025},
+    exporter = Organisation.objects.create(
+        name="Example Steel", key="example steel", kind=Organisation.Kind.EXPORTER
     )
+    installation = Installation.objects.create(
+        identifier="IN-MH-0042", name="Example", organisation=exporter, country="IN"
+    )
+    with transaction.atomic():  # as the command makes it (apps/disclosures/command.py)
+        disclosure = disclosure_ensure(
+            organisation=exporter, installation=installation, period_year=2025
+        )
+        version, _ = version_create(
+            disclosure=disclosure,
+            evidence=evidence_store_path(path=long_sheet),
+            user=None,
+            original_name=long_sheet.name,
+        )
+    run = _on_worker(service_env, "disclosure", long_sheet, version)
     assert run.status == IngestRun.Status.DONE, run.failure
     version = DisclosureVersion.objects.get(ingest_run=run)
     assert version.status == "review", version.failure
@@ -125,7 +146,7 @@ def test_an_unexpected_error_fails_the_run_and_version_and_a_reupload_runs_again
     def broken(path):
         raise RuntimeError("a bug nobody expected")
 
-    monkeypatch.setattr("apps.disclosures.services.read_template", broken)
+    monkeypatch.setattr("apps.disclosures.extraction.read_template", broken)
     version = upload(users["exporter_a"], installation, TEMPLATE_CSV, 2025)
     failed_run = version.ingest_run
     assert failed_run.status == IngestRun.Status.FAILED
@@ -147,9 +168,10 @@ def test_an_unexpected_error_fails_the_run_and_version_and_a_reupload_runs_again
 def test_the_command_reports_an_unexpected_error_and_exits_1(postgres_tx, tmp_path, monkeypatch):
     """Old code: the exception escaped (in process) or the command waited forever."""
 
-    from apps.evidence.ingesters import INGESTERS
+    from apps.evidence.sources import SOURCES
 
-    monkeypatch.setitem(INGESTERS, "customs", f"{__name__}._broken_ingester")
+    broken = dataclasses.replace(SOURCES["customs"], ingester=f"{__name__}._broken_ingester")
+    monkeypatch.setitem(SOURCES, "customs", broken)
     path = write_customs(tmp_path / "x.csv", ["D1,1,2026-01-10,72081000,CN,A,B,1,1,4000,"])
     err = io.StringIO()
     with pytest.raises(SystemExit) as exited:

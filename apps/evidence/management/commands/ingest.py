@@ -2,8 +2,10 @@
 
 Each file is stored content-addressed, then read by a task on the queue (in-process when
 no broker is configured); the command waits, printing progress, then prints counts and
-the row-level error report. Exit status 0 when every file was taken (even with rejected
-rows), 1 when a file could not be read at all.
+the row-level error report. A source's own options, how its run is created and what it
+adds to ``--json`` come from its entry in :data:`apps.evidence.sources.SOURCES`. Exit
+status 0 when every file was taken (even with rejected rows), 1 when a file could not be
+read at all.
 """
 
 from __future__ import annotations
@@ -13,45 +15,44 @@ import sys
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.module_loading import import_string
 
-from apps.evidence.ingesters import INGESTERS
 from apps.evidence.models import IngestRun
 from apps.evidence.selectors import IngestTimeout, ingest_run_report, ingest_run_wait
 from apps.evidence.services import evidence_store_path, ingest_run_create
+from apps.evidence.sources import SOURCES, command_options
 
 MAX_ERRORS_PRINTED = 50
 
 
 class Command(BaseCommand):
-    help = "Ingest evidence files of one source: " + ", ".join(INGESTERS)
+    help = "Ingest evidence files of one source: " + ", ".join(SOURCES)
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("source", choices=sorted(INGESTERS))
+        parser.add_argument("source", choices=sorted(SOURCES))
         parser.add_argument("paths", nargs="+", type=Path, metavar="PATH")
         parser.add_argument("--json", action="store_true", help="print one JSON summary last")
         parser.add_argument(
             "--timeout", type=float, default=None, help="seconds to wait for the worker"
         )
-        # disclosure only (DESIGN §7): whose disclosure, which installation and period.
-        parser.add_argument("--exporter", default="", help="disclosure: the organisation")
-        parser.add_argument("--installation", default="", help="disclosure: installation id")
-        parser.add_argument("--period", type=int, default=None, help="disclosure: year YYYY")
+        # The sources' own options (e.g. disclosure's --exporter, --installation, --period).
+        for flag, option in command_options().items():
+            parser.add_argument(
+                flag, dest=option.name, type=option.type, default=option.default, help=option.help
+            )
 
     def handle(self, *args, source: str, paths: list[Path], **options) -> None:
         as_json: bool = options["json"]
         failed = False
-        run_options = {}
-        if source == "disclosure":
-            run_options = {
-                "exporter": options["exporter"],
-                "installation": options["installation"],
-                "period": options["period"],
-            }
+        entry = SOURCES[source]
+        run_options = {option.name: options[option.name] for option in entry.options}
+        create = import_string(entry.submit) if entry.submit else ingest_run_create
+        summarise = import_string(entry.summary) if entry.summary else None
         for path in paths:
             if not path.is_file():
                 raise CommandError(f"{path}: no such file")
             evidence = evidence_store_path(path=path)
-            run = ingest_run_create(
+            run = create(
                 source=source, evidence=evidence, original_name=path.name, options=run_options
             )
             if run.enqueue_failure:
@@ -67,10 +68,8 @@ class Command(BaseCommand):
             if run.status == IngestRun.Status.FAILED:
                 failed = True
                 summary["failure"] = run.failure
-            if source == "disclosure":  # DESIGN §7: "extractor" and "values"
-                from apps.disclosures.selectors import disclosure_run_summary
-
-                summary.update(disclosure_run_summary(run=run))
+            if summarise is not None:  # e.g. disclosure's "extractor" and "values"
+                summary.update(summarise(run=run))
             if as_json:  # one JSON object per file, each on one line; the last line is JSON
                 self.stdout.write(json.dumps(summary))
             else:
