@@ -193,10 +193,13 @@ def test_a_time_limit_that_lands_mid_query_still_fails_the_run(postgres_tx, tmp_
     transaction, so the connection was still busy with it; writing the failure and releasing
     the lease then raised "another command is already in progress" and the run stayed
     ``running``. The connection is replaced and the run ends failed, naming the limit."""
-    from apps.evidence.ingesters import INGESTERS
     from apps.evidence.services import ingest_run_execute
+    from apps.evidence.sources import SOURCES
 
-    monkeypatch.setitem(INGESTERS, "customs", f"{__name__}._interrupted_mid_query")
+    interrupted = dataclasses.replace(
+        SOURCES["customs"], ingester=f"{__name__}._interrupted_mid_query"
+    )
+    monkeypatch.setitem(SOURCES, "customs", interrupted)
     path = write_customs(tmp_path / "x.csv", ["D1,1,2026-01-10,72081000,CN,A,B,1,1,4000,"])
     run = IngestRun.objects.create(
         source="customs", evidence=evidence_store_path(path=path), original_name="x.csv"
