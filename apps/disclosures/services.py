@@ -54,6 +54,7 @@ from apps.disclosures.models import (
     Status,
     VerificationReport,
 )
+from apps.disclosures.template_recompute import template_recompute
 from apps.estimates.models import Estimate, Tier
 from apps.estimates.services import estimate_ladder_apply, estimate_record, estimates_supersede
 from apps.evidence.models import EvidenceFile, IngestRun
@@ -423,6 +424,7 @@ def _read_and_store(
         document = read_pdf_text(path)
         _progress(version, Status.PROCESSING, 50)
         return _ingest_pdf(run, version, document)
+    recompute, warnings = None, []
     if kind == "xlsx" and _is_cbam_template(path):
         data, meta = read_cbam_template(path)
         version_kind, extractor, rows = (
@@ -430,6 +432,8 @@ def _read_and_store(
             "cbam_template",
             _cbam_rows(data),
         )
+        # the whole template recomputed with the engine (docs/official-formats.md)
+        recompute, warnings = template_recompute(path)
         version = version or _version_for_run(run, None)
     else:
         data, meta = read_template(path)
@@ -441,7 +445,6 @@ def _read_and_store(
         version = version or _version_for_run(run, _template_meta(data))
     if version.ingest_run_id != run.pk:
         return _outcome_of(version, run)
-    warnings = []
     if version_kind == DisclosureVersion.Kind.TEMPLATE:
         stated = _template_meta(data)
         ident = stated["installation"].get("id", "")
@@ -472,7 +475,8 @@ def _read_and_store(
         extractor,
         rows,
         meta,
-        trace={"extractor": extractor},
+        trace={"extractor": extractor}
+        | ({"recompute": recompute, "flags": recompute["flags"]} if recompute else {}),
         warnings=warnings,
     )
 
