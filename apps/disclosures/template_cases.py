@@ -311,3 +311,149 @@ def _flag(product: dict, which: str, up: dict, computed: dict, processes: dict) 
             f"{platform:.6f} (first step where they part: {step})"
         ),
     }
+
+
+# --- writing: a confirmed disclosure into the Commission's blank template --------------
+
+#: Rows of the blank template v2.1.1 (docs/official-formats.md, "Writing it").
+PROCESS_BLOCK_ROWS = 65  # D_Processes: process k opens at row 11 + 65 (k - 1)
+PRECURSOR_BLOCK_ROWS = 44  # E_PurchPrec: purchased precursor k opens at row 14 + 44 (k - 1)
+MAX_PROCESSES = 10
+MAX_PURCHASED = 20
+
+
+class TemplateWriteMappingError(ValueError):
+    """A disclosure that the template's layout cannot hold (named)."""
+
+
+def _template_code(cn_code: str, categories: dict[str, str]) -> tuple[str, str]:
+    """(8-digit CN code, aggregated goods category) of ``cn_code`` in the template's own
+    CN list: the code itself, else the first listed code that starts with it."""
+    if cn_code in categories:
+        return cn_code, categories[cn_code]
+    for code, category in categories.items():
+        if code.startswith(cn_code):
+            return code, category
+    raise TemplateWriteMappingError(
+        f"CN {cn_code} is not in the template's CN list (Parameters_CNCodes)"
+    )
+
+
+def good_from_case(case: dict, *, name: str = "") -> dict:
+    """What the template needs of one good, from the engine case the platform computed it
+    with: activity level, attributed direct emissions (DirEm after the heat, waste-gas and
+    electricity-export corrections), electricity and its factor, and each precursor with
+    the SEE the engine counted for it (zero for an exempt origin; no indirect for an
+    Annex II precursor), so that the template's formulas give the platform's SEE."""
+    result = compute_installation(case)
+    normalised = result.case
+    good = normalised["good"]
+    electricity = normalised.get("electricity") or {}
+    precursors = []
+    for i, p in enumerate(normalised.get("precursors") or []):
+        mass = float(p["mass_t"])
+        precursors.append(
+            {
+                "cn_code": p.get("cn_code") or p["installation"]["good"]["cn_code"],
+                "origin": p.get("origin", ""),
+                "mass_t": mass,
+                "see_direct_t_per_t": result.precursor_direct_t[i] / mass,
+                "see_indirect_t_per_t": result.precursor_indirect_t[i] / mass,
+            }
+        )
+    return {
+        "cn_code": good["cn_code"],
+        "name": name or f"CN {good['cn_code']}",
+        "activity_level_t": float(good["activity_level_t"]),
+        "direct_emissions_t": result.attributed_direct_emissions_t,
+        "electricity_mwh": float(electricity.get("consumed_mwh", 0) or 0),
+        "electricity_ef_t_per_mwh": float(electricity.get("ef_t_per_mwh", 0) or 0),
+        "precursors": precursors,
+        "see_direct_t_per_t": result.see_direct_t_per_t,
+        "see_indirect_t_per_t": result.see_indirect_t_per_t,
+    }
+
+
+def template_cells(
+    *,
+    installation: dict,
+    period: tuple[Any, Any],
+    goods: list[dict],
+    cn_categories: dict[str, str],
+) -> dict[tuple[str, str], Any]:
+    """The input cells of the blank template v2.1.1 for a disclosure: one production
+    process per good (named after its CN code), its purchased precursors in
+    ``E_PurchPrec``, and one ``Summary_Products`` row per good.
+
+    ``installation``: ``name``, ``country`` (name as the template lists it, optional),
+    ``street``, ``city``, ``unlocode``, ``latitude``, ``longitude`` (all optional but
+    ``name``); ``cn_categories``: CN code → aggregated goods category (the template's
+    ``Parameters_CNCodes``). A precursor's SEE (indirect) is written as its specific
+    electricity consumption 1 MWh/t × an emission factor equal to that SEE (the template
+    has no cell for the SEE (indirect) itself: E_PurchPrec (e) iv. = ii. × iii.)."""
+    if len(goods) > MAX_PROCESSES:
+        raise TemplateWriteMappingError(
+            f"{len(goods)} goods: the template holds {MAX_PROCESSES} production processes"
+        )
+    cells: dict[tuple[str, str], Any] = {
+        ("A_InstData", "I9"): period[0],
+        ("A_InstData", "L9"): period[1],
+        ("A_InstData", "I20"): installation["name"],
+    }
+    for field, cell in (
+        ("street", "I21"),
+        ("city", "I25"),
+        ("country", "I26"),
+        ("unlocode", "I27"),
+        ("latitude", "I28"),
+        ("longitude", "I29"),
+    ):
+        if installation.get(field) not in (None, ""):
+            cells[("A_InstData", cell)] = installation[field]
+    categories: list[str] = []
+    purchased: list[tuple[int, dict, str, str]] = []  # (process k, precursor, code, category)
+    for k, good in enumerate(goods, start=1):
+        code, category = _template_code(good["cn_code"], cn_categories)
+        if category not in categories:
+            categories.append(category)
+        process = f"P{k} {code}"
+        row = 10 + (k - 1)
+        cells[("A_InstData", f"E{82 + k}")] = category
+        cells[("A_InstData", f"L{82 + k}")] = process
+        off = PROCESS_BLOCK_ROWS * (k - 1)
+        al = good["activity_level_t"]
+        cells[("D_Processes", f"L{16 + off}")] = al
+        cells[("D_Processes", f"L{27 + off}")] = al
+        cells[("D_Processes", f"K{50 + off}")] = False  # no heat: corrections are in DirEm
+        cells[("D_Processes", f"L{50 + off}")] = False  # no waste gas, likewise
+        cells[("D_Processes", f"L{54 + off}")] = good["direct_emissions_t"]
+        cells[("D_Processes", f"L{65 + off}")] = good["electricity_mwh"]
+        cells[("D_Processes", f"L{66 + off}")] = good["electricity_ef_t_per_mwh"]
+        cells[("D_Processes", f"L{71 + off}")] = 0.0
+        cells[("Summary_Products", f"D{row}")] = process
+        cells[("Summary_Products", f"F{row}")] = code
+        cells[("Summary_Products", f"H{row}")] = good.get("name", "")
+        for p in good["precursors"]:
+            p_code, p_category = _template_code(p["cn_code"], cn_categories)
+            purchased.append((k, p, p_code, p_category))
+    if len(categories) > 10:
+        raise TemplateWriteMappingError("the template lists at most 10 aggregated goods")
+    for i, category in enumerate(categories):
+        cells[("A_InstData", f"E{62 + i}")] = category
+    if len(purchased) > MAX_PURCHASED:
+        raise TemplateWriteMappingError(
+            f"{len(purchased)} precursors: the template holds {MAX_PURCHASED}"
+        )
+    for j, (k, p, code, category) in enumerate(purchased, start=1):
+        name = f"PP{j} {code} for P{k}"
+        cells[("A_InstData", f"E{101 + j}")] = category
+        cells[("A_InstData", f"F{101 + j}")] = p.get("origin", "")
+        cells[("A_InstData", f"L{101 + j}")] = name
+        off = PRECURSOR_BLOCK_ROWS * (j - 1)
+        cells[("E_PurchPrec", f"L{17 + off}")] = p["mass_t"]
+        for other in range(1, len(goods) + 1):  # consumed in its good's process only
+            cells[("E_PurchPrec", f"L{27 + other + off}")] = p["mass_t"] if other == k else 0.0
+        cells[("E_PurchPrec", f"L{49 + off}")] = p["see_direct_t_per_t"]
+        cells[("E_PurchPrec", f"L{50 + off}")] = 1.0
+        cells[("E_PurchPrec", f"L{51 + off}")] = p["see_indirect_t_per_t"]
+    return cells

@@ -484,3 +484,18 @@ def _purchased(e: _Sheet, a: _Sheet, errors: list[RowError]) -> list[dict]:
             }
         )
     return out
+
+
+def template_cn_categories(path: str | Path) -> dict[str, str]:
+    """CN code (8 digits) → aggregated goods category, from a template's own CN list
+    (``Parameters_CNCodes``): what the writer needs to place a good in the template."""
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(path, read_only=True, data_only=True)
+    try:
+        sheet = workbook["Parameters_CNCodes"]
+        rows = [tuple(r) for r in sheet.iter_rows(values_only=True, max_col=6)]
+    finally:
+        workbook.close()
+    by_category = _cn_codes(_Sheet("Parameters_CNCodes", rows))
+    return {code: category for category, codes in by_category.items() for code in codes}
