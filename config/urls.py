@@ -14,6 +14,7 @@ from apps.accounts.api import ApiTokenViewSet, TokenView
 from apps.catalogue.api import DefaultValueViewSet
 from apps.estimates.api import EstimateViewSet
 from apps.evidence import views as evidence_views
+from apps.shipments import reconciliation_views
 from apps.shipments import views as shipment_views
 from apps.shipments.api import ShipmentViewSet, TotalsView, TradeAggregateViewSet
 from apps.web import views as web_views
@@ -30,6 +31,16 @@ api_v1 = [
     path("auth/token/", TokenView.as_view(), name="api-token"),
     path("audit/", include("apps.audit.urls")),
     path("totals/", TotalsView.as_view(), name="totals"),
+    path(
+        "reconciliations/",
+        reconciliation_views.ReconciliationListView.as_view(),
+        name="reconciliation-list-api",
+    ),
+    path(
+        "reconciliations/<str:declarant>/<int:year>/<str:period>/",
+        reconciliation_views.ReconciliationDetailView.as_view(),
+        name="reconciliation-detail-api",
+    ),
     path(
         "estimates/<int:pk>/trace",
         EstimateViewSet.as_view({"get": "trace"}),
@@ -68,6 +79,16 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("shipments/", shipment_views.shipment_list_view, name="shipment-list"),
     path("shipments/<int:pk>/", shipment_views.shipment_detail_view, name="shipment-detail"),
+    path(
+        "reconciliation/",
+        reconciliation_views.reconciliation_list_view,
+        name="reconciliation-list",
+    ),
+    path(
+        "reconciliation/<str:declarant>/<int:year>/<str:period>/",
+        reconciliation_views.reconciliation_detail_view,
+        name="reconciliation-detail",
+    ),
     path("ingests/", evidence_views.ingest_run_list_view, name="ingest-run-list"),
     path("ingests/<int:pk>/", evidence_views.ingest_run_detail_view, name="ingest-run-detail"),
     path(
