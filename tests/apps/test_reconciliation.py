@@ -99,3 +99,24 @@ def test_a_report_altered_by_hand_shows_exactly_the_alterations(report, tmp_path
     assert see["platform_see_direct_t_per_t"] == pytest.approx(3.5056)
     assert see["size_tco2e"] == pytest.approx(900 * (3.4 - 3.5056))
     assert see["trace"]["estimates"], "the estimate behind the platform's figure is named"
+
+
+def test_the_demo_step_writes_reads_back_and_reconciles(report, settings, tmp_path):
+    """apps/shipments/demo.py on the small world above: no difference for the report as
+    written; the altered copy (first SEE direct + 0.1) differs by 905 t × 0.1 = 90.5 tCO2e."""
+    from apps.shipments import demo
+
+    settings.VAR_DIR = tmp_path
+
+    class Command:
+        stdout = io.StringIO()
+
+        def _heading(self, text):
+            self.stdout.write(text + "\n")
+
+    command = Command()
+    demo.run(command=command, number=9)
+    text = command.stdout.getvalue()
+    assert "importer 'Imp', Q1 2026" in text
+    assert "1 declared line(s), 2 customs line(s), 0 difference(s)" in text
+    assert "1 difference(s), 90.500 tCO2e" in text
