@@ -14,7 +14,7 @@ import pytest
 from openpyxl import load_workbook
 
 from apps.disclosures.template_cases import recompute_template
-from ingest.base import UnreadableFile
+from ingest.base import IngestError, UnreadableFile
 from ingest.disclosure.template_full import (
     TemplateValueError,
     TemplateVersionError,
@@ -169,3 +169,19 @@ def test_a_workbook_that_is_not_a_template_is_refused_naming_the_missing_sheets(
     workbook.save(path)
     with pytest.raises(UnreadableFile, match=r"not a CBAM communication template: no sheet"):
         read_template_full(path)
+
+
+def test_a_damaged_workbook_is_refused_naming_the_file(tmp_path):
+    path = tmp_path / "damaged.xlsx"
+    path.write_bytes(CEMENT.read_bytes()[:50_000])  # a zip cut short
+    with pytest.raises(IngestError) as info:
+        read_template_full(path)
+    assert "damaged.xlsx" in str(info.value)
+
+
+def test_an_oversized_file_is_refused_before_it_is_opened(tmp_path, monkeypatch):
+    from ingest.disclosure import safety
+
+    monkeypatch.setitem(safety.MAX_BYTES, "xlsx", 1000)
+    with pytest.raises(IngestError, match="exceeds 1000"):
+        read_template_full(CEMENT)

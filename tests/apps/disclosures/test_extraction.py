@@ -153,3 +153,27 @@ def test_the_commissions_cement_template_is_recomputed_through_the_command(postg
     version = DisclosureVersion.objects.get()
     assert version.trace.recompute["template"]["version"] == "2.1"
     assert version.trace.flags == [] and version.errors == []
+
+
+def test_a_template_of_another_version_fails_the_run_and_stores_nothing(postgres_tx, tmp_path):
+    import shutil
+    import warnings
+
+    from openpyxl import load_workbook
+
+    from tests.ingest.test_template_full import CEMENT
+
+    path = tmp_path / "v3.xlsx"
+    shutil.copy(CEMENT, path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        workbook = load_workbook(path, data_only=True)
+    workbook["0_Versions"]["E39"] = "3.0"
+    workbook.save(path)
+    code, summary = ingest_disclosure(
+        path, "--exporter", "Example Cement", "--installation", "TR-CEM-1", "--period", "2023"
+    )
+    assert code == 1
+    assert "template version 3.0 is not supported" in summary["failure"]
+    assert "2.1, 2.1.1" in summary["failure"]
+    assert ExtractedValue.objects.count() == 0
