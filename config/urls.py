@@ -14,7 +14,7 @@ from apps.accounts.api import ApiTokenViewSet, TokenView
 from apps.catalogue.api import DefaultValueViewSet
 from apps.estimates.api import EstimateViewSet
 from apps.evidence import views as evidence_views
-from apps.shipments import reconciliation_views
+from apps.shipments import importer_views, reconciliation_views
 from apps.shipments import views as shipment_views
 from apps.shipments.api import ShipmentViewSet, TotalsView, TradeAggregateViewSet
 from apps.web import views as web_views
@@ -79,6 +79,9 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("shipments/", shipment_views.shipment_list_view, name="shipment-list"),
     path("shipments/<int:pk>/", shipment_views.shipment_detail_view, name="shipment-detail"),
+    path("importers/", importer_views.importer_list_view, name="importer-list"),
+    path("importer/", importer_views.importer_home_view, name="importer-home"),
+    path("importer/report.xml", importer_views.importer_report_view, name="importer-report"),
     path(
         "reconciliation/",
         reconciliation_views.reconciliation_list_view,
