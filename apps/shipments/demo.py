@@ -14,6 +14,9 @@ from django.core.management import CommandError, call_command
 from django.db.models import Count
 from django.db.models.functions import ExtractMonth, ExtractYear
 
+from apps.accounts.models import Organisation, User
+from apps.accounts.services import organisation_key
+from apps.shipments.importer_views import importers_ensure
 from apps.shipments.models import Shipment
 from apps.shipments.reconciliation import reconcile
 from apps.shipments.registry_report import ReportInputError
@@ -21,6 +24,7 @@ from apps.shipments.registry_report import ReportInputError
 URL = "http://127.0.0.1:8000"
 EORI = "DE000000000DEMO1"
 ALTERED_EORI = "DE000000000DEMO2"
+IMPORTER_PASSWORD = "importer-demo-2026"  # noqa: S105 - printed; demo use only
 
 
 def _candidates():
@@ -65,6 +69,20 @@ def run(*, command, number: int) -> None:
         command.stdout.write("  no importer's quarter can be declared as it is: skipped")
         return
     command.stdout.write(f"importer {importer!r}, Q{quarter} {year}: report {out} (valid v19)")
+    importers_ensure()
+    organisation = Organisation.objects.get(key=organisation_key(importer))
+    organisation.eori = EORI
+    organisation.save(update_fields=["eori"])
+    user, _ = User.objects.get_or_create(
+        username="importer", defaults={"role": User.Role.IMPORTER, "organisation": organisation}
+    )
+    user.role, user.organisation = User.Role.IMPORTER, organisation
+    user.set_password(IMPORTER_PASSWORD)
+    user.save()
+    command.stdout.write(
+        f"  importer account: importer / {IMPORTER_PASSWORD} ({organisation.name}, EORI "
+        f"{EORI}): {URL}/importer/ — its own lines and report.xml only"
+    )
     summary = _ingest(out)
     command.stdout.write(
         f"  read back: {summary['accepted']} declared line(s) "

@@ -101,7 +101,7 @@ def test_a_report_altered_by_hand_shows_exactly_the_alterations(report, tmp_path
     assert see["trace"]["estimates"], "the estimate behind the platform's figure is named"
 
 
-def test_the_demo_step_writes_reads_back_and_reconciles(report, settings, tmp_path):
+def test_the_demo_step_writes_reads_back_and_reconciles(report, users, settings, tmp_path):
     """apps/shipments/demo.py on the small world above: no difference for the report as
     written; the altered copy (first SEE direct + 0.1) differs by 905 t × 0.1 = 90.5 tCO2e."""
     from apps.shipments import demo
@@ -120,3 +120,4 @@ def test_the_demo_step_writes_reads_back_and_reconciles(report, settings, tmp_pa
     assert "importer 'Imp', Q1 2026" in text
     assert "1 declared line(s), 2 customs line(s), 0 difference(s)" in text
     assert "1 difference(s), 90.500 tCO2e" in text
+    assert "importer account: importer / importer-demo-2026 (Imp" in text
