@@ -10,6 +10,7 @@ from pathlib import Path
 
 from apps.disclosures.template_cases import TemplateRecomputeError, recompute_template
 from ingest.disclosure.template_full import (
+    NotAFullTemplate,
     TemplateValueError,
     TemplateVersionError,
     read_template_full,
@@ -23,10 +24,14 @@ def template_recompute(path: Path) -> tuple[dict, list[dict]]:
 
     A template of an unsupported version raises :class:`TemplateVersionError` (the file is
     refused). A template whose inputs cannot be recomputed (a value missing or not a
-    number, a process cycle) keeps its summary values and gets one warning saying why."""
+    number, a process cycle) keeps its summary values and gets one warning saying why; a
+    workbook with the product summary alone is read as before, without recomputation."""
     try:
         template = read_template_full(path)
         result = recompute_template(template)
+    except NotAFullTemplate as exc:
+        # the product summary alone (no input sheets): read as before, nothing to recompute
+        return {"products": [], "flags": [], "error": exc.reason}, []
     except (TemplateValueError, TemplateRecomputeError) as exc:
         return (
             {"products": [], "flags": [], "error": str(exc)},

@@ -84,6 +84,10 @@ class TemplateVersionError(IngestError):
     """A communication template of a version whose layout the reader does not know."""
 
 
+class NotAFullTemplate(UnreadableFile):
+    """A workbook without the template's input sheets (a summary sheet alone, say)."""
+
+
 class TemplateValueError(IngestError):
     """A value the recomputation needs is missing or not a number (cell named)."""
 
@@ -151,7 +155,7 @@ def _load(path: Path) -> dict[str, _Sheet]:
     try:
         missing = [name for name in SHEETS if name not in workbook.sheetnames]
         if missing:
-            raise UnreadableFile(
+            raise NotAFullTemplate(
                 path,
                 "not a CBAM communication template: no sheet "
                 + ", ".join(repr(m) for m in missing),

@@ -153,6 +153,18 @@ def test_the_commissions_cement_template_is_recomputed_through_the_command(postg
     version = DisclosureVersion.objects.get()
     assert version.trace.recompute["template"]["version"] == "2.1"
     assert version.trace.flags == [] and version.errors == []
+    # officials see the recomputation on the version's review page
+    from django.test import Client
+
+    from apps.accounts.models import User
+
+    official = User.objects.create_user("o-recompute", password="x", role=User.Role.OFFICIAL)
+    client = Client()
+    client.force_login(official)
+    page = client.get(f"/disclosures/{version.disclosure_id}/versions/{version.number}/review/")
+    text = page.content.decode()
+    assert page.status_code == 200 and "The template recomputed by the platform" in text
+    assert "25232900" in text and "0.785215" in text
 
 
 def test_a_template_of_another_version_fails_the_run_and_stores_nothing(postgres_tx, tmp_path):
