@@ -54,7 +54,7 @@ def reconciliation_detail_view(
 class ReconciliationListView(APIView):
     """``GET /api/v1/reconciliations/``: the declared reports that can be reconciled."""
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=OpenApiTypes.OBJECT, operation_id="api_v1_reconciliations_list")
     def get(self, request):
         if not _allowed(request.user):
             raise ApiPermissionDenied("reconciliations are for officials, auditors and admins")
@@ -65,7 +65,7 @@ class ReconciliationDetailView(APIView):
     """``GET /api/v1/reconciliations/<declarant>/<year>/<period>/``: each difference of the
     declared report with the customs lines and the evidence, with size and trace."""
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=OpenApiTypes.OBJECT, operation_id="api_v1_reconciliations_retrieve")
     def get(self, request, declarant: str, year: int, period: str):
         if not _allowed(request.user):
             raise ApiPermissionDenied("reconciliations are for officials, auditors and admins")
