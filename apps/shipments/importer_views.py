@@ -104,7 +104,11 @@ def importer_report_view(request: HttpRequest) -> HttpResponse:
     organisation = _own(request)
     year = request.GET.get("year", "")
     quarter = request.GET.get("quarter", "")
-    if not year.isdigit() or (quarter and quarter not in "1234"):
+    if (
+        not year.isdigit()
+        or not 2000 <= int(year) <= 2100
+        or (quarter and (len(quarter) != 1 or quarter not in "1234"))
+    ):
         return HttpResponse("year=YYYY and quarter=1..4", status=400, content_type="text/plain")
     if not organisation.eori:
         return HttpResponse(

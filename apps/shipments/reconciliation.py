@@ -31,6 +31,7 @@ from apps.shipments.registry_report import _METHOD, declared_see, period_bounds
 
 #: The report's rounding (ingest.cbam_report writes NetMass to 6 and SEE to 7 decimals).
 MASS_TOLERANCE_T = 1e-6
+PERIODS = ("Q1", "Q2", "Q3", "Q4", "YR")
 SEE_TOLERANCE_T_PER_T = 1e-7
 
 
@@ -97,6 +98,10 @@ def _quarter(period: str) -> int | None:
 
 def reconcile(*, declarant_id: str, year: int, period: str) -> dict:
     """The reconciliation of one declared report (see the module docstring)."""
+    if period not in PERIODS or not 2000 <= year <= 2100 or len(declarant_id) > 17:
+        raise ReconciliationNotFound(
+            f"no declared report of {declarant_id[:17]!r} for {period[:2]!r} {year}"
+        )
     declared = list(
         DeclaredLine.objects.filter(declarant_id=declarant_id, year=year, period=period)
         .select_related("ingest_run")
