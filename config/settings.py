@@ -84,6 +84,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "apps.accounts.importers.ImporterAllowlistMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -282,7 +283,10 @@ REST_FRAMEWORK = {
         "apps.accounts.authentication.HashedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "apps.accounts.importers.ImporterAllowlist",
+    ],
     # django-filter's backend, with every number filter held to its column's range.
     "DEFAULT_FILTER_BACKENDS": ["apps.web.filters.BoundedNumberFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "apps.web.pagination.KeysetPagination",

@@ -15,6 +15,7 @@ from apps.audit import views as audit_views
 from apps.catalogue.api import DefaultValueViewSet
 from apps.estimates.api import EstimateViewSet
 from apps.evidence import views as evidence_views
+from apps.shipments import importer_views, reconciliation_views
 from apps.shipments import views as shipment_views
 from apps.shipments.api import ShipmentViewSet, TotalsView, TradeAggregateViewSet
 from apps.web import views as web_views
@@ -31,6 +32,16 @@ api_v1 = [
     path("auth/token/", TokenView.as_view(), name="api-token"),
     path("audit/", include("apps.audit.urls")),
     path("totals/", TotalsView.as_view(), name="totals"),
+    path(
+        "reconciliations/",
+        reconciliation_views.ReconciliationListView.as_view(),
+        name="reconciliation-list-api",
+    ),
+    path(
+        "reconciliations/<str:declarant>/<int:year>/<str:period>/",
+        reconciliation_views.ReconciliationDetailView.as_view(),
+        name="reconciliation-detail-api",
+    ),
     path(
         "estimates/<int:pk>/trace",
         EstimateViewSet.as_view({"get": "trace"}),
@@ -69,6 +80,19 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("shipments/", shipment_views.shipment_list_view, name="shipment-list"),
     path("shipments/<int:pk>/", shipment_views.shipment_detail_view, name="shipment-detail"),
+    path("importers/", importer_views.importer_list_view, name="importer-list"),
+    path("importer/", importer_views.importer_home_view, name="importer-home"),
+    path("importer/report.xml", importer_views.importer_report_view, name="importer-report"),
+    path(
+        "reconciliation/",
+        reconciliation_views.reconciliation_list_view,
+        name="reconciliation-list",
+    ),
+    path(
+        "reconciliation/<str:declarant>/<int:year>/<str:period>/",
+        reconciliation_views.reconciliation_detail_view,
+        name="reconciliation-detail",
+    ),
     path("ingests/", evidence_views.ingest_run_list_view, name="ingest-run-list"),
     path("ingests/<int:pk>/", evidence_views.ingest_run_detail_view, name="ingest-run-detail"),
     path(

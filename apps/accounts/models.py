@@ -18,6 +18,9 @@ class Organisation(models.Model):
     key = models.CharField(max_length=255, unique=True)
     kind = models.CharField(max_length=16, choices=Kind.choices)
     country = models.CharField(max_length=8, blank=True, help_text="ISO 3166-1 alpha-2")
+    eori = models.CharField(
+        max_length=17, blank=True, help_text="EORI number (importers: the Registry declarant)"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -31,6 +34,7 @@ class User(AbstractUser):
     class Role(models.TextChoices):
         OFFICIAL = "official", "Trade official"
         EXPORTER = "exporter", "Exporter member"
+        IMPORTER = "importer", "Importer member"
         AUDITOR = "auditor", "Auditor"
         ADMIN = "admin", "Administrator"
 
@@ -42,6 +46,10 @@ class User(AbstractUser):
     @property
     def is_exporter(self) -> bool:
         return self.role == self.Role.EXPORTER
+
+    @property
+    def is_importer(self) -> bool:
+        return self.role == self.Role.IMPORTER
 
 
 class ApiToken(models.Model):

@@ -34,6 +34,7 @@ from apps.disclosures.models import (
     ExtractionTrace,
     Status,
 )
+from apps.disclosures.template_recompute import template_recompute
 from apps.evidence.models import EvidenceFile, IngestRun
 from apps.evidence.services import IngestOutcome, ingest_run_finish
 from ingest.base import IngestError
@@ -207,6 +208,7 @@ def _read_and_store(
         document = read_pdf_text(path)
         version_progress(version, Status.PROCESSING, 50)
         return _ingest_pdf(run, version, document)
+    recompute, warnings = None, []
     if kind == "xlsx" and is_cbam_template(path):
         data, meta = read_cbam_template(path)
         version_kind, extractor, rows = (
@@ -214,6 +216,8 @@ def _read_and_store(
             "cbam_template",
             _cbam_rows(data),
         )
+        # the whole template recomputed with the engine (docs/official-formats.md)
+        recompute, warnings = template_recompute(path)
     else:
         data, meta = read_template(path)
         version_kind, extractor, rows = (
@@ -221,7 +225,6 @@ def _read_and_store(
             "template",
             _template_rows(data),
         )
-    warnings = []
     if version_kind == DisclosureVersion.Kind.TEMPLATE:
         stated = template_meta(data)
         ident = stated["installation"].get("id", "")
@@ -252,7 +255,8 @@ def _read_and_store(
         extractor,
         rows,
         meta,
-        trace={"extractor": extractor},
+        trace={"extractor": extractor}
+        | ({"recompute": recompute, "flags": recompute["flags"]} if recompute else {}),
         warnings=warnings,
     )
 

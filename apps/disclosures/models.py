@@ -206,6 +206,9 @@ class ExtractionTrace(models.Model):
     attempts = models.JSONField(default=list, blank=True)
     dropped = models.JSONField(default=list, blank=True)
     flags = models.JSONField(default=list, blank=True)
+    #: CBAM communication template: each product's SEE recomputed by the engine beside
+    #: the template's own figure (docs/official-formats.md, "Recomputing it").
+    recompute = models.JSONField(default=dict, blank=True)
     note = models.TextField(blank=True)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

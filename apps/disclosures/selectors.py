@@ -75,13 +75,30 @@ def disclosure_run_summary(*, run: IngestRun) -> dict:
             item["line"] = v.line
         item["quote"] = v.quote
         values.append(item)
-    return {
+    out = {
         "extractor": version.extractor or None,
         "values": values,
         "disclosure": version.disclosure_id,
         "version": version.number,
         "status": version.status,
     }
+    recompute = getattr(getattr(version, "trace", None), "recompute", None) or {}
+    if recompute:  # a CBAM communication template, recomputed (docs/official-formats.md)
+        out["products"] = [
+            {
+                k: p[k]
+                for k in (
+                    "cn_code",
+                    "see_direct_t_per_t",
+                    "see_indirect_t_per_t",
+                    "template_see_direct_t_per_t",
+                    "template_see_indirect_t_per_t",
+                    "agrees",
+                )
+            }
+            for p in recompute.get("products", [])
+        ]
+    return out
 
 
 def verification_report_current(*, disclosure: Disclosure) -> VerificationReport | None:

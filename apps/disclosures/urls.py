@@ -27,6 +27,11 @@ urlpatterns: list = [
         views.disclosure_decide_view,
         name="disclosure-decide",
     ),
+    path(
+        "disclosures/<int:pk>/versions/<int:number>/template.xlsx",
+        views.disclosure_template_view,
+        name="disclosure-template",
+    ),
 ]
 
 router = SimpleRouter(trailing_slash=True)

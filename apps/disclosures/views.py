@@ -399,3 +399,33 @@ def disclosure_review_view(request: HttpRequest, pk: int, number: int) -> HttpRe
         },
         status=400 if error else 200,
     )
+
+
+@login_required
+def disclosure_template_view(request: HttpRequest, pk: int, number: int) -> HttpResponse:
+    """The confirmed version written into the Commission's communication template (v2.1.1,
+    formulas kept): docs/official-formats.md, "Writing it from a confirmed disclosure"."""
+    from apps.disclosures.template_download import (
+        TemplateDownloadError,
+        disclosure_template_write,
+    )
+
+    version = (
+        disclosure_version_list(user=request.user).filter(disclosure_id=pk, number=number).first()
+    )
+    if version is None:
+        raise Http404("No such disclosure version")
+    try:
+        content = disclosure_template_write(version)
+    except TemplateDownloadError as exc:
+        return HttpResponse(str(exc), status=409, content_type="text/plain; charset=utf-8")
+    name = (
+        f"CBAM_communication_{version.disclosure.installation.identifier}_"
+        f"{version.disclosure.period_year}_v{version.number}.xlsx"
+    )
+    response = HttpResponse(
+        content,
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response

@@ -37,9 +37,15 @@ def shipment_scope(*, user: User) -> QuerySet[Shipment]:
 
 
 def _scoped(qs: QuerySet[Shipment], *, user: User) -> QuerySet[Shipment]:
-    """Exporters read their own organisation's shipments only; other roles read all."""
+    """Exporters read their own organisation's shipments only, importers the customs lines
+    that name their organisation as importer (docs/official-formats.md, "Importers");
+    other roles read all."""
     if user.role == User.Role.EXPORTER:
         return qs.filter(exporter_id=user.organisation_id) if user.organisation_id else qs.none()
+    if user.role == User.Role.IMPORTER:
+        if not user.organisation_id:
+            return qs.none()
+        return qs.filter(importer_name__iexact=user.organisation.name)
     return qs
 
 

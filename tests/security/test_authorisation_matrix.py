@@ -201,6 +201,19 @@ PAGES: dict[str, dict[str, Rule]] = {
     "disclosure-decide": {
         "POST": Rule(DECIDERS, obj="disclosure_version", status=302, body=decide_form),
     },
+    # The world's version 2 is in review: its template download answers 409 (confirmed only).
+    "disclosure-template": {"GET": read(obj="disclosure_version", status=409)},
+    # Importers and reconciliations name every organisation's lines: not for exporters.
+    "importer-list": {
+        "GET": Rule(READERS),
+        "POST": Rule(DECIDERS, status=302),
+    },
+    # An importer's own pages: no role of the matrix is an importer (tests/apps/test_importers.py).
+    "importer-home": {"GET": Rule(NOBODY)},
+    "importer-report": {"GET": Rule(NOBODY)},
+    "reconciliation-list": {"GET": Rule(READERS)},
+    # The world holds no declared report: readers get 404, exporters 403.
+    "reconciliation-detail": {"GET": Rule(READERS, obj="declared_report", status=404)},
     # The API's browsable index (DRF's DefaultRouter): not an operation of the schema.
     "api:api-root": {"GET": read()},
     # The schema and its docs are public, like any published API description.
@@ -221,6 +234,8 @@ API: dict[str, Rule] = {
     "api_v1_auth_tokens_retrieve": Rule(frozenset({EXPORTER, "admin"}), obj="token", refused=404),
     "api_v1_auth_tokens_destroy": Rule(frozenset({EXPORTER, "admin"}), obj="token", refused=404),
     # Shipments, estimates and their traces in every form.
+    "api_v1_reconciliations_list": Rule(READERS),
+    "api_v1_reconciliations_retrieve": Rule(READERS, obj="declared_report", status=404),
     "api_v1_shipments_list": read(rows="shipment"),
     "api_v1_shipments_retrieve": read(obj="shipment"),
     "api_v1_totals_retrieve": read(rows="exporter_name", query={"group_by": "exporter"}),
@@ -368,6 +383,8 @@ def url_kwargs(world: World, obj: str | None, owner: str) -> dict[str, object]:
     """Path parameters for a route about ``obj`` owned by ``owner`` (or reference data)."""
     if obj is None:
         return {}
+    if obj == "declared_report":
+        return {"declarant": "DE0000000000", "year": 2026, "period": "Q1"}
     if obj == "disclosure_version":
         pk, number = world.versions[owner]
         return {"pk": pk, "id": pk, "number": number}

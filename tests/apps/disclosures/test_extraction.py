@@ -132,3 +132,60 @@ def test_a_template_naming_another_installation_is_kept_with_a_warning(
     assert warning["field"] == "installation.id" and warning["value"] == "IN-MH-0042"
     assert "TR-B-0001" in warning["reason"]
     assert version.ingest_run.rejected == 0
+
+
+def test_the_commissions_cement_template_is_recomputed_through_the_command(postgres_tx):
+    """fixtures/cbam/official/template_examples/1_CBAM_SEE_V2.1_Example_Cement.xlsx: the
+    summary gives, per product, the engine's SEE beside the template's (DESIGN §7
+    ``products``): 1 037 310 / 1 321 052.63 = 0.785 214 7 tCO2e/t, as the template states."""
+    from tests.ingest.test_template_full import CEMENT
+
+    code, summary = ingest_disclosure(
+        CEMENT, "--exporter", "Example Cement", "--installation", "TR-CEM-1", "--period", "2023"
+    )
+    assert code == 0, summary
+    assert summary["extractor"] == "cbam_template"
+    (product,) = summary["products"]
+    assert product["cn_code"] == "25232900" and product["agrees"] is True
+    assert product["see_direct_t_per_t"] == pytest.approx(0.7852147, abs=1e-7)
+    assert product["template_see_direct_t_per_t"] == pytest.approx(0.7852147, abs=1e-7)
+    assert product["see_indirect_t_per_t"] == pytest.approx(0.12224275, abs=1e-8)
+    version = DisclosureVersion.objects.get()
+    assert version.trace.recompute["template"]["version"] == "2.1"
+    assert version.trace.flags == [] and version.errors == []
+    # officials see the recomputation on the version's review page
+    from django.test import Client
+
+    from apps.accounts.models import User
+
+    official = User.objects.create_user("o-recompute", password="x", role=User.Role.OFFICIAL)
+    client = Client()
+    client.force_login(official)
+    page = client.get(f"/disclosures/{version.disclosure_id}/versions/{version.number}/review/")
+    text = page.content.decode()
+    assert page.status_code == 200 and "The template recomputed by the platform" in text
+    assert "25232900" in text and "0.785215" in text
+
+
+def test_a_template_of_another_version_fails_the_run_and_stores_nothing(postgres_tx, tmp_path):
+    import shutil
+    import warnings
+
+    from openpyxl import load_workbook
+
+    from tests.ingest.test_template_full import CEMENT
+
+    path = tmp_path / "v3.xlsx"
+    shutil.copy(CEMENT, path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        workbook = load_workbook(path, data_only=True)
+    workbook["0_Versions"]["E39"] = "3.0"
+    workbook.save(path)
+    code, summary = ingest_disclosure(
+        path, "--exporter", "Example Cement", "--installation", "TR-CEM-1", "--period", "2023"
+    )
+    assert code == 1
+    assert "template version 3.0 is not supported" in summary["failure"]
+    assert "2.1, 2.1.1" in summary["failure"]
+    assert ExtractedValue.objects.count() == 0
