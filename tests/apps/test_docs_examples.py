@@ -3,7 +3,6 @@ written against a live server (only the address and the token are the test's).""
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
