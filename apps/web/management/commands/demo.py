@@ -61,7 +61,7 @@ class Command(BaseCommand):
             "--scale",
             type=float,
             default=20.0,
-            help="multiple of the real 2025 flows (20 gives about 290,000 declaration lines)",
+            help="multiple of the real 2025 flows (20 gives about 187,000 declaration lines)",
         )
         parser.add_argument("--addr", default="127.0.0.1:8000")
 
