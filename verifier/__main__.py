@@ -11,11 +11,14 @@
         fetch estimate N's trace, hash its bytes (SHA-256), find the log's estimate.create
         entry that recorded that digest, and verify the entry's inclusion in the latest
         checkpoint: the trace is the one logged when the estimate was made. ``--output``
-        saves the bytes; recompute them with ``python -m methodologies run`` on their case.
+        saves the bytes; recompute them with ``python -m methodologies verify FILE``.
 
-The public key is pinned with ``--public-key`` (base64); without it, ``check`` trusts the
-key recorded in the saved checkpoint and ``inclusion`` the key the server sends (said so
-in the report). The token may also come from the environment variable ``CM_API_TOKEN``.
+The public key is pinned, first found of: ``--public-key`` (base64); the environment
+variable ``CM_AUDIT_PUBLIC_KEY``; the entry for ``--url`` in ``verifier/pinned_keys.json``
+(published in the repository by the operator, docs/auditors.md; ``CM_VERIFIER_KEYS`` names
+another file). Without any, ``check`` trusts the key recorded in the saved checkpoint and
+``inclusion`` and ``trace`` the key the server sends (said so in the report). The token
+may also come from the environment variable ``CM_API_TOKEN``.
 Exit status: 0 all verified; 1 a verification failed; 2 usage, input or network error.
 """
 
@@ -110,24 +113,64 @@ def _latest(api: Api, pinned: bytes | None) -> Checkpoint:
     return latest
 
 
-def _pinned_key(value: str | None) -> bytes | None:
+PINNED_KEYS = Path(__file__).resolve().parent / "pinned_keys.json"
+
+
+def origin_of(url: str) -> str:
+    """``scheme://host[:port]`` of ``url``, lower-case, the key of pinned_keys.json."""
+    parts = urllib.parse.urlsplit(url.strip())
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+
+
+def _published_key(url: str) -> tuple[str, str] | None:
+    """(base64 key, where) from the environment or the pinned-keys file, if any."""
+    env = os.environ.get("CM_AUDIT_PUBLIC_KEY")
+    if env:
+        return env, "CM_AUDIT_PUBLIC_KEY"
+    path = Path(os.environ.get("CM_VERIFIER_KEYS") or PINNED_KEYS)
+    try:
+        keys = json.loads(path.read_text(encoding="utf-8")).get("keys", {})
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, AttributeError) as exc:
+        raise FormatError(f"{path}: not a pinned-keys file ({exc})") from None
+    value = keys.get(origin_of(url))
+    return (value, f"{path.name} entry {origin_of(url)}") if value else None
+
+
+def _resolve_key(args: argparse.Namespace) -> bytes | None:
+    """The pinned key: --public-key, else CM_AUDIT_PUBLIC_KEY, else pinned_keys.json."""
+    if args.public_key is not None:
+        return _pinned_key(args.public_key)
+    found = _published_key(args.url)
+    if found is None:
+        return None
+    key = _pinned_key(found[0], found[1])
+    print(f"note: public key {key_id(key)} pinned by {found[1]}")
+    return key
+
+
+def _pinned_key(value: str | None, where: str = "--public-key") -> bytes | None:
     if value is None:
         return None
     try:
         key = base64.b64decode(value, validate=True)
     except binascii.Error:
-        raise FormatError("--public-key is not base64") from None
+        raise FormatError(f"{where} is not base64") from None
     if len(key) != 32:
-        raise FormatError("--public-key is not a 32-byte Ed25519 key")
+        raise FormatError(f"{where} is not a 32-byte Ed25519 key")
     return key
 
 
 def cmd_check(args: argparse.Namespace, api: Api) -> None:
     saved_doc = json.loads(Path(args.checkpoint).read_text(encoding="utf-8"))
-    pinned = _pinned_key(args.public_key)
+    pinned = _resolve_key(args)
     if pinned is None:
         pinned = parse_checkpoint(saved_doc).public_key
-        print(f"note: no --public-key; trusting key {key_id(pinned)} from {args.checkpoint}")
+        print(
+            f"note: no pinned key (--public-key, CM_AUDIT_PUBLIC_KEY, pinned_keys.json); "
+            f"trusting key {key_id(pinned)} from {args.checkpoint}"
+        )
     saved = verify_checkpoint(saved_doc, pinned)
     _say(True, f"saved checkpoint: tree size {saved.tree_size}, signature verifies")
     latest = _latest(api, pinned)
@@ -179,17 +222,23 @@ def _included(api: Api, index: int, data: bytes, latest: Checkpoint) -> None:
 
 
 def cmd_inclusion(args: argparse.Namespace, api: Api) -> None:
-    pinned = _pinned_key(args.public_key)
+    pinned = _resolve_key(args)
     if pinned is None:
-        print("note: no --public-key; trusting the key the server sends")
+        print(
+            "note: no pinned key (--public-key, CM_AUDIT_PUBLIC_KEY, pinned_keys.json); "
+            "trusting the key the server sends"
+        )
     latest = _latest(api, pinned)
     _included(api, args.index, _entry_data(api, args.index), latest)
 
 
 def cmd_trace(args: argparse.Namespace, api: Api) -> None:
-    pinned = _pinned_key(args.public_key)
+    pinned = _resolve_key(args)
     if pinned is None:
-        print("note: no --public-key; trusting the key the server sends")
+        print(
+            "note: no pinned key (--public-key, CM_AUDIT_PUBLIC_KEY, pinned_keys.json); "
+            "trusting the key the server sends"
+        )
     body, headers = api.raw(f"estimates/{args.estimate}/trace")
     digest = hashlib.sha256(body).hexdigest()
     header = {k.lower(): v for k, v in headers.items()}.get("x-trace-sha256")
