@@ -189,6 +189,17 @@ def exporter_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+def _installation_of(estimate):
+    """The installation an installation-level estimate is about (its subject key is
+    ``installation|<identifier>|<CN>|<year>``), for the link; None otherwise."""
+    from apps.facilities.models import Installation
+
+    parts = estimate.subject_key.split("|")
+    if len(parts) < 2 or parts[0] != "installation":
+        return None
+    return Installation.objects.filter(identifier=parts[1]).first()
+
+
 def _verification(estimate) -> dict:
     """The Verify button's answer (as ``POST /api/v1/estimates/{id}/verify``), with the
     first part of the trace that differs and what is carried over rather than recomputed
@@ -220,7 +231,8 @@ def estimate_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "estimate": estimate,
             "trace": trace,
-            "trace_view": trace_view(trace),
+            "trace_view": trace_view(trace, user=request.user),
+            "installation": _installation_of(estimate),
             "history": audit_history_of([("estimate", estimate.pk)], user=request.user),
             "verification": verification,
         },
@@ -237,3 +249,10 @@ def methodology_detail_view(request: HttpRequest, methodology_id: str) -> HttpRe
     if methodology_id not in METHODOLOGIES:
         raise Http404("No such methodology")
     return render(request, "web/methodology_detail.html", {"doc": methodology_doc(methodology_id)})
+
+
+@login_required
+def glossary_view(request: HttpRequest) -> HttpResponse:
+    from apps.web.glossary import TERMS
+
+    return render(request, "web/glossary.html", {"terms": TERMS})
