@@ -88,7 +88,7 @@ _REFERENCE = re.compile(
 )
 _PART = re.compile(
     r"^[\s,]*(?P<part>(?:Art(?:icle)?s?\.?|Annex(?:es)?|section|point|pt|table|row|"
-    r"eq(?:uation)?\.?|recital|§)\s*[^,;()]{1,60})",
+    r"eq(?:uation)?\.?|recital|§)\s*[^,;()\n]{1,60})",
     re.I,
 )
 
