@@ -41,7 +41,7 @@ TERMS: tuple[Term, ...] = (
         "Tiers (the data-quality ladder)",
         "How good an SEE is, best first: verified actual (the installation's own data, "
         "checked by an accredited verifier), disclosed actual (the installation's own "
-        "data, not yet verified), modelled (computed from public evidence about the "
+        "data, unverified), modelled (computed from public evidence about the "
         "plant), default value (the Commission's published value for the country and "
         "good). A shipment takes the best SEE available for its installation, good and "
         "period.",
