@@ -77,7 +77,7 @@ urlpatterns = [
         name="ingest-run-errors",
     ),
     path("account/tokens/", account_views.token_list_view, name="token-list"),
-    path("account/tokens/<int:pk>/revoke/", account_views.token_revoke_view, name="token-revoke"),
+    path("account/tokens/revoke/", account_views.token_revoke_view, name="token-revoke"),
     path("ingests/<int:pk>/file", evidence_views.ingest_run_file_view, name="ingest-run-file"),
     path(
         "ingests/<int:pk>/excerpt/",

@@ -31,9 +31,13 @@ def token_list_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def token_revoke_view(request: HttpRequest, pk: int) -> HttpResponse:
-    """Revoke one of the user's own tokens (another's is answered 404)."""
-    token = ApiToken.objects.filter(user=request.user, pk=pk).first()
+def token_revoke_view(request: HttpRequest) -> HttpResponse:
+    """Revoke one of the user's own tokens, by the id posted as ``token`` (another's, or
+    none, is answered 404)."""
+    raw = request.POST.get("token", "")
+    token = (
+        ApiToken.objects.filter(user=request.user, pk=int(raw)).first() if raw.isdigit() else None
+    )
     if token is None:
         raise Http404("No such token")
     api_token_revoke(token=token, actor=request.user)
