@@ -10,6 +10,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
+from apps.accounts import views as account_views
 from apps.accounts.api import ApiTokenViewSet, TokenView
 from apps.audit import views as audit_views
 from apps.catalogue.api import DefaultValueViewSet
@@ -99,6 +100,14 @@ urlpatterns = [
         "ingests/<int:pk>/errors.csv",
         evidence_views.ingest_run_errors_csv,
         name="ingest-run-errors",
+    ),
+    path("account/tokens/", account_views.token_list_view, name="token-list"),
+    path("account/tokens/revoke/", account_views.token_revoke_view, name="token-revoke"),
+    path("ingests/<int:pk>/file", evidence_views.ingest_run_file_view, name="ingest-run-file"),
+    path(
+        "ingests/<int:pk>/excerpt/",
+        evidence_views.ingest_run_excerpt_view,
+        name="ingest-run-excerpt",
     ),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -3,6 +3,7 @@
     python -m methodologies run CASE.json     # result with its trace, as JSON, on stdout
     python -m methodologies run -             # the case read from stdin
     python -m methodologies list [--verbose]  # id, version, summary (and docstring)
+    python -m methodologies verify TRACE.json # recompute a downloaded trace: match or not
 
 Exit status: 0 on success; 2 for a malformed case or unreadable case file (the message
 on stderr names the key and the expected unit), for an input outside its physical range
@@ -10,6 +11,11 @@ on stderr names the key and the expected unit), for an input outside its physica
 that are not CBAM imports (EU or Reg. 2023/956 Annex III pt 1 origin; a good outside
 Annex I); 1 when a well-formed case has no answer (for example no default value for its
 CN code).
+
+``verify`` exits 0 when the trace recomputes (every computed part equal), 1 when a part
+differs (the first JSON path that differs is named), 2 when the file is unreadable or not
+a trace. What is not recomputed (``provenance``, the Python and numpy versions) is said,
+not left to make the digests differ (:mod:`methodologies.verify`, docs/auditors.md).
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from methodologies.errors import (
     ImplausibleValueError,
     MethodologyError,
 )
+from methodologies.verify import verify_trace
 
 
 def _read_case(path: str) -> object:
@@ -63,6 +70,47 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Recompute a trace file and print whether it matches, part by part."""
+    try:
+        raw = sys.stdin.buffer.read() if args.trace == "-" else Path(args.trace).read_bytes()
+    except OSError as exc:
+        print(f"error: cannot read {args.trace}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    try:
+        stored = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        print(f"error: {args.trace} is not JSON: {exc}", file=sys.stderr)
+        return 2
+    try:
+        answer = verify_trace(stored, raw)
+    except CaseError as exc:
+        print(f"error: {args.trace}: the trace's case does not run: {exc}", file=sys.stderr)
+        return 2
+    except MethodologyError as exc:
+        print(f"error: {args.trace}: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        json.dump(answer.as_dict(), sys.stdout, indent=2, sort_keys=True)
+        sys.stdout.write("\n")
+        return answer.exit_status
+    method = stored.get("methodology") or {}
+    print(
+        f"{'MATCH' if answer.match else 'MISMATCH'}: {args.trace} "
+        f"({method.get('id')} {method.get('version')})"
+    )
+    print(f"  stored     sha256 {answer.stored_sha256}")
+    print(f"  recomputed sha256 {answer.recomputed_sha256}")
+    print(f"  bytes identical: {'yes' if answer.bytes_identical else 'no'}")
+    if answer.first_difference:
+        print(f"  first difference: {answer.first_difference}")
+        for more in answer.differences[1:]:
+            print(f"  also differs: {more}")
+    for note in answer.notes:
+        print(f"  note: {note}")
+    return answer.exit_status
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     """Print the registered methodologies."""
     for m in METHODOLOGIES.values():
@@ -88,6 +136,12 @@ def main(argv: list[str] | None = None) -> int:
         "--verbose", "-v", action="store_true", help="also print each methodology's documentation"
     )
     p_list.set_defaults(func=cmd_list)
+    p_verify = sub.add_parser(
+        "verify", help="recompute a trace downloaded from the API and say whether it matches"
+    )
+    p_verify.add_argument("trace", help="path of the trace JSON file, or - for stdin")
+    p_verify.add_argument("--json", action="store_true", help="print the answer as JSON")
+    p_verify.set_defaults(func=cmd_verify)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -11,7 +11,7 @@
         fetch estimate N's trace, hash its bytes (SHA-256), find the log's estimate.create
         entry that recorded that digest, and verify the entry's inclusion in the latest
         checkpoint: the trace is the one logged when the estimate was made. ``--output``
-        saves the bytes; recompute them with ``python -m methodologies run`` on their case.
+        saves the bytes; recompute them with ``python -m methodologies verify FILE``.
 
     python -m verifier note FILE [keys]
         verify a saved signed note (the ``note`` of a checkpoint document) offline.
@@ -23,6 +23,10 @@ VKEY`` (repeatable) and ``--cosignatures K``. A checkpoint is accepted only with
 K valid cosignatures from distinct configured witnesses (K defaults to every configured
 witness). ``--trust-server-key`` takes the log key the server sends (or the saved
 checkpoint records) instead: an explicit opt-in, said so in the report.
+Without a log key given, the key pinned for ``--url`` is used: the environment variable
+``CM_AUDIT_PUBLIC_KEY``, else the entry for the URL's origin in ``verifier/pinned_keys.json``
+(published in the repository by the operator with ``manage.py audit_public_key --pin``;
+``CM_VERIFIER_KEYS`` names another file).
 The token may also come from the environment variable ``CM_API_TOKEN``.
 Exit status: 0 all verified; 1 a verification failed; 2 usage, input or network error.
 """
@@ -156,6 +160,32 @@ def _is_base64_key(value: str) -> bool:
         return False
 
 
+PINNED_KEYS = Path(__file__).resolve().parent / "pinned_keys.json"
+
+
+def origin_of(url: str) -> str:
+    """``scheme://host[:port]`` of ``url``, lower-case, the key of pinned_keys.json."""
+    parts = urllib.parse.urlsplit(url.strip())
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+
+
+def _published_key(url: str) -> tuple[str, str] | None:
+    """(base64 key, where) from the environment or the pinned-keys file, if any: the log
+    key an operator published in the repository (docs/auditors.md), never the server's."""
+    env = os.environ.get("CM_AUDIT_PUBLIC_KEY")
+    if env:
+        return env, "CM_AUDIT_PUBLIC_KEY"
+    path = Path(os.environ.get("CM_VERIFIER_KEYS") or PINNED_KEYS)
+    try:
+        keys = json.loads(path.read_text(encoding="utf-8")).get("keys", {})
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, AttributeError) as exc:
+        raise FormatError(f"{path}: not a pinned-keys file ({exc})") from None
+    value = keys.get(origin_of(url))
+    return (value, f"{path.name} entry {origin_of(url)}") if value else None
+
+
 def _trust(args: argparse.Namespace) -> Trust:
     config: dict[str, Any] = {}
     if args.config:
@@ -167,11 +197,17 @@ def _trust(args: argparse.Namespace) -> Trust:
             raise FormatError(f"{args.config}: expected a JSON object")
     trust = Trust(trust_server=args.trust_server_key)
     log_value = args.log_key or args.public_key or config.get("log_key")
+    if not log_value and getattr(args, "url", None):
+        published = _published_key(args.url)
+        if published is not None:
+            log_value = published[0]
+            print(f"note: public key pinned by {published[1]}")
     if log_value:
         trust.log_key, trust.log_name = _log_key(log_value)
     elif not trust.trust_server:
         raise FormatError(
-            "no log key: pass --log-key (or --public-key, or log_key in --config); "
+            "no log key: pass --log-key (or --public-key, or log_key in --config, or pin "
+            "the server's key in CM_AUDIT_PUBLIC_KEY or verifier/pinned_keys.json); "
             "--trust-server-key takes the server's word for it instead"
         )
     for value in [*config.get("witness_keys", []), *(args.witness_key or [])]:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Q
 
 from apps.accounts.models import User
 from apps.disclosures.extraction import llm_config
@@ -29,11 +29,21 @@ REPORT = FIXTURES / "JRC129297_01_excerpt.pdf"
 URL = "http://127.0.0.1:8000"
 
 
+#: The template example describes an integrated steel works (coke, blast furnace, hot-rolled
+#: plate and slabs): it is only ever disclosed for iron and steel goods (CN chapters 72 and
+#: 73), never relabelled as another sector's product.
+TEMPLATE_CHAPTERS = ("72", "73")
+
+
 def _installation(exporter: User) -> tuple[Installation, int, list[str]] | None:
-    """The exporter's most declared installation identifier (created as an installation
-    of its organisation), the year and the CN codes of those shipments."""
+    """The exporter's most declared installation identifier among its iron and steel
+    lines (created as an installation of its organisation), the year and the CN codes of
+    those shipments."""
+    steel = Q()
+    for chapter in TEMPLATE_CHAPTERS:
+        steel |= Q(cn_code__startswith=chapter)
     rows = (
-        Shipment.objects.filter(is_current=True, exporter_id=exporter.organisation_id)
+        Shipment.objects.filter(steel, is_current=True, exporter_id=exporter.organisation_id)
         .exclude(installation_identifier="")
         .values("installation_identifier", "origin")
         .annotate(n=Count("id"))
@@ -50,7 +60,7 @@ def _installation(exporter: User) -> tuple[Installation, int, list[str]] | None:
             organisation=exporter.organisation,
             country=row["origin"],
         )
-        shipments = Shipment.objects.filter(is_current=True, installation_identifier=ident)
+        shipments = Shipment.objects.filter(steel, is_current=True, installation_identifier=ident)
         year = shipments.order_by("-date").values_list("date", flat=True).first().year
         codes = Counter(shipments.values_list("cn_code", flat=True))
         return installation, year, [code for code, _ in codes.most_common(2)]
@@ -114,7 +124,10 @@ def run(*, command, number: int) -> None:
         return
     found = _installation(exporter)
     if found is None:
-        command.stdout.write("  the exporter's shipments declare no installation: skipped")
+        command.stdout.write(
+            "  the exporter's iron and steel shipments declare no installation: skipped "
+            "(the template example is a steel works)"
+        )
         return
     installation, year, codes = found
     work = settings.VAR_DIR / "demo"

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from apps.evidence.excerpts import ExcerptError, cell_excerpt, line_excerpt, page_excerpt
 from apps.evidence.selectors import ingest_run_list
 from apps.web.exports import csv_response
 
@@ -41,4 +42,47 @@ def ingest_run_errors_csv(request: HttpRequest, pk: int) -> HttpResponse:
         f"errors-run-{run.pk}.csv",
         ["file", "line", "field", "value", "reason"],
         ((name, e["line"], e["field"], e["value"], e["reason"]) for e in run.errors),
+    )
+
+
+@login_required
+def ingest_run_file_view(request: HttpRequest, pk: int) -> FileResponse:
+    """The original file of a run, byte for byte, to whoever may see the run (an exporter:
+    its own organisation's uploads; officials and auditors: all)."""
+    run = _run(request, pk)
+    path = run.evidence.path
+    if not path.is_file():
+        raise Http404("The evidence file is not in this installation's store")
+    name = run.original_name or f"evidence-{run.evidence.sha256[:12]}"
+    response = FileResponse(path.open("rb"), as_attachment=True, filename=name)
+    response["X-Evidence-SHA256"] = run.evidence.sha256
+    return response
+
+
+@login_required
+def ingest_run_excerpt_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """The cited place of the run's file: ``?line=N``, ``?cell=Sheet!B12`` or ``?page=N``."""
+    run = _run(request, pk)
+    path = run.evidence.path
+    excerpt, problem = None, ""
+    try:
+        if not path.is_file():
+            raise ExcerptError("the evidence file is not in this installation's store")
+        if request.GET.get("line", "").isdigit():
+            excerpt = line_excerpt(path, int(request.GET["line"]))
+        elif request.GET.get("cell"):
+            excerpt = cell_excerpt(path, request.GET["cell"])
+        elif request.GET.get("page", "").isdigit():
+            excerpt = page_excerpt(path, int(request.GET["page"]))
+        else:
+            raise ExcerptError("name the place: ?line=N, ?cell=Sheet!B12 or ?page=N")
+    except ExcerptError as exc:
+        problem = str(exc)
+    except Exception as exc:  # a file the reader cannot open as that kind
+        problem = f"{run.name} cannot be read that way: {type(exc).__name__}"
+    return render(
+        request,
+        "evidence/run_excerpt.html",
+        {"run": run, "excerpt": excerpt, "problem": problem},
+        status=200 if excerpt else 404,
     )

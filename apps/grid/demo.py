@@ -1,6 +1,7 @@
 """This area's part of ``manage.py demo``: the real factor library, ENTSO-E files, the
-Portugal hourly series and country averages, one synthetic year for three zones, and an
-electrolyser whose RFNBO verdict differs between monthly and hourly matching."""
+Portugal hourly series and country averages, a real year of German hourly intensity
+(Electricity Maps, 2023), and an electrolyser on the German grid assessed with monthly and
+with hourly matching (its solar PPA and load profile are invented, and said so)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import datetime as dt
 
 from django.conf import settings
 
-from apps.accounts.models import Organisation, User
+from apps.accounts.models import Organisation
 from apps.facilities.models import Installation
 from apps.grid import synthetic
 from apps.grid.models import EmissionFactor, GridZone, IntensitySeries
@@ -20,14 +21,15 @@ FACTOR_LIBRARY = GRID / "electricitymaps" / "emission_factors_flat.csv"
 GRID_FILES = [
     *sorted((GRID / "entsoe").glob("*.xml")),
     GRID / "electricitymaps" / "PT_2024_hourly_first_week.csv",
+    GRID / "electricitymaps" / "DE_2023_hourly.csv",  # a real year, 8,760 hours
     GRID / "co2js" / "average-intensities.json",
     GRID / "co2js" / "IFI_Default_Grid_Factors_2021_v3.1_unfccc.csv",
 ]
-YEAR, SEED = 2024, 2024
+YEAR, SEED = 2023, 2024  # the year of the real German series
 
 #: (identifier, name, zone, country, electrolyser MW, solar PPA MW peak, efficiency)
 ELECTROLYSERS = (
-    ("DEMO-H2-ES-01", "Solar electrolyser, Spain (demo)", "ES-SYNTH", "ES", 10.0, 75.0, 0.65),
+    ("DEMO-H2-DE-01", "Solar electrolyser, Germany (demo)", "DE", "DE", 10.0, 75.0, 0.65),
 )
 BASE_URL = "http://127.0.0.1:8000"
 
@@ -40,15 +42,6 @@ def run(*, command, number: int) -> None:
     for path in GRID_FILES:
         command.stdout.write(f"{path.name}:")
         command._ingest("grid", path)
-    work = settings.VAR_DIR / "demo"
-    work.mkdir(parents=True, exist_ok=True)
-    made = synthetic.write_zones_csv(work / f"grid_synthetic_{YEAR}.csv", year=YEAR, seed=SEED)
-    command.stdout.write(
-        f"{made.name}: one synthetic year of {', '.join(z.key for z in synthetic.DEMO_ZONES)} "
-        f"(seed {SEED}; {sum(g.stop - g.start for g in synthetic.GAPS)} hours left out per "
-        "zone to show gap filling):"
-    )
-    command._ingest("grid", made)
     command.stdout.write(
         f"  store: {IntensitySeries.objects.count()} zone-year files, "
         f"{EmissionFactor.objects.count():,} factors, {GridZone.objects.count()} zones"
@@ -89,7 +82,8 @@ def run(*, command, number: int) -> None:
             f"    {BASE_URL}/grid/hydrogen/{assessment.pk}/"
         )
     command.stdout.write(
-        f"hydrogen producers of {organisation.name} (RFNBO threshold 28.2 gCO2e/MJ):"
+        f"hydrogen producers of {organisation.name} (RFNBO threshold 28.2 gCO2e/MJ; real "
+        f"German grid {YEAR}, invented solar PPA and load profile, seed {SEED}):"
     )
     command.stdout.write("\n".join(lines))
     factor = grid_factor_lookup(zone="DE", country="DE", year=YEAR, kind="direct")
@@ -98,7 +92,7 @@ def run(*, command, number: int) -> None:
         f"tCO2e/MWh ({factor.kind}); " + " → ".join(factor.steps)
     )
     command.stdout.write(
-        f"pages: {BASE_URL}/grid/  {BASE_URL}/grid/zones/ES-SYNTH/  "
+        f"pages: {BASE_URL}/grid/  {BASE_URL}/grid/zones/DE/?year={YEAR}  "
         f"{BASE_URL}/grid/zones/PT/?year=2024  {BASE_URL}/grid/zones/FI/\n"
         f"API:   {BASE_URL}/api/v1/grid/zones/  "
         f"{BASE_URL}/api/v1/grid/zones/PT/intensity/?start=2024-01-01&end=2024-01-08  "
@@ -107,15 +101,13 @@ def run(*, command, number: int) -> None:
 
 
 def _exporter_organisation() -> Organisation:
-    """The demo exporter user's organisation (so that user sees the reports), else one."""
-    user = User.objects.filter(username="exporter").first()
-    if user is not None and user.organisation_id:
-        return user.organisation
+    """The electrolyser's owner: a hydrogen producer of its own (fictional), not the demo
+    exporter user's steel company — an exporter ships what it makes."""
     organisation, _ = Organisation.objects.get_or_create(
         key="demo hydrogen exporter",
-        defaults={"name": "Demo Hydrogen Exporter", "kind": Organisation.Kind.EXPORTER},
+        defaults={
+            "name": "Lausitz Solar Hydrogen GmbH (fictional)",
+            "kind": Organisation.Kind.EXPORTER,
+        },
     )
-    if user is not None:
-        user.organisation = organisation
-        user.save(update_fields=["organisation"])
     return organisation

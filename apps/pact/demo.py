@@ -39,6 +39,8 @@ def run(*, command, number: int) -> None:
         f"  curl -s -H 'Authorization: Token {token}' -o traces.zip "
         f"'{BASE}/api/v1/estimates/traces.zip?origin=US&cn_code=72'\n"
         f"  unzip -o traces.zip -d traces && (cd traces && sha256sum -c SHA256SUMS)\n"
+        f"  for f in traces/traces/estimate-*.json; do .venv/bin/python -m methodologies "
+        f'verify "$f" || break; done   # recompute each trace outside the platform\n'
         f"  python manage.py verify_estimates --origin US   # recompute in bulk, exit 1 on "
         f"any mismatch"
     )

@@ -142,16 +142,41 @@ class TradeAggregateFilter(django_filters.FilterSet):
     origin = django_filters.CharFilter(field_name="origin")
     period_from = django_filters.DateFilter(field_name="month", lookup_expr="gte")
     period_to = django_filters.DateFilter(field_name="month", lookup_expr="lte")
+    include_implausible = django_filters.BooleanFilter(
+        method="filter_implausible",
+        help_text="true: also the rows flagged implausible at ingest (left out by default; "
+        "each carries implausible_reason)",
+    )
 
     class Meta:
         model = TradeAggregate
-        fields = ["cn_code", "origin", "period_from", "period_to"]
+        fields = ["cn_code", "origin", "period_from", "period_to", "include_implausible"]
+
+    def filter_implausible(self, queryset, name, value):
+        return queryset if value else queryset.filter(implausible=False)
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        if self.form.cleaned_data.get("include_implausible") is None:
+            queryset = queryset.filter(implausible=False)  # the default: left out
+        return queryset
 
 
 class TradeAggregateSerializer(serializers.ModelSerializer):
     class Meta:
         model = TradeAggregate
-        fields = ["id", "reporter", "origin", "cn_code", "month", "flow", "tonnes", "value_eur"]
+        fields = [
+            "id",
+            "reporter",
+            "origin",
+            "cn_code",
+            "month",
+            "flow",
+            "tonnes",
+            "value_eur",
+            "implausible",
+            "implausible_reason",
+        ]
         read_only_fields = fields
 
 

@@ -51,7 +51,9 @@ class ShipmentFilter(django_filters.FilterSet):
         empty_label="Any",
     )
     origin = django_filters.CharFilter(
-        method="filter_origin", label="Origin", help_text="ISO 3166-1 alpha-2, e.g. US"
+        method="filter_origin",
+        label="Origin",
+        help_text="ISO 3166-1 alpha-2 (US) or a country name (United States, Türkiye)",
     )
     exporter = django_filters.CharFilter(
         field_name="exporter__name", lookup_expr="icontains", label="Exporter"
@@ -88,7 +90,11 @@ class ShipmentFilter(django_filters.FilterSet):
         return queryset.filter(cn_code__startswith=_digits(value))
 
     def filter_origin(self, queryset, name, value):
-        return queryset.filter(origin=value.strip().upper())
+        # A code or a name (ingest.countries.to_iso2: "Türkiye", "turkey", "TUR" → TR);
+        # an unknown text is matched as typed, and so finds nothing.
+        from ingest.countries import to_iso2
+
+        return queryset.filter(origin=to_iso2(value) or value.strip().upper())
 
     def filter_product_group(self, queryset, name, value):
         where = Q()

@@ -123,6 +123,12 @@ class TradeAggregate(models.Model):
     value_eur = models.FloatField(null=True, blank=True)
     ingest_run = models.ForeignKey("evidence.IngestRun", on_delete=models.PROTECT)
     source_line = models.IntegerField()
+    implausible = models.BooleanField(
+        default=False,
+        help_text="value per tonne far outside the CN code's normal range (ingest.plausibility); "
+        "kept, left out of sums unless asked",
+    )
+    implausible_reason = models.TextField(blank=True)
 
     class Meta:
         constraints = [

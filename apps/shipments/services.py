@@ -35,6 +35,7 @@ from apps.evidence.services import IngestOutcome, ingest_rows_store, ingest_run_
 from apps.shipments.models import Shipment, ShipmentTotal, TradeAggregate
 from ingest.base import MissingColumns
 from ingest.customs import read_customs
+from ingest.plausibility import unit_value_flags
 from ingest.trade_stats import is_trade_stats, read_trade_stats
 
 BATCH_ROWS = 100_000
@@ -552,6 +553,8 @@ def trade_aggregates_ingest(*, run: IngestRun) -> IngestOutcome:
     """Store aggregate statistics; the natural key (reporter, partner, CN, month, flow)
     makes a re-ingest a no-op."""
     data, meta = read_trade_stats(run.evidence.path)
+    # Kept and flagged, never dropped (docs/readers.md, "Plausibility of unit values").
+    flags = unit_value_flags(data["cn_code"], data["tonnes"], data["value_eur"])
     rows = [
         TradeAggregate(
             reporter=r.reporter,
@@ -563,8 +566,10 @@ def trade_aggregates_ingest(*, run: IngestRun) -> IngestOutcome:
             value_eur=None if pd.isna(r.value_eur) else float(r.value_eur),
             ingest_run=run,
             source_line=int(r.source_line),
+            implausible=bool(flags.flagged[i]),
+            implausible_reason=flags.reason[i],
         )
-        for r in data.itertuples(index=False)
+        for i, r in enumerate(data.itertuples(index=False))
     ]
     with transaction.atomic():
         return ingest_rows_store(

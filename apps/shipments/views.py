@@ -11,6 +11,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from apps.estimates.models import Tier, default_subject_key
 from apps.estimates.traces import served_trace
+from apps.evidence.selectors import ingest_run_list
 from apps.shipments.filters import ShipmentFilter
 from apps.shipments.selectors import (
     SORTS,
@@ -200,9 +201,14 @@ def shipment_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
         "shipments/shipment_detail.html",
         {
             "shipment": shipment,
+            # The customs file opens for whoever may see its run (docs/web.md).
+            "file_open": ingest_run_list(user=request.user)
+            .filter(pk=shipment.ingest_run_id)
+            .exists(),
+            "installation": _installation_of(shipment, request.user),
             "estimate": estimate,
             "trace": trace,
-            "trace_view": trace_view(trace) if trace else None,
+            "trace_view": trace_view(trace, user=request.user) if trace else None,
             "tier_label": tier_label(estimate, trace),
             "history": history,
             "default": _default_comparison(shipment, estimate, trace, version=version),
@@ -217,6 +223,17 @@ def shipment_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
             ),
         },
     )
+
+
+def _installation_of(shipment, user):
+    """The installation the line declares, as ``user`` may see it (for the link)."""
+    from apps.facilities.selectors import installation_list
+
+    if shipment.installation_id:
+        return installation_list(user=user).filter(pk=shipment.installation_id).first()
+    if not shipment.installation_identifier:
+        return None
+    return installation_list(user=user).filter(identifier=shipment.installation_identifier).first()
 
 
 def _default_comparison(shipment, estimate, trace: dict | None, *, version: str) -> dict:

@@ -40,8 +40,43 @@ def _value(value: Any) -> str:
     return str(value)
 
 
-def trace_view(trace: dict[str, Any]) -> dict[str, Any]:
-    """The parts of a trace as the report's tables show them."""
+def _cited_for(name: str, cited: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The disclosed values (``provenance.values``) that gave the trace input ``name``:
+    the same case key, or the key's stem (``good.activity_level_t`` ← ``good``)."""
+    out = []
+    for c in cited:
+        used = str(c.get("input", ""))
+        if used and (
+            used == name
+            or name.startswith(used + ".")
+            or name.startswith(used + "_")
+            or used.endswith("." + name)
+            or used.startswith(name + ".")
+        ):
+            out.append(c)
+    return out
+
+
+def _disclosure_view(trace: dict[str, Any], user: Any) -> dict[str, Any] | None:
+    """The disclosure a disclosed estimate came from (``provenance.disclosure``) with the
+    ingest run of its file that ``user`` may open (docs/web.md)."""
+    provenance = trace.get("provenance") if isinstance(trace.get("provenance"), dict) else {}
+    disclosure = provenance.get("disclosure") if isinstance(provenance, dict) else None
+    if not isinstance(disclosure, dict):
+        return None
+    sha = ((disclosure.get("evidence") or {}).get("sha256")) or ""
+    runs = IngestRun.objects.filter(evidence__sha256=sha) if sha else IngestRun.objects.none()
+    if user is not None:
+        from apps.evidence.selectors import ingest_run_list
+
+        runs = runs & ingest_run_list(user=user)
+    run = runs.order_by("-pk").first()
+    return {**disclosure, "run_id": run.pk if run else None, "sha256": sha}
+
+
+def trace_view(trace: dict[str, Any], user: Any = None) -> dict[str, Any]:
+    """The parts of a trace as the report's tables show them. With ``user``, the links to
+    evidence files are only those the user may open (apps.evidence.selectors)."""
     steps = []
     for n, step in enumerate(trace.get("steps", []), start=1):
         inputs = [
@@ -69,6 +104,9 @@ def trace_view(trace: dict[str, Any]) -> dict[str, Any]:
         for ev in EvidenceFile.objects.filter(sha256__in=shas).prefetch_related("runs"):
             run = max(ev.runs.all(), key=lambda r: r.pk, default=None)
             runs[ev.sha256] = (run.name, run.pk) if run else ("", None)
+    provenance = trace.get("provenance") if isinstance(trace.get("provenance"), dict) else {}
+    cited = [c for c in (provenance.get("values") or []) if isinstance(c, dict)]
+    disclosure = _disclosure_view(trace, user)
     inputs = []
     for item in trace.get("inputs", []):
         evidence = item.get("evidence") if isinstance(item.get("evidence"), dict) else None
@@ -81,6 +119,7 @@ def trace_view(trace: dict[str, Any]) -> dict[str, Any]:
                 "evidence": evidence,
                 "evidence_name": name,
                 "run_id": run_id,
+                "disclosed": _cited_for(str(item.get("name", "")), cited),
             }
         )
     factor_run = None
@@ -93,6 +132,7 @@ def trace_view(trace: dict[str, Any]) -> dict[str, Any]:
             .first()
         )
     return {
+        "disclosure": disclosure,
         "factor_run": factor_run,
         "methodology": trace.get("methodology", {}),
         "steps": steps,

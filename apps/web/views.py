@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from django.contrib.auth.decorators import login_required
 from django.db.models import Sum
 from django.http import Http404, HttpRequest, HttpResponse
@@ -9,6 +11,7 @@ from django.shortcuts import redirect, render
 
 from apps.accounts.models import Organisation, User
 from apps.estimates.selectors import estimate_list
+from apps.estimates.services import estimate_verify
 from apps.estimates.traces import served_trace
 from apps.evidence.models import IngestRun
 from apps.evidence.selectors import ingest_run_list
@@ -27,6 +30,8 @@ from apps.web.links import id_url
 from apps.web.methodology_docs import methodology_doc, methodology_index
 from apps.web.traces import trace_view
 from methodologies import METHODOLOGIES
+from methodologies.errors import MethodologyError
+from methodologies.verify import verify_trace
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -184,20 +189,52 @@ def exporter_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+def _installation_of(estimate):
+    """The installation an installation-level estimate is about (its subject key is
+    ``installation|<identifier>|<CN>|<year>``), for the link; None otherwise."""
+    from apps.facilities.models import Installation
+
+    parts = estimate.subject_key.split("|")
+    if len(parts) < 2 or parts[0] != "installation":
+        return None
+    return Installation.objects.filter(identifier=parts[1]).first()
+
+
+def _verification(estimate) -> dict:
+    """The Verify button's answer (as ``POST /api/v1/estimates/{id}/verify``), with the
+    first part of the trace that differs and what is carried over rather than recomputed
+    (docs/auditors.md)."""
+    result = estimate_verify(estimate=estimate)
+    result["match"] = bool(
+        result["match"] and result["recomputed_sha256"] == result["stored_sha256"]
+    )
+    try:
+        parts = verify_trace(json.loads(estimate.trace), estimate.trace.encode("utf-8"))
+    except MethodologyError as exc:
+        result["first_difference"], result["notes"] = f"the case does not run: {exc}", []
+    else:
+        result["first_difference"] = parts.first_difference
+        result["notes"] = parts.notes
+    return result
+
+
 @login_required
 def estimate_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     estimate = estimate_list(user=request.user).filter(pk=pk).first()
     if estimate is None:
         raise Http404("No such estimate")
     trace = served_trace(estimate=estimate, user=request.user).trace
+    verification = _verification(estimate) if request.method == "POST" else None
     return render(
         request,
         "web/estimate_detail.html",
         {
             "estimate": estimate,
             "trace": trace,
-            "trace_view": trace_view(trace),
+            "trace_view": trace_view(trace, user=request.user),
+            "installation": _installation_of(estimate),
             "history": audit_history_of([("estimate", estimate.pk)], user=request.user),
+            "verification": verification,
         },
     )
 
@@ -212,3 +249,10 @@ def methodology_detail_view(request: HttpRequest, methodology_id: str) -> HttpRe
     if methodology_id not in METHODOLOGIES:
         raise Http404("No such methodology")
     return render(request, "web/methodology_detail.html", {"doc": methodology_doc(methodology_id)})
+
+
+@login_required
+def glossary_view(request: HttpRequest) -> HttpResponse:
+    from apps.web.glossary import TERMS
+
+    return render(request, "web/glossary.html", {"terms": TERMS})

@@ -144,6 +144,27 @@ def test_aggregate_statistics_are_stored_apart_from_declarations(defaults_loaded
     again = ingest_json("customs", extract)
     assert (again["accepted"], again["duplicates"]) == (0, 4236)
 
+    # Implausible unit values are kept and flagged (ingest.plausibility): 2025-08 US
+    # hydrogen, 3,498,112 EUR / 57,134.001 t = EUR 61/t against a median of EUR 9,303/t.
+    flagged = TradeAggregate.objects.filter(implausible=True)
+    assert flagged.count() == 15
+    hydrogen = TradeAggregate.objects.get(cn_code="28041000", month="2025-08-01")
+    assert hydrogen.implausible and hydrogen.tonnes == 57134.001
+    assert "EUR 61 is" in hydrogen.implausible_reason
+    assert not row.implausible and row.implausible_reason == ""
+    # The API leaves them out of what it sums unless asked.
+    from rest_framework.test import APIClient
+
+    from apps.accounts.models import User
+
+    api = APIClient()
+    api.force_authenticate(User.objects.create(username="off", role=User.Role.OFFICIAL))
+    base = "/api/v1/trade-aggregates/?cn_code=28041000&period_from=2025-08-01&period_to=2025-08-31"
+    assert api.get(base).json()["results"] == []
+    shown = api.get(base + "&include_implausible=true").json()["results"]
+    assert [(r["tonnes"], r["implausible"]) for r in shown] == [(57134.001, True)]
+    assert shown[0]["implausible_reason"] == hydrogen.implausible_reason
+
 
 def test_a_batch_copied_as_fresh_that_meets_stored_lines_is_merged_instead(
     defaults_loaded, tmp_path, monkeypatch

@@ -143,3 +143,27 @@ def page(browser, live_server, browser_log: BrowserLog, request: pytest.FixtureR
         page.screenshot(path=ARTIFACTS / f"{_artifact_name(request.node.name)}.png", full_page=True)
     finally:
         context.close()
+
+
+AXE = ROOT / "tests" / "assets" / "axe.min.js"  # axe-core 4.14.1, MPL-2.0 (docs/dependencies.md)
+
+
+def axe_violations(page, impacts: tuple[str, ...] = ("serious", "critical")) -> list[str]:
+    """Run axe-core on the page as it is now; the violations of ``impacts``, each as
+    ``rule (impact): help — first offending element``."""
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        # Evaluated through the DevTools protocol: the site's CSP (script-src 'self')
+        # rightly refuses an injected <script>, and the test must not loosen it.
+        page.evaluate(AXE.read_text(encoding="utf-8") + "\n;undefined")
+    result = page.evaluate("async () => await window.axe.run(document)")
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} — {v['nodes'][0]['html'][:200]}"
+        for v in result["violations"]
+        if v.get("impact") in impacts
+    ]
+
+
+def assert_accessible(page) -> None:
+    """No serious or critical axe-core violation on the current page."""
+    found = axe_violations(page)
+    assert not found, f"{page.url}:\n" + "\n".join(found)

@@ -150,3 +150,70 @@ def test_an_exempt_origin_exits_2_naming_the_rule(tmp_path):
     proc = cli("run", str(path))
     assert proc.returncode == 2
     assert "origin" in proc.stderr and "Annex III point 1" in proc.stderr
+
+
+# --- verify (docs/auditors.md) --------------------------------------------------------------
+
+DEFAULT_CASE = {"methodology": "cbam.default", "cn_code": "7208", "origin": "CN", "year": 2026}
+
+
+def _trace_file(tmp_path, trace, name="trace.json") -> Path:
+    """Write ``trace`` as the API serves it: its canonical RFC 8785 bytes."""
+    from methodologies.trace import canonical_bytes
+
+    path = tmp_path / name
+    path.write_bytes(canonical_bytes(trace))
+    return path
+
+
+def test_verify_a_trace_as_downloaded_matches_byte_for_byte(tmp_path):
+    trace = run_case(DEFAULT_CASE)["trace"]
+    proc = cli("verify", str(_trace_file(tmp_path, trace)))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.startswith("MATCH: ")
+    assert "bytes identical: yes" in proc.stdout
+    digest = run_case(DEFAULT_CASE)["trace_sha256"]
+    assert proc.stdout.count(digest) == 2  # stored and recomputed
+
+
+def test_verify_names_the_first_part_that_differs(tmp_path):
+    trace = run_case(DEFAULT_CASE)["trace"]
+    trace["result"]["see_total_t_per_t"] = 1.5  # the data README §1a value is 3.5056
+    proc = cli("verify", str(_trace_file(tmp_path, trace)))
+    assert proc.returncode == 1
+    assert proc.stdout.startswith("MISMATCH: ")
+    assert "first difference: $.result.see_total_t_per_t: stored 1.5, recomputed 3.5056" in (
+        proc.stdout
+    )
+
+
+def test_verify_carries_provenance_over_and_says_so(tmp_path):
+    trace = run_case(DEFAULT_CASE)["trace"]
+    trace["provenance"] = {"inputs": [{"ref": "customs.csv#L2"}]}
+    proc = cli("verify", "--json", str(_trace_file(tmp_path, trace)))
+    assert proc.returncode == 0, proc.stdout
+    answer = json.loads(proc.stdout)
+    assert answer["match"] is True and answer["bytes_identical"] is True
+    assert answer["carried_over"] == ["$.provenance"]
+    assert any("not recomputed" in note for note in answer["notes"])
+
+
+def test_verify_other_python_version_is_a_note_another_engine_a_mismatch(tmp_path):
+    trace = run_case(DEFAULT_CASE)["trace"]
+    trace["versions"]["python"] = "3.0.0"
+    proc = cli("verify", str(_trace_file(tmp_path, trace)))
+    assert proc.returncode == 0, proc.stdout
+    assert "bytes identical: no" in proc.stdout and "$.versions.python" in proc.stdout
+    trace["versions"]["engine"] = "0.0.1"
+    proc = cli("verify", str(_trace_file(tmp_path, trace)))
+    assert proc.returncode == 1
+    assert "recorded engine '0.0.1'" in proc.stdout
+
+
+def test_verify_a_file_that_is_not_a_trace_exits_2(tmp_path):
+    path = tmp_path / "case.json"
+    path.write_text(json.dumps(DEFAULT_CASE))
+    proc = cli("verify", str(path))
+    assert proc.returncode == 2 and "$.case" in proc.stderr
+    proc = cli("verify", str(tmp_path / "missing.json"))
+    assert proc.returncode == 2 and "cannot read" in proc.stderr

@@ -163,6 +163,14 @@ PAGES: dict[str, dict[str, Rule]] = {
     "ingest-run-list": {"GET": read(rows="ingest_run")},
     "ingest-run-detail": {"GET": read(obj="ingest_run")},
     "ingest-run-errors": {"GET": read(obj="ingest_run")},
+    # The run's original file and its cited line: as the run itself (issue #19).
+    "ingest-run-file": {"GET": read(obj="ingest_run")},
+    "ingest-run-excerpt": {"GET": read(obj="ingest_run", query={"line": 1})},
+    "glossary": {"GET": read()},
+    # One's own API tokens: every signed-in user lists and creates; a token that is not
+    # the user's own (the world's users have none) is answered 404.
+    "token-list": {"GET": read(), "POST": Rule(SIGNED_IN)},
+    "token-revoke": {"POST": Rule(NOBODY, refused=404)},
     "exporter-detail": {"GET": read(obj="organisation")},
     "estimate-detail": {"GET": read(obj="estimate")},
     "methodology-list": {"GET": read()},

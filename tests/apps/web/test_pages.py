@@ -128,6 +128,10 @@ def test_the_list_filters_by_each_field(world, client):
     assert listed(client, "product_group=cement") == ["W2/2", "W3/1"]
     assert listed(client, "product_group=aluminium") == ["W1/2"]
     assert listed(client, "origin=tr") == ["W2/2", "W3/1"]
+    # Forgiving: a country's name, in any case, with or without accents (issue #19).
+    assert listed(client, "origin=T%C3%BCrkiye") == ["W2/2", "W3/1"]
+    assert listed(client, "origin=turkey") == ["W2/2", "W3/1"]
+    assert listed(client, "origin=Atlantis") == []
     assert listed(client, "exporter=exporter+b") == ["W2/1", "W2/2"]
     assert listed(client, "importer=south") == ["W2/1", "W2/2"]
     assert listed(client, "period_from=2026-04-01&period_to=2026-04-30") == ["W2/1", "W2/2"]
