@@ -58,18 +58,22 @@ figures: ``direct_emissions_t`` (nominal, z = 0), ``direct_emissions_p05_t`` /
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import json
+import math
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
 
 from methodologies import casefields as cf
 from methodologies.cbam_goods import is_direct_only, normalise_cn_code
-from methodologies.errors import CaseError
+from methodologies.errors import CaseError, TraceError
 from methodologies.route_common import FUEL_EF_DEFAULTS
-from methodologies.spec import ELECTRICITY_EF, GOOD_T, CaseSpec, Range, seal_outputs
-from methodologies.trace import factor_item, input_item, step_item
+from methodologies.spec import ELECTRICITY_EF, GOOD_T, CaseSpec, Range
+from methodologies.trace import engine_versions, factor_item, input_item, sha256_hex, step_item
 
 METHODOLOGY_ID = "modelled.installation"
 VERSION = "2026.1"
@@ -317,12 +321,24 @@ def _percentiles(x: np.ndarray, draws: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return lo, hi
 
 
-def model_cases(cases: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Model every plant-year case at once; one result dict per case (see :func:`_plant`).
+#: Plants computed per numpy block (a block's draw matrices stay in the CPU cache).
+BLOCK = 256
 
-    The cases are read with :func:`read_case` (no good needed); all arithmetic runs on
-    numpy columns of the whole batch."""
+
+def model_cases(cases: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Model every plant-year case; one result dict per case, in order.
+
+    The cases are read with :func:`read_case` (no good needed); the arithmetic runs on
+    numpy columns of :data:`BLOCK` plants at a time (each plant's draws come from its own
+    seed, so the blocking changes no number)."""
     cases = [read_case(c, need_good=False) for c in cases]
+    out: list[dict[str, Any]] = []
+    for start in range(0, len(cases), BLOCK):
+        out.extend(_model_block(cases[start : start + BLOCK]))
+    return out
+
+
+def _model_block(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
     n = len(cases)
     if n == 0:
         return []
@@ -445,38 +461,46 @@ def model_cases(cases: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     source = np.where(reported, "reported", np.where(sat, "satellite", "capacity"))
     clinker_see_dir = ef_cl  # per t clinker [tCO2/t]
 
+    # --- SEE of each kind of good, for every plant at once [tCO2e/t]
+    see: dict[str, dict[str, np.ndarray]] = {}
+    for cn, p, p_d in (
+        (CN_SEMIS, crude_nom, crude_d),
+        (CN_PIG_IRON, pig, pig_d),
+        (CN_DRI, dri, dri_d),
+        (CN_CLINKER, clinker, clinker_d),
+        (CN_CEMENT, cement, cement_d),
+    ):
+        safe, safe_d = np.where(p > 0, p, 1.0), np.where(p_d > 0, p_d, 1.0)
+        see_dir, see_dir_d = direct / safe, direct_d / safe_d
+        if cn == CN_CEMENT:  # a grinding plant's cement: bought clinker (docs/modelled.md)
+            see_dir = np.where(grinding, ratio * clinker_see_dir, see_dir)
+            see_dir_d = np.where(
+                grinding[:, None], (ratio * clinker_see_dir)[:, None] * f_route, see_dir_d
+            )
+        see_ind, see_ind_d = indirect / safe, indirect_d / safe_d
+        direct_only = is_direct_only(cn)
+        total = see_dir if direct_only else see_dir + see_ind
+        lo, hi = _percentiles(see_dir_d if direct_only else see_dir_d + see_ind_d, draws)
+        see[cn] = {
+            "production_t": p,
+            "see_direct_t_per_t": see_dir,
+            "see_indirect_t_per_t": see_ind,
+            "see_total_t_per_t": total,
+            "interval_low_t_per_t": lo,
+            "interval_high_t_per_t": hi,
+            "direct_only": np.full(n, direct_only),
+        }
+    see[CN_HOT_ROLLED] = see[CN_SEMIS]
+
     results = []
     for i, c in enumerate(cases):
         goods: dict[str, dict[str, Any]] = {}
-        m = draws[i]
         for cn in goods_of(c):
-            if cn in (CN_SEMIS, CN_HOT_ROLLED):
-                p, p_d = crude_nom[i], crude_d[i, :m]
-            elif cn == CN_PIG_IRON:
-                p, p_d = pig[i], pig_d[i, :m]
-            elif cn == CN_DRI:
-                p, p_d = dri[i], dri_d[i, :m]
-            elif cn == CN_CLINKER:
-                p, p_d = clinker[i], clinker_d[i, :m]
-            else:
-                p, p_d = cement[i], cement_d[i, :m]
-            goods[cn] = _good_see(
-                cn,
-                i,
-                m,
-                p,
-                p_d,
-                direct,
-                direct_d,
-                indirect,
-                indirect_d,
-                grinding,
-                ratio,
-                clinker_see_dir,
-                f_route,
-                c,
-                steel,
-            )
+            cols = see[cn]
+            if cols["production_t"][i] <= 0:
+                goods[cn] = {"production_t": 0.0}
+                continue
+            goods[cn] = {k: v[i].item() for k, v in cols.items()}
         production_t = (
             crude_nom[i]
             if steel[i] and crude_nom[i] > 0
@@ -515,61 +539,43 @@ def model_cases(cases: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return results
 
 
-def _good_see(
-    cn,
-    i,
-    m,
-    p,
-    p_d,
-    direct,
-    direct_d,
-    indirect,
-    indirect_d,
-    grinding,
-    ratio,
-    cl_see,
-    f_route,
-    case,
-    steel,
-) -> dict[str, Any]:
-    """SEE of one good of plant ``i`` [tCO2e/t]: site emissions over the good's tonnes;
-    for a grinding plant's cement, the bought clinker at the modelled clinker intensity."""
-    if p <= 0:
-        return {"production_t": 0.0}
-    if cn == CN_CLINKER:
-        # the kiln's emissions all go to clinker; electricity shared by clinker's weight
-        see_dir = direct[i] / p
-        see_dir_d = direct_d[i, :m] / p_d
-    elif cn == CN_CEMENT and grinding[i]:
-        see_dir = ratio * cl_see[i]
-        see_dir_d = ratio * cl_see[i] * f_route[i, :m]
-    else:
-        see_dir = direct[i] / p
-        see_dir_d = direct_d[i, :m] / p_d
-    see_ind = indirect[i] / p
-    see_ind_d = indirect_d[i, :m] / p_d
-    direct_only = is_direct_only(cn)
-    total = see_dir if direct_only else see_dir + see_ind
-    total_d = see_dir_d if direct_only else see_dir_d + see_ind_d
-    lo, hi = np.percentile(total_d, [5.0, 95.0])
-    return {
-        "production_t": float(p),
-        "see_direct_t_per_t": float(see_dir),
-        "see_indirect_t_per_t": float(see_ind),
-        "see_total_t_per_t": float(total),
-        "interval_low_t_per_t": float(lo),
-        "interval_high_t_per_t": float(hi),
-        "direct_only": bool(direct_only),
-    }
-
-
 # --------------------------------------------------------------------------- trace
+
+
+#: The parameters each sector uses (the trace lists only these).
+SECTOR_PARAMETERS = {
+    "steel": (
+        "ef_dri",
+        "el_bof",
+        "el_eaf",
+        "el_dri",
+        "u_steel",
+        "su_steel",
+        "k_bf",
+        "k_eaf",
+        "s_bf",
+        "s_eaf",
+        "sd_el",
+    ),
+    "cement": (
+        "ef_clinker",
+        "kiln",
+        "clinker_ratio",
+        "el_cement",
+        "u_cement",
+        "su_cement",
+        "k_cement",
+        "s_cement",
+        "sd_el",
+    ),
+}
 
 
 def _factors(case: Mapping[str, Any]) -> list[dict[str, Any]]:
     items = [
         factor_item(name, spec["value"], spec["unit"], spec["source"], None, None)
         for name, spec in PARAMETERS.items()
+        if name.startswith(SECTOR_PARAMETERS[case["sector"]])
     ]
     if case["sector"] == "steel":
         ef_int, ef_eaf, row = route_intensities(case["country"])
@@ -665,15 +671,108 @@ def seal_good(plant: Mapping[str, Any], cn_code: str) -> dict[str, Any]:
             f"{plant['production_source']}; route intensities and Monte Carlo: docs/modelled.md"
         ),
     }
-    return seal_outputs(
-        methodology_id=METHODOLOGY_ID,
-        version=VERSION,
-        inputs=inputs,
-        factors=_factors(case),
-        steps=steps,
-        outputs=outputs,
-        case=case,
+    factors, factor_bytes = _factors_sealed(
+        case["sector"],
+        case["country"],
+        case["electricity_ef_t_per_mwh"],
+        case.get("electricity_ef_source", "given"),
+        case["year"],
     )
+    trace = {
+        "case": case,
+        "factors": factors,
+        "inputs": inputs,
+        "methodology": {"id": METHODOLOGY_ID, "version": VERSION},
+        "result": outputs,
+        "steps": steps,
+        "versions": engine_versions(),
+    }
+    # RFC 8785 of an object is its members in key order, each value canonical on its own:
+    # the factors (shared by many plants) are serialised once (docs/modelled.md, speed).
+    data = (
+        b"{"
+        + b",".join(
+            jcs(key).encode() + b":" + (factor_bytes if key == "factors" else jcs(value).encode())
+            for key, value in trace.items()
+        )
+        + b"}"
+    )
+    return {**outputs, "trace": trace, "trace_sha256": sha256_hex(data)}
+
+
+def _json_number(x: float | int) -> str:
+    """A number as ECMAScript's Number::toString writes it (RFC 8785 §3.2.2.3), from
+    Python's shortest round-tripping digits."""
+    if isinstance(x, int):
+        if abs(x) > 2**53:
+            raise TraceError("$", f"integer {x} beyond ±2**53")
+        return str(x)
+    if not math.isfinite(x):
+        raise TraceError("$", f"{x!r} is not allowed in a trace")
+    if x == 0:
+        return "0"
+    sign = "-" if x < 0 else ""
+    digits, exponent = Decimal(repr(abs(x))).as_tuple()[1:]
+    text = "".join(map(str, digits)).rstrip("0")
+    k = len(text)
+    n = len(digits) + exponent  # value = 0.text × 10^n
+    if k <= n <= 21:
+        out = text + "0" * (n - k)
+    elif 0 < n <= 21:
+        out = text[:n] + "." + text[n:]
+    elif -6 < n <= 0:
+        out = "0." + "0" * (-n) + text
+    else:
+        e = n - 1
+        out = (
+            text[0]
+            + ("." + text[1:] if k > 1 else "")
+            + "e"
+            + ("+" if e > 0 else "-")
+            + str(abs(e))
+        )
+    return sign + out
+
+
+def jcs(obj: Any) -> str:
+    """RFC 8785 canonical JSON of plain JSON data (dict with ASCII keys, list, str, float,
+    int, bool, None) — the same text as :func:`methodologies.trace.canonical_bytes`
+    (tests/methodologies/test_modelled.py checks it), written for speed."""
+    if obj is None:
+        return "null"
+    if obj is True:
+        return "true"
+    if obj is False:
+        return "false"
+    if isinstance(obj, str):
+        return json.dumps(obj, ensure_ascii=False)
+    if isinstance(obj, int | float):
+        return _json_number(obj)
+    if isinstance(obj, dict):
+        return (
+            "{"
+            + ",".join(json.dumps(k, ensure_ascii=False) + ":" + jcs(obj[k]) for k in sorted(obj))
+            + "}"
+        )
+    if isinstance(obj, list | tuple):
+        return "[" + ",".join(jcs(v) for v in obj) + "]"
+    raise TraceError("$", f"unsupported type {type(obj).__name__}")
+
+
+@functools.lru_cache(maxsize=4096)
+def _factors_sealed(
+    sector: str, country: str, ef: float, source: str, year: int
+) -> tuple[list[dict[str, Any]], bytes]:
+    factors = _factors(
+        {
+            "sector": sector,
+            "country": country,
+            "electricity_ef_t_per_mwh": ef,
+            "electricity_ef_source": source,
+            "year": year,
+        }
+    )
+    return factors, jcs(factors).encode()
 
 
 def run(case: Mapping[str, Any]) -> dict[str, Any]:
