@@ -163,12 +163,12 @@ PARAMETERS: dict[str, dict[str, Any]] = {
     "su_steel": _p(0.25, "1 (log-sd)", "spread of production/capacity, GEM GIST 2019–2023"),
     "u_cement": _p(0.70, "1", _CAL),
     "su_cement": _p(0.20, "1 (log-sd)", _ASSUMED + ": spread of kiln utilisation"),
-    "k_bf_bof": _p(1.0, "1", _CAL),
-    "k_eaf": _p(1.0, "1", _CAL),
-    "k_cement": _p(1.0, "1", _CAL),
-    "s_bf_bof": _p(0.15, "1 (log-sd)", _CAL),
-    "s_eaf": _p(0.40, "1 (log-sd)", _CAL),
-    "s_cement": _p(0.15, "1 (log-sd)", _CAL),
+    "k_bf_bof": _p(0.728, "1", _CAL),
+    "k_eaf": _p(2.650, "1", _CAL),
+    "k_cement": _p(1.011, "1", _CAL),
+    "s_bf_bof": _p(0.483, "1 (log-sd)", _CAL),
+    "s_eaf": _p(0.505, "1 (log-sd)", _CAL),
+    "s_cement": _p(0.424, "1 (log-sd)", _CAL),
 }
 #: Log-sd of a reported production figure.
 SD_REPORTED = 0.03
@@ -238,6 +238,83 @@ def goods_of(case: Mapping[str, Any]) -> list[str]:
     if kind != "clinker only" and g("capacity_cement_t") > 0:
         goods.append(CN_CEMENT)
     return goods
+
+
+# --------------------------------------------------------------------------- registry
+
+#: Registry statuses modelled as operating.
+OPERATING = ("operating", "operating pre-retirement")
+#: GEM tracker capacity and production types → case keys (ingest/facilities/gem.py).
+STEEL_CAPACITY_KEYS = {
+    "bof_steel": "capacity_bof_t",
+    "eaf_steel": "capacity_eaf_t",
+    "dri_iron": "capacity_dri_t",
+    "bf_iron": "capacity_bf_t",
+}
+STEEL_PRODUCTION_KEYS = {
+    "bof_steel": "reported_bof_t",
+    "eaf_steel": "reported_eaf_t",
+    "crude_steel": "reported_crude_t",
+    "dri_iron": "reported_dri_t",
+    "bf_iron": "reported_bf_t",
+}
+CEMENT_CAPACITY_KEYS = {"clinker": "capacity_clinker_t", "cement": "capacity_cement_t"}
+KILNS = ("dry", "semidry", "wet")
+
+
+def registry_case(
+    *,
+    identifier: str,
+    country: str,
+    source: str,
+    start_year: int | None,
+    capacities: Sequence[Mapping[str, Any]],
+    production: Sequence[Mapping[str, Any]],
+    plant_type: str,
+    production_type: str,
+    year: int,
+    electricity_ef_t_per_mwh: float,
+    electricity_ef_source: str,
+    activity: tuple[float, float] | None = None,
+) -> dict[str, Any] | None:
+    """The case of one registry plant (GEM tracker fields as the registry stores them:
+    capacities per unit and status [t/a], production per type and year [t]) for one
+    year, or None when the plant had not started or makes no good the model covers.
+    Only the capacity of operating units counts."""
+    if source not in ("gem_steel", "gem_cement") or (start_year and start_year > year):
+        return None
+    steel = source == "gem_steel"
+    keys = STEEL_CAPACITY_KEYS if steel else CEMENT_CAPACITY_KEYS
+    caps: dict[str, float] = {}
+    for row in capacities or []:
+        key = keys.get(row.get("unit"))
+        if key and (row.get("status") or "") in (*OPERATING, ""):
+            caps[key] = caps.get(key, 0.0) + float(row.get("capacity_t") or 0.0)
+    if not caps:
+        return None
+    case: dict[str, Any] = {
+        "methodology": METHODOLOGY_ID,
+        "installation": identifier,
+        "country": country,
+        "year": year,
+        "sector": "steel" if steel else "cement",
+        "seed": plant_seed(identifier, year),
+        "draws": DRAWS,
+        "electricity_ef_t_per_mwh": float(electricity_ef_t_per_mwh),
+        "electricity_ef_source": electricity_ef_source,
+        **dict(sorted(caps.items())),
+    }
+    if steel:
+        for row in production or []:
+            key = STEEL_PRODUCTION_KEYS.get(row.get("type"))
+            if key and row.get("year") == year and row.get("production_t") is not None:
+                case[key] = float(row["production_t"])
+    else:
+        case["plant_type"] = plant_type or "integrated"
+        case["kiln"] = production_type if production_type in KILNS else "dry"
+    if activity is not None:
+        case["activity_index"], case["activity_index_sigma"] = map(float, activity)
+    return case if goods_of(case) else None
 
 
 # --------------------------------------------------------------------------- reading

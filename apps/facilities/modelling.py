@@ -14,7 +14,6 @@ Running it twice creates nothing new.
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,23 +25,7 @@ from apps.facilities.models import Installation, InstallationEmission
 from methodologies import modelled
 
 #: Registry statuses modelled as operating.
-OPERATING = ("operating", "operating pre-retirement")
-#: Capacity rows counted: those of operating units.
-CAPACITY_STATUSES = frozenset(OPERATING) | {""}
-STEEL_CAPACITY_KEYS = {
-    "bof_steel": "capacity_bof_t",
-    "eaf_steel": "capacity_eaf_t",
-    "dri_iron": "capacity_dri_t",
-    "bf_iron": "capacity_bf_t",
-}
-STEEL_PRODUCTION_KEYS = {
-    "bof_steel": "reported_bof_t",
-    "eaf_steel": "reported_eaf_t",
-    "crude_steel": "reported_crude_t",
-    "dri_iron": "reported_dri_t",
-    "bf_iron": "reported_bf_t",
-}
-CEMENT_CAPACITY_KEYS = {"clinker": "capacity_clinker_t", "cement": "capacity_cement_t"}
+OPERATING = modelled.OPERATING
 CHUNK = 1024
 ROW_FIELDS = [
     "production_t",
@@ -141,59 +124,21 @@ def installation_cases(
         "plant_type",
         "production_type",
     ):
-        steel = inst["source"] == "gem_steel"
-        caps: dict[str, float] = defaultdict(float)
-        keys = STEEL_CAPACITY_KEYS if steel else CEMENT_CAPACITY_KEYS
-        for row in inst["capacities"] or []:
-            key = keys.get(row.get("unit"))
-            if key and (row.get("status") or "") in CAPACITY_STATUSES:
-                caps[key] += float(row.get("capacity_t") or 0.0)
-        if not caps:
-            continue
         ef, ef_source = grid.get(inst["country"]) or grid.get("World") or (None, "")
         if ef is None:
             continue
-        produced: dict[int, dict[str, float]] = defaultdict(dict)
-        for row in inst["production"] or []:
-            key = STEEL_PRODUCTION_KEYS.get(row.get("type"))
-            if key and row.get("production_t") is not None:
-                produced[int(row["year"])][key] = float(row["production_t"])
+        pk = inst.pop("pk")
         for year in years:
-            if inst["start_year"] and inst["start_year"] > year:
-                continue
-            case: dict[str, Any] = {
-                "methodology": modelled.METHODOLOGY_ID,
-                "installation": inst["identifier"],
-                "country": inst["country"],
-                "year": year,
-                "sector": "steel" if steel else "cement",
-                "seed": modelled.plant_seed(inst["identifier"], year),
-                "draws": modelled.DRAWS,
-                "electricity_ef_t_per_mwh": ef,
-                "electricity_ef_source": ef_source,
-                **dict(sorted(caps.items())),
-            }
-            if steel:
-                case.update(produced.get(year, {}))
-            else:
-                case["plant_type"] = inst["plant_type"] or "integrated"
-                case["kiln"] = (
-                    inst["production_type"]
-                    if inst["production_type"]
-                    in (
-                        "dry",
-                        "wet",
-                        "semidry",
-                    )
-                    else "dry"
-                )
-            found = activity.get((inst["pk"], year))
-            if found is not None:
-                case["activity_index"], case["activity_index_sigma"] = found
-            if not modelled.goods_of(case):
-                continue
-            cases.append(case)
-            pks.append(inst["pk"])
+            case = modelled.registry_case(
+                **inst,
+                year=year,
+                electricity_ef_t_per_mwh=ef,
+                electricity_ef_source=ef_source,
+                activity=activity.get((pk, year)),
+            )
+            if case is not None:
+                cases.append(case)
+                pks.append(pk)
     return cases, pks
 
 
