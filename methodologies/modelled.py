@@ -161,12 +161,12 @@ PARAMETERS: dict[str, dict[str, Any]] = {
     "sd_electricity": _p(0.25, "1 (log-sd)", _ASSUMED),
     "u_steel": _p(0.78, "1", "median production/capacity of GEM GIST plants, 2019–2023"),
     "su_steel": _p(0.25, "1 (log-sd)", "spread of production/capacity, GEM GIST 2019–2023"),
-    "u_cement": _p(0.70, "1", _CAL),
+    "u_cement": _p(0.70, "1", _ASSUMED + ": kiln utilisation; k_cement absorbs its bias"),
     "su_cement": _p(0.20, "1 (log-sd)", _ASSUMED + ": spread of kiln utilisation"),
-    "k_bf_bof": _p(0.728, "1", _CAL),
+    "k_bf_bof": _p(0.688, "1", _CAL),
     "k_eaf": _p(2.650, "1", _CAL),
     "k_cement": _p(1.011, "1", _CAL),
-    "s_bf_bof": _p(0.483, "1 (log-sd)", _CAL),
+    "s_bf_bof": _p(0.568, "1 (log-sd)", _CAL),
     "s_eaf": _p(0.505, "1 (log-sd)", _CAL),
     "s_cement": _p(0.424, "1 (log-sd)", _CAL),
 }
@@ -781,7 +781,7 @@ def _json_number(x: float | int) -> str:
     """A number as ECMAScript's Number::toString writes it (RFC 8785 §3.2.2.3), from
     Python's shortest round-tripping digits."""
     if isinstance(x, int):
-        if abs(x) > 2**53:
+        if abs(x) >= 2**53:
             raise TraceError("$", f"integer {x} beyond ±2**53")
         return str(x)
     if not math.isfinite(x):

@@ -242,7 +242,7 @@ ENERGY_WORDS = frozenset(
     """
     kraftwerk heizwerk heizkraftwerk stadtwerke fernwarme fjernvarme chp elektrocieplownia
     cieplownia voimalaitos lampokeskus centrale power energy energia energie edp komunala
-    lng hospital krankenhaus universitat
+    lng hospital krankenhaus universitat fw fhkw kw hkw bhkw gud
     """.split()
 )
 LIME_WORDS = frozenset("kalk kalkwerk cal wapna wapno meszuzem lime chaux asvestopoiia".split())
