@@ -48,6 +48,7 @@ def main() -> int:
                 production=p["production"],
                 plant_type=p["plant_type"],
                 production_type=p["production_type"],
+                routes=p["routes"],
                 year=year,
                 electricity_ef_t_per_mwh=ef,
                 electricity_ef_source=src,

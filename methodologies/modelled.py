@@ -276,11 +276,13 @@ def registry_case(
     electricity_ef_t_per_mwh: float,
     electricity_ef_source: str,
     activity: tuple[float, float] | None = None,
+    routes: Sequence[str] = (),
 ) -> dict[str, Any] | None:
     """The case of one registry plant (GEM tracker fields as the registry stores them:
     capacities per unit and status [t/a], production per type and year [t]) for one
     year, or None when the plant had not started or makes no good the model covers.
-    Only the capacity of operating units counts."""
+    Only the capacity of operating units counts; a plant that gives only its crude steel
+    capacity has it on its route (BOF for ``bf_bof``, else EAF)."""
     if source not in ("gem_steel", "gem_cement") or (start_year and start_year > year):
         return None
     steel = source == "gem_steel"
@@ -288,8 +290,15 @@ def registry_case(
     caps: dict[str, float] = {}
     for row in capacities or []:
         key = keys.get(row.get("unit"))
+        if row.get("unit") == "crude_steel" and steel and routes:
+            key = "capacity_bof_t" if "bf_bof" in routes else "capacity_eaf_t"
+            key = f"crude:{key}"
         if key and (row.get("status") or "") in (*OPERATING, ""):
             caps[key] = caps.get(key, 0.0) + float(row.get("capacity_t") or 0.0)
+    crude = {k: caps.pop(k) for k in list(caps) if k.startswith("crude:")}
+    if steel and not (caps.get("capacity_bof_t") or caps.get("capacity_eaf_t")):
+        for key, value in crude.items():
+            caps[key.removeprefix("crude:")] = value
     if not caps:
         return None
     case: dict[str, Any] = {

@@ -123,6 +123,7 @@ def installation_cases(
         "production",
         "plant_type",
         "production_type",
+        "routes",
     ):
         ef, ef_source = grid.get(inst["country"]) or grid.get("World") or (None, "")
         if ef is None:
@@ -254,7 +255,10 @@ def installations_model(
                     changed.append(row)
                 else:
                     summary.rows_unchanged += 1
-            InstallationEmission.objects.bulk_create(new_rows, batch_size=1000)
+            # ignore_conflicts: a concurrent run stores the same deterministic row
+            InstallationEmission.objects.bulk_create(
+                new_rows, batch_size=1000, ignore_conflicts=True
+            )
             InstallationEmission.objects.bulk_update(changed, ROW_FIELDS, batch_size=1000)
             summary.rows_created += len(new_rows)
             summary.rows_updated += len(changed)

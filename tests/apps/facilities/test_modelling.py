@@ -166,3 +166,17 @@ def test_the_api_serves_the_rows_with_the_design_names_and_scopes_exporters(user
     assert api.get("/api/v1/installation-emissions/").json()["results"] == []
     schema = APIClient().get("/api/schema/", {"format": "json"})
     assert "/api/v1/installation-emissions/" in schema.json()["paths"]
+
+
+def test_a_registry_ingest_models_its_plants_for_the_years_it_covers(users, tmp_path, settings):
+    from tests.apps.facilities.test_registry import small_steel
+    from tests.apps.helpers import ingest_json
+
+    settings.CM_MODEL_ON_REGISTRY_INGEST = True
+    ingest_json("facilities", small_steel(tmp_path / "steel.xlsx"))
+    # no production sheet: the year before the release "Test 2099 (V1)"; crude steel
+    # capacity only, on each plant's route (P1 BF; BOF, P2 EAF)
+    rows = InstallationEmission.objects.order_by("installation__identifier")
+    assert [(r.installation.identifier, r.year) for r in rows] == [("P1", 2098), ("P2", 2098)]
+    assert_allclose(rows[0].production_t, 700_000 * 0.78, rtol=1e-12)
+    assert rows[0].direct_emissions_t > 10 * rows[1].direct_emissions_t / (3000 / 700)
