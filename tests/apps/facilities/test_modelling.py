@@ -168,7 +168,7 @@ def test_the_api_serves_the_rows_with_the_design_names_and_scopes_exporters(user
     assert "/api/v1/installation-emissions/" in schema.json()["paths"]
 
 
-def test_a_registry_ingest_models_its_plants_for_the_years_it_covers(users, tmp_path, settings):
+def test_a_registry_ingest_models_its_plants_for_the_years_it_covers(postgres, tmp_path, settings):
     from tests.apps.facilities.test_registry import small_steel
     from tests.apps.helpers import ingest_json
 
