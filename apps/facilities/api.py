@@ -8,7 +8,7 @@ from __future__ import annotations
 import django_filters
 from django.core.exceptions import ObjectDoesNotExist
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers, viewsets
+from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.response import Response
@@ -234,7 +234,7 @@ class InstallationEmissionFilter(django_filters.FilterSet):
         fields = ["year", "country", "installation", "tier"]
 
 
-class InstallationEmissionViewSet(viewsets.ReadOnlyModelViewSet):
+class InstallationEmissionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """``/api/v1/installation-emissions/?year=YYYY``: one row per installation, year and
     tier — production [t] and its source, direct emissions [tCO2] with the 5–95 % interval,
     indirect emissions [tCO2e] and the estimates behind it (docs/modelled.md)."""
