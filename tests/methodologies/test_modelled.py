@@ -120,3 +120,19 @@ def test_it_refuses_a_good_the_plant_does_not_make_and_names_the_key():
         run_case({k: v for k, v in case("eaf").items() if k != "electricity_ef_t_per_mwh"})
     with pytest.raises(CaseError, match="sector"):
         run_case({**case("eaf"), "sector": "glass"})
+
+
+def test_satellite_activity_scales_the_sector_utilisation():
+    seen = {**case("eaf"), "activity_index": 0.5, "activity_index_sigma": 0.05}
+    out = run_case(seen)
+    # utilisation 0.78 × 0.5 = 0.39 of 1 Mt; the index's spread (0.1) is narrower than
+    # the sector's (0.25), so it is the one drawn
+    assert out["production_source"] == "satellite"
+    assert_allclose(out["direct_emissions_t"], 390_000 * 0.04 * 2.65, rtol=1e-12)
+    z = draws(7)
+    produced = 1e6 * np.minimum(0.39 * np.exp(0.1 * z[0]), 1.0)
+    emitted = produced * 0.04 * 2.65 * np.exp(0.505 * z[1])
+    assert_allclose(
+        [out["direct_emissions_p05_t"], out["direct_emissions_p95_t"]],
+        np.percentile(emitted, [5, 95]),
+    )
