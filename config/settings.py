@@ -202,6 +202,8 @@ CUSTOMS_WRITERS = env_int("CM_CUSTOMS_WRITERS", 2, minimum=1)
 # --- Uploads: size caps (DESIGN "uploads are size-capped") -------------------------------
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("CM_MAX_REQUEST_BYTES", 2 * 1024 * 1024, minimum=1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# A registry ingest models its plants for the years it covers (docs/modelled.md).
+CM_MODEL_ON_REGISTRY_INGEST = env_bool("CM_MODEL_ON_REGISTRY_INGEST", True)
 CM_MAX_UPLOAD_BYTES = env_int("CM_MAX_UPLOAD_BYTES", 50 * 1024 * 1024, minimum=1024)
 
 # --- Celery: Redis broker, or in-process execution ---------------------------------------

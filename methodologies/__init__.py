@@ -23,6 +23,7 @@ from methodologies import (  # noqa: E402
     cbam_installation,
     certificates,
     hydrogen,
+    modelled,
     plausibility,
     route_aluminium,
     route_cement,
@@ -65,6 +66,7 @@ METHODOLOGIES: dict[str, Methodology] = {
         _register(route_cement),
         _register(route_aluminium),
         _register(route_minerals),
+        _register(modelled),
         _register(satellite),
         Methodology(
             hydrogen.RFNBO_ID,

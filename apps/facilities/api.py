@@ -8,15 +8,17 @@ from __future__ import annotations
 import django_filters
 from django.core.exceptions import ObjectDoesNotExist
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers, viewsets
+from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.response import Response
 
+from apps.estimates.models import Tier
 from apps.facilities.filters import InstallationFilter
-from apps.facilities.models import Installation, MatchSuggestion
+from apps.facilities.models import Installation, InstallationEmission, MatchSuggestion
 from apps.facilities.selectors import (
     installation_attribution,
+    installation_emission_list,
     installation_list,
     match_deciders,
     match_suggestion_list,
@@ -189,3 +191,57 @@ class MatchSuggestionViewSet(viewsets.ReadOnlyModelViewSet):
         except MatchDecisionError as exc:
             raise ValidationError({"decision": str(exc)}) from exc
         return Response(MatchSuggestionSerializer(suggestion).data)
+
+
+class InstallationEmissionSerializer(serializers.ModelSerializer):
+    installation = serializers.CharField(source="installation.identifier", read_only=True)
+    estimates = serializers.ListField(
+        source="estimate_ids",
+        child=serializers.IntegerField(),
+        read_only=True,
+        help_text="ids of the estimates behind the row (GET /api/v1/estimates/{id}/trace)",
+    )
+
+    class Meta:
+        model = InstallationEmission
+        fields = [
+            "installation",
+            "year",
+            "tier",
+            "production_t",
+            "production_source",
+            "direct_emissions_t",
+            "direct_emissions_p05_t",
+            "direct_emissions_p95_t",
+            "indirect_emissions_t",
+            "estimates",
+        ]
+        read_only_fields = fields
+
+
+class InstallationEmissionFilter(django_filters.FilterSet):
+    year = django_filters.NumberFilter(field_name="year", min_value=1990, max_value=2100)
+    country = django_filters.CharFilter(
+        field_name="installation__country", lookup_expr="iexact", label="Country (ISO alpha-2)"
+    )
+    installation = django_filters.CharFilter(
+        field_name="installation__identifier", label="Installation identifier"
+    )
+    tier = django_filters.ChoiceFilter(choices=Tier.choices)
+
+    class Meta:
+        model = InstallationEmission
+        fields = ["year", "country", "installation", "tier"]
+
+
+class InstallationEmissionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """``/api/v1/installation-emissions/?year=YYYY``: one row per installation, year and
+    tier — production [t] and its source, direct emissions [tCO2] with the 5–95 % interval,
+    indirect emissions [tCO2e] and the estimates behind it (docs/modelled.md)."""
+
+    queryset = InstallationEmission.objects.none()
+    serializer_class = InstallationEmissionSerializer
+    filterset_class = InstallationEmissionFilter
+
+    def get_queryset(self):
+        return installation_emission_list(user=self.request.user)

@@ -213,3 +213,144 @@ def installation_candidates(
     out = [(p, q, s, e) for (p, q), (s, e) in best.items()]
     out.sort(key=lambda t: (-t[2], t[0], t[1]))
     return out
+
+
+# --- Plants ↔ EU ETS installations (docs/modelled.md) -----------------------------------
+
+#: Words that name the kind of site, not the site: dropped before comparing site names.
+SITE_WORDS = frozenset(
+    """
+    steel plant plants works steelworks cement zementwerk cementerie cementeria cimenterie
+    usine werk werke site sito stabilimento planta fabrica fabryka huta zaklad cementownia
+    mill mills integrated iron and of de du des la le di del und
+    """.split()
+)
+#: A pair is a match when the names agree at least this much (0–100) and the places are
+#: within :data:`NEAR_KM`, or the names agree at :data:`SURE_NAME` and the town agrees.
+SITE_NAME_CUTOFF = 70.0
+SURE_NAME = 85.0
+NEAR_KM = 5.0
+#: Any EUTL installation this close with some name agreement belongs to the site (the
+#: coke ovens, sinter plant and power plant of an integrated works).
+SAME_SITE_KM = 1.5
+SAME_SITE_NAME = 50.0
+
+
+#: Installations that make energy or lime: part of a plant's site only when their name
+#: also carries the plant's owner or parent (a works' own power plant), never by place.
+ENERGY_WORDS = frozenset(
+    """
+    kraftwerk heizwerk heizkraftwerk stadtwerke fernwarme fjernvarme chp elektrocieplownia
+    cieplownia voimalaitos lampokeskus centrale power energy energia energie edp komunala
+    lng hospital krankenhaus universitat fw fhkw kw hkw bhkw gud
+    """.split()
+)
+LIME_WORDS = frozenset("kalk kalkwerk cal wapna wapno meszuzem lime chaux asvestopoiia".split())
+
+
+@dataclass(frozen=True)
+class SiteMatch:
+    """One EU ETS installation assigned to one registry plant, with why."""
+
+    plant: str
+    eutl_id: str
+    score: float
+    distance_km: float | None
+    town_agrees: bool
+    names: tuple[str, str]
+
+
+def _site_key(name: str) -> str:
+    return " ".join(w for w in normalise(name).split() if w not in SITE_WORDS)
+
+
+def _km(lat1, lon1, lat2, lon2):
+    import numpy as np
+
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    dphi, dlmb = p2 - p1, np.radians(lon2) - np.radians(lon1)
+    a = np.sin(dphi / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlmb / 2) ** 2
+    return 2 * 6371.0088 * np.arcsin(np.sqrt(a))
+
+
+def eutl_site_matches(plants: list[dict], installations: list[dict]) -> list[SiteMatch]:
+    """Which EU ETS installations make up each plant's site.
+
+    ``plants``: ``{"identifier", "names": [...] (name, other names, owner), "owners":
+    [...] (owner and parents), "country", "municipality", "latitude", "longitude"}``;
+    ``installations``: ``{"id",
+    "name", "city", "country", "latitude", "longitude"}`` (NaN or None coordinates when
+    unknown).  Compared within one country: the best rapidfuzz ``token_set_ratio`` of the
+    plant's names against the installation's name (site words removed), the geodesic
+    distance between their points and whether the towns agree.  Each installation goes to
+    at most one plant, the one it matches best.  Lime works are never part of a site; an
+    energy installation (:data:`ENERGY_WORDS`) only when its name carries the plant's owner
+    or parent (the works' own power plant burning its gases, which plants report)."""
+    import math
+
+    import numpy as np
+
+    best: dict[str, SiteMatch] = {}
+    countries = {p["country"] for p in plants}
+    for country in sorted(countries):
+        ps = [p for p in plants if p["country"] == country]
+        es = [e for e in installations if e["country"] == country and e.get("name")]
+        if not ps or not es:
+            continue
+        es = [e for e in es if not set(normalise(e["name"]).split()) & LIME_WORDS]
+        if not es:
+            continue
+        labels, owner_of, owners, owner_of_o = [], [], [], []
+        for i, p in enumerate(ps):
+            for n in p["names"]:
+                key = _site_key(n)
+                if key:
+                    labels.append(key)
+                    owner_of.append(i)
+            for n in p.get("owners", []):
+                key = _site_key(n)
+                if key:
+                    owners.append(key)
+                    owner_of_o.append(i)
+        e_keys = [_site_key(e["name"]) for e in es]
+        scores = process.cdist(labels, e_keys, scorer=fuzz.token_set_ratio, workers=1)
+        name = np.zeros((len(ps), len(es)))
+        np.maximum.at(name, np.asarray(owner_of), scores)
+        owner = np.zeros((len(ps), len(es)))
+        if owners:
+            o_scores = process.cdist(owners, e_keys, scorer=fuzz.token_set_ratio, workers=1)
+            np.maximum.at(owner, np.asarray(owner_of_o), o_scores)
+        energy = np.array([bool(set(normalise(e["name"]).split()) & ENERGY_WORDS) for e in es])
+        name = np.where(energy[None, :] & (owner < SITE_NAME_CUTOFF), 0.0, name)
+        plat = np.array([np.nan if p["latitude"] is None else p["latitude"] for p in ps])
+        plon = np.array([np.nan if p["longitude"] is None else p["longitude"] for p in ps])
+        elat = np.array([np.nan if e["latitude"] is None else e["latitude"] for e in es])
+        elon = np.array([np.nan if e["longitude"] is None else e["longitude"] for e in es])
+        dist = _km(plat[:, None], plon[:, None], elat[None, :], elon[None, :])
+        towns_p = [normalise(p.get("municipality") or "") for p in ps]
+        towns_e = [normalise(e.get("city") or "") for e in es]
+        for i, j in zip(*np.nonzero(name >= SAME_SITE_NAME), strict=True):
+            d = float(dist[i, j])
+            known = not math.isnan(d)
+            town = bool(towns_p[i]) and fuzz.ratio(towns_p[i], towns_e[j]) >= 85
+            s = float(name[i, j])
+            ok = (
+                (known and d <= SAME_SITE_KM)
+                or (known and d <= NEAR_KM and s >= SITE_NAME_CUTOFF)
+                or (not known and town and s >= SURE_NAME)
+            )
+            if not ok:
+                continue
+            match = SiteMatch(
+                plant=ps[i]["identifier"],
+                eutl_id=es[j]["id"],
+                score=round(s / 100.0, 4),
+                distance_km=round(d, 3) if known else None,
+                town_agrees=town,
+                names=(ps[i]["names"][0], es[j]["name"]),
+            )
+            current = best.get(es[j]["id"])
+            rank = (match.score, -(match.distance_km or 99.0))
+            if current is None or rank > (current.score, -(current.distance_km or 99.0)):
+                best[es[j]["id"]] = match
+    return sorted(best.values(), key=lambda m: (m.plant, m.eutl_id))

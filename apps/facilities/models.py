@@ -171,3 +171,44 @@ class MatchSuggestion(models.Model):
     def __str__(self) -> str:
         other = self.installation_id or self.other_organisation_id
         return f"{self.kind} {self.organisation_id}→{other} ({self.status})"
+
+
+class InstallationEmission(models.Model):
+    """One installation's emissions in one year on one rung of the ladder (DESIGN §3): for
+    the modelled rung, what ``model_installations`` computed (docs/modelled.md), with the
+    ids of the per-good estimates whose traces explain it."""
+
+    class ProductionSource(models.TextChoices):
+        REPORTED = "reported", "Reported by the registry"
+        SATELLITE = "satellite", "Capacity × satellite-informed utilisation"
+        CAPACITY = "capacity", "Capacity × sector utilisation"
+        DISCLOSED = "disclosed", "Disclosed by the operator"
+        VERIFIED = "verified", "Verified"
+
+    installation = models.ForeignKey(
+        Installation, on_delete=models.CASCADE, related_name="emissions"
+    )
+    year = models.IntegerField()
+    tier = models.CharField(max_length=16)
+    production_t = models.FloatField()
+    production_source = models.CharField(max_length=16, choices=ProductionSource.choices)
+    direct_emissions_t = models.FloatField()
+    direct_emissions_p05_t = models.FloatField(null=True, blank=True)
+    direct_emissions_p95_t = models.FloatField(null=True, blank=True)
+    indirect_emissions_t = models.FloatField()
+    indirect_emissions_zone_t = models.FloatField(null=True, blank=True)
+    estimate_ids = models.JSONField(default=list, help_text="ids of the estimates behind it")
+    methodology_version = models.CharField(max_length=32, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["installation_id", "year", "tier"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["installation", "year", "tier"], name="installation_emission_key"
+            )
+        ]
+        indexes = [models.Index(fields=["year", "tier"])]
+
+    def __str__(self) -> str:
+        return f"{self.installation_id} {self.year} {self.tier}"

@@ -74,3 +74,15 @@ def installations_linked_to(*, organisation_id: int) -> QuerySet[Installation]:
         organisation_id=organisation_id,
     ).values("installation_id")
     return Installation.objects.filter(Q(organisation_id=organisation_id) | Q(pk__in=linked))
+
+
+def installation_emission_list(*, user: User) -> QuerySet:
+    """Emissions per installation and year of the installations ``user`` may see."""
+    from apps.facilities.models import InstallationEmission
+
+    visible = installation_list(user=user).values("pk")
+    return (
+        InstallationEmission.objects.filter(installation__in=visible)
+        .select_related("installation")
+        .order_by("installation__identifier", "year", "tier")
+    )

@@ -17,6 +17,7 @@ import re
 from dataclasses import asdict
 
 import shapely
+from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 
@@ -346,6 +347,14 @@ def registry_ingest(*, run: IngestRun) -> IngestOutcome:
         )
         ingest_run_finish(run=run, outcome=outcome)
     _link_declared()
+    if settings.CM_MODEL_ON_REGISTRY_INGEST:
+        # The modelled rung of the tracker's operating plants, for the years it covers
+        # (docs/modelled.md); idempotent, so a re-ingest of the same release adds nothing.
+        from apps.facilities.modelling import installations_model, registry_years
+
+        years = registry_years(source=meta["tracker"])
+        if years:
+            installations_model(years=years, source=meta["tracker"])
     return outcome
 
 

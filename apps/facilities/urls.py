@@ -16,4 +16,7 @@ urlpatterns: list = [
 
 router = SimpleRouter(trailing_slash=True)
 router.register("match-suggestions", api.MatchSuggestionViewSet, basename="match-suggestion")
+router.register(
+    "installation-emissions", api.InstallationEmissionViewSet, basename="installation-emission"
+)
 api_urlpatterns: list = [path("", include(router.urls))]

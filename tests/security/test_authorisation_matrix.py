@@ -281,6 +281,8 @@ API: dict[str, Rule] = {
     # Installations and their satellite evidence.
     "api_v1_installations_list": read(rows="installation"),
     "api_v1_installations_retrieve": read(obj="installation"),
+    # rows of the installations the caller sees (docs/modelled.md)
+    "api_v1_installation_emissions_list": read(),
     "api_v1_observations_list": read(rows="observation"),
     "api_v1_observations_retrieve": read(obj="observation"),
     "api_v1_activity_indices_list": read(rows="activity_index"),

@@ -23,6 +23,14 @@ from tests.apps.helpers import ROOT, ingest_json, make_users, write_customs
 
 pytestmark = pytest.mark.services
 
+
+@pytest.fixture(autouse=True)
+def _no_modelling(settings):
+    """These tests time and count the registry alone; the modelling a registry ingest runs
+    afterwards is tested in test_modelling.py."""
+    settings.CM_MODEL_ON_REGISTRY_INGEST = False
+
+
 PLANTS = ROOT / "fixtures" / "plants"
 STEEL = PLANTS / "GEM_Global_Iron_and_Steel_Tracker_Sep2025_V1_plant_level.xlsx"
 CEMENT = PLANTS / "Global-Cement-and-Concrete-Tracker_July-2025.xlsx"

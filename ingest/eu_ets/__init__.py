@@ -1,0 +1,1 @@
+"""EU ETS verified emissions (European Union Transaction Log, euets.info layout)."""
