@@ -34,7 +34,8 @@ from django.db import transaction
 from django.db.models import F, Q
 
 import methodologies
-from apps.audit.services import audit_append
+from apps.audit.attribution import PUBLIC, Attribution
+from apps.audit.services import AuditEntry, audit_append, audit_append_many, audit_lock
 from apps.catalogue.selectors import default_value_candidates
 from apps.estimates.models import TIER_RANK, Estimate, Tier, default_subject_key
 from methodologies import batch
@@ -105,6 +106,102 @@ def estimate_record(
             payload={"subject": subject_key, "trace_sha256": estimate.trace_sha256},
         )
     return estimate
+
+
+@dataclass(frozen=True)
+class EstimateItem:
+    """One engine result to store with :func:`estimates_record_bulk` (the arguments of
+    :func:`estimate_record`)."""
+
+    result: dict[str, Any]
+    subject_key: str
+    tier: str
+    cn_code: str
+    origin: str
+    period_start: dt.date
+    period_end: dt.date
+    installation_id: int | None = None
+    organisation_id: int | None = None  # the installation's, for the audit attribution
+
+
+@dataclass(frozen=True)
+class BulkRecorded:
+    """What :func:`estimates_record_bulk` stored: the estimate id of each item, in order,
+    and how many estimates were new."""
+
+    ids: list[int]
+    created: int
+
+
+def estimates_record_bulk(*, items: list[EstimateItem], actor: Any = None) -> BulkRecorded:
+    """Store many results as :func:`estimate_record` would one by one — the same trace for
+    the same subject once, one ``estimate.create`` event for each new estimate, in item
+    order — with one insert of estimates and one of events. Call inside a transaction; the
+    audit lock is taken first, so the check of what exists and the insert see no
+    concurrent writer of the log."""
+    audit_lock()
+    keys = {(i.subject_key, i.result["trace_sha256"]) for i in items}
+    ids: dict[tuple[str, str], int] = {}
+    subjects = sorted({k[0] for k in keys})
+    for start in range(0, len(subjects), 5000):
+        rows = Estimate.objects.filter(subject_key__in=subjects[start : start + 5000])
+        for pk, subject, digest in rows.values_list("pk", "subject_key", "trace_sha256"):
+            if (subject, digest) in keys:
+                ids[(subject, digest)] = pk
+    new: list[Estimate] = []
+    owners: list[Attribution] = []
+    for item in items:
+        key = (item.subject_key, item.result["trace_sha256"])
+        if key in ids:
+            continue
+        ids[key] = 0  # reserved: a repeated item is stored once
+        methodology = item.result["trace"]["methodology"]
+        r = item.result
+        new.append(
+            Estimate(
+                subject_key=item.subject_key,
+                trace_sha256=r["trace_sha256"],
+                tier=item.tier,
+                methodology=methodology["id"],
+                methodology_version=methodology["version"],
+                engine_version=methodologies.ENGINE_VERSION,
+                cn_code=item.cn_code,
+                origin=item.origin,
+                period_start=item.period_start,
+                period_end=item.period_end,
+                see_direct_t_per_t=r["see_direct_t_per_t"],
+                see_indirect_t_per_t=r.get("see_indirect_t_per_t"),
+                see_total_t_per_t=r["see_total_t_per_t"],
+                interval_low_t_per_t=r.get("interval_low_t_per_t"),
+                interval_high_t_per_t=r.get("interval_high_t_per_t"),
+                direct_only=bool(r.get("direct_only")),
+                reason=r.get("reason", ""),
+                trace=canonical_bytes(r["trace"]).decode(),
+                installation_id=item.installation_id,
+            )
+        )
+        # As apps.audit.attribution decides for an estimate: a default value or a modelled
+        # plant nobody owns is public; an owned installation's, its organisation's.
+        owners.append(Attribution(item.organisation_id) if item.organisation_id else PUBLIC)
+    created = Estimate.objects.bulk_create(new, batch_size=1000)
+    for estimate in created:
+        ids[(estimate.subject_key, estimate.trace_sha256)] = estimate.pk
+    audit_append_many(
+        actor=actor,
+        entries=[
+            AuditEntry(
+                action="estimate.create",
+                object_type="estimate",
+                object_id=estimate.pk,
+                payload={"subject": estimate.subject_key, "trace_sha256": estimate.trace_sha256},
+                attribution=owner,
+            )
+            for estimate, owner in zip(created, owners, strict=True)
+        ],
+    )
+    return BulkRecorded(
+        [ids[(i.subject_key, i.result["trace_sha256"])] for i in items], len(created)
+    )
 
 
 def _ladder_candidates(

@@ -170,8 +170,8 @@ def installations_model(
     (see the module docstring); idempotent."""
     import time
 
-    from apps.estimates.models import Estimate, Tier
-    from apps.estimates.services import estimate_record
+    from apps.estimates.models import Tier
+    from apps.estimates.services import EstimateItem, estimates_record_bulk
 
     started = time.perf_counter()
     years = sorted(set(years))
@@ -194,41 +194,32 @@ def installations_model(
             goods = [cn for cn, g in plant["goods"].items() if g.get("production_t", 0) > 0]
             sealed.append([(cn, modelled.seal_good(plant, cn)) for cn in goods])
         summary.seconds_model += time.perf_counter() - t0
-        keys = {
-            (f"installation|{c['installation']}|{cn}|{c['year']}", r["trace_sha256"])
-            for c, goods in zip(chunk, sealed, strict=True)
-            for cn, r in goods
-        }
-        known = dict(
-            ((s, h), pk)
-            for pk, s, h in Estimate.objects.filter(
-                subject_key__in={k[0] for k in keys}, trace_sha256__in={k[1] for k in keys}
-            ).values_list("pk", "subject_key", "trace_sha256")
-        )
         with transaction.atomic():
+            # One insert of the new estimates and one of their audit events per chunk
+            # (estimates_record_bulk): the same stored rows and events as recording each.
+            items = [
+                EstimateItem(
+                    result=result,
+                    subject_key=f"installation|{case['installation']}|{cn}|{case['year']}",
+                    tier=Tier.MODELLED,
+                    cn_code=cn,
+                    origin=case["country"],
+                    period_start=dt.date(case["year"], 1, 1),
+                    period_end=dt.date(case["year"], 12, 31),
+                    installation_id=pk,
+                    organisation_id=installations[pk].organisation_id,
+                )
+                for case, pk, goods in zip(chunk, chunk_pks, sealed, strict=True)
+                for cn, result in goods
+            ]
+            recorded = estimates_record_bulk(items=items, actor=actor)
+            item_ids = iter(recorded.ids)
+            summary.estimates_created += recorded.created
+            summary.estimates_existing += len(items) - recorded.created
             new_rows, changed = [], []
             for case, pk, plant, goods in zip(chunk, chunk_pks, plants, sealed, strict=True):
                 year = case["year"]
-                ids = []
-                for cn, result in goods:
-                    subject = f"installation|{case['installation']}|{cn}|{year}"
-                    found = known.get((subject, result["trace_sha256"]))
-                    if found is None:
-                        found = estimate_record(
-                            result=result,
-                            subject_key=subject,
-                            tier=Tier.MODELLED,
-                            cn_code=cn,
-                            origin=case["country"],
-                            period_start=dt.date(year, 1, 1),
-                            period_end=dt.date(year, 12, 31),
-                            actor=actor,
-                            installation=installations[pk],
-                        ).pk
-                        summary.estimates_created += 1
-                    else:
-                        summary.estimates_existing += 1
-                    ids.append(found)
+                ids = [next(item_ids) for _ in goods]
                 values = {
                     "production_t": plant["production_t"],
                     "production_source": plant["production_source"],
