@@ -228,7 +228,7 @@ CELERY_TASK_DEFAULT_QUEUE = "carbon-manifest"
 # hand a task still within its limits to a second worker (the run's lease would refuse it
 # anyway). A pool process whose resident memory is over the ceiling after a task is
 # replaced before the next one (untrusted tables and ENTSO-E documents are parsed in a
-# limited child of their own: ingest.disclosure.safety.run_limited).
+# limited child of their own: ingest.safety.run_limited).
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CM_TASK_SOFT_TIME_LIMIT_S", 1800, minimum=1)
 CELERY_TASK_TIME_LIMIT = env_int("CM_TASK_TIME_LIMIT_S", 1900, minimum=1)
 CELERY_WORKER_MAX_MEMORY_PER_CHILD = env_int("CM_WORKER_MAX_MEMORY_MB", 1024, minimum=64) * 1024
@@ -251,12 +251,17 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A pending ingest run older than this whose task message is not known to be queued is sent
+# again (apps/evidence/services.py; docs/operations.md).
+CM_INGEST_RECONCILE_GRACE_S = env_int("CM_INGEST_RECONCILE_GRACE_S", 300, minimum=0)
 
 # --- PACT events: what one client may post (each kept event is an audit-log entry) ------
 # Stored events per client per rolling minute (rate) and per rolling day (quota); beyond
 # either, POST /pact/3/events answers 429 with Retry-After (apps/pact/api.py).
 PACT_EVENTS_PER_MINUTE = env_int("CM_PACT_EVENTS_PER_MINUTE", 60, minimum=1)
 PACT_EVENTS_PER_DAY = env_int("CM_PACT_EVENTS_PER_DAY", 2000, minimum=1)
+# Our secret at a partner's /3/events, when `pact_client_create` is not given one.
+PACT_EVENTS_CLIENT_SECRET = env_str("CM_PACT_EVENTS_CLIENT_SECRET")
 
 # --- LLM endpoint (OpenAI-compatible); unset → deterministic rule-based extractor --------
 LLM_BASE_URL = env_url("LLM_BASE_URL", schemes=("http", "https"))
@@ -272,8 +277,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # django-filter's backend, with every number filter held to its column's range.
-    "DEFAULT_FILTER_BACKENDS": ["apps.web.filters.BoundedNumberFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "apps.web.pagination.KeysetPagination",
+    "DEFAULT_FILTER_BACKENDS": ["apps.common.filters.BoundedNumberFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "apps.common.pagination.KeysetPagination",
     "PAGE_SIZE": 100,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }

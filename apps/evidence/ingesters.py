@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from django.utils.module_loading import import_string
 
-from apps.evidence.services import IngestOutcome
+from apps.evidence.outcome import IngestOutcome
 
 INGESTERS: dict[str, str] = {
     "defaults": "apps.catalogue.services.default_values_ingest",

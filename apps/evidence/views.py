@@ -6,8 +6,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from apps.common.exports import csv_response
 from apps.evidence.selectors import ingest_run_list
-from apps.web.exports import csv_response
 
 
 @login_required

@@ -25,6 +25,7 @@ from apps.accounts.services import organisation_key, organisations_ensure
 from apps.evidence.models import IngestRun
 from apps.evidence.services import IngestOutcome, ingest_run_finish
 from apps.facilities.models import Installation
+from apps.facilities.signals import installations_stored
 from ingest.facilities import read_facilities
 from ingest.facilities.gem import gem_tracker, read_gem, stakes
 
@@ -170,7 +171,7 @@ def facilities_ingest(*, run: IngestRun) -> IngestOutcome:
             },
         )
         ingest_run_finish(run=run, outcome=outcome)
-    _link_declared()
+    _announce_stored(facilities_ingest)
     return outcome
 
 
@@ -345,15 +346,14 @@ def registry_ingest(*, run: IngestRun) -> IngestOutcome:
             },
         )
         ingest_run_finish(run=run, outcome=outcome)
-    _link_declared()
+    _announce_stored(registry_ingest)
     return outcome
 
 
-def _link_declared() -> None:
-    """Declaration lines that carry the id of an installation just stored link to it."""
-    from apps.shipments.services import shipment_installations_link
-
-    shipment_installations_link()
+def _announce_stored(sender) -> None:
+    """Tell the areas above that installations were stored: declaration lines that carry
+    the id of an installation just stored link to it (apps/shipments/apps.py)."""
+    installations_stored.send(sender=sender)
 
 
 def np_array(values: list[float]):
