@@ -198,7 +198,7 @@ EVIDENCE_ROOT = MEDIA_ROOT / "evidence"
 # Customs bulk loads on PostgreSQL: batches written at once, each on its own connection.
 CUSTOMS_WRITERS = env_int("CM_CUSTOMS_WRITERS", 2, minimum=1)
 
-# --- Uploads: size caps (DESIGN "uploads are size-capped") -------------------------------
+# --- Uploads: size caps (docs/security-ingest.md) -------------------------------
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("CM_MAX_REQUEST_BYTES", 2 * 1024 * 1024, minimum=1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 CM_MAX_UPLOAD_BYTES = env_int("CM_MAX_UPLOAD_BYTES", 50 * 1024 * 1024, minimum=1024)

@@ -1,7 +1,7 @@
 """``/api/v1/estimates/``: estimates, their canonical traces (JSON, flat CSV and XLSX, a bulk
 zip archive with a SHA-256 manifest) and a recompute check.
 
-Names (DESIGN §7, stable):
+Names (docs/interfaces.md, stable):
 
 - ``GET /api/v1/estimates/`` filters ``cn_code``, ``origin``, ``exporter``, ``period_from``,
   ``period_to``, ``tier``, ``methodology``; keyset pages.

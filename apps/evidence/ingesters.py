@@ -1,4 +1,4 @@
-"""Which service ingests which source: a plain registry (DESIGN §7 sources).
+"""Which service ingests which source: a plain registry (the sources of docs/interfaces.md).
 
 Values are dotted paths, imported when a run executes, so that each evidence area owns its
 service (and the evidence app imports none of them at start-up)."""

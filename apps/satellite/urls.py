@@ -18,7 +18,7 @@ router.register(
     "reconciliation-flags", api.ReconciliationFlagViewSet, basename="reconciliation-flag"
 )
 api_urlpatterns: list = [
-    # No trailing slash, like /estimates/{id}/trace (DESIGN §7).
+    # No trailing slash, like /estimates/{id}/trace (docs/interfaces.md).
     path(
         "reconciliation-flags/<int:pk>/trace",
         api.ReconciliationFlagViewSet.as_view({"get": "trace"}),
