@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ingest import safety
 from ingest.base import IngestError
 
 
@@ -113,7 +112,7 @@ class DisclosureError(IngestError):
     """Base of the errors of this package."""
 
 
-class UnsafeFile(DisclosureError, safety.UnsafeFile):
+class UnsafeFile(DisclosureError):
     """The file is not a type we accept, too large, or built to hurt a parser (zip bomb,
     XML entity expansion, HTML dressed as a workbook)."""
 
