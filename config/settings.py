@@ -199,7 +199,7 @@ EVIDENCE_ROOT = MEDIA_ROOT / "evidence"
 # Customs bulk loads on PostgreSQL: batches written at once, each on its own connection.
 CUSTOMS_WRITERS = env_int("CM_CUSTOMS_WRITERS", 2, minimum=1)
 
-# --- Uploads: size caps (DESIGN "uploads are size-capped") -------------------------------
+# --- Uploads: size caps (docs/security-ingest.md) -------------------------------
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("CM_MAX_REQUEST_BYTES", 2 * 1024 * 1024, minimum=1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # A registry ingest models its plants for the years it covers (docs/modelled.md).
@@ -231,7 +231,7 @@ CELERY_TASK_DEFAULT_QUEUE = "carbon-manifest"
 # hand a task still within its limits to a second worker (the run's lease would refuse it
 # anyway). A pool process whose resident memory is over the ceiling after a task is
 # replaced before the next one (untrusted tables and ENTSO-E documents are parsed in a
-# limited child of their own: ingest.disclosure.safety.run_limited).
+# limited child of their own: ingest.safety.run_limited).
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CM_TASK_SOFT_TIME_LIMIT_S", 1800, minimum=1)
 CELERY_TASK_TIME_LIMIT = env_int("CM_TASK_TIME_LIMIT_S", 1900, minimum=1)
 CELERY_WORKER_MAX_MEMORY_PER_CHILD = env_int("CM_WORKER_MAX_MEMORY_MB", 1024, minimum=64) * 1024
@@ -254,6 +254,9 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A pending ingest run older than this whose task message is not known to be queued is sent
+# again (apps/evidence/services.py; docs/operations.md).
+CM_INGEST_RECONCILE_GRACE_S = env_int("CM_INGEST_RECONCILE_GRACE_S", 300, minimum=0)
 
 # --- Witnessed audit logs (C2SP tlog-witness; docs/integrity.md §4) ----------------------
 # This log's name (the first line of its checkpoints): unique among the coalition's members.
@@ -272,6 +275,8 @@ WITNESS_TIMEOUT_S = env_int("CM_WITNESS_TIMEOUT_S", 10, minimum=1)
 # either, POST /pact/3/events answers 429 with Retry-After (apps/pact/api.py).
 PACT_EVENTS_PER_MINUTE = env_int("CM_PACT_EVENTS_PER_MINUTE", 60, minimum=1)
 PACT_EVENTS_PER_DAY = env_int("CM_PACT_EVENTS_PER_DAY", 2000, minimum=1)
+# Our secret at a partner's /3/events, when `pact_client_create` is not given one.
+PACT_EVENTS_CLIENT_SECRET = env_str("CM_PACT_EVENTS_CLIENT_SECRET")
 
 # --- LLM endpoint (OpenAI-compatible); unset → deterministic rule-based extractor --------
 LLM_BASE_URL = env_url("LLM_BASE_URL", schemes=("http", "https"))
@@ -290,8 +295,8 @@ REST_FRAMEWORK = {
         "apps.accounts.importers.ImporterAllowlist",
     ],
     # django-filter's backend, with every number filter held to its column's range.
-    "DEFAULT_FILTER_BACKENDS": ["apps.web.filters.BoundedNumberFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "apps.web.pagination.KeysetPagination",
+    "DEFAULT_FILTER_BACKENDS": ["apps.common.filters.BoundedNumberFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "apps.common.pagination.KeysetPagination",
     "PAGE_SIZE": 100,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }

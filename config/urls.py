@@ -1,128 +1,68 @@
-"""Site URLs: web pages, the REST API under /api/v1/, its schema and docs."""
+"""Site URLs: every app's ``urls.py`` listed once (docs/contributing.md, "URLs"). An app's
+``urlpatterns`` are its pages, mounted at the site root; its ``api_urlpatterns`` are its
+API routes, mounted under /api/v1/ (namespace ``api``). Beside them: the API's index,
+schema and docs, and the admin."""
 
 from __future__ import annotations
 
-from importlib import import_module
-
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
-from rest_framework.routers import DefaultRouter
+from rest_framework.routers import APIRootView
+from rest_framework.urlpatterns import format_suffix_patterns
 
-from apps.accounts import views as account_views
-from apps.accounts.api import ApiTokenViewSet, TokenView
-from apps.audit import views as audit_views
-from apps.catalogue.api import DefaultValueViewSet
-from apps.estimates.api import EstimateViewSet
-from apps.evidence import views as evidence_views
-from apps.shipments import importer_views, reconciliation_views
-from apps.shipments import views as shipment_views
-from apps.shipments.api import ShipmentViewSet, TotalsView, TradeAggregateViewSet
-from apps.web import views as web_views
+from apps.accounts import urls as accounts
+from apps.audit import urls as audit
+from apps.catalogue import urls as catalogue
+from apps.disclosures import urls as disclosures
+from apps.estimates import urls as estimates
+from apps.evidence import urls as evidence
+from apps.facilities import urls as facilities
+from apps.grid import urls as grid
+from apps.pact import urls as pact
+from apps.satellite import urls as satellite
+from apps.shipments import urls as shipments
+from apps.web import urls as web
 
-router = DefaultRouter(trailing_slash=True)
-router.register("shipments", ShipmentViewSet, basename="shipment")
-router.register("estimates", EstimateViewSet, basename="estimate")
-router.register("trade-aggregates", TradeAggregateViewSet, basename="trade-aggregate")
-router.register("default-values", DefaultValueViewSet, basename="default-value")
-router.register("auth/tokens", ApiTokenViewSet, basename="api-token-record")
+APPS = (
+    accounts,
+    audit,
+    catalogue,
+    evidence,
+    facilities,
+    grid,
+    satellite,
+    estimates,
+    shipments,
+    pact,
+    disclosures,
+    web,
+)
 
-# DESIGN §7 names /estimates/{id}/trace and /verify, without a trailing slash.
-api_v1 = [
-    path("auth/token/", TokenView.as_view(), name="api-token"),
-    path("audit/", include("apps.audit.urls")),
-    path("totals/", TotalsView.as_view(), name="totals"),
-    path(
-        "reconciliations/",
-        reconciliation_views.ReconciliationListView.as_view(),
-        name="reconciliation-list-api",
-    ),
-    path(
-        "reconciliations/<str:declarant>/<int:year>/<str:period>/",
-        reconciliation_views.ReconciliationDetailView.as_view(),
-        name="reconciliation-detail-api",
-    ),
-    path(
-        "estimates/<int:pk>/trace",
-        EstimateViewSet.as_view({"get": "trace"}),
-        name="estimate-trace-exact",
-    ),
-    path(
-        "estimates/<int:pk>/verify",
-        EstimateViewSet.as_view({"post": "verify"}),
-        name="estimate-verify-exact",
-    ),
-    path(
-        "estimates/<int:pk>/trace.csv",
-        EstimateViewSet.as_view({"get": "trace_csv"}),
-        name="estimate-trace-csv",
-    ),
-    path(
-        "estimates/<int:pk>/trace.xlsx",
-        EstimateViewSet.as_view({"get": "trace_xlsx"}),
-        name="estimate-trace-xlsx",
-    ),
-    path(
-        "estimates/traces.zip",
-        EstimateViewSet.as_view({"get": "traces_zip"}),
-        name="estimate-traces-zip",
-    ),
-    path("", include(router.urls)),
+# The API's browsable index: the collections of the apps whose routers list theirs
+# (apps/common/routers.py), with DRF's format suffixes.
+api_root = APIRootView.as_view(
+    api_root_dict={
+        prefix: f"{basename}-list"
+        for module in APPS
+        if getattr(getattr(module, "router", None), "include_format_suffixes", False)
+        for prefix, _viewset, basename in module.router.registry
+    }
+)
+api_v1 = format_suffix_patterns([path("", api_root, name="api-root")])
+api_v1 += [
+    path("", include(module.api_urlpatterns))
+    for module in APPS
+    if hasattr(module, "api_urlpatterns")
 ]
-# Each evidence area mounts its own pages and API routes.
-AREAS = ("grid", "satellite", "disclosures", "facilities")
-area_urls = [import_module(f"apps.{area}.urls") for area in AREAS]
-api_v1 += [path("", include(module.api_urlpatterns)) for module in area_urls]
 
 urlpatterns = [
-    path("", web_views.home, name="home"),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("shipments/", shipment_views.shipment_list_view, name="shipment-list"),
-    path("shipments/<int:pk>/", shipment_views.shipment_detail_view, name="shipment-detail"),
-    path("importers/", importer_views.importer_list_view, name="importer-list"),
-    path("importer/", importer_views.importer_home_view, name="importer-home"),
-    path("importer/report.xml", importer_views.importer_report_view, name="importer-report"),
-    path(
-        "reconciliation/",
-        reconciliation_views.reconciliation_list_view,
-        name="reconciliation-list",
-    ),
-    path(
-        "reconciliation/<str:declarant>/<int:year>/<str:period>/",
-        reconciliation_views.reconciliation_detail_view,
-        name="reconciliation-detail",
-    ),
-    path("ingests/", evidence_views.ingest_run_list_view, name="ingest-run-list"),
-    path("ingests/<int:pk>/", evidence_views.ingest_run_detail_view, name="ingest-run-detail"),
-    path(
-        "ingests/<int:pk>/errors.csv",
-        evidence_views.ingest_run_errors_csv,
-        name="ingest-run-errors",
-    ),
-    path("account/tokens/", account_views.token_list_view, name="token-list"),
-    path("account/tokens/revoke/", account_views.token_revoke_view, name="token-revoke"),
-    path("ingests/<int:pk>/file", evidence_views.ingest_run_file_view, name="ingest-run-file"),
-    path(
-        "ingests/<int:pk>/excerpt/",
-        evidence_views.ingest_run_excerpt_view,
-        name="ingest-run-excerpt",
-    ),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its initialiser as a script file: no inline script (CSP).
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("admin/", admin.site.urls),
-    path("pact/", include("apps.pact.urls")),
-    # C2SP tlog-witness (docs/integrity.md §4): other members' logs ask for cosignatures.
-    path(
-        "witness/add-checkpoint",
-        audit_views.WitnessAddCheckpointView.as_view(),
-        name="witness-add-checkpoint",
-    ),
-    path("", include("apps.web.urls")),
-    *[path("", include(module.urlpatterns)) for module in area_urls],
+    *[path("", include(module.urlpatterns)) for module in APPS if hasattr(module, "urlpatterns")],
 ]
 
 # A path under /api/ or /pact/ that no route matches is answered in JSON (apps/web/errors.py).

@@ -27,7 +27,7 @@ A reader is a pure, offline function::
   ``ingest.tabular``'s shape caps, or an ENTSO-E period over its slot caps, raises
   :class:`TooLarge` (a row error for a single period) *before* anything that size is
   allocated, and untrusted tables are parsed in a child process with a memory and CPU
-  limit (``ingest.disclosure.safety.run_limited``).
+  limit (``ingest.safety.run_limited``).
 """
 
 from __future__ import annotations

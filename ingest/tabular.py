@@ -10,7 +10,7 @@ and :data:`MAX_CELLS` cells (rows × columns, what the DataFrame holds). A CSV's
 are counted on its header line and its rows by its line breaks before any parser runs; an
 XLSX sheet's declared ``<dimension>`` is checked when the workbook opens and its cells are
 counted while the rows stream in (the declaration may lie). The whole parse runs in a
-forked child limited in memory and CPU (``ingest.disclosure.safety.run_limited``).
+forked child limited in memory and CPU (``ingest.safety.run_limited``).
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def load_table(path: str | Path) -> Table:
     its subclass :class:`~ingest.base.TooLarge` when its shape is over a cap (module
     docstring) or its parse over the child's memory or time limit.
     """
-    from ingest.disclosure.safety import run_limited
+    from ingest.safety import run_limited
 
     path = Path(path)
     if not path.is_file():
@@ -346,8 +346,7 @@ def check_declared_dimension(path: Path, sheet) -> None:
 def _load_xlsx(path: Path) -> Table:
     from openpyxl import load_workbook  # imported here: CSV-only users never pay for it
 
-    from ingest.disclosure.model import UnsafeFile
-    from ingest.disclosure.safety import check_xlsx
+    from ingest.safety import UnsafeFile, check_xlsx
 
     # Before openpyxl sees it (it loads the shared strings whole): entries, declared and
     # actually inflated sizes, compression ratio, and every XML part through defusedxml.

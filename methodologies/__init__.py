@@ -1,4 +1,4 @@
-"""Carbon Manifest's pure methodology engine (DESIGN.md §4, §6, §7).
+"""Carbon Manifest's pure methodology engine (docs/engine.md; traces: docs/design.md §4).
 
 Plain Python over numpy; it never imports Django.  A methodology is a module of small
 formula functions; each is registered in :data:`METHODOLOGIES` by its id.  A case is a

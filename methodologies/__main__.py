@@ -1,4 +1,4 @@
-"""Command line of the engine (DESIGN.md §7).
+"""Command line of the engine (docs/interfaces.md).
 
     python -m methodologies run CASE.json     # result with its trace, as JSON, on stdout
     python -m methodologies run -             # the case read from stdin

@@ -1,7 +1,8 @@
 """Vectorised batch path: embedded emissions of many shipments, and grouped totals.
 
-A shipment's embedded emissions are its net mass × the SEE chosen for it (DESIGN.md
-§3): ``E_j [tCO2e] = M_j [t] × SEE_total[k(j)] [tCO2e/t]``, where ``k(j)`` indexes the
+A shipment's embedded emissions are its net mass × the SEE chosen for it
+(docs/design.md §2): ``E_j [tCO2e] = M_j [t] × SEE_total[k(j)] [tCO2e/t]``, where ``k(j)``
+indexes the
 estimate used for shipment j.  Estimates are computed once per distinct estimate (with
 :func:`methodologies.run_case`); this module only gathers and sums, with numpy and no
 Python loop over rows.  Accumulation is float64 throughout (``np.bincount`` sums its
@@ -34,7 +35,7 @@ def embedded_emissions(
     ``see_total[estimate_index]`` [tCO2e/t], as float64.
 
     ``estimate_index`` holds, per shipment, the integer position of its estimate in
-    ``see_total``.  Reference: Reg. (EU) 2023/956 Annex IV §1; DESIGN.md §3.
+    ``see_total``.  Reference: Reg. (EU) 2023/956 Annex IV §1; docs/design.md §2.
     """
     mass = np.asarray(mass_t, dtype=np.float64)
     index = np.asarray(estimate_index)
@@ -141,7 +142,7 @@ def embedded_emissions_2d(
     ``see_table`` is the SEE of every (installation, good) pair; the gather goes
     through one flat index into the C-contiguous table (``np.take``), which is what
     numpy's 2-D fancy indexing does internally, without its per-call overhead.
-    Reference: Reg. (EU) 2023/956 Annex IV §1; DESIGN.md §3.
+    Reference: Reg. (EU) 2023/956 Annex IV §1; docs/design.md §2.
     """
     see = np.ascontiguousarray(see_table, dtype=np.float64)
     if see.ndim != 2:
@@ -293,7 +294,7 @@ class ShipmentBatch:
 
     def totals(self, see_table: np.ndarray) -> ShipmentTotals:
         """E_j = M_j [t] × SEE[inst_j, good_j] [tCO2e/t] and the sums of E [tCO2e] by
-        group.  Reference: Reg. (EU) 2023/956 Annex IV §1; DESIGN.md §3."""
+        group.  Reference: Reg. (EU) 2023/956 Annex IV §1; docs/design.md §2."""
         see = np.ascontiguousarray(see_table, dtype=np.float64)
         if see.shape != self.table_shape:
             raise MethodologyError(
@@ -322,7 +323,8 @@ def shipment_totals(
     (``sizes`` = numbers of countries, CN codes and periods).  Keys are integer codes
     (e.g. positions in sorted lists of ISO codes, CN codes and months).  Same as
     ``ShipmentBatch.prepare(...).totals(see_table)``.
-    Reference: DESIGN.md §3 and §7 (``/api/v1/totals/?group_by=origin,cn_code,month``).
+    Reference: docs/design.md §2 and docs/interfaces.md
+    (``/api/v1/totals/?group_by=origin,cn_code,month``).
     """
     see = np.asarray(see_table)
     if see.ndim != 2:

@@ -3,7 +3,7 @@
 Legal basis: Regulation (EU) 2023/956, Article 7(2) and Annex IV; default values of
 Commission Implementing Regulation (EU) 2025/2621, Annex I, as published in the Official
 Journal on 31 December 2025 (the platform has the text of no later correction and
-applies none; docs/official-tables.md); DESIGN.md §3 tier 4 and §4.
+applies none; docs/official-tables.md); docs/design.md §2 (tier 4) and docs/engine.md.
 
 Case (JSON)::
 
@@ -45,7 +45,7 @@ that, contains it; without ``variant`` the row with the HIGHEST total is used �
 conservative choice that IR 2025/2621 recital (3) asks of default values — and the
 reason says so.
 
-Mark-up (IR 2025/2621; DESIGN.md §4).  The value used is the published total × (1 + m),
+Mark-up (IR 2025/2621; docs/method-cbam.md).  The value used is the published total × (1 + m),
 m = 10 % in 2026, 20 % in 2027 and 30 % from 2028 on for cement, iron and steel
 (including sintered ore 2601 12 00), aluminium and hydrogen, and m = 1 % in every year
 for fertilisers; rounded HALF-UP (``decimal``, never float rounding) to 4 decimals, the
@@ -369,7 +369,7 @@ def normalise_case(case: Mapping[str, Any]) -> dict[str, Any]:
 def markup_rate(sector: str, year: int) -> Decimal:
     """Mark-up m [1] of the import year: 0.10 / 0.20 / 0.30 (2026 / 2027 / 2028 on) for
     cement, iron and steel, aluminium and hydrogen; 0.01 for fertilisers.
-    Reference: IR 2025/2621 (default values including mark-ups); DESIGN.md §4."""
+    Reference: IR 2025/2621 (default values including mark-ups); docs/method-cbam.md."""
     if sector == "fertilisers":
         return MARKUP_FERTILISERS
     return MARKUP_BY_YEAR[min(year, max(MARKUP_BY_YEAR))]
@@ -513,7 +513,7 @@ class DefaultResult:
         return self.row["total_t_per_t"]
 
     def outputs(self) -> dict[str, Any]:
-        """The result's outputs (DESIGN.md §7 naming), without the trace."""
+        """The result's outputs (docs/interfaces.md naming), without the trace."""
         return _outputs(
             self.row,
             self.see_total_t_per_t,

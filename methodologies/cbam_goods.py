@@ -166,7 +166,7 @@ def normalise_cn_code(value: object, key: str = "cn_code") -> str:
 def normalise_origin(value: object, key: str = "origin") -> str:
     """Upper-case ISO 3166-1 alpha-2 country code ("cn" → "CN").  A code ISO 3166-1
     does not assign (``ZZ``, ``XX``) is refused: it is not a country, and never
-    "Other countries and territories" (DESIGN.md §4)."""
+    "Other countries and territories" (docs/method-cbam.md)."""
     if not isinstance(value, str) or not _ISO2.fullmatch(value.strip().upper()):
         raise CaseError(key, "ISO 3166-1 alpha-2 country code", f"got {value!r}")
     code = value.strip().upper()

@@ -2,7 +2,7 @@
 
 Legal basis: Regulation (EU) 2023/956, Annex IV; monitoring and attribution rules of
 Commission Implementing Regulation (EU) 2025/2547, Annexes II (monitoring: source
-streams) and III (attribution to goods); DESIGN.md §4.
+streams) and III (attribution to goods); docs/method-cbam.md.
 
 Case (JSON; quantities in the units their names carry)::
 
@@ -61,14 +61,14 @@ Case (JSON; quantities in the units their names carry)::
   16 levels); a nested ``installation_id`` equal to an ancestor's is a cycle and
   raises :class:`PrecursorCycleError` naming it.
 - ``tier`` (optional): data-quality tier of the inputs, ``disclosed`` (default),
-  ``verified`` or ``modelled`` (DESIGN.md §3).
+  ``verified`` or ``modelled`` (docs/design.md §2).
 - Any number above may be an uncertain number (``{"value": x, "uncertainty":
   {"relative": 0.05}}`` or ``{"dist": ...}``); then, or when ``uncertainty`` is given,
   the result carries a 5–95 % interval of ``see_total_t_per_t``.  ``uncertainty``
   takes ``method`` (auto, monte_carlo, analytic), ``seed``, ``samples`` and
   ``export_samples``; see :mod:`methodologies.uncertainty`.
 
-Formulas (IR 2025/2547 Annexes II and III; DESIGN.md §4)::
+Formulas (IR 2025/2547 Annexes II and III; docs/method-cbam.md)::
 
     combustion    Em = AD [t or 1000 Nm³] × NCV [TJ/t or TJ/1000 Nm³] × EF [tCO2/TJ]
                        × OF × (1 − BF)
@@ -350,7 +350,7 @@ def attributed_direct_emissions(
     WG_corr,exp = V_WG,exp [TJ] × EF_NG × Corr_η (Equation 54: the efficiency correction
     applies to exported gas only).  "Where AttrEm_Dir is calculated to have a negative
     value, it shall be set to zero."  Reference: IR 2025/2547 Annex III A.2.3 and A.3,
-    Equation 55; DESIGN.md §4."""
+    Equation 55; docs/method-cbam.md."""
     wg_imported = waste_gas_imported_correction(waste_gas_imported_tj, waste_gas_ef_t_per_tj)
     wg_exported = waste_gas_exported_correction(
         waste_gas_exported_tj, waste_gas_ef_t_per_tj, waste_gas_corr_eta
@@ -387,7 +387,7 @@ def precursor_emissions(
     ``annex_ii_indirect_t_per_t`` (default 0: its own indirect emissions are dropped).
     Precursors run along axis 0 (further axes, e.g. Monte Carlo draws, broadcast).
     Reference: Reg. 2023/956 Annex IV point 3 (as replaced by Reg. 2025/2083);
-    IR 2025/2547 Annex I point 3.1; DESIGN.md §4."""
+    IR 2025/2547 Annex I point 3.1; docs/method-cbam.md."""
     mass = np.asarray(mass_t, dtype=np.float64)
     extra = (1,) * max(mass.ndim - 1, 0)
     counted = ~np.asarray(eu_origin, dtype=bool).reshape(-1, *extra)
@@ -1034,7 +1034,7 @@ class InstallationResult:
     propagation: unc.Propagation | None = None  # the interval, when inputs are uncertain
 
     def outputs(self) -> dict[str, Any]:
-        """The result's outputs (DESIGN.md §7 naming), without the trace."""
+        """The result's outputs (docs/interfaces.md naming), without the trace."""
         return self.trace["result"]
 
     def as_dict(self) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """``cbam.certificates`` — CBAM certificates due for a good, net of the free-allocation
 adjustment and of a carbon price paid in the country of origin (optional view;
-DESIGN.md §4).
+docs/official-tables.md §2).
 
 Legal basis: Regulation (EU) 2023/956, Article 31 (adjustment for free allocation in
 the EU ETS) and Article 9 (carbon price paid in a third country); Directive 2003/87/EC,
@@ -97,7 +97,7 @@ SUMMARY = (
 
 #: CBAM factor by year of import: the share of free allocation still given to CBAM
 #: sectors (Directive 2003/87/EC Art. 10a(1a), as amended by Directive (EU) 2023/959;
-#: DESIGN.md §4).  Years after the last entry take 0.
+#: docs/official-tables.md §2).  Years after the last entry take 0.
 CBAM_FACTOR_BY_YEAR: dict[int, float] = {
     2026: 0.975,
     2027: 0.95,
@@ -108,6 +108,7 @@ CBAM_FACTOR_BY_YEAR: dict[int, float] = {
     2032: 0.265,
     2033: 0.14,
 }
+# The citation a trace carries: unchanged, since it is part of the trace's bytes.
 CBAM_FACTOR_SOURCE = "Directive 2003/87/EC Art. 10a(1a) (Directive (EU) 2023/959); DESIGN.md §4"
 FIRST_YEAR = 2026
 COLUMNS = {"A": "actual data", "B": "default values"}
@@ -120,7 +121,7 @@ COLUMN_OF_TIER = {"verified": "A", "disclosed": "A", "modelled": "A", "default":
 
 def cbam_factor(year: int) -> float:
     """CBAM_y [1]: 0.975 (2026), 0.95, 0.90, 0.775, 0.515, 0.39, 0.265, 0.14 (2033), 0 from
-    2034.  Reference: Directive 2003/87/EC Art. 10a(1a); DESIGN.md §4."""
+    2034.  Reference: Directive 2003/87/EC Art. 10a(1a); docs/official-tables.md §2."""
     if year < FIRST_YEAR:
         raise CaseError("year", "calendar year of import (integer >= 2026)", f"got {year}")
     return CBAM_FACTOR_BY_YEAR.get(year, 0.0)
@@ -135,7 +136,7 @@ def free_allocation_adjustment(cbam_factor_y: Any, cscf_y: Any, benchmark_t_per_
 def precursor_adjustment(masses_t_per_t: list[float], sefas_t_per_t: list[float]) -> float:
     """Σ_i m_i [t/t] × SEFA_i [tCO2e/t] [tCO2e/t]: the precursor term of a complex good on
     actual data.  Reference: IR 2025/2620 Annex, section 3, Equation 4 (as issue #15
-    states it; DESIGN.md §4)."""
+    states it; docs/official-tables.md §2)."""
     return sum((m * e for m, e in zip(masses_t_per_t, sefas_t_per_t, strict=True)), 0.0)
 
 

@@ -1,7 +1,7 @@
 """Errors of the methodology engine.
 
 One base class, :class:`MethodologyError`, with narrow subclasses whose messages name
-the key, the expected unit or form, and the reason (STYLE.md, "Tests").
+the key, the expected unit or form, and the reason (docs/contributing.md, "Tests").
 """
 
 from __future__ import annotations

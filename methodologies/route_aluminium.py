@@ -3,7 +3,7 @@ secondary (remelting), from production, anode and anode-effect data, fuels and
 electricity.
 
 Used when a disclosure is partial and to test the plausibility of disclosed values
-(DESIGN.md §3, tier ``modelled``).  Aluminium 7601–7616 is an Annex II good
+(docs/design.md §2, tier ``modelled``).  Aluminium 7601–7616 is an Annex II good
 (Reg. 2023/956): the indirect SEE of smelting electricity is computed and reported, but
 ``see_total_t_per_t`` counts direct emissions only.
 

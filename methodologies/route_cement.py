@@ -2,7 +2,7 @@
 chemistry, kiln fuels and electricity.
 
 Used when a disclosure is partial and to test the plausibility of disclosed values
-(DESIGN.md §3, tier ``modelled``).  The installation is taken as integrated: the clinker
+(docs/design.md §2, tier ``modelled``).  The installation is taken as integrated: the clinker
 counted is made on site and ground into the cement produced.  Cement, clinker and the
 other goods of heading 2523 count direct and indirect emissions (Reg. 2023/956 Annex II).
 

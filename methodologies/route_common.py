@@ -4,17 +4,17 @@ result/trace assembly.
 
 A route model estimates specific embedded emissions (SEE, tCO2e/t) when a disclosure is
 partial (production and energy known, emissions not), and gives a plausibility value for
-disclosed emissions (DESIGN.md §3, tier ``modelled``).  Every formula function is plain
+disclosed emissions (docs/design.md §2, tier ``modelled``).  Every formula function is plain
 arithmetic on numbers or numpy arrays (many installations at once); nothing here reads a
 case.
 
-Case conventions (DESIGN.md §7): a flat JSON object, quantities as numbers in the units
+Case conventions (docs/interfaces.md): a flat JSON object, quantities as numbers in the units
 their key suffixes name (``_t``, ``_tj``, ``_mwh``, ``_t_per_t``, ``_t_per_tj``,
 ``_t_per_mwh``).  Every parameter that has a published default may be given in the case
 under the same key; a given value is a trace *input*, a default used is a trace *factor*
 with its citation.  A parameter with no default that could be verified in a source text
 is required.  The normalised case keeps only the keys given, so
-``run_case(trace["case"])`` recomputes the same bytes (DESIGN.md §6).
+``run_case(trace["case"])`` recomputes the same bytes (docs/design.md §4).
 
 Fuel combustion, all routes: ``<fuel>_tj`` [TJ, net calorific basis] of the fuels in
 :data:`FUEL_EF_DEFAULTS`, each with an optional ``<fuel>_ef_t_per_tj`` override::
@@ -48,6 +48,7 @@ TIER = "modelled"
 
 #: tCO2 per tC (molar mass ratio used by the CBAM mass balance).
 C_TO_CO2 = 3.664
+# The citation a trace carries: unchanged, since it is part of the trace's bytes.
 C_TO_CO2_SOURCE = (
     "Commission Implementing Regulation (EU) 2025/2547, Annex II point B.3.2 (mass balance "
     "Em = 3.664 × Σ AD × C); DESIGN.md §4"
@@ -134,13 +135,13 @@ def combustion_emissions(energy_tj: Any, ef_t_per_tj: Any) -> Any:
 
 def carbon_emissions(mass_t: Any, carbon_t_per_t: Any) -> Any:
     """Em [tCO2] = M [t] × C [tC/t] × 3.664 (mass balance term; negative mass for outputs).
-    Reference: IR 2025/2547 Annex II B.3.2; DESIGN.md §4."""
+    Reference: IR 2025/2547 Annex II B.3.2; docs/method-cbam.md."""
     return mass_t * carbon_t_per_t * C_TO_CO2
 
 
 def process_emissions(mass_t: Any, ef_t_per_t: Any) -> Any:
     """Em [tCO2] = AD [t] × EF [tCO2/t] (conversion factor 1).
-    Reference: IR 2025/2547 Annex II B.3.1 (process emissions); DESIGN.md §4."""
+    Reference: IR 2025/2547 Annex II B.3.1 (process emissions); docs/method-cbam.md."""
     return mass_t * ef_t_per_t
 
 
@@ -156,7 +157,7 @@ def specific_emissions(emissions_t: Any, production_t: Any) -> Any:
 
 def total_see(see_direct: Any, see_indirect: Any, direct_only: Any) -> Any:
     """SEE_total [tCO2e/t]: SEE_dir for Annex II goods, else SEE_dir + SEE_indir
-    (Reg. 2023/956 Annex II; DESIGN.md §4).  Works elementwise on arrays."""
+    (Reg. 2023/956 Annex II; docs/method-cbam.md).  Works elementwise on arrays."""
     return np.where(direct_only, see_direct, see_direct + see_indirect)
 
 

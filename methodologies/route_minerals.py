@@ -3,7 +3,7 @@ carbonate, lithium hydroxide, copper, cobalt) from the energy and reagent inputs
 period.
 
 These products are not CBAM goods; the model serves plausibility checks and partial
-disclosures with the same case conventions and trace as the CBAM routes (DESIGN.md §3,
+disclosures with the same case conventions and trace as the CBAM routes (docs/design.md §2,
 tier ``modelled``).  No default energy or emission intensity per tonne of product is
 set: none could be verified in a source text (peer-reviewed LCA values such as those of
 Kelly et al. 2021 for lithium, the Nickel Institute or the International Copper

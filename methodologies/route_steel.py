@@ -2,7 +2,7 @@
 scrap-EAF) from production and energy data.
 
 Used when a disclosure is partial (production and energy known, emissions not) and to test
-the plausibility of disclosed values (DESIGN.md §3, tier ``modelled``).  The system
+the plausibility of disclosed values (docs/design.md §2, tier ``modelled``).  The system
 boundary is the whole route per tonne of crude steel (iron making included), as in the
 IPCC Tier 1 steelmaking factors.
 

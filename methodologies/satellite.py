@@ -1,9 +1,9 @@
 """``satellite.activity`` — an activity index from a facility's own satellite signal, and the
-reconciliation of disclosed production against it (DESIGN.md §2, §3).
+reconciliation of disclosed production against it (docs/design.md §1, §3).
 
 Stated as a method, not claimed as truth: the index says how far a period's signal sits
 between the facility's quiet level and its usual level; it is not calibrated against metered
-production, and a flag asks for a look, it never replaces a disclosed value (DESIGN.md §3).
+production, and a flag asks for a look, it never replaces a disclosed value (docs/design.md §2).
 
 Observations are per-scene zonal statistics over the facility's footprint (for example the
 coverage-weighted mean thermal signal of :mod:`methodologies.zonal`), in one signal unit.

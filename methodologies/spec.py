@@ -226,7 +226,7 @@ def seal_outputs(
     outputs: Mapping[str, Any],
     case: Mapping[str, Any],
 ) -> dict[str, Any]:
-    """Build the trace (DESIGN.md §6), seal it (RFC 8785 bytes, SHA-256) and return the
+    """Build the trace (docs/design.md §4), seal it (RFC 8785 bytes, SHA-256) and return the
     trace's result plus ``trace`` and ``trace_sha256``: a methodology's ``run`` output."""
     trace = build_trace(
         methodology_id=methodology_id,

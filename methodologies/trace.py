@@ -1,6 +1,6 @@
 """Canonical traces: RFC 8785 JSON, SHA-256, and the trace's building blocks.
 
-A trace (DESIGN.md §6) is one JSON object::
+A trace (docs/design.md §4) is one JSON object::
 
     {"methodology": {"id", "version"},
      "inputs":  [{"name", "value", "unit", "evidence"?: {"ref", "sha256"},

@@ -1,4 +1,4 @@
-"""``POST /api/v1/auth/token/`` → ``{"token", "expires"}`` (DESIGN §7); your tokens at
+"""``POST /api/v1/auth/token/`` → ``{"token", "expires"}`` (docs/interfaces.md); your tokens at
 ``/api/v1/auth/tokens/``, revoked with ``DELETE /api/v1/auth/tokens/{id}/``."""
 
 from __future__ import annotations

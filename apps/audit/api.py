@@ -1,4 +1,4 @@
-"""``/api/v1/audit/``: signed checkpoints, entries and Merkle proofs (DESIGN §7).
+"""``/api/v1/audit/``: signed checkpoints, entries and Merkle proofs (docs/interfaces.md).
 
 Any authenticated user may read (officials, auditors, exporters, admins): auditors outside
 the platform must be able to check inclusion of any entry. An event's data may carry an

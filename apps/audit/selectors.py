@@ -44,10 +44,8 @@ def audit_event_list(*, user) -> QuerySet[AuditEvent]:
     disclosed or corrected values, nor a restricted one (a command-line customs ingest
     carries every exporter's lines). Attribution: ``apps.audit.attribution``. Leaf
     hashes, proofs and checkpoints stay open to every signed-in user."""
-    from apps.accounts.models import User
-
     events = AuditEvent.objects.all()
-    if user.role != User.Role.EXPORTER:
+    if not user.is_exporter:
         return events
     if not user.organisation_id:
         return events.filter(public=True)

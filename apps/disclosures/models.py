@@ -219,7 +219,7 @@ class ExtractionTrace(models.Model):
 
 class VerificationReport(models.Model):
     """A verifier's report on a disclosure's reporting period: what makes its estimates
-    "verified actual" (DESIGN §3, rung 1).
+    "verified actual" (docs/design.md §2, rung 1).
 
     The fields are the identification data of the verification report template of
     Commission Implementing Regulation (EU) 2025/2546, Annex: the report's identifier

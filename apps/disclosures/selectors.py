@@ -58,7 +58,7 @@ def installation_choices(*, user: User) -> QuerySet[Installation]:
 
 
 def disclosure_run_summary(*, run: IngestRun) -> dict:
-    """What ``ingest disclosure --json`` adds (DESIGN §7): ``extractor`` and ``values``
+    """What ``ingest disclosure --json`` adds (docs/interfaces.md): ``extractor`` and ``values``
     ``[{field, value, unit, page or cell (or line), quote}]``, plus the version."""
     version = DisclosureVersion.objects.filter(ingest_run=run).first()
     if version is None:

@@ -25,6 +25,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods
 
 from apps.accounts.models import User
+from apps.audit.history import audit_history_of
 from apps.disclosures.models import DisclosureVersion, ExtractedValue, VerificationReport
 from apps.disclosures.selectors import (
     disclosure_list,
@@ -41,7 +42,6 @@ from apps.disclosures.services import (
 )
 from apps.disclosures.verification import VerificationError, verification_report_attach
 from apps.estimates.models import Estimate
-from apps.web.audit import audit_history_of
 from ingest.disclosure.safety import MAX_BYTES
 
 

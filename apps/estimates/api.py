@@ -1,7 +1,7 @@
 """``/api/v1/estimates/``: estimates, their canonical traces (JSON, flat CSV and XLSX, a bulk
 zip archive with a SHA-256 manifest) and a recompute check.
 
-Names (DESIGN §7, stable):
+Names (docs/interfaces.md, stable):
 
 - ``GET /api/v1/estimates/`` filters ``cn_code``, ``origin``, ``exporter``, ``period_from``,
   ``period_to``, ``tier``, ``methodology``; keyset pages.
@@ -9,7 +9,7 @@ Names (DESIGN §7, stable):
   ``/trace.csv`` and ``/trace.xlsx`` the same trace flattened to one row per JSON leaf
   (``path``, ``value``, ``type``), lossless: ``value`` is the leaf's RFC 8785 text, with
   an apostrophe before every segment a spreadsheet would read as a formula
-  (``apps.web.exports.neutralise``; ``restore`` undoes it exactly).
+  (``apps.common.exports.neutralise``; ``restore`` undoes it exactly).
 - ``GET /api/v1/estimates/traces.zip?<filters>`` every trace of the filter, streamed as a
   zip: ``traces/estimate-<id>.json`` (the canonical bytes), ``manifest.json`` (one entry per
   file with its ``sha256``, equal to the estimate's ``trace_sha256`` when the whole trace is
@@ -56,13 +56,13 @@ from rest_framework.response import Response
 
 from apps.audit.selectors import checkpoint_document
 from apps.audit.services import CheckpointRefused, checkpoint_ensure
+from apps.common.exports import BOM, CSV_TYPE, csv_writer, neutralise
+from apps.common.xlsx import ChunkSink
 from apps.estimates.models import Estimate, Tier
 from apps.estimates.selectors import estimate_list
 from apps.estimates.services import estimate_verify
 from apps.estimates.traces import ServedTrace, served_trace
 from apps.shipments.selectors import shipment_scope
-from apps.web.exports import BOM, CSV_TYPE, csv_writer, neutralise
-from apps.web.xlsx import ChunkSink
 
 
 class EstimateFilter(django_filters.FilterSet):
@@ -181,7 +181,7 @@ def _text(value: Any, kind: str) -> str:
 
 
 def trace_csv(trace: dict) -> bytes:
-    """The flat trace as CSV (``apps.web.exports``: every field quoted, a byte-order mark,
+    """The flat trace as CSV (``apps.common.exports``: every field quoted, a byte-order mark,
     every text segment a spreadsheet could read as a formula neutralised, reversibly)."""
     out = io.StringIO()
     out.write(BOM)

@@ -6,7 +6,7 @@ from django.db import models
 
 
 class Tier(models.TextChoices):
-    """The data-quality ladder of DESIGN §3, best first."""
+    """The data-quality ladder of docs/design.md §2, best first."""
 
     VERIFIED = "verified", "Verified actual"
     DISCLOSED = "disclosed", "Disclosed actual"
@@ -14,7 +14,7 @@ class Tier(models.TextChoices):
     DEFAULT = "default", "Default value"
 
 
-#: Rank on the ladder, best first (DESIGN §3).
+#: Rank on the ladder, best first (docs/design.md §2).
 TIER_RANK = {Tier.VERIFIED: 0, Tier.DISCLOSED: 1, Tier.MODELLED: 2, Tier.DEFAULT: 3}
 
 

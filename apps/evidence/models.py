@@ -96,7 +96,7 @@ class IngestRun(models.Model):
         return self.original_name or f"sha256 {self.evidence.sha256[:12]}…"
 
     def summary(self) -> dict:
-        """The ``--json`` summary of DESIGN §7."""
+        """The ``--json`` summary of docs/interfaces.md."""
         return {
             "source": self.source,
             "file_sha256": self.evidence.sha256,

@@ -19,7 +19,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -32,30 +32,17 @@ from django.utils import timezone
 
 from apps.audit.services import audit_append
 from apps.evidence.models import EvidenceFile, IngestRun
+from apps.evidence.outcome import IngestOutcome
 
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3
 #: A pending run older than this whose message is not known to be queued is sent again.
-RECONCILE_GRACE = dt.timedelta(
-    seconds=int(os.environ.get("CM_INGEST_RECONCILE_GRACE_S", "300") or 300)
-)
+RECONCILE_GRACE = dt.timedelta(seconds=settings.CM_INGEST_RECONCILE_GRACE_S)
 #: Publishing to a broker that is down: a few quick retries, then the run stays pending.
 ENQUEUE_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5}
 MAX_STORED_ERRORS = 100_000
 _CHUNK = 1 << 20
-
-
-@dataclass
-class IngestOutcome:
-    """What a source's ingester reports back; the run's counts come from it."""
-
-    rows_read: int
-    accepted: int
-    rejected: int
-    duplicates: int
-    errors: list[dict[str, Any]] = field(default_factory=list)
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def evidence_store(

@@ -1,4 +1,4 @@
-"""API of the registry: ``/api/v1/installations/`` (DESIGN §7: ``identifier``, ``name``,
+"""API of the registry: ``/api/v1/installations/`` (docs/interfaces.md: ``identifier``, ``name``,
 ``country``, ``latitude``, ``longitude``, ``routes``, ``owner``, ``parent``; filters
 ``country``, ``route``, ``owner``) and the match review queue ``/api/v1/match-suggestions/``
 (officials confirm or reject with ``POST …/{id}/decide`` ``{"decision", "note"}``)."""

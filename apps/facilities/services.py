@@ -26,6 +26,7 @@ from apps.accounts.services import organisation_key, organisations_ensure
 from apps.evidence.models import IngestRun
 from apps.evidence.services import IngestOutcome, ingest_run_finish
 from apps.facilities.models import Installation
+from apps.facilities.signals import installations_stored
 from ingest.facilities import read_facilities
 from ingest.facilities.gem import gem_tracker, read_gem, stakes
 
@@ -171,7 +172,7 @@ def facilities_ingest(*, run: IngestRun) -> IngestOutcome:
             },
         )
         ingest_run_finish(run=run, outcome=outcome)
-    _link_declared()
+    _announce_stored(facilities_ingest)
     return outcome
 
 
@@ -346,7 +347,7 @@ def registry_ingest(*, run: IngestRun) -> IngestOutcome:
             },
         )
         ingest_run_finish(run=run, outcome=outcome)
-    _link_declared()
+    _announce_stored(registry_ingest)
     if settings.CM_MODEL_ON_REGISTRY_INGEST:
         # The modelled rung of the tracker's operating plants, for the years it covers
         # (docs/modelled.md); idempotent, so a re-ingest of the same release adds nothing.
@@ -358,11 +359,10 @@ def registry_ingest(*, run: IngestRun) -> IngestOutcome:
     return outcome
 
 
-def _link_declared() -> None:
-    """Declaration lines that carry the id of an installation just stored link to it."""
-    from apps.shipments.services import shipment_installations_link
-
-    shipment_installations_link()
+def _announce_stored(sender) -> None:
+    """Tell the areas above that installations were stored: declaration lines that carry
+    the id of an installation just stored link to it (apps/shipments/apps.py)."""
+    installations_stored.send(sender=sender)
 
 
 def np_array(values: list[float]):

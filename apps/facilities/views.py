@@ -1,5 +1,6 @@
 """Installation pages: a filtered list, and a page per installation with its footprint map,
-routes, grid zone, satellite activity against disclosed production, and flags."""
+routes and grid zone, and the sections other areas register for it (satellite activity
+against disclosed production and flags, disclosures and estimates: apps/facilities/panels.py)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.template.loader import select_template
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from apps.facilities.filters import InstallationFilter
 from apps.facilities.maps import footprint_label, footprint_svg
 from apps.facilities.models import Installation, MatchSuggestion
+from apps.facilities.panels import installation_panels
 from apps.facilities.selectors import (
     installation_attribution,
     installation_get,
@@ -23,13 +24,8 @@ from apps.facilities.selectors import (
     match_suggestion_list,
 )
 from apps.facilities.services import MatchDecisionError, match_decide
-from apps.satellite.charts import activity_chart_svg
-from apps.satellite.selectors import installation_satellite_view
 
 PAGE = 50
-# The disclosures area lists an installation's disclosures and estimates by providing this
-# template; until it exists the empty-safe placeholder of this app is included.
-DISCLOSURES_TEMPLATES = ["disclosures/_installation.html", "facilities/_disclosures.html"]
 NEIGHBOURHOOD_DEG = 0.05
 
 
@@ -85,7 +81,7 @@ def installation_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
                 ),
             )[:50]
         )
-    satellite = installation_satellite_view(installation_id=installation.pk)
+    panels, panel_context = installation_panels(request.user, installation)
     routes = dict(Installation.Route.choices)
     return render(
         request,
@@ -99,48 +95,10 @@ def installation_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
             "footprint_label": footprint_label(installation.footprint_source),
             "map_svg": footprint_svg(installation, neighbours),
             "neighbours": neighbours,
-            "satellite": satellite,
-            "chart_svg": activity_chart_svg(
-                satellite["monthly"], satellite["annual"], satellite["flags"]
-            ),
-            "disclosures_template": select_template(DISCLOSURES_TEMPLATES),
-            **_disclosures_and_estimates(request.user, installation),
+            "panels": panels,
+            **panel_context,
         },
     )
-
-
-def _disclosures_and_estimates(user, installation: Installation) -> dict:
-    """The installation's disclosures the user may read (each with its versions) and its
-    estimates over time, for the disclosures block of the page."""
-    from apps.disclosures.selectors import disclosure_list
-    from apps.estimates.models import Estimate
-    from apps.satellite.models import ReconciliationFlag
-    from apps.web.audit import audit_history_of
-
-    disclosures = list(
-        disclosure_list(user=user)
-        .filter(installation=installation)
-        .prefetch_related("versions")
-        .order_by("-period_year")
-    )
-    estimates = list(
-        Estimate.objects.filter(installation=installation)
-        .defer("trace")
-        .order_by("period_start", "cn_code", "created_at")
-    )
-    flags = ReconciliationFlag.objects.filter(installation=installation).values_list(
-        "pk", flat=True
-    )
-    history = audit_history_of(
-        [("disclosure_version", v.pk) for d in disclosures for v in d.versions.all()]
-        + [("estimate", e.pk) for e in estimates]
-        + [("reconciliation_flag", pk) for pk in flags]
-    )
-    return {
-        "installation_disclosures": disclosures,
-        "installation_estimates": estimates,
-        "history": history,
-    }
 
 
 @login_required

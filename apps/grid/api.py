@@ -15,6 +15,7 @@ from rest_framework import serializers, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.common.filters import UtcIsoDateTimeFilter
 from apps.grid.models import (
     EmissionFactor,
     GridAverage,
@@ -29,7 +30,6 @@ from apps.grid.selectors import (
     intensity_monthly,
     intensity_slice,
 )
-from apps.web.filters import UtcIsoDateTimeFilter
 from methodologies.grid import KINDS, UNIT
 
 MAX_HOURLY_DAYS = 366

@@ -16,7 +16,7 @@ Choices of ours, where the specification leaves them to the data owner:
 - **Declared unit** 1 kilogram of the good: the SEE in tCO2e/t is numerically kgCO2e/kg.
   ``pcfExcludingBiogenicUptake`` is direct + indirect SEE (the whole known footprint to the
   gate); for a CBAM direct-only good the comment states the CBAM total as well.
-- **Data quality.** ``dqi`` comes from the tier of DESIGN §3 by :data:`DQI_BY_TIER` (ratings
+- **Data quality.** ``dqi`` comes from the tier of docs/design.md §2 by :data:`DQI_BY_TIER` (ratings
   1 best … 5 worst, PACT Methodology 4.2.3); ``primaryDataShare`` is 100 for verified and
   disclosed installation data, 0 for modelled and default values.
 - **Validity.** ``validityPeriodStart``/``End`` equal the reference period: an estimate for

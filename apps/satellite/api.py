@@ -9,12 +9,12 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, viewsets
 
+from apps.common.filters import UtcIsoDateTimeFilter
 from apps.facilities.filters import InstallationFilter
 from apps.facilities.models import Installation
 from apps.facilities.selectors import installation_list
 from apps.satellite.models import ActivityIndex, Observation, ReconciliationFlag
 from apps.satellite.selectors import activity_index_list, flag_list, observation_list
-from apps.web.filters import UtcIsoDateTimeFilter
 
 
 class InstallationSerializer(serializers.ModelSerializer):

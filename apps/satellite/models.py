@@ -164,7 +164,7 @@ class ActivityIndex(models.Model):
 
 class ReconciliationFlag(models.Model):
     """A disclosed value that disagrees with the satellite-implied value beyond the combined
-    uncertainty. It asks for review; it never replaces the disclosed value (DESIGN §3)."""
+    uncertainty. It asks for review; it never replaces the disclosed value (docs/design.md §2)."""
 
     class Status(models.TextChoices):
         OPEN = "open"

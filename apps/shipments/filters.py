@@ -115,7 +115,7 @@ class ShipmentFilter(django_filters.FilterSet):
     def filter_flagged(self, queryset, name, value):
         """Shipments declared from an installation with an open reconciliation flag: by
         the installation's id, or by its identifier as the customs line declares it."""
-        from apps.web.flags import flagged_installation_identifiers, flagged_installation_ids
+        from apps.satellite.flags import flagged_installation_identifiers, flagged_installation_ids
 
         user = getattr(self.request, "user", None)
         ids = flagged_installation_ids(user) or set()

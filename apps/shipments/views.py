@@ -9,10 +9,17 @@ from django.shortcuts import render
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from apps.audit.history import audit_history_of
+from apps.common.exports import csv_response
+from apps.common.forms import filter_fields
+from apps.common.links import id_url
+from apps.common.xlsx import xlsx_response
 from apps.estimates.models import Tier, default_subject_key
+from apps.estimates.trace_view import trace_view
 from apps.estimates.traces import served_trace
 from apps.evidence.selectors import ingest_run_list
 from apps.shipments.filters import ShipmentFilter
+from apps.shipments.reports import certificates_view, default_comparison, default_comparison_of
 from apps.shipments.selectors import (
     SORTS,
     cached_on_totals,
@@ -21,12 +28,6 @@ from apps.shipments.selectors import (
     shipment_page,
     totals_version,
 )
-from apps.web.audit import audit_history_of
-from apps.web.exports import csv_response, xlsx_response
-from apps.web.forms import filter_fields
-from apps.web.links import id_url
-from apps.web.reports import certificates_view, default_comparison, default_comparison_of
-from apps.web.traces import trace_view
 
 PAGE = 50
 

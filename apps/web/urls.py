@@ -1,12 +1,18 @@
-"""The web app's own pages (mounted at the site root by config/urls.py)."""
+"""Pages (``urlpatterns``, mounted at the site root) of the site itself: home, sign-in, the
+dashboard, and the pages that join areas (an exporter, an estimate with its evidence and
+history, the methodologies)."""
 
 from __future__ import annotations
 
+from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from apps.web import views
 
 urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("dashboard/", views.dashboard_view, name="dashboard"),
     path("exporters/<int:pk>/", views.exporter_detail_view, name="exporter-detail"),
     path("estimates/<int:pk>/", views.estimate_detail_view, name="estimate-detail"),

@@ -10,14 +10,17 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from apps.accounts.models import Organisation, User
+from apps.audit.history import audit_history_of
+from apps.common.links import id_url
 from apps.estimates.selectors import estimate_list
 from apps.estimates.services import estimate_verify
+from apps.estimates.trace_view import trace_view
 from apps.estimates.traces import served_trace
 from apps.evidence.models import IngestRun
 from apps.evidence.selectors import ingest_run_list
+from apps.satellite.flags import flag_summary
 from apps.shipments.selectors import cached_on_totals, shipment_list, totals_version
 from apps.web import charts
-from apps.web.audit import audit_history_of
 from apps.web.dashboard import (
     BENCHMARK_NOTE,
     dashboard_totals,
@@ -25,10 +28,7 @@ from apps.web.dashboard import (
     intensity_distribution,
     totals_scope,
 )
-from apps.web.flags import flag_summary
-from apps.web.links import id_url
 from apps.web.methodology_docs import methodology_doc, methodology_index
-from apps.web.traces import trace_view
 from methodologies import METHODOLOGIES
 from methodologies.errors import MethodologyError
 from methodologies.verify import verify_trace

@@ -4,7 +4,7 @@ Both extractors (:mod:`ingest.disclosure.rules`, :mod:`ingest.disclosure.llm`) s
 interface, ``extract(document) -> Extraction``. Every accepted value carries its evidence:
 the page (PDF) or cell/line (CSV, XLSX) it came from and the quoted text, so a person can
 find it in the file; that is the ``"values"`` list of ``ingest disclosure --json``
-(DESIGN.md §7).
+(docs/interfaces.md).
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ class ExtractedValue:
     context: dict[str, Any] = field(default_factory=dict)
 
     def evidence(self) -> dict:
-        """``{"field", "value", "unit", "page" or "cell" or "line", "quote"}`` (DESIGN §7)."""
+        """``{"field", "value", "unit", "page" or "cell" or "line", "quote"}``
+        (docs/interfaces.md)."""
         out: dict[str, Any] = {"field": self.field, "value": self.value, "unit": self.unit}
         if self.page is not None:
             out["page"] = self.page

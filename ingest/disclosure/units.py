@@ -6,7 +6,7 @@ Exporters write units in many ways: ``t``, ``kt``, ``Mt``, ``kg``; ``MWh``, ``GW
 an emission unit, CO2 or CO2e, is a label, not a unit, and is dropped), and :func:`convert`
 gives the value in the first canonical unit of :data:`CANONICAL` with the same dimension.
 
-Canonical units (DESIGN.md §7 names quantities ``_t``, ``_mwh``, ``_tj``, ``_t_per_t``,
+Canonical units (docs/interfaces.md names quantities ``_t``, ``_mwh``, ``_tj``, ``_t_per_t``,
 ``_t_per_mwh``, ``_t_per_tj``): ``t``, ``MWh``, ``TJ``, ``1000 Nm3`` (gas at normal
 conditions, its own dimension so it never mixes with m³ at actual conditions),
 ``fraction``, ``t/t``, ``t/TJ``, ``t/MWh``, ``MWh/t`` (embedded electricity), and for net

@@ -27,7 +27,7 @@ platform publishes, over the longest interval one API request returns (one year)
 one is rejected as a row error naming the limit, before anything is allocated. A document
 whose periods together ask for more than :data:`MAX_DOCUMENT_SLOTS` slots raises
 :class:`~ingest.base.TooLarge`. The document is parsed in a forked child limited in memory
-and CPU (``ingest.disclosure.safety.run_limited``).
+and CPU (``ingest.safety.run_limited``).
 
 Code list: https://transparency.entsoe.eu/content/static_content/Static%20content/web%20api/Guide.html
 (Appendix A.5 "PsrType", A.6 "DocumentType", A.9 "BusinessType").
@@ -283,7 +283,7 @@ def read_entsoe(path: str | Path) -> tuple[pd.DataFrame, dict]:
     not XML and :class:`UnsupportedDocument` for another document (an
     ``Acknowledgement_MarketDocument`` says why the platform sent no data).
     """
-    from ingest.disclosure.safety import run_limited
+    from ingest.safety import run_limited
 
     path = Path(path)
     if not path.is_file():

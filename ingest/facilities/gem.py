@@ -24,7 +24,7 @@ A row whose plant id is empty is skipped silently when the whole row is empty (G
 trailing rows), else it is a row error; a capacity or production row whose plant is not in
 the plant sheet is a row error.
 
-The workbook is checked before openpyxl opens it (``ingest.disclosure.safety.check_xlsx``:
+The workbook is checked before openpyxl opens it (``ingest.safety.check_xlsx``:
 the zip-bomb and XML guards every XLSX reader of the project goes through) and read in
 ``read_only`` mode, one pass per sheet.
 """
@@ -269,8 +269,7 @@ def _status(statuses: list[str]) -> str:
 def _open(path: Path, handle):
     from openpyxl import load_workbook
 
-    from ingest.disclosure.model import UnsafeFile
-    from ingest.disclosure.safety import check_xlsx
+    from ingest.safety import UnsafeFile, check_xlsx
 
     try:
         check_xlsx(path)

@@ -1,5 +1,5 @@
 """What the three hydrogen methodologies share: their version and the readers of list and
-fraction keys (DESIGN.md §5)."""
+fraction keys (docs/method-hydrogen.md)."""
 
 from __future__ import annotations
 

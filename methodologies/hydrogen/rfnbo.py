@@ -1,4 +1,5 @@
-"""``hydrogen.rfnbo`` — GHG intensity and RFNBO share of electrolytic hydrogen (DESIGN.md §5).
+"""``hydrogen.rfnbo`` — GHG intensity and RFNBO share of electrolytic hydrogen
+(docs/method-hydrogen.md).
 
 Legal basis: Commission Delegated Regulation (EU) 2023/1184 (RFNBO rules: additionality,
 temporal and geographic correlation), Art. 4 (grid electricity counted as renewable) and
@@ -93,7 +94,7 @@ RFNBO_SUMMARY = (
     "GHG intensity (gCO2e/MJ) and RFNBO share of electrolytic hydrogen with monthly or "
     "hourly temporal correlation (DR 2023/1184, 2023/1185)"
 )
-#: Lower heating value of hydrogen [MJ/kg] (DR 2023/1185 Annex; DESIGN.md §5).
+#: Lower heating value of hydrogen [MJ/kg] (DR 2023/1185 Annex; docs/method-hydrogen.md).
 LHV_MJ_PER_KG = 120.0
 #: Fossil fuel comparator [gCO2e/MJ] (DR 2023/1185 Annex A, point 2).
 FOSSIL_COMPARATOR_G_PER_MJ = 94.0

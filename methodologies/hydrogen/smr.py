@@ -1,5 +1,5 @@
 """``hydrogen.smr`` — hydrogen from steam methane or autothermal reforming, with or without
-CO2 capture (DESIGN.md §5).
+CO2 capture (docs/method-hydrogen.md).
 
 Case and formulas::
 

@@ -1,4 +1,4 @@
-"""``hydrogen.us45v`` — the US clean hydrogen production credit (DESIGN.md §5).
+"""``hydrogen.us45v`` — the US clean hydrogen production credit (docs/method-hydrogen.md).
 
 Legal basis: 26 U.S.C. §45V(b) (applicable percentage by lifecycle GHG rate, kgCO2e per
 kg H2, well-to-gate; the applicable amount rounded to the nearest 0.1 cent), §45V(b)(3)
@@ -23,8 +23,8 @@ Case and formulas::
 Both roundings are needed to give the amounts the IRS publishes: for 2024 (factor 1.0364)
 the base is $0.622 and the 25 % tier 0.25 × 0.622 = 0.1555 → **$0.156** (Notice 2024-45);
 rounding only once (0.25 × 0.60 × 1.0364 = 0.15546 → $0.155) would miss it by a tenth of
-a cent.  The DESIGN example (1.2 kg/kg with prevailing wage, factor 1) gives
-round(0.334 × 0.60) = 0.200, × 5 = **1.0** USD/kg.  ``production_year`` takes the
+a cent.  The worked example of docs/method-hydrogen.md (1.2 kg/kg with prevailing wage,
+factor 1) gives round(0.334 × 0.60) = 0.200, × 5 = **1.0** USD/kg.  ``production_year`` takes the
 published factor of that year (:data:`US45V_INFLATION_FACTORS`); a year without one is
 refused (give ``inflation_adjustment_factor``), and a factor that contradicts the year's
 published one is refused.  The arithmetic is done in decimal, so the result carries no

@@ -12,9 +12,6 @@ points a real worker at it and restarts that server mid-task.
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
 import time
 from pathlib import Path
 
@@ -27,53 +24,9 @@ from apps.shipments.models import Shipment
 from fixtures.trade.generate_declarations import EXTRACT, generate_declarations
 from tests.apps.test_worker_faults import _defaults_ingest, _send, _wait_for
 from tests.conftest import Worker
+from tests.own_redis import REDIS_SERVER, OwnRedis
 
 pytestmark = [pytest.mark.services, pytest.mark.worker, pytest.mark.timeout(900)]
-
-REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class OwnRedis:
-    """A private ``redis-server`` on loopback, persisted to an append-only file in
-    ``folder`` so that a restart keeps the queue (as a production broker is configured)."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.port = _free_port()
-        self.proc: subprocess.Popen | None = None
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> OwnRedis:
-        self.proc = subprocess.Popen(
-            [
-                REDIS_SERVER,
-                *("--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.folder)),
-                *("--save", "", "--appendonly", "yes", "--appendfsync", "always"),
-                *("--protected-mode", "yes", "--daemonize", "no"),
-            ],
-            stdout=open(self.folder / "redis.log", "ab"),
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                return self
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError(f"redis-server not up: {(self.folder / 'redis.log').read_text()}")
-
-    def stop(self) -> None:
-        """SIGTERM: Redis flushes its append-only file and exits."""
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=20)
 
 
 @pytest.fixture
@@ -82,7 +35,7 @@ def own_redis(tmp_path):
         pytest.fail("redis-server is needed for the broker restart test")
     folder = tmp_path / "redis"
     folder.mkdir()
-    server = OwnRedis(folder).start()
+    server = OwnRedis(folder, persistent=True).start()
     yield server
     server.stop()
 

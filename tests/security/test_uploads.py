@@ -257,7 +257,7 @@ def _refuse(path: str) -> None:
 
 def test_a_parse_over_its_memory_or_time_dies_in_its_child_and_the_caller_carries_on():
     from ingest.base import MissingColumns, TooLarge
-    from ingest.disclosure.safety import run_limited
+    from ingest.safety import run_limited
 
     assert run_limited(_allocate, 2**20, path="small", memory=256 * 2**20) == 2**20
     with pytest.raises(TooLarge) as memory:

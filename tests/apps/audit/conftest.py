@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-import base64
-
 import pytest
 from rest_framework.test import APIClient
 
-from tests.apps.audit.helpers import TEST_SEED, token_for
-
-
-@pytest.fixture(autouse=True)
-def signing_key_env(monkeypatch):
-    """Sign with a fixed test key, so no key file is written into var/."""
-    monkeypatch.setenv("CM_AUDIT_SIGNING_KEY", base64.b64encode(TEST_SEED).decode())
+from tests.apps.audit.helpers import signing_key_env, token_for  # noqa: F401  (autouse)
 
 
 @pytest.fixture

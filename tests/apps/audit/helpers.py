@@ -6,6 +6,7 @@ import base64
 import hashlib
 import random
 
+import pytest
 from django.db import transaction
 from rest_framework.test import APIClient
 
@@ -14,6 +15,13 @@ from apps.audit.services import audit_append
 # The tests' signing key (CM_AUDIT_SIGNING_KEY, see conftest) and its public key, pinned.
 TEST_SEED = bytes(range(32))
 PUBLIC_KEY = base64.b64decode("A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg=")
+
+
+@pytest.fixture(autouse=True)
+def signing_key_env(monkeypatch):
+    """Sign with the fixed test key, so no key file is written into var/ (a conftest
+    that imports this fixture turns it on for its package)."""
+    monkeypatch.setenv("CM_AUDIT_SIGNING_KEY", base64.b64encode(TEST_SEED).decode())
 
 
 def token_for(username: str) -> str:

@@ -10,14 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
-import redis
 from celery import Celery
 from django.utils import timezone
 
@@ -27,53 +24,12 @@ from apps.evidence.services import RECONCILE_GRACE, evidence_store_path
 from apps.facilities.models import Installation
 from tests.apps.helpers import DEFAULTS_CSV, ROOT, ingest_json, write_customs
 from tests.conftest import Worker, service_missing
+from tests.own_redis import OwnRedis
 
 pytestmark = [pytest.mark.services, pytest.mark.worker, pytest.mark.timeout(900)]
 
 QUEUE = "carbon-manifest"
 TEMPLATE_CSV = ROOT / "fixtures" / "disclosures" / "template_example.csv"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class OwnRedis:
-    """A redis-server of this test alone, without persistence."""
-
-    def __init__(self, folder: Path) -> None:
-        self.port = _free_port()
-        self.folder = folder
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> OwnRedis:
-        self.proc = subprocess.Popen(
-            [
-                *("redis-server", "--port", str(self.port), "--bind", "127.0.0.1"),
-                *("--save", "", "--appendonly", "no", "--dir", str(self.folder)),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if redis.Redis.from_url(self.url, socket_timeout=1).ping():
-                    return self
-            except redis.ConnectionError:
-                time.sleep(0.1)
-        raise RuntimeError("own redis-server did not start")
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()  # SIGTERM: shuts down, saving nothing (--save "")
-            self.proc.wait(timeout=30)
-
-    def queued(self) -> int:
-        return redis.Redis.from_url(self.url).llen(QUEUE)
 
 
 @pytest.fixture
@@ -82,7 +38,7 @@ def own_redis(tmp_path):
         subprocess.run(["redis-server", "--version"], check=True, capture_output=True)
     except (OSError, subprocess.CalledProcessError):
         service_missing("needs redis-server")
-    server = OwnRedis(tmp_path)
+    server = OwnRedis(tmp_path, persistent=False)
     yield server
     server.stop()
 
@@ -135,10 +91,10 @@ def test_runs_whose_messages_a_redis_restart_lost_are_sent_again(env, own_redis,
         source="customs", evidence=evidence_store_path(path=path), original_name=path.name
     )
     _send(env, "evidence.ingest_run_execute", [pending.pk])
-    assert own_redis.queued() == 1
+    assert own_redis.queued(QUEUE) == 1
     own_redis.stop()
     own_redis.start()
-    assert own_redis.queued() == 0, "the restart lost the message"
+    assert own_redis.queued(QUEUE) == 0, "the restart lost the message"
 
     crashed = IngestRun.objects.create(
         source="customs",

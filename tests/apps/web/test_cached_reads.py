@@ -82,7 +82,7 @@ def test_the_report_shows_the_new_comparison_after_an_ingest(world, client, tmp_
 def test_a_shipment_on_the_default_value_is_compared_with_the_estimate_it_uses(world, client):
     """The report's default-value card reads the stored estimate's result, which is what
     the engine gives for the shipment's origin, CN code and year."""
-    from apps.web.reports import default_comparison, default_comparison_of
+    from apps.shipments.reports import default_comparison, default_comparison_of
 
     shipment = world["steel_cn_a"]
     estimate = shipment.estimate

@@ -16,8 +16,8 @@ import openpyxl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from apps.web.exports import csv_stream, neutralise, restore
-from apps.web.xlsx import column_letter, xlsx_stream
+from apps.common.exports import csv_stream, neutralise, restore
+from apps.common.xlsx import column_letter, xlsx_stream
 
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 SEPARATORS = (",", ";", "|", "\t", "\r", "\n")

@@ -12,8 +12,8 @@ which keeps it out of the shell history) are the credentials its host issued us.
 from __future__ import annotations
 
 import json
-import os
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.pact.services import pact_client_create
@@ -33,9 +33,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, name: str, as_json: bool = False, **options):
-        events_secret = options["events_client_secret"] or os.environ.get(
-            "CM_PACT_EVENTS_CLIENT_SECRET", ""
-        )
+        events_secret = options["events_client_secret"] or settings.PACT_EVENTS_CLIENT_SECRET
         try:
             client, secret = pact_client_create(
                 name=name,

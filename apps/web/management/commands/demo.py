@@ -1,4 +1,4 @@
-"""``python manage.py demo [--no-serve]``: build the sample world and show it (DESIGN §7).
+"""``python manage.py demo [--no-serve]``: build the sample world and show it (docs/interfaces.md).
 
 Creates one demo user per role, loads the real CBAM default values, generates customs
 declaration lines from the real Eurostat Comext flows (with a sprinkle of realistic

@@ -13,7 +13,7 @@ canonical JSON.
 
 Every CSV field is quoted (RFC 4180 §2.5-7) and the file starts with a UTF-8 byte-order
 mark, so Excel reads the encoding right; it is sent as ``text/csv; charset=utf-8``
-(RFC 4180 §3). The XLSX writer (``apps.web.xlsx``) applies the same neutralisation to its
+(RFC 4180 §3). The XLSX writer (``apps.common.xlsx``) applies the same neutralisation to its
 text cells (inline strings, never formulas), so text copied out of a sheet, or the sheet
 saved as CSV, cannot turn into one. Numbers are written as numbers.
 """
@@ -81,16 +81,5 @@ def csv_stream(header: list[str], rows: Iterable[Iterable[Any]]) -> Iterator[str
 
 def csv_response(filename: str, header: list[str], rows: Iterable[Iterable[Any]]):
     response = StreamingHttpResponse(csv_stream(header, rows), content_type=CSV_TYPE)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
-
-
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def xlsx_response(filename: str, header: list[str], rows: Iterable[Iterable[Any]]):
-    from apps.web.xlsx import xlsx_stream
-
-    response = StreamingHttpResponse(xlsx_stream(header, rows), content_type=XLSX_TYPE)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

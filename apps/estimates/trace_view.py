@@ -1,4 +1,4 @@
-"""A trace (DESIGN §6) made readable: steps with their inputs and units, factors with
+"""A trace (docs/design.md §4) made readable: steps with their inputs and units, factors with
 their citations, inputs with links to the evidence they came from."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from typing import Any
 
 from apps.evidence.models import EvidenceFile, IngestRun
 
-#: Units named by a key's suffix (the case-file convention of DESIGN §7), longest first.
+#: Units named by a key's suffix (the case-file convention of docs/interfaces.md), longest first.
 UNIT_SUFFIXES: tuple[tuple[str, str], ...] = (
     ("_usd_per_kg", "USD/kg"),
     ("_eur_per_t", "EUR/tCO2e"),

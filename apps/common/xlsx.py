@@ -5,7 +5,7 @@ openpyxl's write-only mode still builds the whole file before it can be sent; th
 the worksheet part through ``zipfile`` onto a non-seekable sink (ZIP data descriptors,
 ISO/IEC 29500-2 / PKWARE APPNOTE §4.3.9) and hands over the compressed bytes as they are
 made. Strings are inline strings (``t="inlineStr"``, ECMA-376 Part 1 §18.3.1.53), never
-formulas; they still get the same neutralisation as CSV (``apps.web.exports.neutralise``)
+formulas; they still get the same neutralisation as CSV (``apps.common.exports.neutralise``)
 so that text copied out of the sheet cannot turn into one. Characters XML 1.0 forbids
 become U+FFFD, and a literal ``_xHHHH_`` is escaped as ECMA-376 §22.9.2.19 requires.
 """
@@ -19,6 +19,10 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from typing import Any
 from xml.sax.saxutils import escape
+
+from django.http import StreamingHttpResponse
+
+from apps.common.exports import neutralise as default_neutralise
 
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _ESCAPE_LIKE = re.compile(r"_(x[0-9A-Fa-f]{4}_)")
@@ -126,8 +130,6 @@ def xlsx_stream(
     header: list[str], rows: Iterable[Iterable[Any]], *, sheet: str = "Sheet1", neutralise=None
 ) -> Iterator[bytes]:
     """The bytes of one-sheet workbook, produced as rows are read (about every 500 rows)."""
-    from apps.web.exports import neutralise as default_neutralise
-
     neutralise = neutralise or default_neutralise
     sink = ChunkSink()
     with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as zf:
@@ -152,3 +154,12 @@ def xlsx_stream(
 def _row(r: int, row: Iterable[Any], neutralise) -> bytes:
     cells = "".join(_cell(f"{column_letter(c)}{r}", v, neutralise) for c, v in enumerate(row))
     return f'<row r="{r}">{cells}</row>'.encode()
+
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def xlsx_response(filename: str, header: list[str], rows: Iterable[Iterable[Any]]):
+    response = StreamingHttpResponse(xlsx_stream(header, rows), content_type=XLSX_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
