@@ -6,8 +6,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from apps.evidence.excerpts import ExcerptError, cell_excerpt, line_excerpt, page_excerpt
 from apps.common.exports import csv_response
+from apps.evidence.excerpts import ExcerptError, cell_excerpt, line_excerpt, page_excerpt
 from apps.evidence.selectors import ingest_run_list
 
 
