@@ -15,7 +15,7 @@ from apps.catalogue.api import DefaultValueViewSet
 from apps.estimates.api import EstimateViewSet
 from apps.evidence import views as evidence_views
 from apps.shipments import views as shipment_views
-from apps.shipments.api import ShipmentViewSet, TotalsView, TradeAggregateViewSet
+from apps.shipments.api import RiskView, ShipmentViewSet, TotalsView, TradeAggregateViewSet
 from apps.web import views as web_views
 
 router = DefaultRouter(trailing_slash=True)
@@ -30,6 +30,7 @@ api_v1 = [
     path("auth/token/", TokenView.as_view(), name="api-token"),
     path("audit/", include("apps.audit.urls")),
     path("totals/", TotalsView.as_view(), name="totals"),
+    path("risk/", RiskView.as_view(), name="risk"),
     path(
         "estimates/<int:pk>/trace",
         EstimateViewSet.as_view({"get": "trace"}),
@@ -68,6 +69,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("shipments/", shipment_views.shipment_list_view, name="shipment-list"),
     path("shipments/<int:pk>/", shipment_views.shipment_detail_view, name="shipment-detail"),
+    path("risk/", shipment_views.risk_view, name="risk"),
     path("ingests/", evidence_views.ingest_run_list_view, name="ingest-run-list"),
     path("ingests/<int:pk>/", evidence_views.ingest_run_detail_view, name="ingest-run-detail"),
     path(

@@ -23,6 +23,7 @@ from methodologies import (  # noqa: E402
     cbam_installation,
     certificates,
     hydrogen,
+    mixture,
     plausibility,
     route_aluminium,
     route_cement,
@@ -66,6 +67,7 @@ METHODOLOGIES: dict[str, Methodology] = {
         _register(route_aluminium),
         _register(route_minerals),
         _register(satellite),
+        _register(mixture),
         Methodology(
             hydrogen.RFNBO_ID,
             hydrogen.VERSION,

@@ -19,7 +19,7 @@ estimate until an official accepts it with a note (:func:`disclosure_hold_decide
 rejects it). Otherwise the version becomes confirmed, :func:`disclosure_estimates_apply`
 turns its values into "disclosed actual" estimates (``cbam.installation``) whose traces
 cite the version, the file's SHA-256 and each value's evidence, then points the
-installation's shipments at them (apps.estimates.services.estimate_ladder_apply); an
+installation's shipments at them (apps.shipments.services.shipment_estimates_apply); an
 earlier confirmed version is superseded (kept) only when the new one made an estimate.
 """
 
@@ -55,7 +55,7 @@ from apps.disclosures.models import (
     VerificationReport,
 )
 from apps.estimates.models import Estimate, Tier
-from apps.estimates.services import estimate_ladder_apply, estimate_record, estimates_supersede
+from apps.estimates.services import estimate_record, estimates_supersede
 from apps.evidence.models import EvidenceFile, IngestRun
 from apps.evidence.services import (
     IngestOutcome,
@@ -65,6 +65,7 @@ from apps.evidence.services import (
     ingest_run_resubmit,
 )
 from apps.facilities.models import Installation
+from apps.shipments.services import shipment_estimates_apply
 from ingest.base import IngestError
 from ingest.disclosure import (
     Document,
@@ -1581,13 +1582,7 @@ def disclosure_estimates_apply(
             installation=installation,
         )
         estimates_supersede(old=earlier, new=estimate, actor=actor)
-        applied = estimate_ladder_apply(
-            estimate=estimate,
-            installation_identifier=installation.identifier,
-            period_start=disclosure.period_start,
-            period_end=disclosure.period_end,
-            actor=actor,
-        )
+        applied = shipment_estimates_apply(estimate=estimate, actor=actor)
         out["estimates"].append(
             {
                 "id": estimate.pk,

@@ -493,4 +493,17 @@ def match_decide(*, suggestion_id: int, decision: str, actor, note: str = ""):
                 "note": note[:500],
             },
         )
+        if (
+            suggestion.kind == MatchSuggestion.Kind.INSTALLATION
+            and MatchSuggestion.Status.CONFIRMED
+            in (
+                previous,
+                decision,
+            )
+        ):
+            # A link made or undone changes the plants the exporter's shipments reach:
+            # both figures are re-chosen (docs/design.md, the two figures).
+            from apps.shipments.services import shipment_figures_rechoose
+
+            shipment_figures_rechoose(exporters=[suggestion.organisation_id], actor=actor)
     return suggestion

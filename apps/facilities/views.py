@@ -9,6 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import select_template
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from apps.facilities.filters import InstallationFilter
@@ -105,8 +106,58 @@ def installation_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
             ),
             "disclosures_template": select_template(DISCLOSURES_TEMPLATES),
             **_disclosures_and_estimates(request.user, installation),
+            **_figures_and_links(request.user, installation),
         },
     )
+
+
+def _figures_and_links(user, installation: Installation) -> dict:
+    """The installation's current estimates with their intervals (the modelled rung and
+    its evidence), and the exporters linked or suggested to it with their shipments and the
+    gap between the two figures (docs/registry.md, the installation page). Suggestions
+    name other organisations: officials, auditors and admins only."""
+    from django.db.models import Count, Q, Sum
+
+    from apps.estimates.models import Estimate
+    from apps.shipments.models import Shipment
+
+    current = list(
+        Estimate.objects.filter(installation=installation, superseded_by__isnull=True)
+        .defer("trace")
+        .order_by("-period_start", "cn_code", "tier")
+    )
+    links = []
+    if match_reviewers(user):
+        suggestions = list(
+            installation.match_suggestions.filter(kind=MatchSuggestion.Kind.INSTALLATION)
+            .select_related("organisation", "decided_by")
+            .order_by("-score")
+        )
+        totals = {
+            r["exporter_id"]: r
+            for r in Shipment.objects.filter(
+                is_current=True,
+                exporter_id__in=[s.organisation_id for s in suggestions],
+                origin=installation.country,
+            )
+            .filter(Q(installation__isnull=True) | Q(installation=installation))
+            .values("exporter_id")
+            .annotate(
+                n=Count("id"),
+                mass=Sum("net_mass_t"),
+                cbam=Sum("embedded_emissions_t"),
+                best=Sum("best_embedded_emissions_t"),
+            )
+        }
+        for s in suggestions:
+            t = totals.get(s.organisation_id, {})
+            gap = (t.get("cbam") or 0.0) - (t.get("best") or 0.0) if t else None
+            links.append({"suggestion": s, "shipments": t.get("n", 0), "gap": gap})
+    return {
+        "current_estimates": current,
+        "links": links,
+        "can_decide": match_deciders(user),
+    }
 
 
 def _disclosures_and_estimates(user, installation: Installation) -> dict:
@@ -187,4 +238,7 @@ def match_decide_view(request: HttpRequest, pk: int) -> HttpResponse:
         )
     except MatchDecisionError as exc:
         return HttpResponse(f"{exc}\n", status=400, content_type="text/plain; charset=utf-8")
+    back = request.POST.get("next", "")
+    if back.startswith("/installations/") and url_has_allowed_host_and_scheme(back, None):
+        return redirect(back)  # decided from an installation page: back to it
     return redirect(f"{reverse('match-review')}?status={request.POST.get('back', 'suggested')}")

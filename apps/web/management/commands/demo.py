@@ -40,6 +40,7 @@ DEMO_STEPS = [
     "apps.grid.demo.run",
     "apps.satellite.demo.run",
     "apps.disclosures.demo.run",
+    "apps.shipments.demo.run",
     "apps.pact.demo.run",
 ]
 
