@@ -846,10 +846,11 @@ def shipment_figures_rechoose(
             )
         )
     with transaction.atomic():
-        before, months, count = _figures_write(table, linked)
+        targeted = installations is not None or exporters is not None
+        before, months, count = _figures_write(table, linked, tiers_before=targeted)
         lap("update")
-        if count:
-            shipment_totals_rebuild(months=months)
+        if count and connection.vendor != "postgresql":
+            shipment_totals_rebuild(months=months)  # PostgreSQL: deltas in the UPDATE
             lap("totals")
             audit_append(
                 actor=actor,
@@ -872,9 +873,66 @@ def shipment_figures_rechoose(
     )
 
 
-def _figures_write(table: list[tuple], linked: set[int]) -> tuple[dict, set, int]:
+_BEST_TIERS = ("verified", "disclosed", "modelled", "default")
+_FIGURES_UPDATE_PG = (
+    """
+WITH u AS (
+    UPDATE shipments_shipment AS s SET estimate_id = g.cbam_id, tier = g.cbam_tier,
+        embedded_emissions_t = s.net_mass_t * g.cbam_see, best_estimate_id = g.best_id,
+        best_tier = g.best_tier, best_embedded_emissions_t = s.net_mass_t * g.best_see
+    FROM {groups} g, shipments_shipment o
+    WHERE o.id = s.id AND {join} AND {differs}
+    RETURNING s.origin, s.cn_code, s.exporter_id, date_trunc('month', s.date)::date AS month,
+        s.net_mass_t AS m, o.estimate_id AS old_est, o.tier AS old_tier,
+        o.embedded_emissions_t AS old_emb, o.best_tier AS old_best_tier,
+        o.best_embedded_emissions_t AS old_best_emb, s.estimate_id AS est, s.tier AS new_tier,
+        s.embedded_emissions_t AS emb, s.best_tier AS best_tier,
+        s.best_embedded_emissions_t AS best_emb
+), d AS (
+    SELECT origin, cn_code, exporter_id, month,
+        SUM(COALESCE(emb, 0) - COALESCE(old_emb, 0)) AS emb,
+        SUM(CASE WHEN est IS NOT NULL THEN m ELSE 0 END
+            - CASE WHEN old_est IS NOT NULL THEN m ELSE 0 END) AS est_mass,
+        SUM(CASE WHEN new_tier = 'default' THEN m ELSE 0 END
+            - CASE WHEN old_tier = 'default' THEN m ELSE 0 END) AS def_mass,
+        SUM(COALESCE(best_emb, 0) - COALESCE(old_best_emb, 0)) AS best_emb, """
+    + ", ".join(
+        f"SUM(CASE WHEN best_tier = '{t}' THEN m ELSE 0 END"
+        f" - CASE WHEN old_best_tier = '{t}' THEN m ELSE 0 END) AS best_{t}"
+        for t in _BEST_TIERS
+    )
+    + """
+    FROM u GROUP BY 1, 2, 3, 4
+), t AS (
+    UPDATE shipments_shipmenttotal AS t SET
+        embedded_emissions_t = t.embedded_emissions_t + d.emb,
+        estimated_mass_t = t.estimated_mass_t + d.est_mass,
+        default_mass_t = t.default_mass_t + d.def_mass,
+        best_embedded_emissions_t = t.best_embedded_emissions_t + d.best_emb, """
+    + ", ".join(f"best_{t}_mass_t = t.best_{t}_mass_t + d.best_{t}" for t in _BEST_TIERS)
+    + """
+    FROM d WHERE t.origin = d.origin AND t.cn_code = d.cn_code
+        AND t.exporter_id = d.exporter_id AND t.month = d.month
+    RETURNING 1
+)
+SELECT old_best_tier, month, COUNT(*) FROM u GROUP BY 1, 2
+"""
+)
+
+
+def _month(value) -> dt.date:
+    if isinstance(value, str):
+        return dt.date.fromisoformat(value[:10])
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+def _figures_write(
+    table: list[tuple], linked: set[int], *, tiers_before: bool
+) -> tuple[dict, set, int]:
     """Write the chosen figures of each group to its rows (temporary tables, then one
-    ``UPDATE … FROM``); returns the best tiers before, the months and the row count."""
+    ``UPDATE … FROM``); returns the best tiers before (counted by a read first when
+    ``tiers_before``: a targeted pass; a full pass skips that read), the months and the
+    row count. On PostgreSQL the months come back from the UPDATE itself."""
     vendor = connection.vendor
     temp = "TEMPORARY"
     drop = "ON COMMIT DROP" if vendor == "postgresql" else ""
@@ -911,29 +969,38 @@ def _figures_write(table: list[tuple], linked: set[int]) -> tuple[dict, set, int
             cursor.execute(f"ANALYZE {_GROUPS}")
         else:
             cursor.executemany(f"INSERT INTO {_GROUPS} VALUES ({', '.join(['%s'] * 12)})", table)
-        cursor.execute(
-            f"""SELECT s.best_tier, {month_sql}, COUNT(*) FROM shipments_shipment s
-            JOIN {_GROUPS} g ON {join} WHERE {differs} GROUP BY 1, 2""",
-            month_params,
-        )
         before: dict[str, int] = {}
         months: set[dt.date] = set()
-        for tier, month, n in cursor.fetchall():
-            before[tier or "none"] = before.get(tier or "none", 0) + n
-            if isinstance(month, str):
-                month = dt.date.fromisoformat(month[:10])
-            elif isinstance(month, dt.datetime):
-                month = month.date()
-            months.add(month)
-        count = 0
-        if before:
+        if vendor != "postgresql":
             cursor.execute(
-                f"""UPDATE shipments_shipment AS s SET estimate_id = g.cbam_id,
-                tier = g.cbam_tier, embedded_emissions_t = s.net_mass_t * g.cbam_see,
-                best_estimate_id = g.best_id, best_tier = g.best_tier,
-                best_embedded_emissions_t = s.net_mass_t * g.best_see
-                FROM {_GROUPS} g WHERE {join} AND {differs}"""
+                f"""SELECT s.best_tier, {month_sql}, COUNT(*) FROM shipments_shipment s
+                JOIN {_GROUPS} g ON {join} WHERE {differs} GROUP BY 1, 2""",
+                month_params,
             )
+            for tier, month, n in cursor.fetchall():
+                before[tier or "none"] = before.get(tier or "none", 0) + n
+                months.add(_month(month))
+            if not before:
+                return before, months, 0
+        update = f"""UPDATE shipments_shipment AS s SET estimate_id = g.cbam_id,
+            tier = g.cbam_tier, embedded_emissions_t = s.net_mass_t * g.cbam_see,
+            best_estimate_id = g.best_id, best_tier = g.best_tier,
+            best_embedded_emissions_t = s.net_mass_t * g.best_see
+            FROM {_GROUPS} g WHERE {join} AND {differs}"""
+        count = 0
+        if vendor == "postgresql":
+            # One statement: the UPDATE (joined to the rows as they were, ``o``), the
+            # totals' deltas of the rows it changed added to the monthly totals, and the
+            # best tiers before and months returned. No rebuild of whole months.
+            cursor.execute(_FIGURES_UPDATE_PG.format(groups=_GROUPS, join=join, differs=differs))
+            for tier, month, n in cursor.fetchall():
+                before[tier or "none"] = before.get(tier or "none", 0) + n
+                months.add(_month(month))
+                count += n
+            if not tiers_before:
+                before = {}
+        else:
+            cursor.execute(update)
             count = cursor.rowcount
         if vendor != "postgresql":
             for name in (_GROUPS, _LINKED):

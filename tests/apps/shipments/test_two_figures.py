@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.db import transaction
 from rest_framework.test import APIClient
 
 from apps.estimates.services import estimate_record
@@ -41,6 +42,11 @@ def modelled(installation, see, low, high, tier="modelled", cn="7208"):
         "case": {"installation": installation.identifier},
         "result": {**result, "interval_low_t_per_t": low, "interval_high_t_per_t": high},
     }
+    with transaction.atomic():  # audited with the change it records
+        return _record(installation, result, trace, low, high, tier, cn, see)
+
+
+def _record(installation, result, trace, low, high, tier, cn, see):
     return estimate_record(
         result={
             **result,
