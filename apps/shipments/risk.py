@@ -245,7 +245,13 @@ def risk_ranking(
                     r.flags.append(flag)
     for inst in Installation.objects.filter(pk__in=list(plants)).only("name", "country"):
         plants[inst.pk].name, plants[inst.pk].country = inst.name, inst.country
-    extra = interval_flags(list(estimates.values())) + production_flags(set(plants))
+    # The disclosed and verified values of the plants reached (a mixture's components too).
+    actual = Estimate.objects.filter(
+        installation_id__in=list(plants),
+        tier__in=[Tier.DISCLOSED, Tier.VERIFIED],
+        superseded_by__isnull=True,
+    ).defer("trace")
+    extra = interval_flags(list(actual)) + production_flags(set(plants))
     by_plant: dict[int, list[dict]] = {}
     for f in extra:
         by_plant.setdefault(f["installation"], []).append(f)
