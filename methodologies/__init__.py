@@ -23,6 +23,7 @@ from methodologies import (  # noqa: E402
     cbam_installation,
     certificates,
     hydrogen,
+    mixture,
     modelled,
     plausibility,
     route_aluminium,
@@ -68,6 +69,7 @@ METHODOLOGIES: dict[str, Methodology] = {
         _register(route_minerals),
         _register(modelled),
         _register(satellite),
+        _register(mixture),
         Methodology(
             hydrogen.RFNBO_ID,
             hydrogen.VERSION,

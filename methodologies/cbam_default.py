@@ -12,6 +12,7 @@ Case (JSON)::
      "origin": "CN",             # ISO 3166-1 alpha-2 country of production
      "year": 2026,               # calendar year of import, >= 2026
      "variant": "Grey clinker",  # optional: picks among rows sharing a CN code
+     "without_markup": true,     # optional: m = 0, the best estimate's default rung
      "default_values": [...]}    # optional candidate rows (see below)
 
 A candidate row is ``{"origin": "CN" | "OTHER", "country", "sector", "cn_code" (digits),
@@ -162,7 +163,9 @@ ROUTE_INDICATORS: dict[str, str] = {
     "L": "secondary Aluminium",
 }
 
-_CASE_KEYS = frozenset({"methodology", "cn_code", "origin", "year", "variant", "default_values"})
+_CASE_KEYS = frozenset(
+    {"methodology", "cn_code", "origin", "year", "variant", "default_values", "without_markup"}
+)
 _ROW_TEXT_KEYS = ("country", "sector", "cn_code_as_published", "description")
 
 
@@ -353,7 +356,7 @@ def normalise_case(case: Mapping[str, Any]) -> dict[str, Any]:
                 f"got {type(given).__name__}",
             )
         rows = candidate_rows(given, origin, cn)
-    return {
+    norm = {
         "cn_code": cn,
         "default_values": rows,
         "methodology": METHODOLOGY_ID,
@@ -361,6 +364,12 @@ def normalise_case(case: Mapping[str, Any]) -> dict[str, Any]:
         "variant": variant.strip() if variant else None,
         "year": year,
     }
+    without = case.get("without_markup", False)
+    if not isinstance(without, bool):
+        raise CaseError("without_markup", "true or false", f"got {without!r}")
+    if without:  # only when asked: the traces of marked-up values keep their bytes
+        norm["without_markup"] = True
+    return norm
 
 
 # --------------------------------------------------------------------------- formulas
@@ -626,9 +635,12 @@ def compute_default(case: Mapping[str, Any]) -> DefaultResult:
     match = find_row(norm["default_values"], origin, cn, norm["variant"])
     row = match.row
     sector = goods_sector(row["cn_code"])
-    markup = markup_rate(sector, year)
+    without = norm.get("without_markup", False)
+    # Without the mark-up (the best estimate's last rung): m = 0 and no published
+    # marked-up column applies.
+    markup = Decimal(0) if without else markup_rate(sector, year)
     rule = marked_up(row["total_t_per_t"], markup)
-    published = row[_published_key(year)]
+    published = None if without else row[_published_key(year)]
     accepted = (
         None if published is None else within_rounding(published, row["total_t_per_t"], markup)
     )
@@ -636,6 +648,8 @@ def compute_default(case: Mapping[str, Any]) -> DefaultResult:
     value_source = "published" if accepted else "rule"
     direct_only = is_direct_only(cn)
     reason = _reason(norm, match, markup, value, rule, published, accepted)
+    if without:
+        reason = reason[:-1] + "; without the mark-up, as the best estimate's default rung."
     outputs = _outputs(row, value, markup, match.fallback, direct_only, value_source, reason)
 
     markup_valid_from, markup_valid_to = markup_validity(sector, year)

@@ -111,8 +111,10 @@ def _submit(exporter: User, installation: Installation, year: int, path: Path, *
 
 
 def _tiers(ident: str) -> dict[str, int]:
+    # The best estimate's tier: a disclosure moves it; the CBAM figure moves only when
+    # verified (docs/design.md, the two figures of a shipment).
     rows = Shipment.objects.filter(is_current=True, installation_identifier=ident)
-    return dict(rows.values_list("tier").annotate(n=Count("id")).order_by("tier"))
+    return dict(rows.values_list("best_tier").annotate(n=Count("id")).order_by("best_tier"))
 
 
 def run(*, command, number: int) -> None:
@@ -153,8 +155,12 @@ def run(*, command, number: int) -> None:
             f"  disclosed estimate #{e['id']} CN {e['cn_code']}: SEE "
             f"{e['see_total_t_per_t']:.4f} tCO2e/t, {e['shipments']} shipments re-pointed"
         )
-    command.stdout.write(f"  shipments of {installation.identifier} by tier: before {before}")
-    command.stdout.write(f"  {' ' * len(installation.identifier)}                 after  {after}")
+    command.stdout.write(
+        f"  shipments of {installation.identifier} by best-estimate tier: before {before}"
+    )
+    command.stdout.write(
+        f"  {' ' * len(installation.identifier)}                               after  {after}"
+    )
 
     extractor = "an LLM" if llm_config() else "the rule-based extractor (no LLM_BASE_URL set)"
     command.stdout.write(f"  PDF report (JRC129297 excerpt) read by {extractor} …")

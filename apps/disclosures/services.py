@@ -14,7 +14,7 @@ official's review when a case is implausible (:mod:`apps.disclosures.plausibilit
 :func:`disclosure_estimates_apply` turns the cases into "disclosed actual" estimates
 (``cbam.installation``) whose traces cite the version, the file's SHA-256 and each value's
 evidence, then points the installation's shipments at them
-(apps.estimates.services.estimate_ladder_apply); an earlier confirmed version is
+(apps.shipments.services.shipment_estimates_apply); an earlier confirmed version is
 superseded (kept) only when the new one made an estimate.
 """
 
@@ -37,10 +37,11 @@ from apps.disclosures.selectors import (
     disclosure_inputs,
 )
 from apps.estimates.models import Estimate, Tier
-from apps.estimates.services import estimate_ladder_apply, estimate_record, estimates_supersede
+from apps.estimates.services import estimate_record, estimates_supersede
 from apps.evidence.models import EvidenceFile, IngestRun
 from apps.evidence.services import evidence_store, ingest_run_create, ingest_run_resubmit
 from apps.facilities.models import Installation
+from apps.shipments.services import shipment_estimates_apply
 from ingest.disclosure.units import UnitError, convert, parse_unit
 from methodologies.trace import canonical_bytes, sha256_hex
 
@@ -525,13 +526,7 @@ def disclosure_estimates_apply(
             installation=installation,
         )
         estimates_supersede(old=earlier, new=estimate, actor=actor)
-        applied = estimate_ladder_apply(
-            estimate=estimate,
-            installation_identifier=installation.identifier,
-            period_start=disclosure.period_start,
-            period_end=disclosure.period_end,
-            actor=actor,
-        )
+        applied = shipment_estimates_apply(estimate=estimate, actor=actor)
         out["estimates"].append(
             {
                 "id": estimate.pk,

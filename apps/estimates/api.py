@@ -62,7 +62,7 @@ from apps.estimates.models import Estimate, Tier
 from apps.estimates.selectors import estimate_list
 from apps.estimates.services import estimate_verify
 from apps.estimates.traces import ServedTrace, served_trace
-from apps.shipments.selectors import shipment_scope
+from apps.shipments.selectors import estimate_shipment_differences, shipment_scope
 
 
 class EstimateFilter(django_filters.FilterSet):
@@ -394,7 +394,9 @@ class EstimateViewSet(viewsets.ReadOnlyModelViewSet):
         "SEE total and its tier, the monthly totals with the sums of the shipments.",
     )
     def verify(self, request, pk=None):
-        result = estimate_verify(estimate=self.get_object())
+        result = estimate_verify(
+            estimate=self.get_object(), shipment_differences=estimate_shipment_differences
+        )
         # A trace rewritten consistently (case and result) still recomputes to itself;
         # its digest then differs from the trace_sha256 recorded at creation.
         result["match"] = bool(

@@ -23,6 +23,17 @@ def default_subject_key(origin: str, cn_code: str, year: int) -> str:
     return f"default|{origin}|{cn_code}|{year}"
 
 
+def default_unmarked_subject_key(origin: str, cn_code: str, year: int) -> str:
+    """The subject of the default value WITHOUT mark-up of (origin, CN code, year): the
+    best estimate's last rung (docs/design.md)."""
+    return f"default_unmarked|{origin}|{cn_code}|{year}"
+
+
+def mixture_subject_key(exporter_id: int, origin: str, cn_code: str, year: int) -> str:
+    """The subject of the capacity-weighted mixture of an exporter's linked plants."""
+    return f"mixture|{exporter_id}|{origin}|{cn_code}|{year}"
+
+
 class Estimate(models.Model):
     # Natural key: what the estimate is *of*; one row per distinct trace of it.
     subject_key = models.CharField(max_length=128, help_text="e.g. default|CN|72081000|2026")

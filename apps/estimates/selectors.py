@@ -6,7 +6,6 @@ from django.db.models import Q, QuerySet
 
 from apps.accounts.models import User
 from apps.estimates.models import Estimate
-from apps.shipments.models import Shipment
 
 
 def estimate_list(*, user: User) -> QuerySet[Estimate]:
@@ -17,5 +16,11 @@ def estimate_list(*, user: User) -> QuerySet[Estimate]:
         return qs
     if not user.organisation_id:
         return qs.none()
-    used_for_own = Shipment.objects.filter(exporter_id=user.organisation_id).values("estimate_id")
-    return qs.filter(Q(pk__in=used_for_own) | Q(installation__organisation_id=user.organisation_id))
+    # Through the shipments' reverse relations (CBAM figure and best estimate): the
+    # estimates app does not import the shipments app (docs/design.md).
+    org = user.organisation_id
+    return qs.filter(
+        Q(pk__in=qs.filter(shipment__exporter_id=org).values("pk"))
+        | Q(pk__in=qs.filter(best_for__exporter_id=org).values("pk"))
+        | Q(installation__organisation_id=org)
+    )

@@ -1,18 +1,19 @@
-"""Writes of estimates: choose the best SEE for shipments and record it with its trace.
+"""Writes of estimates: choose the CBAM figure of new shipments and record estimates with
+their trace.
 
-The ladder of DESIGN §3, best first: verified > disclosed > modelled > default.
+The ladder of docs/design.md (the two figures of a shipment), best first: verified >
+disclosed > modelled > default.
 
 - **default**: the official default value of (origin, CN code, year of import) with the
-  year's mark-up, for every shipment (:func:`estimates_choose`).
-- **disclosed** (and verified; modelled when a partial disclosure went through a route
-  model): an estimate made from an installation's confirmed disclosure (apps.disclosures),
-  recorded with ``installation`` set and a subject key
-  ``installation|<installation>|<CN>|<year>``. It replaces a worse tier for the shipments
-  declared with that installation's identifier, of its origin, a CN code under the
-  disclosed one and a date in the disclosed period (:func:`estimate_ladder_apply`); when a
-  batch of new shipments is chosen with ``installation_identifier`` given,
-  :func:`estimates_choose` picks it too. A restatement supersedes the earlier estimate
-  (``superseded_by``); a verified estimate is never replaced by a disclosed one.
+  year's mark-up (:func:`estimates_choose`); without the mark-up for the best estimate
+  (:func:`default_estimates_ensure`).
+- **verified**, **disclosed**, **modelled**: an estimate of one installation's good and
+  period, recorded with ``installation`` set (apps.disclosures, the modelling run). The
+  CBAM figure admits only a verified one: :func:`estimates_choose` picks a verified
+  estimate of the declared installation for a batch of new shipments. Pointing stored
+  shipments at estimates (both figures, when evidence changes) is the shipments app's
+  work (``apps.shipments.services.shipment_figures_rechoose``): this app never reads or
+  writes shipments. A restatement supersedes the earlier estimate (``superseded_by``).
 
 An estimate's trace is the engine's canonical trace; a disclosed one adds a
 ``provenance`` object (the disclosure version, its file's SHA-256, each value's evidence,
@@ -25,19 +26,25 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from django.db import transaction
-from django.db.models import F, Q
 
 import methodologies
 from apps.audit.attribution import PUBLIC, Attribution
 from apps.audit.services import AuditEntry, audit_append, audit_append_many, audit_lock
 from apps.catalogue.selectors import default_value_candidates
-from apps.estimates.models import TIER_RANK, Estimate, Tier, default_subject_key
+from apps.estimates.models import (
+    TIER_RANK,
+    Estimate,
+    Tier,
+    default_subject_key,
+    default_unmarked_subject_key,
+)
 from methodologies import batch
 from methodologies.errors import MethodologyError
 from methodologies.trace import canonical_bytes, sha256_hex
@@ -207,14 +214,14 @@ def estimates_record_bulk(*, items: list[EstimateItem], actor: Any = None) -> Bu
 def _ladder_candidates(
     *, identifiers: list[str], years: list[int]
 ) -> dict[tuple[str, int], list[Estimate]]:
-    """Current (not superseded) verified, disclosed and modelled estimates of these
-    installations and years, best tier first, then newest."""
+    """Current (not superseded) verified estimates of these installations and years,
+    newest first: the only rung above the default that the CBAM figure admits."""
     found: dict[tuple[str, int], list[Estimate]] = {}
     if not identifiers:
         return found
     qs = (
         Estimate.objects.filter(
-            tier__in=[Tier.VERIFIED, Tier.DISCLOSED, Tier.MODELLED],
+            tier=Tier.VERIFIED,
             superseded_by__isnull=True,
             installation__identifier__in=identifiers,
             period_start__year__in=years,
@@ -255,8 +262,8 @@ def estimates_choose(
     """Choose the best estimate for each shipment of a batch, before it is stored.
 
     Rows are grouped by (origin, CN code, year[, installation identifier]): a group whose
-    declared installation has a current verified, disclosed or modelled estimate for its CN code
-    and year takes it (that estimate's trace says why: ``provenance.ladder``); every
+    declared installation has a current verified estimate for its CN code and year takes
+    it (the CBAM figure, docs/design.md; its trace says why: ``provenance.ladder``); every
     other group runs the engine's default method once and the estimate is recorded (its
     natural key makes this idempotent). Then the engine's batch path gathers each row's
     SEE and multiplies by its mass in one vectorised pass.
@@ -316,7 +323,9 @@ def estimates_choose(
     )
 
 
-def estimate_verify(*, estimate: Estimate, shipments: bool = True) -> dict[str, Any]:
+def estimate_verify(
+    *, estimate: Estimate, shipment_differences: Callable[[Estimate], list[str]] | None = None
+) -> dict[str, Any]:
     """Recompute an estimate from the inputs stored in its trace; compare the bytes, then
     compare what is *served* with the trace.
 
@@ -327,7 +336,9 @@ def estimate_verify(*, estimate: Estimate, shipments: bool = True) -> dict[str, 
        the trace's ``result`` (:func:`estimate_served_differences`), the current
        shipments on the estimate must carry its tier and ``net mass × SEE total``, and the
        monthly totals of those shipments must equal their sums
-       (:func:`estimate_shipment_differences`). A trace that recomputes says nothing
+       (``shipment_differences``, the shipments app's
+       ``apps.shipments.selectors.estimate_shipment_differences``: the estimates app
+       does not read shipments, docs/design.md). A trace that recomputes says nothing
        about a number served beside it; this closes that gap (issue #16 item 11).
 
     ``differences`` names each failed comparison (column, shipment or total, stored value
@@ -340,10 +351,10 @@ def estimate_verify(*, estimate: Estimate, shipments: bool = True) -> dict[str, 
     recomputed_sha = sha256_hex(recomputed_bytes)
     stored_bytes = estimate.trace.encode()
     differences = estimate_served_differences(estimate=estimate, trace=stored)
-    # Shipments follow the columns: checked once those hold (``shipments=False`` when the
-    # caller checks every shipment in one query, as ``verify_estimates`` does).
-    if shipments and not differences:
-        differences = estimate_shipment_differences(estimate=estimate)
+    # Shipments follow the columns: checked once those hold (none given when the caller
+    # checks every shipment in one query, as ``verify_estimates`` does).
+    if shipment_differences is not None and not differences:
+        differences = shipment_differences(estimate)
     return {
         "match": recomputed_bytes == stored_bytes
         and sha256_hex(stored_bytes) == estimate.trace_sha256
@@ -390,110 +401,6 @@ def estimate_served_differences(*, estimate: Estimate, trace: dict[str, Any]) ->
     return out
 
 
-#: Relative tolerance of a stored sum against its recomputation (summation order differs).
-SUM_RTOL = 1e-9
-
-
-def _close(a: float | None, b: float | None) -> bool:
-    a, b = a or 0.0, b or 0.0
-    return abs(a - b) <= SUM_RTOL * max(abs(a), abs(b), 1.0)
-
-
-def shipments_served_differences(*, estimates=None, limit: int = 20) -> list[str]:
-    """Current shipments whose tier or embedded emissions disagree with their estimate
-    (``embedded = net mass × SEE total``, Reg. 2023/956 Annex IV point 1, DESIGN §3): one
-    set-based query over the shipments of ``estimates`` (a queryset, or all)."""
-    from django.db.models import ExpressionWrapper, FloatField
-    from django.db.models.functions import Abs, Coalesce, Greatest
-
-    from apps.shipments.models import Shipment
-
-    qs = Shipment.objects.filter(is_current=True, estimate_id__isnull=False)
-    if estimates is not None:
-        qs = qs.filter(estimate_id__in=estimates.values("pk"))
-    expected = ExpressionWrapper(
-        F("net_mass_t") * F("estimate__see_total_t_per_t"), output_field=FloatField()
-    )
-    qs = qs.annotate(
-        expected=expected,
-        off=ExpressionWrapper(
-            Abs(Coalesce(F("embedded_emissions_t"), -1.0) - expected), output_field=FloatField()
-        ),
-        bound=ExpressionWrapper(SUM_RTOL * Greatest(Abs(expected), 1.0), output_field=FloatField()),
-        estimate_tier=F("estimate__tier"),
-    ).filter(Q(off__gt=F("bound")) | ~Q(tier=F("estimate__tier")))
-    return [
-        f"shipment {s.pk} ({s.declaration_id}/{s.line}) on estimate {s.estimate_id}: tier "
-        f"{s.tier!r}, embedded {s.embedded_emissions_t!r} t; the estimate gives tier "
-        f"{s.estimate_tier!r} and {s.expected!r} t"
-        for s in qs.order_by("pk")[:limit]
-    ]
-
-
-def totals_differences(*, where: Q | None = None, limit: int = 20) -> list[str]:
-    """Monthly totals (``ShipmentTotal``, by origin, CN code, exporter and month) that are
-    not the sums of the current shipments; ``where`` narrows the keys compared (fields of
-    ``ShipmentTotal``: origin, cn_code, exporter_id, month)."""
-    from django.db.models import Count, Sum
-    from django.db.models.functions import Coalesce, TruncMonth
-
-    from apps.shipments.models import Shipment, ShipmentTotal
-
-    where = where or Q()
-    sums = (
-        Shipment.objects.filter(is_current=True)
-        .annotate(month=TruncMonth("date"))
-        .filter(where)
-        .values("origin", "cn_code", "exporter_id", "month")
-        .annotate(
-            shipments=Count("id"),
-            net_mass_t=Sum("net_mass_t"),
-            embedded_emissions_t=Coalesce(Sum("embedded_emissions_t"), 0.0),
-        )
-    )
-    expected = {(r["origin"], r["cn_code"], r["exporter_id"], r["month"]): r for r in sums}
-    totals = ShipmentTotal.objects.filter(where)
-    stored = {(t.origin, t.cn_code, t.exporter_id, t.month): t for t in totals}
-    out = []
-    for key in sorted(expected.keys() | stored.keys(), key=str):
-        want, have = expected.get(key), stored.get(key)
-        label = f"total {key[0]} {key[1]} exporter {key[2]} {key[3]:%Y-%m}"
-        if have is None or want is None:
-            out.append(f"{label}: {'missing' if have is None else 'has no current shipment'}")
-            continue
-        for column in ("shipments", "net_mass_t", "embedded_emissions_t"):
-            if not _close(getattr(have, column), want[column]):
-                out.append(
-                    f"{label}: {column} = {getattr(have, column)!r}, the shipments sum to "
-                    f"{want[column]!r}"
-                )
-    return out[:limit] + ([f"… {len(out) - limit} more"] if len(out) > limit else [])
-
-
-def estimate_shipment_differences(*, estimate: Estimate) -> list[str]:
-    """:func:`shipments_served_differences` for the shipments on ``estimate``, and
-    :func:`totals_differences` for the (origin, CN code, exporter, month) keys they fall
-    in."""
-    from django.db.models.functions import TruncMonth
-
-    from apps.shipments.models import Shipment
-
-    pk = Estimate.objects.filter(pk=estimate.pk)
-    out = shipments_served_differences(estimates=pk, limit=5)
-    keys = (
-        Shipment.objects.filter(estimate_id=estimate.pk, is_current=True)
-        .annotate(m=TruncMonth("date"))
-        .values_list("origin", "cn_code", "exporter_id", "m")
-        .distinct()
-    )
-    where = Q()
-    for origin, cn_code, exporter_id, month in keys:
-        where |= Q(origin=origin, cn_code=cn_code, exporter_id=exporter_id, month=month)
-    if where:
-        out += totals_differences(where=where, limit=5)
-    return out
-
-
 def estimates_supersede(*, old: list[Estimate], new: Estimate | None, actor: Any = None) -> int:
     """Mark earlier estimates of a subject as replaced by ``new`` (a restatement); call
     inside the transaction that records ``new``."""
@@ -513,71 +420,42 @@ def estimates_supersede(*, old: list[Estimate], new: Estimate | None, actor: Any
     return count
 
 
-@dataclass
-class LadderOutcome:
-    """What :func:`estimate_ladder_apply` changed."""
-
-    shipments: int
-    months: list[str]
-    tiers_before: dict[str, int]
-
-
-def estimate_ladder_apply(
-    *,
-    estimate: Estimate,
-    installation_identifier: str,
-    period_start: dt.date,
-    period_end: dt.date,
-    actor: Any = None,
-) -> LadderOutcome:
-    """Point the shipments this estimate is better for at it, in one set-based UPDATE,
-    and rebuild the totals of the months they fall in.
-
-    Shipments concerned: current lines declared with ``installation_identifier``, of the
-    estimate's origin, a CN code under the estimate's code, dated within the period.
-    A rung replaces a worse one, and a restatement replaces the estimates of the same
-    subject it superseded; a verified estimate is never replaced by a disclosed one. Call
-    inside a transaction.
-    """
-    from apps.shipments.models import Shipment
-    from apps.shipments.services import shipment_totals_rebuild
-
-    rank = TIER_RANK[estimate.tier]
-    replaceable = [t for t, r in TIER_RANK.items() if r > rank]
-    # A restatement replaces the estimates it superseded, whatever their rung.
-    superseded = Estimate.objects.filter(
-        subject_key=estimate.subject_key, superseded_by__isnull=False
-    ).values("pk")
-    qs = Shipment.objects.filter(
-        is_current=True,
-        installation_identifier=installation_identifier,
-        origin=estimate.origin,
-        cn_code__startswith=estimate.cn_code,
-        date__gte=period_start,
-        date__lte=period_end,
-    ).exclude(estimate_id=estimate.pk)
-    qs = qs.filter(Q(tier__in=replaceable) | Q(tier="") | Q(estimate_id__in=superseded))
-    before: dict[str, int] = {}
-    for tier in qs.values_list("tier", flat=True):
-        before[tier] = before.get(tier, 0) + 1
-    months = {d.replace(day=1) for d in qs.dates("date", "month")}
-    count = qs.update(
-        estimate_id=estimate.pk,
-        tier=estimate.tier,
-        embedded_emissions_t=F("net_mass_t") * estimate.see_total_t_per_t,
-    )
-    if count:
-        shipment_totals_rebuild(months=months)
-        audit_append(
-            actor=actor,
-            action="estimate.apply",
-            object_type="estimate",
-            object_id=estimate.pk,
-            payload={
-                "installation": installation_identifier,
-                "shipments": count,
-                "tiers_before": before,
-                "months": sorted(m.isoformat() for m in months),
-            },
-        )
-    return LadderOutcome(count, sorted(m.isoformat() for m in months), before)
+def default_estimates_ensure(
+    *, groups: list[tuple[str, str, int]], without_markup: bool, actor: Any = None
+) -> dict[tuple[str, str, int], Estimate]:
+    """The default-value estimate of each (origin, CN code, year): with the year's mark-up
+    (the CBAM figure) or, ``without_markup``, without it (the best estimate's last rung:
+    the mark-up is a penalty, not evidence; docs/design.md). Runs ``cbam.default`` once
+    per group not recorded yet; groups without a default value are left out."""
+    subject = default_unmarked_subject_key if without_markup else default_subject_key
+    keys = {subject(o, c, y): (o, c, y) for o, c, y in groups}
+    found: dict[tuple[str, str, int], Estimate] = {}
+    for estimate in Estimate.objects.filter(subject_key__in=list(keys)).order_by("id"):
+        found[keys[estimate.subject_key]] = estimate
+    for key, (o, c, y) in keys.items():
+        if (o, c, y) in found:
+            continue
+        case = {
+            "methodology": "cbam.default",
+            "cn_code": c,
+            "origin": o,
+            "year": int(y),
+            **({"without_markup": True} if without_markup else {}),
+            "default_values": default_value_candidates(origin=o, cn_code=c),
+        }
+        try:
+            result = methodologies.run_case(case)
+        except MethodologyError:
+            continue
+        with transaction.atomic():
+            found[(o, c, y)] = estimate_record(
+                result=result,
+                subject_key=key,
+                tier=Tier.DEFAULT,
+                cn_code=c,
+                origin=o,
+                period_start=dt.date(int(y), 1, 1),
+                period_end=dt.date(int(y), 12, 31),
+                actor=actor,
+            )
+    return found

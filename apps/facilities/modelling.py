@@ -22,6 +22,7 @@ from django.conf import settings
 from django.db import transaction
 
 from apps.facilities.models import Installation, InstallationEmission
+from apps.facilities.signals import installations_modelled
 from methodologies import modelled
 
 #: Registry statuses modelled as operating.
@@ -253,5 +254,11 @@ def installations_model(
             InstallationEmission.objects.bulk_update(changed, ROW_FIELDS, batch_size=1000)
             summary.rows_created += len(new_rows)
             summary.rows_updated += len(changed)
+    if summary.estimates_created or summary.rows_updated:
+        # The shipments that reach these plants re-choose their best estimate (the
+        # shipments area listens: docs/design.md, the two figures of a shipment).
+        installations_modelled.send(
+            sender=installations_model, installation_ids=sorted(set(pks)), actor=actor
+        )
     summary.seconds_total = time.perf_counter() - started
     return summary

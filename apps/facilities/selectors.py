@@ -86,3 +86,33 @@ def installation_emission_list(*, user: User) -> QuerySet:
         .select_related("installation")
         .order_by("installation__identifier", "year", "tier")
     )
+
+
+def installation_capacity_t(installation: Installation) -> float | None:
+    """An installation's production capacity [t/a]: the sum of its units' capacities
+    in the registry (GEM ``capacities``, operating units where the status is stated),
+    else its reference production; None when the registry states neither. The weight of
+    the plant in an exporter's mixture (docs/registry.md)."""
+    units = [c for c in installation.capacities or [] if c.get("capacity_t")]
+    operating = [c for c in units if str(c.get("status", "")).lower() == "operating"]
+    total = sum(float(c["capacity_t"]) for c in (operating or units))
+    if total > 0:
+        return total
+    return installation.reference_production_t or None
+
+
+def exporter_installation_links() -> dict[int, set[int]]:
+    """exporter organisation id → the installations it reaches: those it owns and those
+    of its confirmed links (as :func:`installations_linked_to`, for all exporters)."""
+    links: dict[int, set[int]] = {}
+    for org, inst in Installation.objects.filter(organisation_id__isnull=False).values_list(
+        "organisation_id", "id"
+    ):
+        links.setdefault(org, set()).add(inst)
+    for org, inst in MatchSuggestion.objects.filter(
+        kind=MatchSuggestion.Kind.INSTALLATION,
+        status=MatchSuggestion.Status.CONFIRMED,
+        installation_id__isnull=False,
+    ).values_list("organisation_id", "installation_id"):
+        links.setdefault(org, set()).add(inst)
+    return links

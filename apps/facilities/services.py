@@ -26,7 +26,7 @@ from apps.accounts.services import organisation_key, organisations_ensure
 from apps.evidence.models import IngestRun
 from apps.evidence.services import IngestOutcome, ingest_run_finish
 from apps.facilities.models import Installation
-from apps.facilities.signals import installations_stored
+from apps.facilities.signals import installation_links_changed, installations_stored
 from ingest.facilities import read_facilities
 from ingest.facilities.gem import gem_tracker, read_gem, stakes
 
@@ -502,4 +502,17 @@ def match_decide(*, suggestion_id: int, decision: str, actor, note: str = ""):
                 "note": note[:500],
             },
         )
+        if (
+            suggestion.kind == MatchSuggestion.Kind.INSTALLATION
+            and MatchSuggestion.Status.CONFIRMED
+            in (
+                previous,
+                decision,
+            )
+        ):
+            # A link made or undone changes the plants the exporter's shipments reach:
+            # both figures are re-chosen (docs/design.md, the two figures).
+            installation_links_changed.send(
+                sender=match_decide, organisation_id=suggestion.organisation_id, actor=actor
+            )
     return suggestion

@@ -7,3 +7,12 @@ from django.dispatch import Signal
 #: Sent after an ingest stored or updated installations (``sender``: the ingest function).
 #: The shipments area links the declaration lines that carry their identifiers.
 installations_stored = Signal()
+
+#: Sent when a person confirms an exporter–installation link or undoes one, inside the
+#: decision's transaction (``organisation_id``, ``actor``): the plants the exporter's
+#: shipments reach changed, so the shipments area re-chooses both figures.
+installation_links_changed = Signal()
+
+#: Sent after a modelling run stored the modelled rung (``installation_ids``: the plants
+#: modelled, ``actor``): the shipments that reach them re-choose their best estimate.
+installations_modelled = Signal()

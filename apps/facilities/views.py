@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from apps.facilities.filters import InstallationFilter
@@ -145,4 +146,7 @@ def match_decide_view(request: HttpRequest, pk: int) -> HttpResponse:
         )
     except MatchDecisionError as exc:
         return HttpResponse(f"{exc}\n", status=400, content_type="text/plain; charset=utf-8")
+    back = request.POST.get("next", "")
+    if back.startswith("/installations/") and url_has_allowed_host_and_scheme(back, None):
+        return redirect(back)  # decided from an installation page: back to it
     return redirect(f"{reverse('match-review')}?status={request.POST.get('back', 'suggested')}")

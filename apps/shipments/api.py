@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import django_filters
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -25,6 +25,25 @@ class ShipmentSerializer(serializers.ModelSerializer):
         source="estimate.see_total_t_per_t", read_only=True, allow_null=True
     )
     tier = serializers.CharField(read_only=True, allow_null=True)
+    # The best estimate (docs/design.md, the two figures of a shipment).
+    best_see_total_t_per_t = serializers.FloatField(
+        source="best_estimate.see_total_t_per_t", read_only=True, allow_null=True
+    )
+    best_interval_t_per_t = serializers.SerializerMethodField()
+    installation = serializers.CharField(
+        source="installation.identifier", read_only=True, allow_null=True
+    )
+
+    @extend_schema_field(
+        inline_serializer(
+            "Interval",
+            {"p05": serializers.FloatField(), "p95": serializers.FloatField()},
+            allow_null=True,
+        )
+    )
+    def get_best_interval_t_per_t(self, obj) -> dict | None:
+        e = obj.best_estimate
+        return interval(e.interval_low_t_per_t, e.interval_high_t_per_t) if e else None
 
     class Meta:
         model = Shipment
@@ -50,8 +69,19 @@ class ShipmentSerializer(serializers.ModelSerializer):
             "embedded_emissions_t",
             "tier",
             "estimate",
+            "best_see_total_t_per_t",
+            "best_embedded_emissions_t",
+            "best_tier",
+            "best_estimate",
+            "best_interval_t_per_t",
+            "installation",
         ]
         read_only_fields = fields
+
+
+def interval(low: float | None, high: float | None) -> dict | None:
+    """``{"p05", "p95"}``, null where the rung states no interval."""
+    return None if low is None or high is None else {"p05": low, "p95": high}
 
 
 # The list's fields (as ShipmentSerializer names them) → the values() expression behind each.
@@ -62,6 +92,10 @@ LIST_VALUES = {
         "see_indirect_t_per_t": "estimate__see_indirect_t_per_t",
         "see_total_t_per_t": "estimate__see_total_t_per_t",
         "estimate": "estimate_id",
+        "best_see_total_t_per_t": "best_estimate__see_total_t_per_t",
+        "best_estimate": "best_estimate_id",
+        "best_interval_t_per_t": "best_estimate__interval_low_t_per_t",
+        "installation": "installation__identifier",
     }.get(name, name)
     for name in ShipmentSerializer.Meta.fields
 }
@@ -79,12 +113,18 @@ class ShipmentViewSet(viewsets.ReadOnlyModelViewSet):
         """A page of the list, read with ``values()``: the same fields and values as
         :class:`ShipmentSerializer` (a test holds them equal), without building a model
         instance and calling a serialiser field per cell (about a third of the CPU)."""
-        queryset = self.filter_queryset(self.get_queryset()).values(*LIST_VALUES.values())
+        queryset = self.filter_queryset(self.get_queryset()).values(
+            *LIST_VALUES.values(), "best_estimate__interval_high_t_per_t"
+        )
         page = self.paginate_queryset(queryset)
         rows = []
         for row in page:
             item = {name: row[source] for name, source in LIST_VALUES.items()}
             item["date"] = item["date"].isoformat()
+            item["best_interval_t_per_t"] = interval(
+                row["best_estimate__interval_low_t_per_t"],
+                row["best_estimate__interval_high_t_per_t"],
+            )
             rows.append(item)
         return self.get_paginated_response(rows)
 
@@ -186,3 +226,29 @@ class TradeAggregateViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = TradeAggregate.objects.all()
     serializer_class = TradeAggregateSerializer
     filterset_class = TradeAggregateFilter
+
+
+class RiskView(APIView):
+    """``GET /api/v1/risk/?cn_code=&origin=&period_from=&period_to=``: exporters and
+    installations ranked by the gap (CBAM figure − best estimate, tCO2e), with flags and
+    reasons (officials, auditors and admins; docs/web.md)."""
+
+    @extend_schema(
+        responses=inline_serializer(
+            "Risk",
+            {
+                "exporters": serializers.ListField(child=serializers.DictField()),
+                "installations": serializers.ListField(child=serializers.DictField()),
+            },
+        )
+    )
+    def get(self, request):
+        from rest_framework.exceptions import PermissionDenied
+
+        from apps.shipments.risk import risk_ranking
+        from apps.shipments.views import risk_query, risk_readers
+
+        if not risk_readers(request.user):
+            raise PermissionDenied("the risk view is for officials, auditors and admins")
+        ranking = risk_ranking(**risk_query(request.query_params))
+        return Response({k: [r.as_dict() for r in rows] for k, rows in ranking.items()})

@@ -64,6 +64,9 @@ class ShipmentFilter(django_filters.FilterSet):
     period_from = django_filters.DateFilter(field_name="date", lookup_expr="gte", label="From")
     period_to = django_filters.DateFilter(field_name="date", lookup_expr="lte", label="To")
     tier = django_filters.ChoiceFilter(choices=Tier.choices, label="Tier", empty_label="Any")
+    best_tier = django_filters.ChoiceFilter(
+        choices=Tier.choices, label="Best estimate tier", empty_label="Any"
+    )
     flagged = django_filters.ChoiceFilter(
         method="filter_flagged",
         choices=[("yes", "Flagged installation"), ("no", "Not flagged")],
@@ -83,6 +86,7 @@ class ShipmentFilter(django_filters.FilterSet):
             "period_from",
             "period_to",
             "tier",
+            "best_tier",
             "flagged",
         ]
 

@@ -65,8 +65,23 @@ class Shipment(models.Model):
         db_constraint=False,
         db_index=False,  # exporters' estimate scoping goes through the exporter index
     )
+    # The CBAM figure (docs/design.md, the two figures): verified actual, else default
+    # with mark-up.
     tier = models.CharField(max_length=16, choices=Tier.choices, blank=True)
     embedded_emissions_t = models.FloatField(null=True, blank=True)
+    # The best estimate: the best rung reached (verified, disclosed, modelled, a mixture
+    # of the exporter's plants), else the default without mark-up.
+    best_estimate = models.ForeignKey(
+        "estimates.Estimate",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        db_constraint=False,
+        db_index=False,
+        related_name="best_for",
+    )
+    best_tier = models.CharField(max_length=16, choices=Tier.choices, blank=True, db_default="")
+    best_embedded_emissions_t = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -97,6 +112,13 @@ class ShipmentTotal(models.Model):
     embedded_emissions_t = models.FloatField()
     estimated_mass_t = models.FloatField(help_text="mass of the shipments with an estimate")
     default_mass_t = models.FloatField(help_text="mass of the shipments on default values")
+    # The best estimate's totals (0 until the figures are chosen; the ingest's delta
+    # leaves them to the re-choice that follows it).
+    best_embedded_emissions_t = models.FloatField(db_default=0.0, default=0.0)
+    best_verified_mass_t = models.FloatField(db_default=0.0, default=0.0)
+    best_disclosed_mass_t = models.FloatField(db_default=0.0, default=0.0)
+    best_modelled_mass_t = models.FloatField(db_default=0.0, default=0.0)
+    best_default_mass_t = models.FloatField(db_default=0.0, default=0.0)
 
     class Meta:
         constraints = [

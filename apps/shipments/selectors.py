@@ -14,6 +14,7 @@ from django.db.models import F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, ExtractYear
 
 from apps.accounts.models import User
+from apps.estimates.models import Estimate
 from apps.shipments.models import Shipment, ShipmentTotal
 
 
@@ -23,8 +24,8 @@ def shipment_list(*, user: User) -> QuerySet[Shipment]:
     report that does loads it for its one estimate."""
     qs = (
         Shipment.objects.filter(is_current=True)
-        .select_related("estimate", "exporter")
-        .defer("estimate__trace")
+        .select_related("estimate", "exporter", "best_estimate", "installation")
+        .defer("estimate__trace", "best_estimate__trace")
     )
     return _scoped(qs, user=user)
 
@@ -245,4 +246,126 @@ def exporter_comparison(
                 "default_share": row["default_mass"] / row["estimated"],
             }
         )
+    return out
+
+
+# --- Served figures against their estimates (verify_estimates, the verify API) ------
+
+
+#: Relative tolerance of a stored sum against its recomputation (summation order differs).
+SUM_RTOL = 1e-9
+
+
+def _close(a: float | None, b: float | None) -> bool:
+    a, b = a or 0.0, b or 0.0
+    return abs(a - b) <= SUM_RTOL * max(abs(a), abs(b), 1.0)
+
+
+def shipments_served_differences(*, estimates=None, limit: int = 20) -> list[str]:
+    """Current shipments whose tier or embedded emissions disagree with their estimate
+    (``embedded = net mass × SEE total``, Reg. 2023/956 Annex IV point 1; docs/design.md),
+    for both figures (the CBAM figure, ``estimate``; the best estimate,
+    ``best_estimate``): one set-based query per figure over the shipments of
+    ``estimates`` (a queryset, or all)."""
+    out = []
+    for prefix in ("", "best_"):
+        out += _figure_differences(prefix, estimates=estimates, limit=limit - len(out))
+        if len(out) >= limit:
+            break
+    return out
+
+
+def _figure_differences(prefix: str, *, estimates, limit: int) -> list[str]:
+    from django.db.models import ExpressionWrapper, FloatField
+    from django.db.models.functions import Abs, Greatest
+
+    est, tier, embedded = f"{prefix}estimate", f"{prefix}tier", f"{prefix}embedded_emissions_t"
+    qs = Shipment.objects.filter(is_current=True, **{f"{est}_id__isnull": False})
+    if estimates is not None:
+        qs = qs.filter(**{f"{est}_id__in": estimates.values("pk")})
+    expected = ExpressionWrapper(
+        F("net_mass_t") * F(f"{est}__see_total_t_per_t"), output_field=FloatField()
+    )
+    qs = qs.annotate(
+        expected=expected,
+        off=ExpressionWrapper(
+            Abs(Coalesce(F(embedded), -1.0) - expected), output_field=FloatField()
+        ),
+        bound=ExpressionWrapper(SUM_RTOL * Greatest(Abs(expected), 1.0), output_field=FloatField()),
+        estimate_tier=F(f"{est}__tier"),
+    ).filter(Q(off__gt=F("bound")) | ~Q(**{tier: F(f"{est}__tier")}))
+    label = "best estimate" if prefix else "estimate"
+    return [
+        f"shipment {s.pk} ({s.declaration_id}/{s.line}) on {label} "
+        f"{getattr(s, est + '_id')}: tier {getattr(s, tier)!r}, embedded "
+        f"{getattr(s, embedded)!r} t; the estimate gives tier {s.estimate_tier!r} and "
+        f"{s.expected!r} t"
+        for s in qs.order_by("pk")[: max(limit, 0)]
+    ]
+
+
+def totals_differences(*, where: Q | None = None, limit: int = 20) -> list[str]:
+    """Monthly totals (``ShipmentTotal``, by origin, CN code, exporter and month) that are
+    not the sums of the current shipments; ``where`` narrows the keys compared (fields of
+    ``ShipmentTotal``: origin, cn_code, exporter_id, month)."""
+    from django.db.models import Count, Sum
+    from django.db.models.functions import Coalesce, TruncMonth
+
+    where = where or Q()
+    sums = (
+        Shipment.objects.filter(is_current=True)
+        .annotate(month=TruncMonth("date"))
+        .filter(where)
+        .values("origin", "cn_code", "exporter_id", "month")
+        .annotate(
+            shipments=Count("id"),
+            net_mass_t=Sum("net_mass_t"),
+            embedded_emissions_t=Coalesce(Sum("embedded_emissions_t"), 0.0),
+            best_embedded_emissions_t=Coalesce(Sum("best_embedded_emissions_t"), 0.0),
+        )
+    )
+    expected = {(r["origin"], r["cn_code"], r["exporter_id"], r["month"]): r for r in sums}
+    totals = ShipmentTotal.objects.filter(where)
+    stored = {(t.origin, t.cn_code, t.exporter_id, t.month): t for t in totals}
+    out = []
+    for key in sorted(expected.keys() | stored.keys(), key=str):
+        want, have = expected.get(key), stored.get(key)
+        label = f"total {key[0]} {key[1]} exporter {key[2]} {key[3]:%Y-%m}"
+        if have is None or want is None:
+            out.append(f"{label}: {'missing' if have is None else 'has no current shipment'}")
+            continue
+        for column in (
+            "shipments",
+            "net_mass_t",
+            "embedded_emissions_t",
+            "best_embedded_emissions_t",
+        ):
+            if not _close(getattr(have, column), want[column]):
+                out.append(
+                    f"{label}: {column} = {getattr(have, column)!r}, the shipments sum to "
+                    f"{want[column]!r}"
+                )
+    return out[:limit] + ([f"… {len(out) - limit} more"] if len(out) > limit else [])
+
+
+def estimate_shipment_differences(estimate: Estimate) -> list[str]:
+    """:func:`shipments_served_differences` for the shipments on ``estimate``, and
+    :func:`totals_differences` for the (origin, CN code, exporter, month) keys they fall
+    in."""
+    from django.db.models.functions import TruncMonth
+
+    pk = type(estimate).objects.filter(pk=estimate.pk)
+    out = shipments_served_differences(estimates=pk, limit=5)
+    keys = (
+        Shipment.objects.filter(Q(estimate_id=estimate.pk) | Q(best_estimate_id=estimate.pk))
+        .filter(is_current=True)
+        .annotate(m=TruncMonth("date"))
+        .values_list("origin", "cn_code", "exporter_id", "m")
+        .distinct()
+    )
+    where = Q()
+    for origin, cn_code, exporter_id, month in keys:
+        where |= Q(origin=origin, cn_code=cn_code, exporter_id=exporter_id, month=month)
+    if where:
+        out += totals_differences(where=where, limit=5)
     return out

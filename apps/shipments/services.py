@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from functools import partial
 
 import pandas as pd
@@ -23,12 +24,14 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import Case, F, Q, Value, When
+from django.db.models.functions import Coalesce, ExtractYear
 from django.utils import timezone
 
 from apps.accounts.models import Organisation
 from apps.accounts.services import organisations_ensure
 from apps.catalogue.selectors import cn_index
+from apps.estimates.models import Estimate, Tier
 from apps.estimates.services import estimates_choose
 from apps.evidence.models import IngestRun
 from apps.evidence.services import IngestOutcome, ingest_rows_store, ingest_run_finish
@@ -173,6 +176,9 @@ def shipments_ingest(*, run: IngestRun) -> IngestOutcome:
         )
         ingest_run_finish(run=run, outcome=outcome)
     shipment_installations_link()
+    # The best estimate of the new lines (and the CBAM figure of a line reaching a
+    # verified installation through a link): docs/design.md, the two figures.
+    shipment_figures_rechoose(ingest_run_id=run.pk, actor=run.requested_by)
     return outcome
 
 
@@ -533,11 +539,18 @@ def shipment_totals_rebuild(*, months: set[dt.date] | None = None) -> None:
         cursor.execute(
             f"""
             INSERT INTO shipments_shipmenttotal (origin, cn_code, exporter_id, month,
-                shipments, net_mass_t, embedded_emissions_t, estimated_mass_t, default_mass_t)
+                shipments, net_mass_t, embedded_emissions_t, estimated_mass_t, default_mass_t,
+                best_embedded_emissions_t, best_verified_mass_t, best_disclosed_mass_t,
+                best_modelled_mass_t, best_default_mass_t)
             SELECT origin, cn_code, exporter_id, {month_sql} AS m, COUNT(*), SUM(net_mass_t),
                 COALESCE(SUM(embedded_emissions_t), 0),
                 COALESCE(SUM(CASE WHEN estimate_id IS NOT NULL THEN net_mass_t END), 0),
-                COALESCE(SUM(CASE WHEN tier = 'default' THEN net_mass_t END), 0)
+                COALESCE(SUM(CASE WHEN tier = 'default' THEN net_mass_t END), 0),
+                COALESCE(SUM(best_embedded_emissions_t), 0),
+                COALESCE(SUM(CASE WHEN best_tier = 'verified' THEN net_mass_t END), 0),
+                COALESCE(SUM(CASE WHEN best_tier = 'disclosed' THEN net_mass_t END), 0),
+                COALESCE(SUM(CASE WHEN best_tier = 'modelled' THEN net_mass_t END), 0),
+                COALESCE(SUM(CASE WHEN best_tier = 'default' THEN net_mass_t END), 0)
             FROM shipments_shipment WHERE {where}
             GROUP BY origin, cn_code, exporter_id, {month_sql}
             """,
@@ -579,3 +592,432 @@ def trade_aggregates_ingest(*, run: IngestRun) -> IngestOutcome:
             meta=meta,
             extra={"kind": "aggregate statistics"},
         )
+
+
+# --- The two figures of a shipment (docs/design.md) --------------------------------------
+
+
+@dataclass
+class RechooseOutcome:
+    """What :func:`shipment_figures_rechoose` changed: the shipments whose CBAM figure or
+    best estimate moved, the months they fall in, their best tiers before."""
+
+    shipments: int
+    months: list[str]
+    tiers_before: dict[str, int] = field(default_factory=dict)
+    groups: int = 0
+    mixtures: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)  # by step, for the benchmark
+
+
+_RUNG = {Tier.VERIFIED: 0, Tier.DISCLOSED: 1, Tier.MODELLED: 2}
+
+
+def _rung_candidates(*, installations: set[int], years: set[int]) -> dict:
+    """(installation id, year) → current verified/disclosed/modelled estimates of it, best
+    rung first, then newest."""
+    found: dict[tuple[int, int], list[Estimate]] = {}
+    if not installations:
+        return found
+    qs = Estimate.objects.filter(
+        tier__in=list(_RUNG),
+        superseded_by__isnull=True,
+        installation_id__in=sorted(installations),
+        period_start__year__in=sorted(years),
+    ).defer("trace")
+    for e in qs:
+        found.setdefault((e.installation_id, e.period_start.year), []).append(e)
+    for rows in found.values():
+        rows.sort(key=lambda e: (_RUNG[e.tier], -e.pk))
+    return found
+
+
+def _pick(candidates: dict, inst: int, origin: str, cn: str, year: int, *, verified=False):
+    for e in candidates.get((inst, year), []):
+        if verified and e.tier != Tier.VERIFIED:
+            continue
+        if e.origin == origin and cn.startswith(e.cn_code):
+            return e
+    return None
+
+
+def _mixture_case(parts: list) -> dict:
+    """The ``estimate.mixture`` case of ``parts`` [(installation, estimate)]."""
+    from apps.facilities.selectors import installation_capacity_t
+
+    capacities = [installation_capacity_t(inst) for inst, _ in parts]
+    # A plant whose capacity the registry does not state weighs as the mean of the others
+    # (all equal when none states one); docs/registry.md.
+    known = [c for c in capacities if c]
+    fill = sum(known) / len(known) if known else 1.0
+    return {
+        "methodology": "estimate.mixture",
+        "components": [
+            {
+                "estimate": e.pk,
+                "installation": inst.identifier,
+                "tier": e.tier,
+                "capacity_t": cap or fill,
+                "see_direct_t_per_t": e.see_direct_t_per_t,
+                "see_indirect_t_per_t": e.see_indirect_t_per_t,
+                "see_total_t_per_t": e.see_total_t_per_t,
+                "p05_t_per_t": e.interval_low_t_per_t,
+                "p95_t_per_t": e.interval_high_t_per_t,
+            }
+            for (inst, e), cap in zip(parts, capacities, strict=True)
+        ],
+    }
+
+
+def _mixtures_ensure(wanted: dict[tuple, list], actor) -> dict[tuple, Estimate]:
+    """The mixture estimate of each (exporter, origin, CN, year) → parts: computed by the
+    pure engine (``methodologies.mixture``); an unchanged mix reuses its estimate, a new
+    one is recorded and supersedes the earlier, all in one transaction."""
+    import methodologies
+    from apps.estimates.models import mixture_subject_key
+    from apps.estimates.services import estimate_record, estimates_supersede
+
+    results = {
+        key: (mixture_subject_key(*key), methodologies.run_case(_mixture_case(parts)))
+        for key, parts in wanted.items()
+    }
+    current: dict[str, list[Estimate]] = {}
+    for e in Estimate.objects.filter(
+        subject_key__in=[subject for subject, _ in results.values()],
+        superseded_by__isnull=True,
+    ).defer("trace"):
+        current.setdefault(e.subject_key, []).append(e)
+    out: dict[tuple, Estimate] = {}
+    fresh = []
+    for key, (subject, result) in results.items():
+        same = [e for e in current.get(subject, []) if e.trace_sha256 == result["trace_sha256"]]
+        if same:
+            out[key] = same[0]
+        else:
+            fresh.append((key, subject, result))
+    if fresh:
+        with transaction.atomic():
+            for (exporter, origin, cn, year), subject, result in fresh:
+                estimate = estimate_record(
+                    result=result,
+                    subject_key=subject,
+                    tier=result["tier"],
+                    cn_code=cn,
+                    origin=origin,
+                    period_start=dt.date(year, 1, 1),
+                    period_end=dt.date(year, 12, 31),
+                    actor=actor,
+                )
+                estimates_supersede(old=current.get(subject, []), new=estimate, actor=actor)
+                out[(exporter, origin, cn, year)] = estimate
+    return out
+
+
+_GROUPS = "shipment_figures"
+_LINKED = "shipment_figures_linked"
+
+
+def _exporter_key_sql(alias: str) -> str:
+    """The exporter part of a shipment's group: its exporter when it declares no
+    installation and the exporter reaches plants, else 0."""
+    return (
+        f"CASE WHEN {alias}.installation_id IS NULL AND {alias}.exporter_id IN "
+        f"(SELECT exporter_id FROM {_LINKED}) THEN {alias}.exporter_id ELSE 0 END"
+    )
+
+
+def shipment_figures_rechoose(
+    *,
+    installations: list[int] | None = None,
+    exporters: list[int] | None = None,
+    ingest_run_id: int | None = None,
+    actor=None,
+) -> RechooseOutcome:
+    """Re-choose both figures of the current shipments concerned by new evidence, in one
+    set-based ``UPDATE … FROM`` (docs/design.md, the two figures of a shipment).
+
+    Concerned: the shipments declaring one of ``installations`` or whose exporter reaches
+    one (a disclosure confirmed, a verification report, a modelling run); those of
+    ``exporters`` (a link confirmed); those of an ingest run; all when nothing is given
+    (a registry release). A shipment reaches an installation through the id its
+    declaration carries (``installation``), else through its exporter's plants (owned or
+    linked by a confirmed match).
+
+    The choice depends only on the shipment's group (origin, CN code, year, declared
+    installation, exporter where it reaches plants), so it is made once per group in
+    Python and written to every row of the group by one ``UPDATE … FROM`` joined on the
+    group, only where a figure differs:
+
+    - CBAM figure: a verified estimate of the declared installation, else the default
+      value with the year's mark-up;
+    - best estimate: the best rung (verified, disclosed, modelled) of the declared
+      installation; else of the exporter's plants of that origin able to make the good
+      (one plant: its estimate; several: their capacity-weighted mixture,
+      ``methodologies.mixture``); else the default value without mark-up.
+
+    Then the monthly totals of the months touched are rebuilt, and the change audited."""
+    from apps.audit.services import audit_append
+    from apps.estimates.services import default_estimates_ensure
+    from apps.facilities.models import Installation
+    from apps.facilities.selectors import exporter_installation_links
+
+    clock = [time.perf_counter()]
+    seconds: dict[str, float] = {}
+
+    def lap(step: str) -> None:
+        clock.append(time.perf_counter())
+        seconds[step] = round(clock[-1] - clock[-2], 3)
+
+    shipment_installations_link()
+    links = exporter_installation_links()
+    scope = Shipment.objects.filter(is_current=True)
+    if installations is not None or exporters is not None:
+        q = Q(pk__in=[])
+        if installations:
+            reaching = [org for org, insts in links.items() if insts & set(installations)]
+            q |= Q(installation_id__in=installations) | Q(
+                installation__isnull=True, exporter_id__in=reaching
+            )
+        if exporters:
+            q |= Q(exporter_id__in=exporters)
+        scope = scope.filter(q)
+    if ingest_run_id is not None:
+        scope = scope.filter(ingest_run_id=ingest_run_id)
+    linked = set(links)
+    rows = (
+        scope.annotate(
+            y=ExtractYear("date"),
+            inst=Coalesce("installation_id", 0),
+            ek=Case(
+                When(installation__isnull=True, exporter_id__in=linked, then=F("exporter_id")),
+                default=Value(0),
+            ),
+        )
+        .values_list("origin", "cn_code", "y", "inst", "ek")
+        .distinct()
+    )
+    groups = [(o, c, int(y), int(i), int(e)) for o, c, y, i, e in rows]
+    if not groups:
+        return RechooseOutcome(0, [])
+    years = {g[2] for g in groups}
+    keys = sorted({(o, c, y) for o, c, y, _, _ in groups})
+    marked = default_estimates_ensure(groups=keys, without_markup=False, actor=actor)
+    unmarked = default_estimates_ensure(groups=keys, without_markup=True, actor=actor)
+    plants = {g[3] for g in groups if g[3]} | {i for g in groups if g[4] for i in links[g[4]]}
+    candidates = _rung_candidates(installations=plants, years=years)
+    installs = Installation.objects.in_bulk(sorted(plants))
+    # Pass 1: the rungs of declared installations, and the plants of linked exporters.
+    chosen, wanted = {}, {}
+    for o, c, y, inst, ek in groups:
+        cbam = (_pick(candidates, inst, o, c, y, verified=True) if inst else None) or marked.get(
+            (o, c, y)
+        )
+        best = _pick(candidates, inst, o, c, y) if inst else None
+        if best is None and ek:
+            parts = [
+                (installs[i], e)
+                for i in sorted(links[ek])
+                if i in installs
+                and installs[i].country == o
+                and (e := _pick(candidates, i, o, c, y)) is not None
+            ]
+            if len(parts) == 1:
+                best = parts[0][1]
+            elif parts:
+                wanted[(ek, o, c, y)] = parts
+        chosen[(o, c, y, inst, ek)] = (cbam, best)
+    lap("groups_and_defaults")
+    # Pass 2: the mixtures (one engine run each, recorded together), then the table.
+    mixed = _mixtures_ensure(wanted, actor) if wanted else {}
+    lap("mixtures")
+    mixtures = len(mixed)
+    table = []
+    for (o, c, y, inst, ek), (cbam, best) in chosen.items():
+        best = best or mixed.get((ek, o, c, y)) or unmarked.get((o, c, y))
+        table.append(
+            (
+                o,
+                c,
+                dt.date(y, 1, 1),
+                dt.date(y + 1, 1, 1),
+                inst,
+                ek,
+                cbam.pk if cbam else None,
+                cbam.tier if cbam else "",
+                cbam.see_total_t_per_t if cbam else None,
+                best.pk if best else None,
+                best.tier if best else "",
+                best.see_total_t_per_t if best else None,
+            )
+        )
+    with transaction.atomic():
+        targeted = installations is not None or exporters is not None
+        before, months, count = _figures_write(table, linked, tiers_before=targeted)
+        lap("update")
+        if count and connection.vendor != "postgresql":
+            shipment_totals_rebuild(months=months)  # PostgreSQL: deltas in the UPDATE
+            lap("totals")
+            audit_append(
+                actor=actor,
+                action="shipments.figures_rechoose",
+                object_type="shipment",
+                object_id="*",
+                payload={
+                    "installations": installations,
+                    "exporters": exporters,
+                    "ingest_run": ingest_run_id,
+                    "groups": len(groups),
+                    "shipments": count,
+                    "best_tiers_before": before,
+                    "months": sorted(m.isoformat() for m in months),
+                },
+            )
+    lap("commit")
+    return RechooseOutcome(
+        count, sorted(m.isoformat() for m in months), before, len(groups), mixtures, seconds
+    )
+
+
+_BEST_TIERS = ("verified", "disclosed", "modelled", "default")
+_FIGURES_UPDATE_PG = (
+    """
+WITH u AS (
+    UPDATE shipments_shipment AS s SET estimate_id = g.cbam_id, tier = g.cbam_tier,
+        embedded_emissions_t = s.net_mass_t * g.cbam_see, best_estimate_id = g.best_id,
+        best_tier = g.best_tier, best_embedded_emissions_t = s.net_mass_t * g.best_see
+    FROM {groups} g, shipments_shipment o
+    WHERE o.id = s.id AND {join} AND {differs}
+    RETURNING s.origin, s.cn_code, s.exporter_id, date_trunc('month', s.date)::date AS month,
+        s.net_mass_t AS m, o.estimate_id AS old_est, o.tier AS old_tier,
+        o.embedded_emissions_t AS old_emb, o.best_tier AS old_best_tier,
+        o.best_embedded_emissions_t AS old_best_emb, s.estimate_id AS est, s.tier AS new_tier,
+        s.embedded_emissions_t AS emb, s.best_tier AS best_tier,
+        s.best_embedded_emissions_t AS best_emb
+), d AS (
+    SELECT origin, cn_code, exporter_id, month,
+        SUM(COALESCE(emb, 0) - COALESCE(old_emb, 0)) AS emb,
+        SUM(CASE WHEN est IS NOT NULL THEN m ELSE 0 END
+            - CASE WHEN old_est IS NOT NULL THEN m ELSE 0 END) AS est_mass,
+        SUM(CASE WHEN new_tier = 'default' THEN m ELSE 0 END
+            - CASE WHEN old_tier = 'default' THEN m ELSE 0 END) AS def_mass,
+        SUM(COALESCE(best_emb, 0) - COALESCE(old_best_emb, 0)) AS best_emb, """
+    + ", ".join(
+        f"SUM(CASE WHEN best_tier = '{t}' THEN m ELSE 0 END"
+        f" - CASE WHEN old_best_tier = '{t}' THEN m ELSE 0 END) AS best_{t}"
+        for t in _BEST_TIERS
+    )
+    + """
+    FROM u GROUP BY 1, 2, 3, 4
+), t AS (
+    UPDATE shipments_shipmenttotal AS t SET
+        embedded_emissions_t = t.embedded_emissions_t + d.emb,
+        estimated_mass_t = t.estimated_mass_t + d.est_mass,
+        default_mass_t = t.default_mass_t + d.def_mass,
+        best_embedded_emissions_t = t.best_embedded_emissions_t + d.best_emb, """
+    + ", ".join(f"best_{t}_mass_t = t.best_{t}_mass_t + d.best_{t}" for t in _BEST_TIERS)
+    + """
+    FROM d WHERE t.origin = d.origin AND t.cn_code = d.cn_code
+        AND t.exporter_id = d.exporter_id AND t.month = d.month
+    RETURNING 1
+)
+SELECT old_best_tier, month, COUNT(*) FROM u GROUP BY 1, 2
+"""
+)
+
+
+def _month(value) -> dt.date:
+    if isinstance(value, str):
+        return dt.date.fromisoformat(value[:10])
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+def _figures_write(
+    table: list[tuple], linked: set[int], *, tiers_before: bool
+) -> tuple[dict, set, int]:
+    """Write the chosen figures of each group to its rows (temporary tables, then one
+    ``UPDATE … FROM``); returns the best tiers before (counted by a read first when
+    ``tiers_before``: a targeted pass; a full pass skips that read), the months and the
+    row count. On PostgreSQL the months come back from the UPDATE itself."""
+    vendor = connection.vendor
+    temp = "TEMPORARY"
+    drop = "ON COMMIT DROP" if vendor == "postgresql" else ""
+    ek_sql = _exporter_key_sql("s")
+    join = f"""
+        s.is_current AND s.origin = g.origin AND s.cn_code = g.cn_code
+        AND s.date >= g.year_start AND s.date < g.year_end
+        AND COALESCE(s.installation_id, 0) = g.inst AND {ek_sql} = g.ek
+    """
+    differs = """(
+        s.estimate_id IS DISTINCT FROM g.cbam_id OR s.tier IS DISTINCT FROM g.cbam_tier
+        OR s.best_estimate_id IS DISTINCT FROM g.best_id
+        OR s.best_tier IS DISTINCT FROM g.best_tier
+        OR s.embedded_emissions_t IS DISTINCT FROM s.net_mass_t * g.cbam_see
+        OR s.best_embedded_emissions_t IS DISTINCT FROM s.net_mass_t * g.best_see)"""
+    if vendor == "sqlite":
+        differs = differs.replace("IS DISTINCT FROM", "IS NOT")
+    month_sql, month_params = connection.ops.date_trunc_sql("month", "s.date", (), None)
+    with connection.cursor() as cursor:
+        for name in (_GROUPS, _LINKED):
+            cursor.execute(f"DROP TABLE IF EXISTS {name}")
+        cursor.execute(
+            f"""CREATE {temp} TABLE {_GROUPS} (origin varchar(2), cn_code varchar(8),
+            year_start date, year_end date, inst bigint, ek bigint, cbam_id bigint,
+            cbam_tier varchar(16), cbam_see double precision, best_id bigint,
+            best_tier varchar(16), best_see double precision) {drop}"""
+        )
+        cursor.execute(f"CREATE {temp} TABLE {_LINKED} (exporter_id bigint) {drop}")
+        cursor.executemany(f"INSERT INTO {_LINKED} VALUES (%s)", [(i,) for i in sorted(linked)])
+        if vendor == "postgresql":
+            with cursor.copy(f"COPY {_GROUPS} FROM STDIN") as copy:
+                for row in table:
+                    copy.write_row(row)
+            cursor.execute(f"ANALYZE {_GROUPS}")
+        else:
+            cursor.executemany(f"INSERT INTO {_GROUPS} VALUES ({', '.join(['%s'] * 12)})", table)
+        before: dict[str, int] = {}
+        months: set[dt.date] = set()
+        if vendor != "postgresql":
+            cursor.execute(
+                f"""SELECT s.best_tier, {month_sql}, COUNT(*) FROM shipments_shipment s
+                JOIN {_GROUPS} g ON {join} WHERE {differs} GROUP BY 1, 2""",
+                month_params,
+            )
+            for tier, month, n in cursor.fetchall():
+                before[tier or "none"] = before.get(tier or "none", 0) + n
+                months.add(_month(month))
+            if not before:
+                return before, months, 0
+        update = f"""UPDATE shipments_shipment AS s SET estimate_id = g.cbam_id,
+            tier = g.cbam_tier, embedded_emissions_t = s.net_mass_t * g.cbam_see,
+            best_estimate_id = g.best_id, best_tier = g.best_tier,
+            best_embedded_emissions_t = s.net_mass_t * g.best_see
+            FROM {_GROUPS} g WHERE {join} AND {differs}"""
+        count = 0
+        if vendor == "postgresql":
+            # One statement: the UPDATE (joined to the rows as they were, ``o``), the
+            # totals' deltas of the rows it changed added to the monthly totals, and the
+            # best tiers before and months returned. No rebuild of whole months.
+            cursor.execute(_FIGURES_UPDATE_PG.format(groups=_GROUPS, join=join, differs=differs))
+            for tier, month, n in cursor.fetchall():
+                before[tier or "none"] = before.get(tier or "none", 0) + n
+                months.add(_month(month))
+                count += n
+            if not tiers_before:
+                before = {}
+        else:
+            cursor.execute(update)
+            count = cursor.rowcount
+        if vendor != "postgresql":
+            for name in (_GROUPS, _LINKED):
+                cursor.execute(f"DROP TABLE IF EXISTS {name}")
+    return before, months, count
+
+
+def shipment_estimates_apply(*, estimate: Estimate, actor=None) -> RechooseOutcome:
+    """Re-choose both figures of the shipments a new estimate of an installation may
+    concern (those declaring it, those of exporters reaching it): the shipments app owns
+    pointing shipments at estimates; the disclosures and the modelling call this. Call
+    inside the transaction that records the estimate."""
+    if estimate.installation_id is None:
+        return RechooseOutcome(0, [])
+    return shipment_figures_rechoose(installations=[estimate.installation_id], actor=actor)

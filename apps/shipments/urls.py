@@ -7,11 +7,12 @@ from django.urls import include, path
 
 from apps.common.routers import ApiRouter
 from apps.shipments import importer_views, reconciliation_views, views
-from apps.shipments.api import ShipmentViewSet, TotalsView, TradeAggregateViewSet
+from apps.shipments.api import RiskView, ShipmentViewSet, TotalsView, TradeAggregateViewSet
 
 urlpatterns: list = [
     path("shipments/", views.shipment_list_view, name="shipment-list"),
     path("shipments/<int:pk>/", views.shipment_detail_view, name="shipment-detail"),
+    path("risk/", views.risk_view, name="risk"),
     path("importers/", importer_views.importer_list_view, name="importer-list"),
     path("importer/", importer_views.importer_home_view, name="importer-home"),
     path("importer/report.xml", importer_views.importer_report_view, name="importer-report"),
@@ -32,6 +33,7 @@ router.register("shipments", ShipmentViewSet, basename="shipment")
 router.register("trade-aggregates", TradeAggregateViewSet, basename="trade-aggregate")
 api_urlpatterns: list = [
     path("totals/", TotalsView.as_view(), name="totals"),
+    path("risk/", RiskView.as_view(), name="risk"),
     path(
         "reconciliations/",
         reconciliation_views.ReconciliationListView.as_view(),

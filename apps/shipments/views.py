@@ -208,6 +208,10 @@ def shipment_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
             .exists(),
             "installation": _installation_of(shipment, request.user),
             "estimate": estimate,
+            "best": shipment.best_estimate,
+            "gap": None
+            if shipment.best_embedded_emissions_t is None or shipment.embedded_emissions_t is None
+            else shipment.embedded_emissions_t - shipment.best_embedded_emissions_t,
             "trace": trace,
             "trace_view": trace_view(trace, user=request.user) if trace else None,
             "tier_label": tier_label(estimate, trace),
@@ -261,3 +265,92 @@ def tier_label(estimate, trace: dict | None) -> str:
     if estimate.tier == "default" and markup is not None:
         label += f", {case.get('year')} mark-up (+{markup * 100:g} %)"
     return label
+
+
+# --- The risk view (docs/web.md) ---------------------------------------------------------
+
+RISK_HEADER = [
+    "kind",
+    "id",
+    "name",
+    "country",
+    "shipments",
+    "net_mass_t",
+    "cbam_embedded_emissions_t",
+    "best_embedded_emissions_t",
+    "gap_t",
+    "flags",
+    "reasons",
+]
+
+
+def risk_query(params) -> dict:
+    """The risk view's filters from a query string: CN code (digits, a prefix), origin
+    (two letters), period (ISO dates); anything else is ignored, a malformed value too."""
+    import datetime as dt
+    import re
+
+    out: dict = {}
+    cn = re.sub(r"[ .]", "", params.get("cn_code", ""))
+    if cn.isdigit() and len(cn) <= 8:
+        out["cn_code"] = cn
+    origin = params.get("origin", "").strip()
+    if re.fullmatch(r"[A-Za-z]{2}", origin):
+        out["origin"] = origin.upper()
+    for key in ("period_from", "period_to"):
+        try:
+            out[key] = dt.date.fromisoformat(params.get(key, ""))
+        except ValueError:
+            pass
+    return out
+
+
+def risk_readers(user) -> bool:
+    """Officials, auditors and admins: the view names every exporter."""
+    from apps.accounts.models import User
+
+    return user.is_authenticated and (user.is_superuser or user.role != User.Role.EXPORTER)
+
+
+@login_required
+def risk_view(request: HttpRequest) -> HttpResponse:
+    """Exporters and installations ranked by the gap between the CBAM figure and the best
+    estimate, with the flags that explain it; ``?format=csv`` exports the ranking."""
+    from django.core.exceptions import PermissionDenied
+
+    from apps.shipments.risk import risk_ranking
+
+    if not risk_readers(request.user):
+        raise PermissionDenied("the risk view is for officials, auditors and admins")
+    query = risk_query(request.GET)
+    ranking = risk_ranking(**query)
+    if request.GET.get("format") == "csv":
+        rows = [
+            [
+                r.kind,
+                r.id,
+                r.name,
+                r.country,
+                r.shipments,
+                r.net_mass_t,
+                r.cbam_t,
+                r.best_t,
+                r.gap_t,
+                " | ".join(f["flag"] for f in r.flags),
+                " | ".join(r.reasons),
+            ]
+            for r in [*ranking["exporters"], *ranking["installations"]]
+        ]
+        return csv_response("risk.csv", RISK_HEADER, rows)
+    return render(
+        request,
+        "shipments/risk.html",
+        {
+            "exporters": ranking["exporters"],
+            "installations": ranking["installations"],
+            "query": {
+                k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in query.items()
+            },
+            "csv_query": request.GET.urlencode(),
+        },
+    )

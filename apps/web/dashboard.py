@@ -36,6 +36,12 @@ _SUMS = {
     "embedded_emissions_t": Sum("embedded_emissions_t"),
     "estimated_mass_t": Sum("estimated_mass_t"),
     "default_mass_t": Sum("default_mass_t"),
+    # The best estimate (docs/design.md, the two figures of a shipment).
+    "best_embedded_emissions_t": Sum("best_embedded_emissions_t"),
+    "best_verified_mass_t": Sum("best_verified_mass_t"),
+    "best_disclosed_mass_t": Sum("best_disclosed_mass_t"),
+    "best_modelled_mass_t": Sum("best_modelled_mass_t"),
+    "best_default_mass_t": Sum("best_default_mass_t"),
 }
 
 

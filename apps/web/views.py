@@ -110,6 +110,24 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
             (label, value, 100 * value / overall["net_mass_t"] if overall["net_mass_t"] else 0)
             for label, value in coverage
         ],
+        # Tonnage by the best estimate's tier, and the gap between the two figures.
+        "best_coverage": [
+            (
+                label,
+                overall[f"best_{tier}_mass_t"] or 0.0,
+                100 * (overall[f"best_{tier}_mass_t"] or 0.0) / overall["net_mass_t"]
+                if overall["net_mass_t"]
+                else 0,
+            )
+            for tier, label in (
+                ("verified", "Verified"),
+                ("disclosed", "Disclosed"),
+                ("modelled", "Modelled"),
+                ("default", "Default (without mark-up)"),
+            )
+        ],
+        "figures_gap": (overall["embedded_emissions_t"] or 0.0)
+        - (overall["best_embedded_emissions_t"] or 0.0),
         "flags": flag_summary(request.user),
         "running": running,
         "chart_groups": charts.bar_chart(

@@ -102,9 +102,9 @@ def test_a_report_altered_by_hand_shows_exactly_the_alterations(report, tmp_path
 
 
 def test_the_demo_step_writes_reads_back_and_reconciles(report, users, settings, tmp_path):
-    """apps/shipments/demo.py on the small world above: no difference for the report as
+    """apps/shipments/demo_reports.py on the small world above: no difference for the report as
     written; the altered copy (first SEE direct + 0.1) differs by 905 t × 0.1 = 90.5 tCO2e."""
-    from apps.shipments import demo
+    from apps.shipments import demo_reports as demo
 
     settings.VAR_DIR = tmp_path
 

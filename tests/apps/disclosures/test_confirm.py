@@ -1,6 +1,8 @@
-"""Confirming a disclosure feeds the engine: the installation's shipments move from the
-default value to "disclosed actual", their totals follow, the trace cites the disclosure
-version, its file's SHA-256 and each value's evidence, and it recomputes byte for byte."""
+"""Confirming a disclosure feeds the engine: the installation's shipments get "disclosed
+actual" as their best estimate while their CBAM figure stays the default (only a verified
+value replaces it: docs/design.md, the two figures of a shipment), their totals follow,
+the trace cites the disclosure version, its file's SHA-256 and each value's evidence, and
+it recomputes byte for byte."""
 
 from __future__ import annotations
 
@@ -69,29 +71,36 @@ def test_confirming_moves_the_installations_shipments_to_disclosed(world, instal
     version = upload(exporter, installations["a"], template_2026(tmp_path), 2026)
     assert version.status == Status.REVIEW
     engine = disclosure_version_confirm(version=version, user=exporter)
-    assert engine["shipments"] == 2 and engine["tiers_before"] == {"default": 2}
+    # D1's two lines declare the installation; D2/1 declares none but its exporter owns
+    # the installation, so it reaches it too (docs/design.md).
+    assert engine["shipments"] == 3 and engine["tiers_before"] == {"default": 3}
 
     moved = Shipment.objects.filter(declaration_id="D1")
-    assert set(moved.values_list("tier", flat=True)) == {"disclosed"}
-    estimate = moved.first().estimate
+    assert set(moved.values_list("best_tier", flat=True)) == {"disclosed"}
+    # The CBAM figure admits verified actuals only: the default stays.
+    assert set(moved.values_list("tier", flat=True)) == {"default"}
+    estimate = moved.first().best_estimate
     np.testing.assert_allclose(estimate.see_direct_t_per_t, SEE_DIRECT, rtol=1e-12)
     np.testing.assert_allclose(estimate.see_indirect_t_per_t, SEE_INDIRECT, rtol=1e-12)
     np.testing.assert_allclose(estimate.see_total_t_per_t, SEE_DIRECT, rtol=1e-12)
     assert estimate.installation == installations["a"] and estimate.tier == "disclosed"
     for s in moved:
-        np.testing.assert_allclose(s.embedded_emissions_t, s.net_mass_t * SEE_DIRECT)
-    # The others keep their default.
-    assert Shipment.objects.get(declaration_id="D2", line=1).tier == "default"
-    assert Shipment.objects.get(declaration_id="D2", line=2).tier == "default"
+        np.testing.assert_allclose(s.best_embedded_emissions_t, s.net_mass_t * SEE_DIRECT)
+    assert Shipment.objects.get(declaration_id="D2", line=1).best_tier == "disclosed"
+    # Another CN code, another year: the default without mark-up stays their best.
+    assert Shipment.objects.get(declaration_id="D2", line=2).best_tier == "default"
     assert Shipment.objects.get(declaration_id="D3").tier == d3_tier  # outside the period
-    # Totals follow: 1,500 t left the default rung.
+    # Totals follow: the CBAM figure's default mass is unchanged; 3,500 t of best
+    # estimates are now disclosed.
     after_default = sum(ShipmentTotal.objects.values_list("default_mass_t", flat=True))
-    np.testing.assert_allclose(default_mass - after_default, 1500.0)
-    total = sum(ShipmentTotal.objects.values_list("embedded_emissions_t", flat=True))
-    np.testing.assert_allclose(
-        total,
-        sum(e or 0.0 for e in Shipment.objects.values_list("embedded_emissions_t", flat=True)),
-    )
+    np.testing.assert_allclose(default_mass - after_default, 0.0)
+    disclosed = sum(ShipmentTotal.objects.values_list("best_disclosed_mass_t", flat=True))
+    np.testing.assert_allclose(disclosed, 3500.0)
+    for column in ("embedded_emissions_t", "best_embedded_emissions_t"):
+        total = sum(ShipmentTotal.objects.values_list(column, flat=True))
+        np.testing.assert_allclose(
+            total, sum(e or 0.0 for e in Shipment.objects.values_list(column, flat=True))
+        )
 
     trace = json.loads(estimate.trace)
     provenance = trace["provenance"]
@@ -117,8 +126,7 @@ def test_confirming_moves_the_installations_shipments_to_disclosed(world, instal
     verified = api.post(f"/api/v1/estimates/{estimate.pk}/verify").json()
     assert verified["match"] is True
     assert verified["recomputed_sha256"] == estimate.trace_sha256
-    listed = api.get("/api/v1/shipments/?tier=disclosed").json()["results"]
-    assert {s["declaration_id"] for s in listed} == {"D1"}
+    assert api.get("/api/v1/shipments/?tier=disclosed").json()["results"] == []
 
 
 def test_a_correction_is_used_and_the_extracted_value_kept(world, installations, tmp_path):
@@ -140,7 +148,7 @@ def test_a_correction_is_used_and_the_extracted_value_kept(world, installations,
     assert (coke.value, coke.status, coke.corrected_value) == (410000.0, "corrected", 500.0)
     # coke now 500,000 t × 0.0282 × 107 = 1,508,700; + 105,019.2 + 475,000
     see = (1_508_700 + 105_019.2 + 475_000) / 1_285_000
-    estimate = Shipment.objects.get(declaration_id="D1", line=1).estimate
+    estimate = Shipment.objects.get(declaration_id="D1", line=1).best_estimate
     np.testing.assert_allclose(estimate.see_direct_t_per_t, see, rtol=1e-12)
     cited = {c["field"]: c for c in json.loads(estimate.trace)["provenance"]["values"]}
     assert cited["fuel[coke].amount"]["extracted"] == {"value": 410000.0, "unit": "t"}
@@ -152,7 +160,7 @@ def test_a_restatement_is_a_new_version_and_supersedes_the_earlier_estimate(
     exporter = world["exporter_a"]
     first = upload(exporter, installations["a"], template_2026(tmp_path), 2026)
     disclosure_version_confirm(version=first, user=exporter)
-    old = Shipment.objects.get(declaration_id="D1", line=1).estimate
+    old = Shipment.objects.get(declaration_id="D1", line=1).best_estimate
     second = upload(
         exporter,
         installations["a"],
@@ -163,7 +171,7 @@ def test_a_restatement_is_a_new_version_and_supersedes_the_earlier_estimate(
     disclosure_version_confirm(version=second, user=exporter)
     first.refresh_from_db()
     old.refresh_from_db()
-    new = Shipment.objects.get(declaration_id="D1", line=1).estimate
+    new = Shipment.objects.get(declaration_id="D1", line=1).best_estimate
     assert new.pk != old.pk and old.superseded_by_id == new.pk
     assert first.superseded_by_id == second.pk and first.status == Status.CONFIRMED
     assert first.values.count() == second.values.count() == 37  # nothing overwritten
@@ -171,7 +179,7 @@ def test_a_restatement_is_a_new_version_and_supersedes_the_earlier_estimate(
     assert json.loads(new.trace)["provenance"]["disclosure"]["version"] == 2
 
 
-def test_new_shipments_of_the_installation_get_the_disclosed_estimate(
+def test_new_shipments_of_the_installation_keep_the_default_as_cbam_figure(
     world, installations, tmp_path
 ):
     exporter = world["exporter_a"]
@@ -184,9 +192,11 @@ def test_new_shipments_of_the_installation_get_the_disclosed_estimate(
         net_mass_t=np.array([10.0, 10.0]),
         installation_identifier=np.array(["IN-MH-0042", ""], dtype=object),
     )
-    assert list(chosen.tier) == ["disclosed", "default"]
-    np.testing.assert_allclose(chosen.embedded_emissions_t[0], 10 * SEE_DIRECT)
-    assert Estimate.objects.get(pk=chosen.estimate_id[0]).tier == "disclosed"
+    # The CBAM figure chosen at ingest admits a verified actual only (docs/design.md): a
+    # disclosed one becomes the best estimate after the ingest
+    # (test_confirming_moves_the_installations_shipments_to_disclosed).
+    assert list(chosen.tier) == ["default", "default"]
+    assert Estimate.objects.get(pk=chosen.estimate_id[0]).tier == "default"
 
 
 def test_values_cannot_be_reviewed_once_the_version_is_confirmed(world, installations, tmp_path):
@@ -213,7 +223,7 @@ def test_the_cbam_templates_communicated_see_becomes_the_disclosed_estimate(
     assert version.kind == "cbam_template" and version.status == Status.REVIEW
     assert version.values.get(field="72085120.see_direct").cell == "Summary_Products!I10"
     disclosure_version_confirm(version=version, user=exporter)
-    estimate = Shipment.objects.get(declaration_id="D1", line=1).estimate
+    estimate = Shipment.objects.get(declaration_id="D1", line=1).best_estimate
     assert estimate.tier == "disclosed" and estimate.cn_code == "72085120"
     np.testing.assert_allclose(estimate.see_direct_t_per_t, 1.95, rtol=1e-12)
     np.testing.assert_allclose(estimate.see_indirect_t_per_t, 0.21, rtol=1e-12)
@@ -241,13 +251,13 @@ def test_a_partial_disclosure_of_a_steel_works_is_modelled_with_its_route(
     version = upload(exporter, installation, partial, 2026)
     engine = disclosure_version_confirm(version=version, user=exporter)
     assert any("route.steel (bf_bof)" in note for note in engine["notes"])
-    estimate = Shipment.objects.get(declaration_id="D1", line=1).estimate
+    estimate = Shipment.objects.get(declaration_id="D1", line=1).best_estimate
     assert estimate.tier == "modelled" and estimate.methodology == "route.steel"
     np.testing.assert_allclose(estimate.see_direct_t_per_t, 1.46, rtol=1e-12)
     np.testing.assert_allclose(estimate.see_indirect_t_per_t, SEE_INDIRECT, rtol=1e-12)
-    assert set(Shipment.objects.filter(declaration_id="D1").values_list("tier", flat=True)) == {
-        "modelled"
-    }
+    assert set(
+        Shipment.objects.filter(declaration_id="D1").values_list("best_tier", flat=True)
+    ) == {"modelled"}
     trace = json.loads(estimate.trace)
     assert trace["provenance"]["ladder"]["tier"] == "modelled"
     api = APIClient()

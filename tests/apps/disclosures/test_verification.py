@@ -56,17 +56,21 @@ def test_a_positive_report_moves_the_installations_shipments_to_verified(
     tmp_path,
 ):
     version = _confirmed(world, installations, tmp_path)
-    disclosed = Shipment.objects.get(declaration_id="D1", line=1).estimate
+    disclosed = Shipment.objects.get(declaration_id="D1", line=1).best_estimate
     assert disclosed.tier == "disclosed"
     url = f"/api/v1/disclosures/{version.disclosure_id}/verification-reports/"
     answer = _api(world["exporter_a"]).post(url, report(), format="json")
     assert answer.status_code == 201, answer.content
     body = answer.json()
-    assert body["verified"] is True and body["shipments"] == 2
+    # D1's two lines (both figures) and D2/1, undeclared but of the exporter owning the
+    # installation (its best estimate only: docs/design.md, the two figures).
+    assert body["verified"] is True and body["shipments"] == 3
 
     moved = Shipment.objects.filter(declaration_id="D1")
     assert set(moved.values_list("tier", flat=True)) == {"verified"}
+    assert set(moved.values_list("best_tier", flat=True)) == {"verified"}
     estimate = moved.first().estimate
+    assert moved.first().best_estimate_id == estimate.pk
     assert estimate.tier == "verified" and estimate.pk != disclosed.pk
     # The same data, now verified: the numbers do not change, the rung does.
     np.testing.assert_allclose(estimate.see_direct_t_per_t, SEE_DIRECT, rtol=1e-12)
@@ -94,8 +98,11 @@ def test_a_negative_opinion_is_kept_and_changes_no_rung(world, installations, tm
     answer = _api(world["official"]).post(url, report(opinion="negative"), format="json")
     assert answer.status_code == 201 and answer.json()["verified"] is False
     assert VerificationReport.objects.filter(disclosure=version.disclosure).count() == 1
+    best = set(Shipment.objects.filter(declaration_id="D1").values_list("best_tier", flat=True))
+    assert best == {"disclosed"}
+    # Not verified: the CBAM figure stays the default (docs/design.md).
     tiers = set(Shipment.objects.filter(declaration_id="D1").values_list("tier", flat=True))
-    assert tiers == {"disclosed"}
+    assert tiers == {"default"}
     assert not Estimate.objects.filter(tier="verified").exists()
 
 
@@ -204,7 +211,7 @@ def test_a_partial_disclosure_of_a_dri_eaf_works_is_modelled_with_its_dri(
     version = upload(world["exporter_a"], installation, path, 2026)
     engine = disclosure_version_confirm(version=version, user=world["exporter_a"])
     assert any("route.steel (dri_eaf)" in note for note in engine["notes"]), engine["notes"]
-    estimate = Shipment.objects.get(declaration_id="D1", line=1).estimate
+    estimate = Shipment.objects.get(declaration_id="D1", line=1).best_estimate
     assert estimate.tier == "modelled" and estimate.methodology == "route.steel"
     np.testing.assert_allclose(
         estimate.see_direct_t_per_t, 0.08 + 0.70 * 900_000 / 1_285_000, rtol=1e-12
@@ -216,7 +223,7 @@ def test_a_partial_disclosure_of_a_dri_eaf_works_is_modelled_with_its_dri(
     # A positive verification report does not make a route model "verified".
     url = f"/api/v1/disclosures/{version.disclosure_id}/verification-reports/"
     assert _api(world["exporter_a"]).post(url, report(), format="json").status_code == 201
-    estimate = Shipment.objects.get(declaration_id="D1", line=1).estimate
+    estimate = Shipment.objects.get(declaration_id="D1", line=1).best_estimate
     assert estimate.tier == "modelled"
 
 

@@ -14,7 +14,7 @@ three checks, each of which a rewrite of the ``estimates`` table fails:
    total, interval, tier, ``direct_only``, methodology) equal the trace's result; then, in
    one query each, every current shipment on a checked estimate carries its tier and
    ``net mass × SEE total``, and the monthly totals are the sums of the current shipments
-   (``apps.estimates.services.shipments_served_differences`` and ``totals_differences``).
+   (``apps.shipments.selectors.shipments_served_differences`` and ``totals_differences``).
    A rewrite of a column, a shipment's emissions or a total fails here, whatever the
    trace says.
 
@@ -36,11 +36,8 @@ import methodologies
 from apps.audit.models import AuditEvent
 from apps.estimates.api import EstimateFilter, trace_rows
 from apps.estimates.models import Estimate
-from apps.estimates.services import (
-    estimate_verify,
-    shipments_served_differences,
-    totals_differences,
-)
+from apps.estimates.services import estimate_verify
+from apps.shipments.selectors import shipments_served_differences, totals_differences
 from methodologies.errors import MethodologyError
 
 
@@ -86,7 +83,7 @@ def estimate_check(estimate: Estimate, logged: dict[str, set[str]] | None) -> li
             f"stored trace hashes to {digest}, not trace_sha256 {estimate.trace_sha256}"
         )
     try:
-        result = estimate_verify(estimate=estimate, shipments=False)
+        result = estimate_verify(estimate=estimate)
     except (ValueError, KeyError, TypeError, MethodologyError) as exc:
         failures.append(f"cannot recompute: {exc!r}")
     else:

@@ -41,6 +41,7 @@ DEMO_STEPS = [
     "apps.satellite.demo.run",
     "apps.disclosures.demo.run",
     "apps.shipments.demo.run",
+    "apps.shipments.demo_reports.run",
     "apps.pact.demo.run",
     "apps.audit.demo.run",
 ]

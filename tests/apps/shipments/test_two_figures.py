@@ -1,0 +1,203 @@
+"""Both figures of a shipment (docs/design.md): the CBAM figure (verified, else default
+with mark-up) and the best estimate (verified, disclosed, modelled, a capacity-weighted
+mixture of the exporter's plants, else default without mark-up), re-chosen when evidence
+changes, with flags and the officials' risk view.
+
+Hand-worked numbers (Annex I of IR 2025/2621, Türkiye, CN 7208: total 2.4275 tCO2e/t,
+direct-only; 2026 mark-up +10 % → 2.6703):
+
+- plant P1, 3,000,000 t/a, modelled 2.2 t/t [1.9, 2.5]; plant P2, 1,000,000 t/a,
+  modelled 0.6 t/t [0.5, 0.7];
+- mixture weights 0.75 / 0.25 → SEE 0.75 × 2.2 + 0.25 × 0.6 = 1.8 t/t; its 5 %/95 %
+  quantiles (σ1 = 0.6 / 3.2897, σ2 = 0.2 / 3.2897) 0.548833 / 2.473779 t/t
+  (methodologies/mixture.py; checked by tests/methodologies/test_mixture.py);
+- 1,000 t shipped: CBAM figure 2,670.3 t, best estimate 1,800 t, gap 870.3 tCO2e; the
+  default 2.6703 exceeds the p95 2.473779: ``default_overstates``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import transaction
+from rest_framework.test import APIClient
+
+from apps.estimates.services import estimate_record
+from apps.facilities.models import Installation, MatchSuggestion
+from apps.facilities.services import match_decide
+from apps.shipments.models import Shipment, ShipmentTotal
+from apps.shipments.services import shipment_estimates_apply, shipment_figures_rechoose
+from methodologies.trace import canonical_bytes, sha256_hex
+from tests.apps.helpers import DEFAULTS_CSV, ingest_json, write_customs
+
+pytestmark = pytest.mark.services
+
+
+def modelled(installation, see, low, high, tier="modelled", cn="7208"):
+    """A modelled (or disclosed) estimate as ``model_installations`` records it."""
+    result = {"see_direct_t_per_t": see, "see_total_t_per_t": see, "tier": tier}
+    trace = {
+        "methodology": {"id": "test.modelled", "version": "0"},
+        "case": {"installation": installation.identifier},
+        "result": {**result, "interval_low_t_per_t": low, "interval_high_t_per_t": high},
+    }
+    with transaction.atomic():  # audited with the change it records
+        return _record(installation, result, trace, low, high, tier, cn, see)
+
+
+def _record(installation, result, trace, low, high, tier, cn, see):
+    return estimate_record(
+        result={
+            **result,
+            "interval_low_t_per_t": low,
+            "interval_high_t_per_t": high,
+            "trace": trace,
+            "trace_sha256": sha256_hex(canonical_bytes(trace)),
+        },
+        subject_key=f"modelled|{installation.identifier}|{cn}|2026|{see}",
+        tier=tier,
+        cn_code=cn,
+        origin=installation.country,
+        period_start=dt.date(2026, 1, 1),
+        period_end=dt.date(2026, 12, 31),
+        installation=installation,
+    )
+
+
+@pytest.fixture
+def world(postgres_tx, users, tmp_path):
+    ingest_json("defaults", DEFAULTS_CSV)
+    ingest_json(
+        "customs",
+        write_customs(
+            tmp_path / "customs.csv",
+            [
+                "F1,1,2026-03-02,72085120,TR,Exporter B,Imp,1000000,,4000,",
+                "F1,2,2026-04-02,72085120,IN,Exporter A,Imp,500000,,4000,",
+            ],
+        ),
+    )
+    p1 = Installation.objects.create(
+        identifier="P1",
+        name="Plant One (real name in the demo)",
+        country="TR",
+        capacities=[{"unit": "BF", "status": "operating", "capacity_t": 3_000_000}],
+    )
+    p2 = Installation.objects.create(
+        identifier="P2",
+        name="Plant Two",
+        country="TR",
+        capacities=[{"unit": "EAF", "status": "operating", "capacity_t": 1_000_000}],
+    )
+    e1 = modelled(p1, 2.2, 1.9, 2.5)
+    e2 = modelled(p2, 0.6, 0.5, 0.7)
+    return {**users, "p1": p1, "p2": p2, "e1": e1, "e2": e2}
+
+
+def link(world, plant, decision="confirmed"):
+    suggestion, _ = MatchSuggestion.objects.get_or_create(
+        kind=MatchSuggestion.Kind.INSTALLATION,
+        organisation=world["org_b"],
+        installation=plant,
+        defaults={"score": 0.9},
+    )
+    return match_decide(suggestion_id=suggestion.pk, decision=decision, actor=world["official"])
+
+
+def test_before_any_evidence_the_best_estimate_is_the_default_without_markup(world):
+    s = Shipment.objects.get(declaration_id="F1", line=1)
+    assert (s.tier, s.best_tier) == ("default", "default")
+    assert s.estimate.see_total_t_per_t == 2.6703
+    assert s.best_estimate.see_total_t_per_t == 2.4275  # the published total, unmarked
+    assert s.best_embedded_emissions_t == pytest.approx(1000 * 2.4275)
+
+
+def test_linked_plants_give_the_capacity_weighted_mixture(world):
+    link(world, world["p1"])
+    s = Shipment.objects.get(declaration_id="F1", line=1)
+    assert s.best_estimate_id == world["e1"].pk  # one plant: its estimate
+    link(world, world["p2"])
+    s.refresh_from_db()
+    mix = s.best_estimate
+    assert mix.methodology == "estimate.mixture" and mix.tier == "modelled"
+    assert mix.see_total_t_per_t == pytest.approx(1.8)
+    assert (mix.interval_low_t_per_t, mix.interval_high_t_per_t) == (0.548833, 2.473779)
+    assert s.tier == "default" and s.embedded_emissions_t == pytest.approx(2670.3)
+    assert s.best_embedded_emissions_t == pytest.approx(1800.0)
+    # The other exporter's shipment is untouched (still its unmarked default).
+    other = Shipment.objects.get(declaration_id="F1", line=2)
+    assert other.best_tier == "default" and other.best_estimate.see_total_t_per_t == 4.28
+    # Totals follow, both figures.
+    total = ShipmentTotal.objects.get(exporter=world["org_b"])
+    assert total.best_embedded_emissions_t == pytest.approx(1800.0)
+    assert total.best_modelled_mass_t == pytest.approx(1000.0)
+    assert total.embedded_emissions_t == pytest.approx(2670.3)
+    # Idempotent: nothing changes on a second pass.
+    assert shipment_figures_rechoose().shipments == 0
+    # Undoing a link re-chooses: one plant left.
+    link(world, world["p2"], decision="rejected")
+    s.refresh_from_db()
+    assert s.best_estimate_id == world["e1"].pk
+
+
+def test_a_verified_estimate_of_the_declared_installation_is_the_cbam_figure(world, tmp_path):
+    ingest_json(
+        "customs",
+        write_customs(
+            tmp_path / "more.csv", ["F2,1,2026-05-02,72085120,TR,Exporter B,Imp,2000000,,4000,P1"]
+        ),
+    )
+    verified = modelled(world["p1"], 1.7, None, None, tier="verified")
+    out = shipment_estimates_apply(estimate=verified)
+    assert out.shipments == 1 and out.tiers_before == {"modelled": 1}
+    s = Shipment.objects.get(declaration_id="F2")
+    assert (s.tier, s.best_tier) == ("verified", "verified")
+    assert s.embedded_emissions_t == pytest.approx(3400.0)
+    # The undeclared line of the same exporter is not verified: default stays its CBAM figure.
+    assert Shipment.objects.get(declaration_id="F1", line=1).tier == "default"
+
+
+def test_risk_view_ranks_the_gap_with_its_flags(world, client):
+    link(world, world["p1"])
+    link(world, world["p2"])
+    modelled(world["p2"], 0.95, None, None, tier="disclosed")  # outside P2's [0.5, 0.7]
+    shipment_figures_rechoose(installations=[world["p2"].pk])
+    api = APIClient()
+    api.force_authenticate(world["official"])
+    body = api.get("/api/v1/risk/?cn_code=7208&origin=TR").json()
+    top = body["exporters"][0]
+    assert top["name"] == "Exporter B"
+    flags = {f["flag"] for f in top["flags"]}
+    assert {"default_overstates", "see_outside_modelled_interval"} <= flags
+    # P2's disclosed 0.95 replaces its modelled rung in the mixture: 0.75·2.2 + 0.25·0.95
+    assert top["best_embedded_emissions_t"] == pytest.approx(1000 * (1.65 + 0.2375))
+    assert top["gap_t"] == pytest.approx(2670.3 - 1887.5)
+    plants = {r["name"]: r for r in body["installations"]}
+    assert plants["Plant One (real name in the demo)"]["gap_t"] == pytest.approx(
+        0.75 * (2670.3 - 1887.5)
+    )
+    assert api.get("/api/v1/risk/?origin=IN").json()["exporters"][0]["name"] == "Exporter A"
+    exporter = APIClient()
+    exporter.force_authenticate(world["exporter_a"])
+    assert exporter.get("/api/v1/risk/").status_code == 403
+    client.force_login(world["official"])
+    page = client.get("/risk/?cn_code=7208").content.decode()
+    assert "Exporter B" in page and "default_overstates" in page
+    csv = client.get("/risk/?cn_code=7208&format=csv")
+    assert csv.status_code == 200 and b"Exporter B" in b"".join(csv.streaming_content)
+
+
+def test_the_shipments_api_serves_both_figures(world):
+    link(world, world["p1"])
+    link(world, world["p2"])
+    api = APIClient()
+    api.force_authenticate(world["official"])
+    rows = api.get("/api/v1/shipments/?origin=TR").json()["results"]
+    (row,) = rows
+    assert row["tier"] == "default" and row["best_tier"] == "modelled"
+    assert row["best_see_total_t_per_t"] == pytest.approx(1.8)
+    assert row["best_interval_t_per_t"] == {"p05": 0.548833, "p95": 2.473779}
+    assert row["installation"] is None
+    one = api.get(f"/api/v1/shipments/{row['id']}/").json()
+    assert {k: one[k] for k in row} == row
