@@ -13,7 +13,6 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.response import Response
 
-from apps.estimates.models import Tier
 from apps.facilities.filters import InstallationFilter
 from apps.facilities.models import Installation, InstallationEmission, MatchSuggestion
 from apps.facilities.selectors import (
@@ -219,6 +218,10 @@ class InstallationEmissionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+#: The tiers of the ladder (docs/design.md), as the estimates area names them.
+TIERS = [(t, t) for t in ("verified", "disclosed", "modelled", "default")]
+
+
 class InstallationEmissionFilter(django_filters.FilterSet):
     year = django_filters.NumberFilter(field_name="year", min_value=1990, max_value=2100)
     country = django_filters.CharFilter(
@@ -227,7 +230,7 @@ class InstallationEmissionFilter(django_filters.FilterSet):
     installation = django_filters.CharFilter(
         field_name="installation__identifier", label="Installation identifier"
     )
-    tier = django_filters.ChoiceFilter(choices=Tier.choices)
+    tier = django_filters.ChoiceFilter(choices=TIERS)
 
     class Meta:
         model = InstallationEmission

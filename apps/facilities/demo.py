@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from apps.facilities.modelling import installations_model, registry_years
-from apps.facilities.models import Installation, InstallationEmission, MatchSuggestion
+from apps.facilities.models import Installation, MatchSuggestion
 from apps.facilities.services import matches_suggest
 
 PLANTS = settings.BASE_DIR / "fixtures" / "plants"
@@ -30,22 +29,6 @@ def run(*, command, number: int) -> None:
         f"({steel.filter(status='operating').count():,} and "
         f"{cement.filter(status='operating').count():,} operating)"
     )
-    # The modelled rung (docs/modelled.md): each registry ingest models its plants
-    # (CM_MODEL_ON_REGISTRY_INGEST); this call finds that work done (idempotent) or
-    # finishes it, and prints what is stored.
-    years = sorted(
-        set(registry_years(source="gem_steel")) | set(registry_years(source="gem_cement"))
-    )
-    if settings.CM_MODEL_ON_REGISTRY_INGEST and years:
-        summary = installations_model(years=years)
-        rows = InstallationEmission.objects.filter(tier="modelled", year__in=years)
-        command.stdout.write(
-            f"  modelled rung: {rows.count():,} plant-years ({years[0]}–{years[-1]}), "
-            + ", ".join(f"{k} {v:,}" for k, v in sorted(summary.by_source.items()))
-            + " by production source; "
-            f"{summary.estimates_created + summary.estimates_existing:,} per-good estimates; "
-            f"GET /api/v1/installation-emissions/?year={years[-1]}"
-        )
     made = matches_suggest()
     queued = MatchSuggestion.objects.filter(status=MatchSuggestion.Status.SUGGESTED).count()
     command.stdout.write(

@@ -17,7 +17,6 @@ import re
 from dataclasses import asdict
 
 import shapely
-from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 
@@ -347,22 +346,17 @@ def registry_ingest(*, run: IngestRun) -> IngestOutcome:
             },
         )
         ingest_run_finish(run=run, outcome=outcome)
-    _announce_stored(registry_ingest)
-    if settings.CM_MODEL_ON_REGISTRY_INGEST:
-        # The modelled rung of the tracker's operating plants, for the years it covers
-        # (docs/modelled.md); idempotent, so a re-ingest of the same release adds nothing.
-        from apps.facilities.modelling import installations_model, registry_years
-
-        years = registry_years(source=meta["tracker"])
-        if years:
-            installations_model(years=years, source=meta["tracker"])
+    # The areas above link declaration lines to the plants, and model the tracker's
+    # operating plants for the years it covers (docs/modelled.md).
+    _announce_stored(registry_ingest, source=meta["tracker"])
     return outcome
 
 
-def _announce_stored(sender) -> None:
+def _announce_stored(sender, source: str = "") -> None:
     """Tell the areas above that installations were stored: declaration lines that carry
-    the id of an installation just stored link to it (apps/shipments/apps.py)."""
-    installations_stored.send(sender=sender)
+    the id of an installation just stored link to it (apps/shipments/apps.py), and a
+    tracker's plants are modelled (apps/estimates/apps.py)."""
+    installations_stored.send(sender=sender, source=source)
 
 
 def np_array(values: list[float]):

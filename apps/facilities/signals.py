@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from django.dispatch import Signal
 
-#: Sent after an ingest stored or updated installations (``sender``: the ingest function).
-#: The shipments area links the declaration lines that carry their identifiers.
+#: Sent after an ingest stored or updated installations (``sender``: the ingest function;
+#: ``source``: the tracker, such as ``gem_steel``, or "" for another registry file). The
+#: shipments area links the declaration lines that carry their identifiers; the estimates
+#: area models a tracker's operating plants (docs/modelled.md).
 installations_stored = Signal()
 
 #: Sent when a person confirms an exporter–installation link or undoes one, inside the

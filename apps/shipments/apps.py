@@ -20,10 +20,22 @@ class ShipmentsConfig(AppConfig):
 
 
 def _link_declared(sender, **kwargs) -> None:
-    """Declaration lines that carry the id of an installation just stored link to it."""
-    from apps.shipments.services import shipment_installations_link
+    """Declaration lines that carry the id of an installation just stored link to it; the
+    ones that changed re-choose both figures (a declared installation's rung applies)."""
+    from apps.shipments.models import Shipment
+    from apps.shipments.services import shipment_figures_rechoose, shipment_installations_link
 
-    shipment_installations_link()
+    unlinked = set(
+        Shipment.objects.filter(installation__isnull=True)
+        .exclude(installation_identifier="")
+        .values_list("installation_identifier", flat=True)
+        .distinct()
+    )
+    if unlinked and shipment_installations_link():
+        from apps.facilities.models import Installation
+
+        linked = Installation.objects.filter(identifier__in=unlinked).values_list("pk", flat=True)
+        shipment_figures_rechoose(installations=list(linked))
 
 
 def _rechoose(sender, *, organisation_id: int, actor=None, **kwargs) -> None:

@@ -37,6 +37,7 @@ COMEXT_EXTRACT = FIXTURES / "trade" / "eurostat_comext_ds045409_us_eu27_monthly.
 # The areas' demo steps, in order: each is ``run(*, command, number)`` and prints its section.
 DEMO_STEPS = [
     "apps.facilities.demo.run",
+    "apps.estimates.demo.run",
     "apps.grid.demo.run",
     "apps.satellite.demo.run",
     "apps.disclosures.demo.run",

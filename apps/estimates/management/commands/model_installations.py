@@ -8,7 +8,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.facilities.modelling import installations_model, registry_years
+from apps.estimates.modelling import installations_model, registry_years
 
 
 class Command(BaseCommand):
