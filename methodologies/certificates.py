@@ -88,7 +88,7 @@ from methodologies.errors import CaseError
 from methodologies.spec import SEE, CaseSpec, Field, Range, Recorder, fraction
 
 METHODOLOGY_ID = "cbam.certificates"
-VERSION = "2025.2620.2"
+VERSION = "2025.2620.3"
 SUMMARY = (
     "CBAM certificates and their cost for a good: max(0, SEE − SEFA − carbon price "
     "deduction), SEFA = CBAM_y × CSCF_y × (BM_g + Σ m_i × BM_i) (Reg. 2023/956 Art. 9, 31; "
@@ -109,7 +109,7 @@ CBAM_FACTOR_BY_YEAR: dict[int, float] = {
     2033: 0.14,
 }
 # The citation a trace carries: unchanged, since it is part of the trace's bytes.
-CBAM_FACTOR_SOURCE = "Directive 2003/87/EC Art. 10a(1a) (Directive (EU) 2023/959); DESIGN.md §4"
+CBAM_FACTOR_SOURCE = "Directive 2003/87/EC Art. 10a(1a) (Directive (EU) 2023/959)"
 FIRST_YEAR = 2026
 COLUMNS = {"A": "actual data", "B": "default values"}
 #: The benchmark column of each rung of the ladder (IR 2025/2620 Annex, sections 3, 4).

@@ -45,7 +45,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from methodologies.errors import CaseError
-from methodologies.spec import seal_outputs
+from methodologies.spec import GOOD_T, SEE, CaseSpec, seal_outputs
 from methodologies.trace import input_item, step_item
 
 METHODOLOGY_ID = "estimate.mixture"
@@ -75,6 +75,21 @@ def _number(value: Any, where: str, *, positive: bool = False, null: bool = Fals
     if positive and value <= 0:
         raise CaseError(where, "a number > 0", f"got {value!r}")
     return float(value)
+
+
+#: Plausible ranges of the components (methodologies.plausibility): the same SEE and
+#: tonnage ranges as every other methodology's.
+SPEC = CaseSpec(
+    {},
+    ranges={
+        "components[*].capacity_t": GOOD_T,
+        "components[*].see_direct_t_per_t": SEE,
+        "components[*].see_indirect_t_per_t": SEE,
+        "components[*].see_total_t_per_t": SEE,
+        "components[*].p05_t_per_t": SEE,
+        "components[*].p95_t_per_t": SEE,
+    },
+)
 
 
 def normalise_case(case: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""``modelled.installation`` — the modelled rung (DESIGN.md §3, tier ``modelled``): the
+"""``modelled.installation`` — the modelled rung (docs/design.md §2, tier ``modelled``): the
 direct and indirect emissions of a whole steel or cement site for one year, and the SEE of
 each good it makes, from public evidence only (docs/modelled.md).
 

@@ -48,10 +48,10 @@ TIER = "modelled"
 
 #: tCO2 per tC (molar mass ratio used by the CBAM mass balance).
 C_TO_CO2 = 3.664
-# The citation a trace carries: unchanged, since it is part of the trace's bytes.
+# The citation of the factor (docs/method-cbam.md).
 C_TO_CO2_SOURCE = (
     "Commission Implementing Regulation (EU) 2025/2547, Annex II point B.3.2 (mass balance "
-    "Em = 3.664 × Σ AD × C); DESIGN.md §4"
+    "Em = 3.664 × Σ AD × C)"
 )
 
 IPCC_T14 = (

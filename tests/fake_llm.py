@@ -1,5 +1,5 @@
 """A local HTTP server that speaks the OpenAI chat-completions protocol, with scripted
-answers, for the LLM extractor's tests (no network: STYLE.md "Tests").
+answers, for the LLM extractor's tests (no network: docs/testing.md).
 
     with FakeLLM([ok({"values": [...]}), status(429, retry_after="2")]) as llm:
         config = LLMConfig(base_url=llm.base_url, model="fake-model", api_key="k")

@@ -489,18 +489,18 @@ def _communicated_cases(facts: Facts, notes: list[str]) -> list[Case]:
 LADDER_WHY = {
     DISCLOSED: (
         "disclosed actual: the exporter's confirmed disclosure for this installation and "
-        "period (version {v}) ranks above modelled and default values (DESIGN §3); a "
+        "period (version {v}) ranks above modelled and default values (docs/design.md §2); a "
         "verified estimate would rank above it"
     ),
     VERIFIED: (
         "verified actual: the exporter's confirmed disclosure (version {v}) carries a "
         "verification report with a positive opinion for its reporting period (IR 2025/2546); "
-        "it ranks above disclosed, modelled and default values (DESIGN §3)"
+        "it ranks above disclosed, modelled and default values (docs/design.md §2)"
     ),
     MODELLED: (
         "modelled: the confirmed disclosure (version {v}) is partial (production and "
         "energy, no source streams), so a route model computed it; it ranks above the "
-        "default value and below disclosed and verified actual data (DESIGN §3)"
+        "default value and below disclosed and verified actual data (docs/design.md §2)"
     ),
 }
 

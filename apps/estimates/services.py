@@ -376,7 +376,7 @@ def estimate_served_differences(*, estimate: Estimate, trace: dict[str, Any]) ->
     """The served columns of ``estimate`` that differ from its trace.
 
     The columns are copies of the trace's ``result`` made by :func:`estimate_record`
-    (the trace is the result, DESIGN §6); a float copied from canonical JSON (RFC 8785,
+    (the trace is the result, docs/design.md §4); a float copied from canonical JSON (RFC 8785,
     shortest round-trip form) is the same double, so the comparison is exact."""
     result = trace.get("result") or {}
     methodology = trace.get("methodology") or {}

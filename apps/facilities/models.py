@@ -174,7 +174,7 @@ class MatchSuggestion(models.Model):
 
 
 class InstallationEmission(models.Model):
-    """One installation's emissions in one year on one rung of the ladder (DESIGN §3): for
+    """One installation's emissions in one year on one rung of the ladder (docs/design.md §2): for
     the modelled rung, what ``model_installations`` computed (docs/modelled.md), with the
     ids of the per-good estimates whose traces explain it."""
 

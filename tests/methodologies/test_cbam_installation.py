@@ -1,6 +1,6 @@
 """cbam.installation: SEE = (AttrEm + Σ M_i × SEE_i) / AL, direct and indirect apart.
 
-Expected numbers are worked by hand in the comments (IR 2025/2547 Annex III; DESIGN.md §4).
+Expected numbers are worked by hand in the comments (IR 2025/2547 Annex III; docs/method-cbam.md).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from numpy.testing import assert_allclose
 from methodologies import run_case
 from methodologies.errors import CaseError
 
-#: The example case of DESIGN.md §7.
+#: The example case of docs/interfaces.md.
 DESIGN_CASE = {
     "methodology": "cbam.installation",
     "good": {"cn_code": "7208", "activity_level_t": 1000},

@@ -2,7 +2,7 @@
 the scaling properties of SEE = (AttrEm + Σ M_i × SEE_i) / AL.
 
 Hand-worked numbers follow IR 2025/2547 Annex III and Reg. 2023/956 Annex IV §3 as
-summarised in DESIGN.md §4; the arithmetic is written in the comments.
+summarised in docs/method-cbam.md; the arithmetic is written in the comments.
 """
 
 from __future__ import annotations

@@ -200,7 +200,7 @@ def test_streams_on_both_fuel_bases_by_hand_with_their_units_in_the_trace():
     #   225.1389 t / 100 t = SEE_dir 2.251389 t/t
     r = run_case(THREE_STREAMS)
     assert_allclose(r["see_direct_t_per_t"], 2.251389, rtol=1e-12)
-    # Each input carries its own unit (the trace is what an auditor reads, DESIGN.md §6).
+    # Each input carries its own unit (the trace is what an auditor reads, docs/design.md §4).
     units = {i["name"]: i["unit"] for i in r["trace"]["inputs"]}
     s = "direct.source_streams"
     assert units[f"{s}[0].ad_1000nm3"] == "1000 Nm³"

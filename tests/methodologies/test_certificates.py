@@ -4,7 +4,7 @@ certificates = M × max(0, SEE − SEFA − carbon price deduction).
 Benchmarks marked "hypothetical" and every CSCF below are made-up inputs; the others are
 read from the bundled IR 2025/2620 table and checked against the Commission's workbook
 (``fixtures/cbam/benchmarks_IR2025-2620.xlsx``, sheet Benchmarks, row given).  The CBAM
-factors are the schedule of DESIGN.md §4 (Directive 2003/87/EC Art. 10a(1a)).
+factors are the schedule of docs/method-cbam.md (Directive 2003/87/EC Art. 10a(1a)).
 Arithmetic by hand in the comments.
 """
 

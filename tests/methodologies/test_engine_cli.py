@@ -1,4 +1,4 @@
-"""``python -m methodologies`` (DESIGN.md §7)."""
+"""``python -m methodologies`` (docs/interfaces.md)."""
 
 from __future__ import annotations
 

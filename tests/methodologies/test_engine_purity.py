@@ -1,4 +1,4 @@
-"""The engine never imports Django (STYLE.md: methodologies/ is pure)."""
+"""The engine never imports Django (docs/contributing.md: methodologies/ is pure)."""
 
 from __future__ import annotations
 

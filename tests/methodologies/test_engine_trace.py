@@ -1,4 +1,4 @@
-"""Traces: RFC 8785 canonical bytes, SHA-256, determinism and recomputation (DESIGN.md §6)."""
+"""Traces: RFC 8785 canonical bytes, SHA-256, determinism and recomputation (docs/design.md §4)."""
 
 from __future__ import annotations
 
@@ -71,7 +71,8 @@ def test_nan_and_infinity_never_enter_a_trace(bad):
 )
 def test_a_nan_input_is_a_case_error(section, field):
     # CASES[3] is the cbam.installation case: every key given is a known one, so the only
-    # thing wrong is the NaN, and the error must name that key (DESIGN.md §6: no NaN in a trace).
+    # thing wrong is the NaN, and the error must name that key (docs/design.md §4: no NaN
+    # in a trace).
     case = copy.deepcopy(CASES[3])
     case[section][field] = float("nan")
     with pytest.raises(CaseError) as exc:

@@ -1,4 +1,5 @@
-"""hydrogen.rfnbo, hydrogen.us45v and hydrogen.smr on cases worked by hand (DESIGN.md §5)."""
+"""hydrogen.rfnbo, hydrogen.us45v and hydrogen.smr on cases worked by hand
+(docs/method-hydrogen.md)."""
 
 from __future__ import annotations
 
@@ -102,7 +103,7 @@ def test_auxiliary_electricity_adds_emissions_but_no_hydrogen():
     assert_allclose(with_aux["ghg_intensity_g_per_mj"], 10 * 1000 * 200 / (100 * 3600 * 0.6))
     # 2 000 000 g / 216 000 MJ = 9.26 g/MJ ≤ 28.2: the month passes. The share counts the
     # electricity that goes into the hydrogen (100 MWh, all renewable): auxiliary
-    # electricity adds emissions but does not dilute it (DESIGN.md §5).
+    # electricity adds emissions but does not dilute it (docs/method-hydrogen.md).
     assert with_aux["rfnbo_share"] == 1.0
 
 
@@ -116,7 +117,7 @@ def test_monthly_periods_from_2030_are_refused_and_no_year_leaves_the_rule_open(
     }
     with pytest.raises(CaseError, match="hourly"):
         run_case({**case, "year": 2030})
-    assert run_case(case)["temporal_rule"] is None  # the DESIGN.md §7 example has no year
+    assert run_case(case)["temporal_rule"] is None  # the docs/interfaces.md example has no year
     with pytest.raises(CaseError, match="grid_electricity_mwh"):
         run_case({**case, "grid_electricity_mwh": [0, 1]})
 
@@ -173,9 +174,10 @@ def test_45v_tier_boundaries(rate, share):
 
 
 def test_45v_design_example_with_prevailing_wage():
-    # DESIGN.md §5 and §7: 1.2 kg/kg with prevailing wage → tier 0.334; the applicable
+    # docs/method-hydrogen.md and docs/interfaces.md: 1.2 kg/kg with prevailing wage → tier
+    # 0.334; the applicable
     # amount 0.334 × $0.60 = 0.2004 is rounded to the nearest 0.1 cent, $0.200, before the
-    # × 5 (26 U.S.C. §45V(b)(1), (e)(1)): 1.000 USD/kg, the DESIGN figure "1.0".
+    # × 5 (26 U.S.C. §45V(b)(1), (e)(1)): 1.000 USD/kg, the figure "1.0" of docs/interfaces.md.
     r = run_case(
         {
             "methodology": "hydrogen.us45v",

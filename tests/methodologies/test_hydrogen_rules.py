@@ -116,7 +116,7 @@ def test_auxiliary_electricity_counts_in_its_period_not_in_the_share():
 
 
 def test_grid_electricity_counts_as_renewable_in_proportion_to_the_country_share():
-    # DR 2023/1184 Art. 4 (DESIGN.md §5): 1 MWh renewable + 1 MWh grid at 25 g/kWh with a
+    # DR 2023/1184 Art. 4 (docs/method-hydrogen.md): 1 MWh renewable + 1 MWh grid at 25 g/kWh with a
     # 40 % renewable grid share, η 0.5: H2 = 3600 MJ = 30 kg; Em = 25 000 g → 6.94 g/MJ ✓;
     # share = (1 + 0.4 × 1) / 2 = 0.7 → 21 kg RFNBO. Emissions use the whole grid amount.
     r = run_case(

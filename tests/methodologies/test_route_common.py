@@ -1,4 +1,4 @@
-"""Route models together: registry, trace determinism and recomputation (DESIGN.md §6),
+"""Route models together: registry, trace determinism and recomputation (docs/design.md §4),
 documented defaults, and the shared vectorised formulas."""
 
 from __future__ import annotations

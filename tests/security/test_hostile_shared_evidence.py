@@ -1,6 +1,6 @@
 """Shared evidence carries no uploader's meaning to anyone else (issue #16, item 1).
 
-The same bytes are stored once (DESIGN §2, content-addressed), but the name, the source
+The same bytes are stored once (docs/design.md §1, content-addressed), but the name, the source
 that reads them and the uploader belong to each upload: an exporter who uploads the public
 ``PL.yaml`` factor library as ``defaults.yaml`` through the disclosure portal must not make
 an official's later ``ingest factors PL.yaml`` load Poland's factors as the global default

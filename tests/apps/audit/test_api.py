@@ -1,4 +1,4 @@
-"""``/api/v1/audit/``: shapes as DESIGN §7 names them, clear 400s, any role reads, and
+"""``/api/v1/audit/``: shapes as docs/interfaces.md names them, clear 400s, any role reads, and
 anonymous requests are refused."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Disclosures go through the platform: the ``ingest disclosure`` command (DESIGN §7) and
+"""Disclosures go through the platform: the ``ingest disclosure`` command (docs/interfaces.md) and
 the portal's service store every value with its evidence, and say which extractor ran."""
 
 from __future__ import annotations
@@ -136,7 +136,7 @@ def test_a_template_naming_another_installation_is_kept_with_a_warning(
 
 def test_the_commissions_cement_template_is_recomputed_through_the_command(postgres_tx):
     """fixtures/cbam/official/template_examples/1_CBAM_SEE_V2.1_Example_Cement.xlsx: the
-    summary gives, per product, the engine's SEE beside the template's (DESIGN §7
+    summary gives, per product, the engine's SEE beside the template's (docs/interfaces.md
     ``products``): 1 037 310 / 1 321 052.63 = 0.785 214 7 tCO2e/t, as the template states."""
     from tests.ingest.test_template_full import CEMENT
 

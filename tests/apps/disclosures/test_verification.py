@@ -1,5 +1,5 @@
 """The verified rung: a disclosure that carries a verification report with a positive
-opinion (IR 2025/2546) makes its estimates "verified actual" (DESIGN §3, rung 1);
+opinion (IR 2025/2546) makes its estimates "verified actual" (docs/design.md §2, rung 1);
 exporters and officials attach one through the API or the disclosure page."""
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from apps.evidence.models import IngestRun
 from apps.evidence.services import IngestOutcome, ingest_run_finish
 from apps.evidence.sources import SOURCES, Option, Source
 
-#: DESIGN's public list of sources (README, "Public interfaces"), plus the CBAM report.
+#: The public list of sources (README, "Public interfaces"), plus the CBAM report.
 PUBLIC = {"defaults", "customs", "grid", "factors", "raster", "facilities", "disclosure"}
 
 

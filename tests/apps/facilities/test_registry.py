@@ -1,7 +1,7 @@
 """The plant registry end to end: `manage.py ingest facilities` on Global Energy Monitor's
 trackers (fixtures/plants/), a newer release updating plants with their history kept,
 declaration lines reaching the plants they name, entity resolution with its review queue
-(page and API, audited and reversible), and the installations API of DESIGN §7."""
+(page and API, audited and reversible), and the installations API of docs/interfaces.md."""
 
 from __future__ import annotations
 

@@ -130,7 +130,7 @@ def test_decimal_values_are_exact_strings(pact):
         assert re.fullmatch(r"[+-]?\d+(\.\d+)?", value)
     installation = pact["estimates"]["cbam.installation"]
     data = get(f"/pact/3/footprints/{footprint_id(installation)}", pact["bearer"]).json()["data"]
-    # cbam.installation example of DESIGN §7: direct 2.49 + indirect 0.2 = 2.69 kgCO2e/kg
+    # cbam.installation example of docs/interfaces.md: direct 2.49 + indirect 0.2 = 2.69 kgCO2e/kg
     assert data["pcf"]["pcfExcludingBiogenicUptake"] == "2.69"
     assert data["pcf"]["primaryDataShare"] == "100"
     assert "CBAM counts direct emissions only" in data["comment"]

@@ -33,7 +33,7 @@ def test_a_constant_shown_on_the_page_is_the_modules_value(client, official):
     assert escape(pprint.pformat(certificates.CBAM_FACTOR_BY_YEAR, width=88, sort_dicts=False)) in (
         shown
     )
-    assert "0.515" in shown  # 2030, DESIGN §4
+    assert "0.515" in shown  # 2030, docs/method-cbam.md
     body = client.get("/methodologies/hydrogen.rfnbo/").content.decode()
     row = body.split('id="const-THRESHOLD_G_PER_MJ"')[1].split("</tr>")[0]
     assert f'<pre class="value">{hydrogen.THRESHOLD_G_PER_MJ!r}</pre>' in row

@@ -1,4 +1,4 @@
-"""``python manage.py ingest <source> PATH... [--json]`` (DESIGN §7).
+"""``python manage.py ingest <source> PATH... [--json]`` (docs/interfaces.md).
 
 Each file is stored content-addressed, then read by a task on the queue (in-process when
 no broker is configured); the command waits, printing progress, then prints counts and
