@@ -215,3 +215,12 @@ def users(db):
     from tests.apps.helpers import make_users
 
     return make_users()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Tests reading a module world (tests/worlds.py) share an xdist group per module;
+    before xdist turns the groups into node ids (docs/testing.md)."""
+    from tests.worlds import group_module_world_tests
+
+    group_module_world_tests(items, mark=config.pluginmanager.hasplugin("xdist"))
