@@ -42,6 +42,71 @@ def _allow_reset_of_test_database(sender, connection, **kwargs) -> None:
 connection_created.connect(_allow_reset_of_test_database, dispatch_uid="audit-reset")
 
 
+_PARSED_CONTENTS: dict[str, list] = {}
+
+
+def _restore_serialized_rows(self, data: str) -> None:
+    """``deserialize_db_from_string`` of the test database, in bulk: after every
+    transactional test (``postgres_tx``) and every module world, the rows the migrations
+    wrote (the CN catalogue, content types, permissions: ~800) are loaded back. Django saves
+    them one by one (an UPDATE then an INSERT each: 5-16 s a test on a loaded 2-core
+    machine); here the JSON is parsed once and each table gets one INSERT … ON CONFLICT DO
+    UPDATE (0.08 s). Same rows, same primary keys, in the same order, in one transaction,
+    constraints checked at the end as Django does (docs/testing.md)."""
+    import json
+
+    from django.core import serializers
+    from django.db import transaction
+
+    alias = self.connection.alias
+    rows = _PARSED_CONTENTS.get(data)
+    if rows is None:
+        rows = _PARSED_CONTENTS[data] = json.loads(data)
+    table_names: set[str] = set()
+    batch: list = []
+
+    def flush_batch() -> None:
+        # INSERT … ON CONFLICT (pk) DO UPDATE: like Django's save() of a row with its primary
+        # key (an UPDATE, else an INSERT), the rows may already be there (the first
+        # transactional test of a session restores onto the migrated database).
+        if batch:
+            meta = type(batch[0])._meta
+            fields = [f.name for f in meta.concrete_fields if not f.primary_key]
+            manager = type(batch[0])._base_manager.using(alias)
+            if fields:
+                manager.bulk_create(
+                    batch, update_conflicts=True, unique_fields=[meta.pk.name], update_fields=fields
+                )
+            else:
+                manager.bulk_create(batch, ignore_conflicts=True)
+            batch.clear()
+
+    with transaction.atomic(using=alias), self.connection.constraint_checks_disabled():
+        for obj in serializers.deserialize("python", rows, using=alias):
+            model = type(obj.object)
+            table_names.add(model._meta.db_table)
+            if obj.m2m_data or obj.deferred_fields or model._meta.parents:
+                flush_batch()
+                obj.save()  # what bulk_create cannot do: Django's own way
+                continue
+            if batch and type(batch[0]) is not model:
+                flush_batch()
+            batch.append(obj.object)
+        flush_batch()
+        self.connection.check_constraints(table_names=table_names)
+
+
+def _bulk_restore_on_postgresql() -> None:
+    try:
+        from django.db.backends.postgresql.creation import DatabaseCreation
+    except ImportError:  # no PostgreSQL driver: the service tests skip (or fail) anyway
+        return
+    DatabaseCreation.deserialize_db_from_string = _restore_serialized_rows
+
+
+_bulk_restore_on_postgresql()
+
+
 def service_missing(reason: str) -> None:
     if REQUIRE_SERVICES:
         pytest.fail(f"required service missing: {reason}", pytrace=False)
@@ -215,3 +280,12 @@ def users(db):
     from tests.apps.helpers import make_users
 
     return make_users()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Tests reading a module world (tests/worlds.py) share an xdist group per module;
+    before xdist turns the groups into node ids (docs/testing.md)."""
+    from tests.worlds import group_module_world_tests
+
+    group_module_world_tests(items, mark=config.pluginmanager.hasplugin("xdist"))

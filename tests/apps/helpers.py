@@ -28,6 +28,23 @@ def write_customs(path: Path, lines: list[str]) -> Path:
     return path
 
 
+_PASSWORD_HASHES: dict[tuple[str, tuple[str, ...]], str] = {}
+
+
+def password_hash(raw: str) -> str:
+    """``make_password(raw)`` with the configured hasher, computed once per process: each
+    hash costs the hasher's full work factor (PBKDF2, 1,000,000 iterations), and the five
+    users of every test were hashed anew. The stored value is a real hash of ``raw``, so
+    logging in checks it exactly as before (docs/testing.md)."""
+    from django.conf import settings
+    from django.contrib.auth.hashers import make_password
+
+    key = (raw, tuple(settings.PASSWORD_HASHERS))
+    if key not in _PASSWORD_HASHES:
+        _PASSWORD_HASHES[key] = make_password(raw)
+    return _PASSWORD_HASHES[key]
+
+
 def make_users() -> dict:
     """One user of each role, and exporters A and B (passwords "pw-<username>"): the
     ``users`` fixture of tests/conftest.py, and worlds built once per module."""
@@ -38,7 +55,9 @@ def make_users() -> dict:
 
     def make(username, role, org=None, **extra):
         user = User(username=username, role=role, organisation=org, **extra)
-        user.set_password("pw-" + username)
+        # What set_password() does, with the hash computed once: save() then calls the
+        # password validators' password_changed() as before.
+        user.password, user._password = password_hash("pw-" + username), "pw-" + username
         user.save()
         return user
 

@@ -9,13 +9,16 @@ import pytest
 from rest_framework.test import APIClient
 
 from apps.shipments.models import Shipment
-from tests.apps.helpers import DEFAULTS_CSV, ingest_json, write_customs
+from tests.apps.helpers import DEFAULTS_CSV, ingest_json, make_users, write_customs
+from tests.worlds import module_world
 
 pytestmark = pytest.mark.services
 
 
-@pytest.fixture
-def world(postgres, users, tmp_path):
+@module_world
+def api_world(tmp_path):
+    """Built once per module on committed transactions (tests/worlds.py)."""
+    users = make_users()
     ingest_json("defaults", DEFAULTS_CSV)
     ingest_json(
         "customs",
@@ -29,6 +32,11 @@ def world(postgres, users, tmp_path):
         ),
     )
     return users
+
+
+@pytest.fixture
+def world(api_world, db, settings):
+    return api_world.use(settings)
 
 
 def token_for(client: APIClient, username: str) -> str:

@@ -4,6 +4,7 @@ default-value table."""
 
 from __future__ import annotations
 
+import base64
 import csv
 import hashlib
 import io
@@ -19,13 +20,18 @@ from rest_framework.test import APIClient
 from apps.estimates.models import Estimate
 from apps.shipments.models import Shipment
 from tests.apps.api.helpers import client_for, record_every_type
-from tests.apps.helpers import DEFAULTS_CSV, ingest_json, write_customs
+from tests.apps.audit.helpers import TEST_SEED
+from tests.apps.helpers import DEFAULTS_CSV, ingest_json, make_users, write_customs
+from tests.worlds import module_world
 
 pytestmark = pytest.mark.services
 
 
-@pytest.fixture
-def world(postgres, users, tmp_path):
+@module_world(env={"CM_AUDIT_SIGNING_KEY": base64.b64encode(TEST_SEED).decode()})
+def estimates_world(tmp_path):
+    """Built once per module on committed transactions (tests/worlds.py), with the signing
+    key this folder's tests use (tests/apps/api/conftest.py)."""
+    users = make_users()
     ingest_json("defaults", DEFAULTS_CSV)
     ingest_json(
         "customs",
@@ -40,6 +46,11 @@ def world(postgres, users, tmp_path):
         ),
     )
     return users
+
+
+@pytest.fixture
+def world(estimates_world, db, settings):
+    return estimates_world.use(settings)
 
 
 def _assign(node, key, value) -> None:

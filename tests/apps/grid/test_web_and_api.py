@@ -10,13 +10,29 @@ from django.urls import reverse
 from apps.facilities.models import Installation
 from apps.grid.services import hydrogen_assessment_run
 from tests.apps.grid.conftest import EMBER, FACTORS_CSV, PT_WEEK, hourly_csv
+from tests.apps.helpers import make_users
+from tests.worlds import module_world
 
 UTC = dt.UTC
 
 
-@pytest.fixture
-def world(load, users, tmp_path):
+def _load(source: str, path) -> None:
+    """The ``load`` fixture's ingest (tests/apps/grid/conftest.py), on committed
+    transactions: the run's on-commit task runs at once."""
+    from apps.evidence.models import IngestRun
+    from apps.evidence.services import evidence_store_path, ingest_run_create
+
+    evidence = evidence_store_path(path=path)
+    run = ingest_run_create(source=source, evidence=evidence, original_name=path.name)
+    run.refresh_from_db()
+    assert run.status == IngestRun.Status.DONE, run.failure
+
+
+@module_world
+def grid_world(tmp_path):
     """Portugal's week, Ember averages, DE's factors, and one assessment of org A."""
+    users = make_users()
+    load = _load
     lines = FACTORS_CSV.read_text(encoding="utf-8").splitlines(keepends=True)
     subset = tmp_path / "factors.csv"
     subset.write_text(
@@ -44,6 +60,12 @@ def world(load, users, tmp_path):
         electrolyser_efficiency=0.6,
     )
     return {**users, "assessment": assessment}
+
+
+@pytest.fixture
+def world(grid_world, db, settings):
+    """Built once per module (tests/worlds.py); its grid store is the module's VAR_DIR."""
+    return grid_world.use(settings)
 
 
 def _client(client, user):

@@ -1,12 +1,18 @@
 """Fixtures of the web app's tests: the site's URLs with the web pages mounted, and a
-small world of shipments loaded through the public ``ingest`` command."""
+small world of shipments loaded through the public ``ingest`` command.
+
+``world``: built once per module and read by tests that run in their own rolled-back
+transaction (tests/worlds.py). ``world_tx``: the same world built for one test on
+committed transactions, for tests that ingest more themselves (the ``ingest`` command waits
+for its on-commit task, which needs real commits)."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.apps.helpers import ingest_json, write_customs
+from tests.apps.helpers import ingest_json, make_users, write_customs
 from tests.apps.web.world import defaults_extract
+from tests.worlds import module_world
 
 WEB_URLCONF = "tests.apps.web.urls"
 
@@ -24,8 +30,7 @@ def _web_urls(settings):
     settings.ROOT_URLCONF = WEB_URLCONF
 
 
-@pytest.fixture
-def world(postgres, users, tmp_path):
+def build_world(users: dict, tmp_path) -> dict:
     """Defaults + five declaration lines (CN, IN, TR; two exporters)."""
     from apps.shipments.models import Shipment
 
@@ -43,3 +48,20 @@ def world(postgres, users, tmp_path):
         "steel_cn_b": shipment("W2", 1),
         "cement_tr_b": shipment("W2", 2),
     }
+
+
+@module_world
+def web_world(tmp):
+    return build_world(make_users(), tmp)
+
+
+@pytest.fixture
+def world(web_world, db, settings):
+    """The module's world, read inside this test's own transaction."""
+    return web_world.use(settings)
+
+
+@pytest.fixture
+def world_tx(postgres, users, tmp_path):
+    """The world on committed transactions, for this test alone."""
+    return build_world(users, tmp_path)

@@ -27,7 +27,7 @@ def test_a_cached_read_is_computed_once_while_the_totals_stand(world):
     assert len(calls) == 1
 
 
-def test_the_totals_version_moves_with_an_ingest_and_with_the_audit_log(world, tmp_path):
+def test_the_totals_version_moves_with_an_ingest_and_with_the_audit_log(world_tx, tmp_path):
     before = totals_version()
     ingest_json(
         "customs",
@@ -44,8 +44,8 @@ def test_the_totals_version_moves_with_an_ingest_and_with_the_audit_log(world, t
     assert totals_version() != after_ingest
 
 
-def test_the_comparison_of_exporters_follows_the_totals(world, tmp_path):
-    official = world["official"]
+def test_the_comparison_of_exporters_follows_the_totals(world_tx, tmp_path):
+    official = world_tx["official"]
     first = exporter_comparison(cn_code="72081000", user=official)
     mass = {row["exporter"]: row["net_mass_t"] for row in first}
     assert mass == {"Exporter A": 1000.0, "Exporter B": 500.0}
@@ -66,9 +66,9 @@ def test_the_comparison_of_exporters_follows_the_totals(world, tmp_path):
     assert after["Exporter B"] == 500.0 * 2 + 700.0
 
 
-def test_the_report_shows_the_new_comparison_after_an_ingest(world, client, tmp_path):
-    client.force_login(world["official"])
-    url = f"/shipments/{world['steel_cn_a'].pk}/"
+def test_the_report_shows_the_new_comparison_after_an_ingest(world_tx, client, tmp_path):
+    client.force_login(world_tx["official"])
+    url = f"/shipments/{world_tx['steel_cn_a'].pk}/"
     assert "1500.0" not in client.get(url).content.decode()
     ingest_json(
         "customs",

@@ -264,7 +264,7 @@ def test_the_history_says_whether_the_latest_checkpoint_includes_each_event(worl
     assert "estimate.create" in body and "inclusion proof" in body
 
 
-def test_open_reconciliation_flags_are_counted_and_filter_the_list(world, client, tmp_path):
+def test_open_reconciliation_flags_are_counted_and_filter_the_list(world_tx, client, tmp_path):
     """A shipment declared from an installation with an open flag is 'flagged'."""
     import datetime as dt
 
@@ -279,7 +279,7 @@ def test_open_reconciliation_flags_are_counted_and_filter_the_list(world, client
         ),
     )
     plant = Installation.objects.create(
-        identifier="INST-1", name="Plant one", organisation=world["org_a"], country="CN"
+        identifier="INST-1", name="Plant one", organisation=world_tx["org_a"], country="CN"
     )
     start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     index = ActivityIndex.objects.create(
@@ -297,11 +297,11 @@ def test_open_reconciliation_flags_are_counted_and_filter_the_list(world, client
     ReconciliationFlag.objects.create(**common, variable="a")
     ReconciliationFlag.objects.create(**common, variable="b", status="closed")
 
-    client.force_login(world["official"])
+    client.force_login(world_tx["official"])
     body = client.get("/dashboard/").content.decode()
     kpi = 'Open reconciliation flags</span><span class="kpi-value">'
     assert kpi + "1 <small>(1 installation)" in body
     assert listed(client, "flagged=yes") == ["F1/1"]
     assert "F1/1" not in listed(client, "flagged=no")
-    client.force_login(world["exporter_b"])  # not its installation: no flag to see
+    client.force_login(world_tx["exporter_b"])  # not its installation: no flag to see
     assert kpi + "0" in client.get("/dashboard/").content.decode()
