@@ -1,7 +1,7 @@
 """This area's part of ``manage.py demo``: the two figures of the demo's shipments.
 
-Runs the modelling of the registry's plants when that command is installed
-(``model_installations``), confirms the best-scored suggested links between the demo's
+The registry's plants were modelled by the registry step (the modelled rung); this step
+confirms the best-scored suggested links between the demo's
 synthetic exporters and real plants of their shipments' countries (as the demo official,
 audited), re-chooses both figures of every shipment, and prints the best-estimate tiers
 and the top of the officials' risk view. The shipments are synthetic; the plants are real
@@ -9,7 +9,6 @@ and the top of the officials' risk view. The shipments are synthetic; the plants
 
 from __future__ import annotations
 
-from django.core.management import call_command, get_commands
 from django.db.models import Sum
 
 from apps.accounts.models import User
@@ -24,10 +23,6 @@ LINKS = 3
 
 def run(*, command, number: int) -> None:
     command._heading(f"{number}. Two figures per shipment: CBAM figure and best estimate")
-    if "model_installations" in get_commands():
-        call_command("model_installations", stdout=command.stdout)
-    else:
-        command.stdout.write("  (no model_installations command: no modelled rung yet)")
     official = User.objects.filter(role=User.Role.OFFICIAL).order_by("id").first()
     origins = dict(
         Shipment.objects.filter(is_current=True)
