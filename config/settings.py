@@ -312,6 +312,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "EmissionKindEnum": "apps.grid.models.Kind",
         "DisclosureStatusEnum": "apps.disclosures.models.Status",
+        # The ladder's tiers, named once (a shipment's tier and best_tier, estimates).
+        "TierEnum": "apps.estimates.models.Tier",
     },
     # Every operation also documents its error answers (400/401/403/404): apps/web/openapi.py.
     "POSTPROCESSING_HOOKS": [

@@ -87,11 +87,12 @@ def first_difference(stored: Any, recomputed: Any, path: str) -> str | None:
             if found:
                 return found
         return None
+    # Leaves compare as the trace holds them, by their canonical bytes (RFC 8785): a float
+    # 0.0 computed here and the 0 parsed from the stored JSON are the same number.
     same = (
         stored is not _MISSING
         and recomputed is not _MISSING
-        and type(stored) is type(recomputed)
-        and stored == recomputed
+        and canonical_bytes(stored) == canonical_bytes(recomputed)
     )
     if same:
         return None

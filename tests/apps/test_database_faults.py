@@ -141,7 +141,7 @@ def test_postgres_stopped_mid_ingest_keeps_whole_batches_and_a_rerun_is_exact(cl
     for args in (("migrate", "-v0"), ("ingest", "defaults", str(DEFAULTS_CSV))):
         done = _manage(env, *args)
         assert done.wait(timeout=600) == 0, done.stdout.read()
-    made = generate_declarations(EXTRACT, tmp_path / "big.csv", scale=30.0, seed=5)
+    made = generate_declarations(EXTRACT, tmp_path / "big.csv", scale=40.0, seed=5)
     assert made["lines"] > 3 * BATCH
 
     ingest = _manage(env, "ingest", "customs", str(tmp_path / "big.csv"))

@@ -30,7 +30,7 @@ def test_sigkill_mid_ingest_then_restart_gives_exact_counts(service_env, tmp_pat
     settings.EVIDENCE_ROOT = settings.MEDIA_ROOT / "evidence"
     env = dict(service_env, CM_MEDIA_ROOT=str(settings.MEDIA_ROOT), CM_VISIBILITY_TIMEOUT_S="10")
     _defaults_ingest(env)
-    made = generate_declarations(EXTRACT, tmp_path / "big.csv", scale=30.0, seed=11)
+    made = generate_declarations(EXTRACT, tmp_path / "big.csv", scale=40.0, seed=11)
     assert made["lines"] > 350_000
 
     worker = Worker(env, tmp_path / "worker1.log", new_session=True).start()

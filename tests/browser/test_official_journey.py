@@ -86,7 +86,7 @@ def test_an_official_filters_opens_a_report_and_checks_its_trace(world, page: Pa
     page.get_by_role("link", name="B1 / 1", exact=True).click()
     expect(page).to_have_url(re.compile(rf"/shipments/{world['steel_cn_a'].pk}/$"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Shipment B1 / line 1")
-    expect(page.locator(".tier")).to_have_text("Default value, 2026 mark-up (+10 %)")
+    expect(page.locator("#cbam-figure .tier")).to_have_text("Default value, 2026 mark-up (+10 %)")
     expect(page.get_by_text("3.5056 tCO₂e/t").first).to_be_visible()
 
     steps = page.locator("h3:text-is('Steps') + .scroll table.data")

@@ -104,7 +104,7 @@ def test_an_official_goes_from_the_dashboard_to_a_report_its_trace_and_an_export
     # The report, then its evidence and trace links.
     page.get_by_role("link", name="J1 / 1", exact=True).click()
     expect(page).to_have_url(re.compile(rf"/shipments/{world['steel'].pk}/$"))
-    expect(page.locator(".tier")).to_have_text("Default value, 2026 mark-up (+10 %)")
+    expect(page.locator("#cbam-figure .tier")).to_have_text("Default value, 2026 mark-up (+10 %)")
     trace = page.locator("section.trace")
     expect(trace.locator("table.steps tbody tr")).to_have_count(4)
     expect(trace.locator("table.steps")).to_contain_text("total_t_per_t = 3.1869 t/t")

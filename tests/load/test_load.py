@@ -252,7 +252,8 @@ def seed_world(work: Path, timings: dict[str, float] | None = None) -> dict:
     }
     lap("users")
     assert targets and estimate_ids and len(world["shipment_ids"]) >= 2000
-    assert Estimate.objects.filter(tier="disclosed", shipment__is_current=True).exists()
+    # a disclosed estimate is some current shipments' best estimate (docs/design.md)
+    assert Estimate.objects.filter(tier="disclosed", best_for__is_current=True).exists()
     return world
 
 

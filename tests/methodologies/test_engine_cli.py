@@ -176,6 +176,18 @@ def test_verify_a_trace_as_downloaded_matches_byte_for_byte(tmp_path):
     assert proc.stdout.count(digest) == 2  # stored and recomputed
 
 
+def test_verify_matches_a_trace_whose_floats_are_whole_numbers(tmp_path):
+    """The default value without mark-up (the best estimate's) records a mark-up of 0.0:
+    its canonical bytes say ``0``, which parses back as an int. The parts compare as the
+    trace holds them (their canonical bytes), so this is a match, not a difference found
+    at ``$.result.markup`` while the bytes are identical (as the first version said)."""
+    trace = run_case({**DEFAULT_CASE, "without_markup": True})["trace"]
+    assert trace["result"]["markup"] == 0.0 and isinstance(trace["result"]["markup"], float)
+    proc = cli("verify", str(_trace_file(tmp_path, trace)))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.startswith("MATCH: ") and "differs" not in proc.stdout
+
+
 def test_verify_names_the_first_part_that_differs(tmp_path):
     trace = run_case(DEFAULT_CASE)["trace"]
     trace["result"]["see_total_t_per_t"] = 1.5  # the data README §1a value is 3.5056

@@ -220,6 +220,8 @@ PAGES: dict[str, dict[str, Rule]] = {
     "importer-home": {"GET": Rule(NOBODY)},
     "importer-report": {"GET": Rule(NOBODY)},
     "reconciliation-list": {"GET": Rule(READERS)},
+    # The risk view ranks every organisation's gap: officials, auditors, admins.
+    "risk": {"GET": Rule(READERS)},
     # The world holds no declared report: readers get 404, exporters 403.
     "reconciliation-detail": {"GET": Rule(READERS, obj="declared_report", status=404)},
     # The API's browsable index (DRF's DefaultRouter): not an operation of the schema.
@@ -243,6 +245,7 @@ API: dict[str, Rule] = {
     "api_v1_auth_tokens_destroy": Rule(frozenset({EXPORTER, "admin"}), obj="token", refused=404),
     # Shipments, estimates and their traces in every form.
     "api_v1_reconciliations_list": Rule(READERS),
+    "api_v1_risk_retrieve": Rule(READERS),
     "api_v1_reconciliations_retrieve": Rule(READERS, obj="declared_report", status=404),
     "api_v1_shipments_list": read(rows="shipment"),
     "api_v1_shipments_retrieve": read(obj="shipment"),

@@ -184,7 +184,7 @@ def test_the_traders_pages_show_no_disclosure_and_no_other_organisations_history
         page = browser(world["exporter_b"]).get(url)
         assert page.status_code == 200, name
         html = page.content.decode()
-        assert "Methodology trace" in html  # the engine's part is shown …
+        assert 'id="trace-heading"' in html  # the engine's part (the methodology trace) is shown …
         for secret in secrets_of(version):  # … not A's disclosure, nor who confirmed it
             assert secret not in html, (name, secret)
     # The producer sees its own history on the same page.

@@ -108,26 +108,31 @@ def rebuild(rows) -> object:
 def test_the_estimates_list_filters_as_documented(world):
     api = client_for("official")
     every = api.get("/api/v1/estimates/").json()["results"]
-    assert len(every) == 4  # (CN, 7208, 2026), (IN, 7601, 2026), (TR, 2523, 2026), 2027
+    # (CN, 7208, 2026), (IN, 7601, 2026), (TR, 2523, 2026), 2027: each default value twice,
+    # with the year's mark-up (the CBAM figure) and without (the best estimate,
+    # docs/design.md "The two figures of a shipment").
+    assert len(every) == 8
     assert {e["origin"] for e in api.get("/api/v1/estimates/?origin=cn").json()["results"]} == {
         "CN"
     }
-    assert len(api.get("/api/v1/estimates/?cn_code=72").json()["results"]) == 2
+    assert len(api.get("/api/v1/estimates/?cn_code=72").json()["results"]) == 4
     in_2027 = api.get("/api/v1/estimates/?period_from=2027-01-01").json()["results"]
-    assert [e["period_start"] for e in in_2027] == ["2027-01-01"]
+    assert [e["period_start"] for e in in_2027] == ["2027-01-01", "2027-01-01"]
     of_b = api.get("/api/v1/estimates/?exporter=exporter%20b").json()["results"]
     assert {(e["origin"], e["period_start"][:4]) for e in of_b} == {("TR", "2026"), ("CN", "2027")}
-    assert len(api.get("/api/v1/estimates/?tier=default").json()["results"]) == 4
+    assert len(api.get("/api/v1/estimates/?tier=default").json()["results"]) == 8
     assert api.get("/api/v1/estimates/?cn_code=7x").status_code == 400
-    page = api.get("/api/v1/estimates/?page_size=3").json()
-    assert len(page["results"]) == 3 and page["next"]
+    page = api.get("/api/v1/estimates/?page_size=5").json()
+    assert len(page["results"]) == 5 and page["next"]
     rest = api.get(page["next"]).json()
-    assert len(rest["results"]) == 1 and rest["next"] is None
+    assert len(rest["results"]) == 3 and rest["next"] is None
 
 
 def test_the_trace_csv_and_xlsx_rebuild_the_canonical_bytes(world):
     api = client_for("auditor")
-    estimate = Estimate.objects.get(origin="CN", period_start__year=2026)
+    estimate = Estimate.objects.get(  # the CBAM figure's default (with the mark-up)
+        origin="CN", period_start__year=2026, subject_key__startswith="default|"
+    )
     canonical = api.get(f"/api/v1/estimates/{estimate.pk}/trace")
     digest = canonical["X-Trace-SHA256"]
     assert hashlib.sha256(canonical.content).hexdigest() == digest
@@ -180,7 +185,7 @@ def test_the_bulk_export_streams_every_trace_of_the_filter_with_a_manifest(world
     assert response["Content-Type"] == "application/zip"
     manifest, files = read_zip(b"".join(response.streaming_content))
     expected = Estimate.objects.filter(cn_code__startswith="7208", period_start__lte="2026-12-31")
-    assert manifest["count"] == expected.count() == 1
+    assert manifest["count"] == expected.count() == 2  # with and without the mark-up
     assert manifest["filters"] == {"cn_code": "7208", "period_to": "2026-12-31"}
     for entry in manifest["files"]:
         data = files[entry["path"]]
@@ -192,17 +197,19 @@ def test_the_bulk_export_streams_every_trace_of_the_filter_with_a_manifest(world
     assert manifest["audit_checkpoint"]["tree_size"] > 0
 
     everything, _ = read_zip(b"".join(api.get("/api/v1/estimates/traces.zip").streaming_content))
-    assert everything["count"] == Estimate.objects.count() == 4
+    assert everything["count"] == Estimate.objects.count() == 8
     assert api.get("/api/v1/estimates/traces.zip?period_from=soon").status_code == 400
 
 
 def test_exporters_export_and_read_only_their_own_traces(world):
     exporter = client_for("exporter_b")
     manifest, _ = read_zip(b"".join(exporter.get("/api/v1/estimates/traces.zip").streaming_content))
-    own = set(
-        Shipment.objects.filter(exporter__name="Exporter B").values_list("estimate", flat=True)
-    )
-    assert {e["estimate"] for e in manifest["files"]} == own and len(own) == 2
+    own = set()  # both figures of its shipments: the CBAM figure's and the best estimate's
+    for cbam, best in Shipment.objects.filter(exporter__name="Exporter B").values_list(
+        "estimate", "best_estimate"
+    ):
+        own |= {cbam, best}
+    assert {e["estimate"] for e in manifest["files"]} == own and len(own) == 4
     foreign = Shipment.objects.get(declaration_id="W1", line=1).estimate_id
     for suffix in ("trace", "trace.csv", "trace.xlsx"):
         assert exporter.get(f"/api/v1/estimates/{foreign}/{suffix}").status_code == 404

@@ -49,7 +49,7 @@ def test_ingests_and_the_estimates_they_make_are_logged(postgres, users, tmp_pat
     assert {e["payload"]["trace_sha256"] for e in created} == set(
         Estimate.objects.values_list("trace_sha256", flat=True)
     )
-    assert len(created) == 2  # 2026 and 2027
+    assert len(created) == 4  # 2026 and 2027, each with and without the mark-up (two figures)
 
 
 def test_a_role_change_commits_with_its_event_or_not_at_all(postgres, users, monkeypatch):

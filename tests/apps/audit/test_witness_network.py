@@ -162,12 +162,19 @@ def _admin_connect(database_url: str, dbname: str):
     )
 
 
+#: The three members are built once for the module: its tests run on one xdist worker.
+pytestmark = pytest.mark.xdist_group("witness_network")
+
+
 @pytest.fixture(scope="module")
 def network(tmp_path_factory):
     base = os.environ.get("DATABASE_URL", "")
     if urlparse(base).scheme not in ("postgres", "postgresql"):
         service_missing("needs PostgreSQL (DATABASE_URL) for three member databases")
-    prefix = urlparse(base).path.strip("/") + "_member_"
+    # Databases of their own per xdist worker (the module's tests run on one worker, its
+    # group, but another run may share the server).
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    prefix = urlparse(base).path.strip("/") + (f"_{worker}" if worker else "") + "_member_"
     tmp = tmp_path_factory.mktemp("witness-network")
     members = []
     with _admin_connect(base, "postgres") as admin:

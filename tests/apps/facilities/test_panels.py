@@ -6,9 +6,13 @@ from __future__ import annotations
 from apps.facilities import panels
 
 
-def test_the_satellite_and_disclosures_panels_are_registered_in_order():
+def test_the_areas_panels_are_registered_in_order():
     templates = [p.template for p in sorted(panels._PANELS.values(), key=lambda p: p.order)]
-    assert templates[:2] == ["satellite/_installation.html", "disclosures/_installation.html"]
+    assert templates[:3] == [
+        "satellite/_installation.html",
+        "shipments/_installation_figures.html",
+        "disclosures/_installation.html",
+    ]
 
 
 def test_panels_merge_their_context_in_order_and_register_once(monkeypatch):
