@@ -123,6 +123,9 @@ def test_a_disclosed_input_cites_the_disclosure_cell_and_its_correction(disclose
     log_in(page, "exporter_a")  # its own disclosure opens; the operator's customs file not
     page.goto(f"/shipments/{shipment.pk}/")
     expect(page.locator("main")).to_contain_text("uploaded by another organisation")
+    # The disclosed estimate is the shipment's best estimate (its CBAM figure stays the
+    # default value, docs/design.md): its page shows the inputs with their evidence.
+    page.goto(f"/estimates/{shipment.best_estimate_id}/")
     inputs = page.locator("h3:text-is('Inputs') ~ .scroll table.data").first
     expect(inputs).not_to_contain_text("customs-disclosed.csv")  # not the customs file
     # Line 14 of the template holds the coke amount (tests/apps/disclosures/test_confirm.py).
