@@ -66,11 +66,7 @@ def run(*, command, number: int) -> None:
             continue
         break
     else:
-        command.stdout.write(
-            "  no importer's quarter can be declared as it is: skipped (a Registry report "
-            "needs 8-digit CN codes; the demo's lines from Comext's 4- and 6-digit cells "
-            "carry those codes; tests/apps/test_reconciliation.py shows the round trip)"
-        )
+        command.stdout.write("  no importer's quarter can be declared as it is: skipped")
         return
     command.stdout.write(f"importer {importer!r}, Q{quarter} {year}: report {out} (valid v19)")
     importers_ensure()
