@@ -34,6 +34,15 @@ from methodologies.errors import MethodologyError
 from methodologies.verify import verify_trace
 
 
+def favicon_view(request: HttpRequest) -> HttpResponse:
+    """``/favicon.ico``: no icon (204). Pages declare none (``rel="icon" href="data:,"``),
+    but a browser asks for this path when it shows a document that is not HTML, such as a
+    trace's canonical JSON; a 404 there is an error in its console."""
+    response = HttpResponse(status=204)
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
 def home(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         return redirect("login")

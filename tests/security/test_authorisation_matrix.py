@@ -228,6 +228,8 @@ PAGES: dict[str, dict[str, Rule]] = {
     "api:api-root": {"GET": read()},
     # The schema and its docs are public, like any published API description.
     "schema": {"GET": Rule(EVERYONE)},
+    # No icon (204) for a browser that asks while showing a JSON document.
+    "favicon": {"GET": Rule(EVERYONE, status=204)},
     "api-docs": {"GET": Rule(EVERYONE)},
     # C2SP tlog-witness: no account; the body must be a checkpoint signed by a followed
     # log's key (docs/integrity.md §4), so an empty POST is a 400 for everyone.
