@@ -62,6 +62,49 @@ class Assignment:
     reasons: list[str] = field(default_factory=list)
 
 
+def _estimate_fields(
+    result: dict[str, Any],
+    tier: str,
+    cn_code: str,
+    origin: str,
+    period_start: dt.date,
+    period_end: dt.date,
+) -> dict[str, Any]:
+    """The stored fields of an engine result (all but its natural key and installation)."""
+    methodology = result["trace"]["methodology"]
+    return {
+        "tier": tier,
+        "methodology": methodology["id"],
+        "methodology_version": methodology["version"],
+        "engine_version": methodologies.ENGINE_VERSION,
+        "cn_code": cn_code,
+        "origin": origin,
+        "period_start": period_start,
+        "period_end": period_end,
+        "see_direct_t_per_t": result["see_direct_t_per_t"],
+        "see_indirect_t_per_t": result.get("see_indirect_t_per_t"),
+        "see_total_t_per_t": result["see_total_t_per_t"],
+        "interval_low_t_per_t": result.get("interval_low_t_per_t"),
+        "interval_high_t_per_t": result.get("interval_high_t_per_t"),
+        "direct_only": bool(result.get("direct_only")),
+        "reason": result.get("reason", ""),
+        "trace": canonical_bytes(result["trace"]).decode(),
+    }
+
+
+def _default_case(origin: str, cn_code: str, year: int, *, without_markup: bool = False) -> dict:
+    """The ``cbam.default`` case of (origin, CN code, year) with the candidate rows of the
+    default-value table; ``without_markup`` for the best estimate's last rung."""
+    return {
+        "methodology": "cbam.default",
+        "cn_code": cn_code,
+        "origin": origin,
+        "year": int(year),
+        **({"without_markup": True} if without_markup else {}),
+        "default_values": default_value_candidates(origin=origin, cn_code=cn_code),
+    }
+
+
 def estimate_record(
     *,
     result: dict[str, Any],
@@ -79,28 +122,11 @@ def estimate_record(
     ``result["trace"]`` may carry a ``provenance`` object beside the engine's keys (see
     the module docstring); ``result["trace_sha256"]`` must then be the SHA-256 of it all.
     """
-    trace_bytes = canonical_bytes(result["trace"])
-    methodology = result["trace"]["methodology"]
     estimate, created = Estimate.objects.get_or_create(
         subject_key=subject_key,
         trace_sha256=result["trace_sha256"],
         defaults={
-            "tier": tier,
-            "methodology": methodology["id"],
-            "methodology_version": methodology["version"],
-            "engine_version": methodologies.ENGINE_VERSION,
-            "cn_code": cn_code,
-            "origin": origin,
-            "period_start": period_start,
-            "period_end": period_end,
-            "see_direct_t_per_t": result["see_direct_t_per_t"],
-            "see_indirect_t_per_t": result.get("see_indirect_t_per_t"),
-            "see_total_t_per_t": result["see_total_t_per_t"],
-            "interval_low_t_per_t": result.get("interval_low_t_per_t"),
-            "interval_high_t_per_t": result.get("interval_high_t_per_t"),
-            "direct_only": bool(result.get("direct_only")),
-            "reason": result.get("reason", ""),
-            "trace": trace_bytes.decode(),
+            **_estimate_fields(result, tier, cn_code, origin, period_start, period_end),
             "installation": installation,
         },
     )
@@ -162,29 +188,15 @@ def estimates_record_bulk(*, items: list[EstimateItem], actor: Any = None) -> Bu
         if key in ids:
             continue
         ids[key] = 0  # reserved: a repeated item is stored once
-        methodology = item.result["trace"]["methodology"]
-        r = item.result
+        fields = _estimate_fields(
+            item.result, item.tier, item.cn_code, item.origin, item.period_start, item.period_end
+        )
         new.append(
             Estimate(
                 subject_key=item.subject_key,
-                trace_sha256=r["trace_sha256"],
-                tier=item.tier,
-                methodology=methodology["id"],
-                methodology_version=methodology["version"],
-                engine_version=methodologies.ENGINE_VERSION,
-                cn_code=item.cn_code,
-                origin=item.origin,
-                period_start=item.period_start,
-                period_end=item.period_end,
-                see_direct_t_per_t=r["see_direct_t_per_t"],
-                see_indirect_t_per_t=r.get("see_indirect_t_per_t"),
-                see_total_t_per_t=r["see_total_t_per_t"],
-                interval_low_t_per_t=r.get("interval_low_t_per_t"),
-                interval_high_t_per_t=r.get("interval_high_t_per_t"),
-                direct_only=bool(r.get("direct_only")),
-                reason=r.get("reason", ""),
-                trace=canonical_bytes(r["trace"]).decode(),
+                trace_sha256=item.result["trace_sha256"],
                 installation_id=item.installation_id,
+                **fields,
             )
         )
         # As apps.audit.attribution decides for an estimate: a default value or a modelled
@@ -286,15 +298,8 @@ def estimates_choose(
             see_total[k] = better.see_total_t_per_t
             tiers[k] = better.tier
             continue
-        case = {
-            "methodology": "cbam.default",
-            "cn_code": c,
-            "origin": o,
-            "year": int(y),
-            "default_values": default_value_candidates(origin=o, cn_code=c),
-        }
         try:
-            result = methodologies.run_case(case)
+            result = methodologies.run_case(_default_case(o, c, y))
         except MethodologyError as exc:
             reasons.append(f"{o} {c} {y}: {exc}")
             continue
@@ -435,16 +440,8 @@ def default_estimates_ensure(
     for key, (o, c, y) in keys.items():
         if (o, c, y) in found:
             continue
-        case = {
-            "methodology": "cbam.default",
-            "cn_code": c,
-            "origin": o,
-            "year": int(y),
-            **({"without_markup": True} if without_markup else {}),
-            "default_values": default_value_candidates(origin=o, cn_code=c),
-        }
         try:
-            result = methodologies.run_case(case)
+            result = methodologies.run_case(_default_case(o, c, y, without_markup=without_markup))
         except MethodologyError:
             continue
         with transaction.atomic():

@@ -45,7 +45,7 @@ from typing import Any
 from openpyxl.utils import get_column_letter
 
 from ingest.base import IngestError, RowError, UnreadableFile
-from ingest.disclosure.cbam_template import HIDE_MARKER, read_cbam_template
+from ingest.disclosure.cbam_template import HIDE_MARKER, _text, read_cbam_template
 from ingest.disclosure.safety import check_file
 
 #: Template versions whose layout this reader knows (the Commission's v2.1 examples and
@@ -90,14 +90,6 @@ class NotAFullTemplate(UnreadableFile):
 
 class TemplateValueError(IngestError):
     """A value the recomputation needs is missing or not a number (cell named)."""
-
-
-def _text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
 
 
 def _num(value: object) -> float | None:
