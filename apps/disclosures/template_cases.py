@@ -47,6 +47,14 @@ TOLERANCE_T_PER_T = 0.0005
 RELATIVE_TOLERANCE = 1e-6
 
 
+#: tCO2 per tC, as the template's mass balance applies it (IR 2025/2547 Annex II: 44/12
+#: rounded to the factor the Commission's template uses, f = 3.664).
+F_CO2_PER_C = 3.664
+#: Source streams agree with the template's stated emissions (AU) within this (t) or
+#: the relative tolerance above.
+TOLERANCE_T = 0.001
+
+
 class TemplateRecomputeError(ValueError):
     """The template's inputs cannot be turned into engine cases (named)."""
 
@@ -150,6 +158,110 @@ def process_case(
     return case
 
 
+def _ratio(value: float | None, unit: str) -> float:
+    """A factor as the template gives it (a percentage with unit "%"), as a fraction; an
+    empty factor is 100 % (the template's default)."""
+    if value is None:
+        return 1.0
+    return value / 100.0 if unit.strip() == "%" else value
+
+
+def source_stream_emissions(stream: dict) -> tuple[float | None, str]:
+    """``(fossil tCO2, formula)`` of one ``B_EmInst`` source stream from its own inputs, as
+    IR 2025/2547 Annex II (calculation-based methodology) and the template compute it:
+
+    - combustion: AD × NCV × EF × OxF (EF per TJ: × 1/1000 for NCV in GJ), or AD × EF × OxF
+      with an EF per unit of activity;
+    - process emissions: AD × EF × ConvF;
+    - mass balance: AD × C × 3.664 (outputs carry a negative AD);
+
+    each times the fossil share (1 − biomass content). ``(None, reason)`` for a method or
+    a missing input the recomputation cannot use."""
+    method = stream["method"].strip().lower()
+    ad = stream["ad"]
+    if ad is None:
+        return None, "no activity data"
+    fossil = (
+        1.0 - _ratio(stream["biomass_content"], stream["biomass_content_unit"])
+        if (stream["biomass_content"] is not None)
+        else 1.0
+    )
+    ef, ncv = stream["ef"], stream["ncv"]
+    if method == "combustion":
+        if ef is None:
+            return None, "no emission factor"
+        oxf = _ratio(stream["oxidation_factor"], stream["oxidation_factor_unit"])
+        if stream["ef_unit"].replace(" ", "").lower().endswith("/tj"):
+            if ncv is None:
+                return None, "no net calorific value"
+            return ad * ncv * ef / 1000.0 * oxf * fossil, "AD × NCV × EF / 1000 × OxF"
+        return ad * ef * oxf * fossil, "AD × EF × OxF"
+    if method == "process emissions":
+        if ef is None:
+            return None, "no emission factor"
+        conv = _ratio(stream["conversion_factor"], stream["conversion_factor_unit"])
+        return ad * ef * conv * fossil, "AD × EF × ConvF"
+    if method == "mass balance":
+        c = stream["carbon_content"]
+        if c is None:
+            return None, "no carbon content"
+        c = _ratio(c, stream["carbon_content_unit"]) if stream["carbon_content_unit"] == "%" else c
+        return ad * c * F_CO2_PER_C * fossil, "AD × C × 3.664"
+    return None, f"method {stream['method']!r} is not recomputed"
+
+
+def source_streams_check(template: dict) -> tuple[list[dict], list[dict]]:
+    """Each source stream of ``B_EmInst`` (a) recomputed from its inputs beside the
+    template's stated emissions (AU), and a flag for each that disagrees (both figures,
+    the formula and its cells)."""
+    rows, flags = [], []
+    for stream in template.get("source_streams", []):
+        computed, formula = source_stream_emissions(stream)
+        stated = stream.get("stated_emissions_t")
+        cells = stream["cells"]
+        row = {
+            "row": stream["row"],
+            "name": stream["name"],
+            "method": stream["method"],
+            "emissions_t": computed,
+            "template_emissions_t": stated,
+            "formula": formula,
+            "cell": cells.get("stated_emissions_t", ""),
+        }
+        if computed is None or stated is None:
+            row["agrees"] = None  # nothing to compare
+        else:
+            row["agrees"] = abs(computed - stated) <= max(
+                TOLERANCE_T, RELATIVE_TOLERANCE * abs(stated)
+            )
+        rows.append(row)
+        if row["agrees"] is False:
+            inputs = ", ".join(
+                cells[k]
+                for k in ("ad", "ncv", "ef", "carbon_content", "oxidation_factor",
+                          "conversion_factor", "biomass_content")
+                if stream.get(k) is not None and k in cells
+            )  # fmt: skip
+            step = f"B_EmInst: source stream {stream['name']!r}: {formula} ({inputs})"
+            flags.append(
+                {
+                    "cn_code": "",
+                    "cell": row["cell"],
+                    "field": "source_stream",
+                    "platform_t": computed,
+                    "template_t": stated,
+                    "difference_t": computed - stated,
+                    "step": step,
+                    "reason": (
+                        f"{row['cell']}: the template states {stated} tCO2 for source stream "
+                        f"{stream['name']!r}; its own inputs give {computed:.6f} "
+                        f"(first step where they part: {step})"
+                    ),
+                }
+            )
+    return rows, flags
+
+
 def recompute_template(template: dict) -> dict:
     """Recompute every process and product of a read template with the engine.
 
@@ -157,8 +269,10 @@ def recompute_template(template: dict) -> dict:
     see_indirect_counted_t_per_t, trace_sha256}], "products": [{cn_code, process,
     see_direct_t_per_t, see_indirect_t_per_t, see_indirect_counted_t_per_t,
     template_see_direct_t_per_t, template_see_indirect_t_per_t, agrees, cell}],
-    "flags": [...]}``. A flag names the product, both figures and the first step where
-    the computations part.
+    "source_streams": [{row, name, method, emissions_t, template_emissions_t, formula,
+    agrees, cell}], "flags": [...]}``. A flag names the product (or the source stream),
+    both figures and the first step where the computations part: a source stream whose
+    stated emissions its own inputs do not give comes first.
     """
     products = template["products"]
     country = template["installation"].get("country_code") or ""
@@ -229,7 +343,8 @@ def recompute_template(template: dict) -> dict:
             "trace_sha256": result.trace_sha256,
             "cells": process["cells"],
         }
-    out_products, flags = [], []
+    streams, stream_flags = source_streams_check(template)
+    out_products, flags = [], list(stream_flags)
     for product in products:
         name = product.get("process") or ""
         up = computed.get(name)
@@ -269,8 +384,16 @@ def recompute_template(template: dict) -> dict:
         out_products.append(row)
         for which, ok in (("direct", direct_ok), ("indirect", indirect_ok)):
             if not ok:
-                flags.append(_flag(product, which, up, computed, processes))
+                flag = _flag(product, which, up, computed, processes)
+                if which == "direct" and stream_flags:
+                    # the source streams are computed before any process's emissions
+                    flag["step"] = stream_flags[0]["step"]
+                    flag["reason"] = flag["reason"].split(" (first step")[0] + (
+                        f" (first step where they part: {flag['step']})"
+                    )
+                flags.append(flag)
     return {
+        "source_streams": streams,
         "processes": [
             {k: v for k, v in c.items() if k not in ("cells",)} for c in computed.values()
         ],

@@ -55,8 +55,8 @@ def template_recompute(path: Path) -> tuple[dict, list[dict]]:
     warnings = [
         {
             "line": None,
-            "field": f"{flag['cn_code']}.{flag.get('field', 'see')}",
-            "value": "" if flag.get("template_t_per_t") is None else str(flag["template_t_per_t"]),
+            "field": f"{flag['cn_code'] or flag['cell']}.{flag.get('field', 'see')}",
+            "value": str(flag.get("template_t_per_t", flag.get("template_t", "")) or ""),
             "reason": flag["reason"],
         }
         for flag in result["flags"]

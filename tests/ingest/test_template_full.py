@@ -146,6 +146,49 @@ def test_a_template_that_disagrees_with_its_inputs_is_flagged_with_the_step(tmp_
     assert "D_Processes!L24" in flag["step"]
 
 
+def test_source_streams_are_recomputed_from_their_inputs(read):
+    """B_EmInst (a) of the cement example, by hand (IR 2025/2547 Annex II): raw meal
+    1 255 000 t × 0.525 tCO2/t = 658 875; coal 88 000 t × 25 GJ/t × 95 tCO2/TJ / 1000 =
+    209 000; household waste 25 000 × 20 × 83 / 1000 × (1 − 15 % biomass) = 35 275; heavy
+    fuel oil 43 000 × 40 × 78 / 1000 = 134 160 — the template's own figures (AU). Mass
+    balance, blast furnace example: coke fines 50 000 t × 0.88 tC/t × 3.664 = 161 216."""
+    _template, result = read(CEMENT.name)
+    got = {s["name"]: s["emissions_t"] for s in result["source_streams"]}
+    assert got == pytest.approx(
+        {
+            "Raw meal for clinker": 658_875,
+            "Coal": 209_000,
+            "Household waste": 35_275,
+            "Heavy fuel oil": 134_160,
+        },
+        rel=1e-12,
+    )
+    assert all(s["agrees"] for s in result["source_streams"])
+    for name in sorted(PRODUCTS):
+        streams = read(name)[1]["source_streams"]
+        assert streams and all(s["agrees"] for s in streams), name
+    blast = read("2_CBAM_SEE_V2.1_Example_Steel_1_Blast_furnace.xlsx")[1]
+    (coke,) = [s for s in blast["source_streams"] if s["name"] == "Coke fines"]
+    assert coke["emissions_t"] == pytest.approx(161_216, rel=1e-12)
+    assert coke["formula"] == "AD × C × 3.664"
+
+
+def test_a_source_stream_its_inputs_do_not_give_is_flagged_first(tmp_path):
+    """The cement example's coal EF changed 95 → 100 tCO2/TJ with its stated emissions
+    (AU18, 209 000) and the product's SEE (direct) changed to 0.9: the stream's inputs give
+    88 000 × 25 × 100 / 1000 = 220 000 t, a flag of its own; and the product's flag names
+    that stream as the first step where the template and its inputs part."""
+    path = _edited(tmp_path, CEMENT, {("B_EmInst", "J18"): 100, ("Summary_Products", "I10"): 0.9})
+    result = recompute_template(read_template_full(path))
+    stream_flag, product_flag = result["flags"]
+    assert stream_flag["cell"] == "B_EmInst!AU18"
+    assert (stream_flag["template_t"], stream_flag["platform_t"]) == (209_000, 220_000)
+    assert "B_EmInst!J18" in stream_flag["step"] and "AD × NCV × EF" in stream_flag["step"]
+    assert product_flag["cell"] == "Summary_Products!I10"
+    assert product_flag["step"] == stream_flag["step"]
+    assert "Coal" in product_flag["reason"]
+
+
 def test_another_version_is_refused_naming_it_and_those_supported(tmp_path):
     path = _edited(tmp_path, CEMENT, {("0_Versions", "E39"): "3.0"})
     with pytest.raises(TemplateVersionError) as info:
