@@ -57,6 +57,64 @@ def organisations_ensure(*, names: Iterable[str], kind: str) -> dict[str, int]:
     return {name: ids[key] for name, key in keys.items()}
 
 
+def importers_ensure(*, importers: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """Get or create the importers' organisations of ``(name, EORI)`` pairs in bulk, as
+    customs lines declare them; returns {pair: organisation id} for every pair with a name.
+
+    Keyed by EORI where one is given (upper case, already validated), else by the name's
+    key (:func:`organisation_key`, kind *importer*). An EORI no organisation holds yet is
+    given to the organisation of its name when that one has none (an importer registered
+    by name, or a name seen before without its EORI); if the name's organisation holds
+    another EORI, the EORI gets an organisation of its own (key ``eori:<EORI>``, which no
+    name folds to). Idempotent: the same pairs map to the same organisations."""
+    pairs = [(n, e) for n, e in dict.fromkeys(importers) if n and n.strip()]
+    eoris = {e for _, e in pairs if e}
+    by_eori: dict[str, int] = {}
+    for eori, pk in (
+        Organisation.objects.filter(eori__in=eoris).order_by("-id").values_list("eori", "id")
+    ):
+        by_eori[eori] = pk  # the oldest holder wins
+    wanted = {e: n for n, e in pairs if e and e not in by_eori}
+    if wanted:
+        with transaction.atomic():
+            names = organisations_ensure(
+                names=list(wanted.values()), kind=Organisation.Kind.IMPORTER
+            )
+            holders = {
+                o.pk: o
+                for o in Organisation.objects.select_for_update().filter(pk__in=names.values())
+            }
+            own_key = []
+            for eori, name in wanted.items():
+                holder = holders[names[name]]
+                if not holder.eori:
+                    holder.eori = eori
+                    holder.save(update_fields=["eori"])
+                    by_eori[eori] = holder.pk
+                elif holder.eori == eori:
+                    by_eori[eori] = holder.pk
+                else:
+                    own_key.append(
+                        Organisation(
+                            name=name[:255],
+                            key=f"eori:{eori}",
+                            kind=Organisation.Kind.IMPORTER,
+                            eori=eori,
+                        )
+                    )
+            if own_key:
+                Organisation.objects.bulk_create(own_key, ignore_conflicts=True)
+                by_eori.update(
+                    Organisation.objects.filter(key__in=[o.key for o in own_key]).values_list(
+                        "eori", "id"
+                    )
+                )
+    named = organisations_ensure(
+        names=[n for n, e in pairs if not e], kind=Organisation.Kind.IMPORTER
+    )
+    return {(n, e): by_eori[e] if e else named[n] for n, e in pairs}
+
+
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Count, Sum
 from django.db.models.functions import Lower
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from apps.accounts.models import Organisation, User
-from apps.accounts.services import organisations_ensure
+from apps.accounts.services import importers_ensure as importer_organisations_ensure
 from apps.shipments.models import DeclaredLine, Shipment
 from apps.shipments.registry_report import ReportInputError, importer_report
 from apps.shipments.selectors import shipment_list
@@ -22,34 +23,57 @@ READERS = (User.Role.OFFICIAL, User.Role.AUDITOR, User.Role.ADMIN)
 
 
 def importer_rows() -> list[dict]:
-    """Per importer named in the current customs lines: lines, tonnes, tCO2e, its
-    organisation (when registered) and the reports it declared."""
+    """Per importer of the current customs lines — its organisation where one was resolved
+    (at ingest, by EORI or name), else the name the lines carry: lines, tonnes, tCO2e, its
+    EORI and the reports it declared."""
     rows = list(
         Shipment.objects.filter(is_current=True)
         .exclude(importer_name="")
         .annotate(key=Lower("importer_name"))
-        .values("key")
+        .values("importer_id", "key")
         .annotate(lines=Count("id"), tonnes=Sum("net_mass_t"), tco2e=Sum("embedded_emissions_t"))
-        .order_by("-tonnes")
     )
     names = dict(
-        Shipment.objects.filter(is_current=True)
+        Shipment.objects.filter(is_current=True, importer__isnull=True)
         .exclude(importer_name="")
         .annotate(key=Lower("importer_name"))
         .values_list("key", "importer_name")
         .distinct()
     )
-    orgs = {o.name.lower(): o for o in Organisation.objects.filter(kind=Organisation.Kind.IMPORTER)}
-    reports: dict[str, list] = {}
+    orgs = Organisation.objects.in_bulk({r["importer_id"] for r in rows if r["importer_id"]})
+    merged: dict = {}
+    for r in rows:
+        org = orgs.get(r["importer_id"])
+        row = merged.setdefault(
+            org.pk if org else r["key"],
+            {
+                "name": org.name if org else names.get(r["key"], r["key"]),
+                "organisation": org,
+                "lines": 0,
+                "tonnes": 0.0,
+                "tco2e": 0.0,
+            },
+        )
+        row["lines"] += r["lines"]
+        row["tonnes"] += r["tonnes"] or 0.0
+        row["tco2e"] += r["tco2e"] or 0.0
+    by_eori: dict[str, list] = {}
+    by_name: dict[str, list] = {}
     for d in DeclaredLine.objects.values(
         "declarant_id", "declarant_name", "year", "period"
     ).distinct():
-        reports.setdefault(d["declarant_name"].lower(), []).append(d)
-    for row in rows:
-        row["name"] = names.get(row["key"], row["key"])
-        row["organisation"] = orgs.get(row["key"])
-        row["reports"] = reports.get(row["key"], [])
-    return rows
+        by_eori.setdefault(d["declarant_id"], []).append(d)
+        by_name.setdefault(d["declarant_name"].lower(), []).append(d)
+    out = sorted(merged.values(), key=lambda row: -row["tonnes"])
+    for row in out:
+        org = row["organisation"]
+        reports = by_name.get(row["name"].lower(), [])
+        if org is not None and org.eori:
+            reports = by_eori.get(org.eori, []) + [
+                d for d in reports if d["declarant_id"] != org.eori
+            ]
+        row["reports"] = reports
+    return out
 
 
 @login_required
@@ -65,16 +89,27 @@ def importer_list_view(request: HttpRequest) -> HttpResponse:
 
 
 def importers_ensure() -> int:
-    """Make every importer named in the current customs lines an organisation (kind
-    importer); idempotent. Returns how many names there are."""
-    names = list(
-        Shipment.objects.filter(is_current=True)
+    """Make every importer of the current customs lines an organisation (kind importer)
+    and link the lines no organisation was resolved for at ingest (lines stored before
+    importers were resolved); idempotent. Returns how many importers the lines name."""
+    pairs = list(
+        Shipment.objects.filter(is_current=True, importer__isnull=True)
         .exclude(importer_name="")
-        .values_list("importer_name", flat=True)
+        .values_list("importer_name", "importer_eori")
         .distinct()
     )
-    organisations_ensure(names=names, kind=Organisation.Kind.IMPORTER)
-    return len(names)
+    ids = importer_organisations_ensure(importers=pairs)
+    with transaction.atomic():
+        for (name, eori), pk in ids.items():
+            Shipment.objects.filter(
+                is_current=True, importer__isnull=True, importer_name=name, importer_eori=eori
+            ).update(importer_id=pk)
+    return (
+        Shipment.objects.filter(is_current=True, importer__isnull=False)
+        .values("importer_id")
+        .distinct()
+        .count()
+    )
 
 
 def _own(request: HttpRequest) -> Organisation:

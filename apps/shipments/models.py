@@ -34,6 +34,25 @@ class Shipment(models.Model):
         db_constraint=False,
     )
     importer_name = models.CharField(max_length=255, blank=True)
+    importer_eori = models.CharField(
+        max_length=17,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="EORI of the importer, as declared",
+    )
+    # The importer's organisation, resolved at ingest (by EORI where declared, else by
+    # name): docs/official-formats.md, "Importers". No constraint and no index, as for the
+    # exporter: each would cost every bulk load.
+    importer = models.ForeignKey(
+        "accounts.Organisation",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="imported_shipments",
+        db_index=False,
+        db_constraint=False,
+    )
     net_mass_t = models.FloatField()
     mass_unit = models.CharField(max_length=2, help_text="unit as declared: kg or t")
     statistical_value_eur = models.FloatField(null=True, blank=True)

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 from apps.shipments.models import DeclaredLine, Shipment
 from apps.shipments.registry_report import _METHOD, declared_see, period_bounds
+from apps.shipments.selectors import importer_lines
 
 #: The report's rounding (ingest.cbam_report writes NetMass to 6 and SEE to 7 decimals).
 MASS_TOLERANCE_T = 1e-6
@@ -115,7 +116,10 @@ def reconcile(*, declarant_id: str, year: int, period: str) -> dict:
     start, end, _code = period_bounds(year, _quarter(period))
     shipments = list(
         Shipment.objects.filter(
-            is_current=True, importer_name__iexact=importer, date__gte=start, date__lt=end
+            importer_lines(name=importer, eori=declarant_id),
+            is_current=True,
+            date__gte=start,
+            date__lt=end,
         )
         .select_related("estimate", "installation")
         .defer("estimate__trace")

@@ -19,14 +19,14 @@ proportion (:func:`declared_see`), so that what is declared adds up to what is c
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections import defaultdict
 
 from apps.estimates.models import Tier
 from apps.shipments.models import Shipment
+from apps.shipments.selectors import importer_lines, importer_organisation
+from ingest.eori import EORI
 
 _METHOD = {Tier.VERIFIED: "actual", Tier.DISCLOSED: "actual", Tier.DEFAULT: "default"}
-EORI = re.compile(r"^[A-Z]{2}[A-Z0-9]{1,15}$")
 
 
 class ReportInputError(ValueError):
@@ -71,8 +71,8 @@ def importer_report(
     submitted: dt.datetime | None = None,
 ) -> dict:
     """The report dict of :func:`ingest.cbam_report.write_cbam_report` for ``importer``
-    (matched case-insensitively against the shipments' importer name, or taken as the
-    EORI when it has that form) and the period."""
+    (a name, or the EORI when it has that form: the lines of the importer's organisation,
+    see :func:`apps.shipments.selectors.importer_lines`) and the period."""
     start, end, code = period_bounds(year, quarter)
     ident = eori or (importer if EORI.match(importer) else "")
     if not ident:
@@ -80,9 +80,14 @@ def importer_report(
             f"importer {importer!r}: the report needs the declarant's EORI number; give --eori"
         )
     country = country or ident[:2]
+    organisation = importer_organisation(name=importer, eori=ident)
+    name = organisation.name if organisation is not None else importer
     qs = (
         Shipment.objects.filter(
-            is_current=True, importer_name__iexact=importer, date__gte=start, date__lt=end
+            importer_lines(name=name, organisation=organisation),
+            is_current=True,
+            date__gte=start,
+            date__lt=end,
         )
         .select_related("estimate", "installation")
         .defer("estimate__trace")
@@ -144,6 +149,11 @@ def importer_report(
         "year": year,
         "period": code,
         "submission_date": submitted or dt.datetime.now(dt.UTC).replace(microsecond=0),
-        "declarant": {"id": ident, "name": importer[:70], "country": country, "city": city},
+        "declarant": {
+            "id": ident,
+            "name": name[:70],
+            "country": country,
+            "city": city,
+        },
         "goods": list(goods.values()),
     }

@@ -13,7 +13,8 @@ from django.db import connection
 from django.db.models import F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, ExtractYear
 
-from apps.accounts.models import User
+from apps.accounts.models import Organisation, User
+from apps.accounts.services import organisation_key
 from apps.estimates.models import Estimate
 from apps.shipments.models import Shipment, ShipmentTotal
 
@@ -46,8 +47,34 @@ def _scoped(qs: QuerySet[Shipment], *, user: User) -> QuerySet[Shipment]:
     if user.role == User.Role.IMPORTER:
         if not user.organisation_id:
             return qs.none()
-        return qs.filter(importer_name__iexact=user.organisation.name)
+        return qs.filter(importer_lines(organisation=user.organisation))
     return qs
+
+
+def importer_organisation(*, name: str = "", eori: str = "") -> Organisation | None:
+    """The organisation holding ``eori`` (the oldest), else the organisation of ``name``."""
+    organisation = None
+    if eori:
+        organisation = Organisation.objects.filter(eori=eori).order_by("id").first()
+    if organisation is None and name.strip():
+        organisation = Organisation.objects.filter(key=organisation_key(name)).first()
+    return organisation
+
+
+def importer_lines(
+    *, name: str = "", eori: str = "", organisation: Organisation | None = None
+) -> Q:
+    """The customs lines of one importer (docs/official-formats.md, "Importers"): those
+    whose importer organisation (resolved at ingest) is ``organisation`` — else the
+    organisation holding ``eori`` where one holds it, else the organisation of ``name`` —
+    and the lines no organisation was resolved for that carry its name (any case)."""
+    if organisation is None:
+        organisation = importer_organisation(name=name, eori=eori)
+    name = organisation.name if organisation is not None and not name else name
+    q = Q(importer_id=organisation.pk) if organisation is not None else Q(pk__in=[])
+    if name:
+        q |= Q(importer__isnull=True, importer_name__iexact=name)
+    return q
 
 
 T = TypeVar("T")

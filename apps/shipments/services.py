@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from functools import partial
 
+import numpy as np
 import pandas as pd
 import psycopg
 import pyarrow as pa
@@ -29,7 +30,7 @@ from django.db.models.functions import Coalesce, ExtractYear
 from django.utils import timezone
 
 from apps.accounts.models import Organisation
-from apps.accounts.services import organisations_ensure
+from apps.accounts.services import importers_ensure, organisations_ensure
 from apps.catalogue.selectors import cn_index
 from apps.estimates.models import Estimate, Tier
 from apps.estimates.services import estimates_choose
@@ -49,6 +50,7 @@ CONTENT = [
     "origin",
     "exporter_id",
     "importer_name",
+    "importer_eori",
     "net_mass_t",
     "mass_unit",
     "statistical_value_eur",
@@ -56,8 +58,9 @@ CONTENT = [
     "procedure",
     "installation_identifier",
 ]
-# What the ingest writes with each line: the estimate chosen for it before it is stored.
-ESTIMATE = ["estimate_id", "tier", "embedded_emissions_t"]
+# What the ingest writes with each line: the importer's organisation resolved for it (not
+# content: it follows from the name and EORI) and the estimate chosen before it is stored.
+ESTIMATE = ["importer_id", "estimate_id", "tier", "embedded_emissions_t"]
 STAGED = ["declaration_id", "line", *CONTENT, "source_line", *ESTIMATE]
 _TOTALS_LOCK = 0x434D_544F  # "CMTO"
 
@@ -96,6 +99,7 @@ def _staged_frame(data: pd.DataFrame) -> pd.DataFrame:
             "origin": data["origin"],
             "exporter_id": data["exporter"].map(exporters).astype("int64"),
             "importer_name": data["importer"].fillna(""),
+            "importer_eori": data["importer_eori"].fillna(""),
             "net_mass_t": data["net_mass_t"].astype("float64"),
             "mass_unit": data["mass_unit"],
             "statistical_value_eur": data["statistical_value_eur"].astype("float64"),
@@ -103,8 +107,24 @@ def _staged_frame(data: pd.DataFrame) -> pd.DataFrame:
             "procedure": data["procedure"].fillna(""),
             "installation_identifier": data["installation_id"].fillna(""),
             "source_line": data["source_line"].astype("int64"),
+            "importer_id": _importer_ids(data),
         }
     )
+
+
+def _importer_ids(data: pd.DataFrame) -> pd.Series:
+    """Each line's importer organisation (NA where no importer is declared), resolved
+    once per distinct (name, EORI) pair."""
+    name_codes, names = pd.factorize(data["importer"].fillna(""))
+    eori_codes, eoris = pd.factorize(data["importer_eori"].fillna(""))
+    width = len(eoris) + 1
+    pair_codes, pairs = pd.factorize(name_codes.astype(np.int64) * width + eori_codes)
+    keys = [(names[p // width], eoris[p % width]) for p in pairs]
+    ids = importers_ensure(importers=keys)
+    resolved = np.array([ids.get(k, 0) for k in keys] or [0], dtype=np.int64)[pair_codes]
+    out = pd.array(resolved, dtype="Int64")
+    out[resolved == 0] = pd.NA
+    return pd.Series(out, index=data.index)
 
 
 def shipments_ingest(*, run: IngestRun) -> IngestOutcome:
@@ -242,10 +262,10 @@ def _batches_store(batches: list[pd.DataFrame], *, run: IngestRun, write, writer
 _STAGE_DDL = """
 CREATE TEMP TABLE IF NOT EXISTS shipment_stage (
     declaration_id text, line integer, date date, cn_code text, origin text,
-    exporter_id bigint, importer_name text, net_mass_t double precision, mass_unit text,
-    statistical_value_eur double precision, supplementary_units double precision,
-    procedure text, installation_identifier text,
-    source_line integer, estimate_id bigint, tier text, embedded_emissions_t double precision
+    exporter_id bigint, importer_name text, importer_eori text, net_mass_t double precision,
+    mass_unit text, statistical_value_eur double precision, supplementary_units double precision,
+    procedure text, installation_identifier text, source_line integer,
+    importer_id bigint, estimate_id bigint, tier text, embedded_emissions_t double precision
 ) ON COMMIT DELETE ROWS
 """
 _CONTENT_C = ", ".join(f"c.{f}" for f in CONTENT)
@@ -313,6 +333,13 @@ WITH old AS (
     SELECT {_TOTALS_OF}, -1 AS sign FROM old UNION ALL SELECT * FROM new
 ), totals AS ({_TOTALS_DELTA})
 SELECT COUNT(*) FROM new
+"""
+# 3. Lines stored before their importer was resolved (unchanged, so not a new version):
+#    take the organisation this ingest resolved for them.
+_LINK_IMPORTERS = """
+UPDATE shipments_shipment c SET importer_id = s.importer_id FROM shipment_stage s
+WHERE c.declaration_id = s.declaration_id AND c.line = s.line AND c.is_current
+  AND c.importer_id IS NULL AND s.importer_id IS NOT NULL
 """
 _COPY = f"COPY shipment_stage ({', '.join(STAGED)}) FROM STDIN (FORMAT csv)"
 
@@ -459,6 +486,7 @@ def _write_batch_postgres(
         if inserted < len(batch):
             cursor.execute(_INSERT_CHANGED, params)
             (corrected,) = cursor.fetchone()
+            cursor.execute(_LINK_IMPORTERS)
         cursor.execute("TRUNCATE shipment_stage")
     return inserted + corrected, corrected
 
@@ -478,17 +506,21 @@ def _write_batch_orm(batch: pd.DataFrame, run: IngestRun) -> tuple[int, int]:
     ).values_list("declaration_id", "line", "version"):
         key = (declaration_id, line)
         latest[key] = max(latest.get(key, 0), version)
-    new, retire = [], []
+    new, retire, link = [], [], {}
     for r in records:
         key = (r["declaration_id"], r["line"])
         old = current.get(key)
         if old is not None and _same_content(old, r):
+            if old.importer_id is None and not pd.isna(r["importer_id"]):
+                link.setdefault(int(r["importer_id"]), []).append(old.pk)
             continue
         if old is not None:
             retire.append(old.pk)
         latest[key] = latest.get(key, 0) + 1
         new.append(Shipment(**_orm_fields(r), version=latest[key], ingest_run=run))
     Shipment.objects.filter(pk__in=retire).update(is_current=False)
+    for importer_id, pks in link.items():
+        Shipment.objects.filter(pk__in=pks).update(importer_id=importer_id)
     Shipment.objects.bulk_create(new, batch_size=2000, ignore_conflicts=True)
     return len(new), len(retire)
 
@@ -500,6 +532,7 @@ def _orm_fields(r: dict) -> dict:
         "supplementary_units",
         "embedded_emissions_t",
         "estimate_id",
+        "importer_id",
     ):
         fields[name] = None if pd.isna(fields[name]) else fields[name]
     fields["date"] = fields["date"].date()  # a midnight Timestamp → the calendar date

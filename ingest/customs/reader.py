@@ -23,6 +23,7 @@ import pandas as pd
 from ingest.base import IngestError, MissingColumns, RowError
 from ingest.cn import cn_problem, normalise_cn
 from ingest.countries import ANNEX_III_EXEMPT, EU27, not_a_cbam_import, to_iso2
+from ingest.eori import eori_problem, normalise_eori
 from ingest.tabular import (
     detect_decimal,
     factorize_map,
@@ -61,7 +62,22 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "cn_code": ("cn_code", "cn", "cn8", "commodity code", "tariff code", "hs_code"),
     "origin": ("origin", "country of origin", "origin_country", "coo"),
     "exporter": ("exporter", "exporter name", "consignor", "seller"),
-    "importer": ("importer", "importer name", "consignee", "declarant"),
+    # The importer (the declarant of the CBAM report), by name and by EORI number.
+    "importer": (
+        "importer",
+        "importer name",
+        "declarant",
+        "declarant name",
+        "consignee",
+    ),
+    "importer_eori": (
+        "importer_eori",
+        "importer eori",
+        "declarant eori",
+        "eori",
+        "eori number",
+        "importer eori number",
+    ),
     # Net mass: the unit comes from the header, or from a separate unit column.
     "net_mass_kg": ("net_mass_kg", "net mass kg", "net weight kg"),
     "net_mass_t": ("net_mass_t", "net mass (t)", "net mass tonnes", "tonnes"),
@@ -116,6 +132,7 @@ COLUMNS = [
     "origin",
     "exporter",
     "importer",
+    "importer_eori",
     "net_mass_t",
     "mass_unit",
     "statistical_value_eur",
@@ -180,6 +197,8 @@ def read_customs(path: str | Path) -> tuple[pd.DataFrame, dict]:
     Returns ``(data, meta)``. ``data`` has :data:`COLUMNS`, one row per valid line:
     ``declaration_id`` str; ``line`` int64 (≥ 1); ``date`` datetime64 (a calendar date);
     ``cn_code`` digits; ``origin`` ISO 3166-1 alpha-2; ``exporter``, ``importer`` str;
+    ``importer_eori`` str, upper case ("" if not declared; an importer declared by its
+    EORI only is named by it);
     ``net_mass_t`` float64 (> 0, tonnes); ``mass_unit`` "kg" or "t" as the file gave it;
     ``statistical_value_eur`` and ``supplementary_units`` float64 (NaN if absent);
     ``procedure``, ``installation_id`` str ("" if absent); ``source_line`` int64.
@@ -267,6 +286,13 @@ def read_customs(path: str | Path) -> tuple[pd.DataFrame, dict]:
     data["exporter"] = text("exporter")
     check((data["exporter"] == "").to_numpy(), "exporter", data["exporter"], "exporter is empty")
     data["importer"] = text("importer")
+    eori_text = raw("importer_eori")
+    eori = map_unique(eori_text, lambda v: normalise_eori(v) or "")
+    eori_bad = map_unique(eori_text, lambda v: bool(v.strip()) and normalise_eori(v) is None)
+    check(eori_bad.astype(bool), "importer_eori", eori_text, lambda v: eori_problem(v))
+    data["importer_eori"] = pd.Series(eori, index=cells.index, dtype=str)
+    # An EORI without a name: the EORI names the importer.
+    data["importer"] = data["importer"].where(data["importer"] != "", data["importer_eori"])
 
     mass_text = raw(mass_field)
     value_text = raw("statistical_value_eur")

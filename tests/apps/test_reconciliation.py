@@ -103,10 +103,21 @@ def test_a_report_altered_by_hand_shows_exactly_the_alterations(report, tmp_path
 
 def test_the_demo_step_writes_reads_back_and_reconciles(report, users, settings, tmp_path):
     """apps/shipments/demo_reports.py on the small world above: no difference for the report as
-    written; the altered copy (first SEE direct + 0.1) differs by 905 t × 0.1 = 90.5 tCO2e."""
+    written; the altered copy (first SEE direct + 0.1) differs by 905 t × 0.1 = 90.5 tCO2e.
+    The demo's lines declare their importer's EORI: here Imp's lines are declared again
+    with one (a correction of each), and the ingest gives Imp's organisation that EORI."""
     from apps.shipments import demo_reports as demo
 
     settings.VAR_DIR = tmp_path
+    again = tmp_path / "with_eori.csv"
+    again.write_text(
+        "declaration_id,line,acceptance_date,cn_code,origin,exporter,importer,importer_eori,"
+        "net_mass_kg\n"
+        "R1,1,2026-03-02,72081000,CN,Rep Steel,Imp,NLSYNTH000001,900000\n"
+        "R1,2,2026-03-02,72081000,CN,Rep Steel,Imp,NLSYNTH000001,5000\n",
+        encoding="utf-8",
+    )
+    assert ingest_json("customs", again)["accepted"] == 2  # two corrections
 
     class Command:
         stdout = io.StringIO()
@@ -117,7 +128,7 @@ def test_the_demo_step_writes_reads_back_and_reconciles(report, users, settings,
     command = Command()
     demo.run(command=command, number=9)
     text = command.stdout.getvalue()
-    assert "importer 'Imp', Q1 2026" in text
+    assert "importer 'Imp' (NLSYNTH000001), Q1 2026" in text
     assert "1 declared line(s), 2 customs line(s), 0 difference(s)" in text
     assert "1 difference(s), 90.500 tCO2e" in text
     assert "importer account: importer / importer-demo-2026 (Imp" in text

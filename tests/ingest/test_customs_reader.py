@@ -32,6 +32,7 @@ HEADER = [
     "supplementary_units",
     "procedure",
     "installation_id",
+    "importer_eori",
 ]
 ROW = [
     "D1",
@@ -46,6 +47,7 @@ ROW = [
     "3",
     "4000",
     "INST-1",
+    "DE123456789012345",
 ]
 
 
@@ -70,10 +72,20 @@ def test_it_reads_canonical_columns_with_their_types(tmp_path):
     path = write(
         tmp_path / "d.csv",
         HEADER,
-        [ROW, row(line="2", statistical_value_eur="", importer="", installation_id="")],
+        [
+            ROW,
+            row(
+                line="2",
+                statistical_value_eur="",
+                importer="",
+                importer_eori="",
+                installation_id="",
+            ),
+        ],
     )
     data, meta = read_customs(path)
     assert list(data.columns) == COLUMNS
+    assert data["importer_eori"].tolist() == ["DE123456789012345", ""]
     first = data.iloc[0]
     assert (first["declaration_id"], first["line"], first["cn_code"], first["origin"]) == (
         "D1",
@@ -141,6 +153,7 @@ def test_every_header_alias_maps_to_its_field(tmp_path, field, alias):
         "supplementary_units": 3.0,
         "procedure": "4000",
         "installation_id": "INST-1",
+        "importer_eori": "DE123456789012345",
     }
     assert data.iloc[0][field] == expected[field]
 
@@ -491,7 +504,7 @@ def test_a_row_with_too_many_fields_is_an_error_and_the_others_are_kept(tmp_path
     data, meta = read_customs(path)
     assert data["source_line"].tolist() == [2, 4, 5]  # a trailing empty field is tolerated
     assert [(e.line, e.field, e.reason) for e in meta["errors"]] == [
-        (3, "row", "13 fields, the header has 12")
+        (3, "row", "14 fields, the header has 13")
     ]
     assert meta["rows_read"] == 4 and meta["rows_rejected"] == 1
 
@@ -668,3 +681,31 @@ def test_lines_of_eu_or_annex_iii_origin_are_rejected_naming_the_rule(tmp_path):
     assert found[8][2].startswith("origin GR is an EU member state")
     assert found[9] == ("origin", "ZZ", "unknown country 'ZZ'")
     assert (meta["rows_accepted"], meta["rows_rejected"]) == (1, 7)
+
+
+def test_the_importer_eori_is_checked_row_by_row(tmp_path):
+    """An EORI is a two-letter country code and 1 to 15 letters or digits: a bad one is a
+    row error naming the line and field, the other rows are kept; case is folded; an EORI
+    without a name names the importer."""
+    path = write(
+        tmp_path / "d.csv",
+        HEADER,
+        [
+            row(line="1", importer_eori=" de12ab "),
+            row(line="2", importer_eori="D123"),
+            row(line="3", importer_eori="DE1234567890123456"),  # 16 after the country
+            row(line="4", importer_eori="ZZ123"),
+            row(line="5", importer="", importer_eori="FR99"),
+            row(line="6", importer_eori=""),
+        ],
+    )
+    data, meta = read_customs(path)
+    assert data["line"].tolist() == [1, 5, 6]
+    assert data["importer_eori"].tolist() == ["DE12AB", "FR99", ""]
+    assert data["importer"].tolist() == ["EU Importer", "FR99", "EU Importer"]
+    assert errors_of(meta) == [(3, "importer_eori"), (4, "importer_eori"), (5, "importer_eori")]
+    reasons = [e.reason for e in meta["errors"]]
+    assert "EORI 'D123' must be a two-letter country code followed by 1 to 15" in reasons[0]
+    assert "DE1234567890123456" in reasons[1]
+    assert reasons[2] == "EORI 'ZZ123' does not start with a known country code (ZZ)"
+    assert (meta["rows_accepted"], meta["rows_rejected"]) == (3, 3)

@@ -131,6 +131,10 @@ def test_declarations_exporters_importers_and_origins_look_real(generated):
     assert (raw["cn_code"].str.len() == 8).all()
     assert raw.loc[raw["note"] == "comext-us", "exporter"].nunique() == 40
     assert raw["importer"].nunique() == 30
+    # one invented EORI per importer, shaped as an EORI and marked synthetic
+    eoris = raw.groupby("importer")["importer_eori"].agg(set)
+    assert (eoris.map(len) == 1).all()
+    assert raw["importer_eori"].str.fullmatch(r"[A-Z]{2}SYNTH\d{6}").all()
     origins = summary["lines_by_origin"]
     assert set(origins) == {"US", "CN", "IN", "TR", "UA", "EG", "BR", "ZA", "BN"}
     # Exporters ship what they make: no fertiliser maker ships steel, and no
