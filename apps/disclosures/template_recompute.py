@@ -19,6 +19,12 @@ from ingest.disclosure.template_full import (
 __all__ = ["TemplateVersionError", "template_recompute"]
 
 
+def _stated(flag: dict) -> str:
+    """The template's own figure a flag disagrees with (a product's SEE or a stream's t)."""
+    value = flag.get("template_t_per_t", flag.get("template_t"))
+    return "" if value is None else str(value)
+
+
 def template_recompute(path: Path) -> tuple[dict, list[dict]]:
     """``(recompute, warnings)`` for a CBAM communication template.
 
@@ -56,7 +62,7 @@ def template_recompute(path: Path) -> tuple[dict, list[dict]]:
         {
             "line": None,
             "field": f"{flag['cn_code'] or flag['cell']}.{flag.get('field', 'see')}",
-            "value": str(flag.get("template_t_per_t", flag.get("template_t", "")) or ""),
+            "value": _stated(flag),
             "reason": flag["reason"],
         }
         for flag in result["flags"]

@@ -167,6 +167,54 @@ def test_the_commissions_cement_template_is_recomputed_through_the_command(postg
     assert "25232900" in text and "0.785215" in text
 
 
+def test_a_template_disagreeing_with_its_inputs_is_flagged_to_the_exporter_and_officials(
+    postgres_tx, tmp_path
+):
+    """The cement example with its coal EF changed 95 → 100 tCO2/TJ (stated emissions left
+    at 209 000 t; the inputs give 88 000 × 25 × 100 / 1000 = 220 000) and its SEE (direct)
+    stated as 0.9 (the inputs give 0.785 214 7): two flags, each with both figures and the
+    first step where they part (the coal stream), on the review page of the exporter whose
+    disclosure it is and of an official."""
+    from django.test import Client
+
+    from apps.accounts.models import Organisation, User
+    from tests.ingest.test_template_full import CEMENT, _edited
+
+    path = _edited(tmp_path, CEMENT, {("B_EmInst", "J18"): 100, ("Summary_Products", "I10"): 0.9})
+    code, summary = ingest_disclosure(
+        path, "--exporter", "Example Cement", "--installation", "TR-CEM-1", "--period", "2023"
+    )
+    assert code == 0, summary
+    (product,) = summary["products"]
+    assert product["agrees"] is False
+    version = DisclosureVersion.objects.get()
+    stream, see = version.trace.flags
+    assert (stream["template_t"], stream["platform_t"]) == (209_000, 220_000)
+    assert (see["template_t_per_t"], round(see["platform_t_per_t"], 7)) == (0.9, 0.7852147)
+    assert see["step"] == stream["step"] and "B_EmInst!J18" in stream["step"]
+    assert [w["field"] for w in version.errors] == [
+        "B_EmInst!AU18.source_stream",
+        "25232900.see_direct",
+    ]
+    exporter = User.objects.create_user(
+        "e-cement",
+        password="x",
+        role=User.Role.EXPORTER,
+        organisation=Organisation.objects.get(name="Example Cement"),
+    )
+    official = User.objects.create_user("o-flags", password="x", role=User.Role.OFFICIAL)
+    url = f"/disclosures/{version.disclosure_id}/versions/{version.number}/review/"
+    for user in (exporter, official):
+        client = Client()
+        client.force_login(user)
+        page = client.get(url)
+        text = page.content.decode()
+        assert page.status_code == 200, user.username
+        assert "source stream &#x27;Coal&#x27;; its own inputs give 220000.000000" in text
+        assert "states SEE (direct) 0.9 tCO2e/t for CN 25232900; its own inputs give" in text
+        assert "first step where they part: B_EmInst: source stream" in text
+
+
 def test_a_template_of_another_version_fails_the_run_and_stores_nothing(postgres_tx, tmp_path):
     import shutil
     import warnings
