@@ -57,6 +57,8 @@ class ShipmentSerializer(serializers.ModelSerializer):
             "origin",
             "exporter",
             "importer_name",
+            "importer_eori",
+            "importer",
             "net_mass_t",
             "mass_unit",
             "statistical_value_eur",

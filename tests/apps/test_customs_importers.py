@@ -100,6 +100,8 @@ def test_an_importer_member_reads_its_own_lines_and_officials_browse_them(ingest
     client.force_login(member)
     api = json.loads(client.get("/api/v1/shipments/").content)
     assert [(r["declaration_id"], r["line"]) for r in api["results"]] == [("E2", 1)]
+    (line,) = api["results"]
+    assert (line["importer"], line["importer_eori"]) == (acme_fr.pk, "FR987654321")
 
     official = Client()
     official.force_login(ingested["official"])
