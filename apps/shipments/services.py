@@ -1058,6 +1058,7 @@ def _figures_write_pg(
                 f"re-choice: the UPDATE changed {cursor.rowcount} rows, the grouped read "
                 f"counted {count}; nothing written"
             )
+        cursor.execute(f"DROP TABLE IF EXISTS {_DELTAS}")  # an earlier pass, same transaction
         cursor.execute(
             f"""CREATE TEMPORARY TABLE {_DELTAS} (origin varchar(2), cn_code varchar(8),
             exporter_id bigint, month date, {_DELTA_COLUMNS}) ON COMMIT DROP"""

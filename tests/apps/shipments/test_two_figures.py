@@ -233,3 +233,16 @@ def test_the_command_fills_the_figures_of_a_database_from_before_best_estimates(
     again = StringIO()
     call_command("figures_rechoose", stdout=again)
     assert again.getvalue().startswith("0 shipment(s) changed")
+
+
+def test_two_re_choices_in_one_transaction(world):
+    """A confirmation may re-choose more than once before it commits: the temporary tables
+    of the first pass (dropped at commit) do not stop the second."""
+    with transaction.atomic():
+        link(world, world["p1"])
+        link(world, world["p2"])
+    s = Shipment.objects.get(declaration_id="F1", line=1)
+    assert s.best_estimate.methodology == "estimate.mixture"
+    assert s.best_embedded_emissions_t == pytest.approx(1800.0)
+    total = ShipmentTotal.objects.get(exporter=world["org_b"])
+    assert total.best_modelled_mass_t == pytest.approx(1000.0)
