@@ -1035,11 +1035,14 @@ def _figures_write_pg(
             d[k] += (m if g[10] == t else 0.0) - (m if best_tier == t else 0.0)
     if not count:
         return before, months, 0
-    where = ""
-    params: list = []
+    # Only the exporters with a row to change: the UPDATE reads them through the
+    # (exporter, id) index instead of joining every current row to its group.
+    where = "AND s.exporter_id = ANY(%s)"
+    params: list = [sorted({key[2] for key in deltas})]
     if scoped:
-        sql, params = scope.values("id").query.sql_with_params()
-        where = f"AND s.id IN ({sql})"
+        sql, scope_params = scope.values("id").query.sql_with_params()
+        where += f" AND s.id IN ({sql})"
+        params += list(scope_params)
     with connection.cursor() as cursor:
         _groups_tables(cursor, table, linked)
         cursor.execute(
