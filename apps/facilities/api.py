@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import django_filters
 from django.core.exceptions import ObjectDoesNotExist
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
@@ -18,6 +18,7 @@ from apps.facilities.models import Installation, InstallationEmission, MatchSugg
 from apps.facilities.selectors import (
     installation_attribution,
     installation_emission_list,
+    installation_emissions_compared,
     installation_list,
     match_deciders,
     match_suggestion_list,
@@ -84,6 +85,34 @@ class InstallationSerializer(serializers.ModelSerializer):
         return f"{lines[0]}, CC BY 4.0" if lines else None
 
 
+class ComparedEmissionSerializer(serializers.Serializer):
+    year = serializers.IntegerField()
+    reported_t = serializers.FloatField(
+        allow_null=True, help_text="EU ETS verified emissions of the site [tCO2e]"
+    )
+    eutl_ids = serializers.ListField(child=serializers.CharField())
+    reported_source = serializers.CharField()
+    modelled_t = serializers.FloatField(allow_null=True, help_text="modelled direct [tCO2]")
+    modelled_p05_t = serializers.FloatField(allow_null=True)
+    modelled_p95_t = serializers.FloatField(allow_null=True)
+    inside_interval = serializers.BooleanField(allow_null=True)
+
+
+class InstallationDetailSerializer(InstallationSerializer):
+    emissions = serializers.SerializerMethodField(
+        help_text="by year, newest first: reported emissions where known beside the "
+        "modelled direct emissions and their 5–95 % interval (docs/modelled.md)"
+    )
+
+    class Meta(InstallationSerializer.Meta):
+        fields = [*InstallationSerializer.Meta.fields, "emissions"]
+        read_only_fields = fields
+
+    @extend_schema_field(ComparedEmissionSerializer(many=True))
+    def get_emissions(self, obj: Installation) -> list[dict]:
+        return installation_emissions_compared(obj)
+
+
 class InstallationViewSet(viewsets.ReadOnlyModelViewSet):
     """Installations of the registry with their footprint (GeoJSON, EPSG:4326), owners and
     parents with stakes, capacities per unit and status [t/a], production by type and year
@@ -95,6 +124,13 @@ class InstallationViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         return installation_list(user=self.request.user)
+
+    def get_serializer_class(self):
+        return (
+            InstallationDetailSerializer
+            if self.action == "retrieve"
+            else super().get_serializer_class()
+        )
 
 
 class MatchSuggestionSerializer(serializers.ModelSerializer):

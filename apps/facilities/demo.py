@@ -1,15 +1,18 @@
 """This area's part of ``manage.py demo``: the plant registry from Global Energy Monitor's
 steel and cement trackers (fixtures/plants/, CC BY 4.0), then entity resolution between the
-demo's exporters and the plants' owners, whose suggestions wait in the review queue."""
+demo's exporters and the plants' owners, whose suggestions wait in the review queue; and
+the EU ETS verified emissions of the committed Austrian subset (fixtures/eu_ets/), shown on
+those plants' pages beside the modelled ones (docs/modelled.md)."""
 
 from __future__ import annotations
 
 from django.conf import settings
 
-from apps.facilities.models import Installation, MatchSuggestion
-from apps.facilities.services import matches_suggest
+from apps.facilities.models import Installation, MatchSuggestion, ReportedEmission
+from apps.facilities.services import matches_suggest, reported_emissions_load
 
 PLANTS = settings.BASE_DIR / "fixtures" / "plants"
+EUTL = settings.BASE_DIR / "fixtures" / "eu_ets"
 TRACKERS = (
     PLANTS / "GEM_Global_Iron_and_Steel_Tracker_Sep2025_V1_plant_level.xlsx",
     PLANTS / "Global-Cement-and-Concrete-Tracker_July-2025.xlsx",
@@ -35,4 +38,15 @@ def run(*, command, number: int) -> None:
         f"  entity resolution: {made['organisation']} exporter spellings and "
         f"{made['installation']} exporter–plant links suggested; {queued} wait for review "
         "at /matches/"
+    )
+    reported = reported_emissions_load(
+        installations_csv=EUTL / "eutl_installation_matched.csv",
+        compliance_csv=EUTL / "eutl_compliance_matched.csv",
+    )
+    linz = Installation.objects.filter(identifier="P100000120010").first()
+    command.stdout.write(
+        f"  reported emissions (EU ETS, fixtures/eu_ets): {reported['plants']} plants matched "
+        f"to {reported['eutl_installations']} EU ETS installations, "
+        f"{ReportedEmission.objects.count()} plant-years stored"
+        + (f"; see /installations/{linz.pk}/#reported" if linz else "")
     )

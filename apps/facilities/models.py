@@ -212,3 +212,28 @@ class InstallationEmission(models.Model):
 
     def __str__(self) -> str:
         return f"{self.installation_id} {self.year} {self.tier}"
+
+
+class ReportedEmission(models.Model):
+    """Emissions reported for an installation in one year: the EU ETS verified emissions
+    [tCO2e] of the EU ETS installations that make up the plant's site (matched by
+    ``apps.facilities.matching.eutl_site_matches``), summed. Shown beside the modelled
+    estimate; never a rung of the ladder (docs/modelled.md, "Reported emissions")."""
+
+    installation = models.ForeignKey(
+        Installation, on_delete=models.CASCADE, related_name="reported_emissions"
+    )
+    year = models.IntegerField()
+    emissions_t = models.FloatField(help_text="verified emissions [tCO2e], summed over the site")
+    eutl_ids = models.JSONField(default=list, help_text="the EU ETS installations summed")
+    source = models.CharField(max_length=255, help_text="the files read, with their SHA-256")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["installation_id", "year"]
+        constraints = [
+            models.UniqueConstraint(fields=["installation", "year"], name="reported_emission_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.installation_id} {self.year} reported {self.emissions_t:.0f} t"

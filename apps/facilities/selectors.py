@@ -101,6 +101,26 @@ def installation_capacity_t(installation: Installation) -> float | None:
     return installation.reference_production_t or None
 
 
+def installation_registry_capacity(installation: Installation) -> tuple[float, str] | None:
+    """The production capacity [t/a] a disclosed annual production is held against, and
+    its unit: the registry's operating units (GEM ``capacities`` whose status starts with
+    "operating", so "operating pre-retirement" counts) summed by unit, the largest unit.
+    GEM states a steel plant's capacity several times over (crude steel, BOF steel, iron,
+    BF iron): each is a ceiling of its own product, so their sum is none; the largest is
+    the plant's main product (docs/registry.md, "Production above capacity"). None when
+    the registry states no operating capacity."""
+    by_unit: dict[str, float] = {}
+    for c in installation.capacities or []:
+        status = str(c.get("status", "")).lower()
+        if c.get("capacity_t") and status.startswith("operating"):
+            unit = str(c.get("unit") or "")
+            by_unit[unit] = by_unit.get(unit, 0.0) + float(c["capacity_t"])
+    if not by_unit:
+        return None
+    unit, capacity = max(by_unit.items(), key=lambda kv: (kv[1], kv[0]))
+    return (capacity, unit) if capacity > 0 else None
+
+
 def exporter_installation_links() -> dict[int, set[int]]:
     """exporter organisation id → the installations it reaches: those it owns and those
     of its confirmed links (as :func:`installations_linked_to`, for all exporters)."""
@@ -116,3 +136,41 @@ def exporter_installation_links() -> dict[int, set[int]]:
     ).values_list("organisation_id", "installation_id"):
         links.setdefault(org, set()).add(inst)
     return links
+
+
+def installation_emissions_compared(installation: Installation) -> list[dict]:
+    """By year, newest first: the installation's reported emissions (EU ETS verified,
+    :class:`~apps.facilities.models.ReportedEmission`) where known, beside its modelled
+    direct emissions with their 5–95 % interval (``InstallationEmission``, tier
+    modelled), and whether the reported figure lies inside that interval."""
+    from apps.facilities.models import InstallationEmission, ReportedEmission
+
+    rows: dict[int, dict] = {}
+    for r in ReportedEmission.objects.filter(installation=installation):
+        rows.setdefault(r.year, {"year": r.year}).update(
+            reported_t=r.emissions_t, eutl_ids=r.eutl_ids, reported_source=r.source
+        )
+    for m in InstallationEmission.objects.filter(installation=installation, tier="modelled"):
+        rows.setdefault(m.year, {"year": m.year}).update(
+            modelled_t=m.direct_emissions_t,
+            modelled_p05_t=m.direct_emissions_p05_t,
+            modelled_p95_t=m.direct_emissions_p95_t,
+        )
+    out = []
+    for year in sorted(rows, reverse=True):
+        row = {
+            "year": year,
+            "reported_t": None,
+            "eutl_ids": [],
+            "reported_source": "",
+            "modelled_t": None,
+            "modelled_p05_t": None,
+            "modelled_p95_t": None,
+            **rows[year],
+        }
+        low, high, reported = row["modelled_p05_t"], row["modelled_p95_t"], row["reported_t"]
+        row["inside_interval"] = (
+            None if None in (low, high, reported) else bool(low <= reported <= high)
+        )
+        out.append(row)
+    return out

@@ -510,3 +510,92 @@ def match_decide(*, suggestion_id: int, decision: str, actor, note: str = ""):
                 sender=match_decide, organisation_id=suggestion.organisation_id, actor=actor
             )
     return suggestion
+
+
+def reported_emissions_load(*, installations_csv, compliance_csv) -> dict:
+    """Store the EU ETS verified emissions of the registry's plants, by plant and year:
+    the EUTL installations (``installations_csv``, euets.info ``installation.csv``
+    layout) are matched to the plants' sites (``eutl_site_matches``: name, town and
+    coordinates, within the country), and the verified emissions of those a plant gets
+    (``compliance_csv``) summed per year. Idempotent: a (plant, year) is updated in place;
+    a re-load of the same files changes nothing (docs/modelled.md, "Reported
+    emissions")."""
+    import hashlib
+    from pathlib import Path
+
+    import pandas as pd
+
+    from apps.facilities.matching import eutl_site_matches
+    from apps.facilities.models import ReportedEmission
+    from ingest.eu_ets.reader import read_eutl_compliance, read_eutl_installations
+
+    paths = [Path(installations_csv), Path(compliance_csv)]
+    inst, _ = read_eutl_installations(paths[0])
+    comp, meta = read_eutl_compliance(paths[1])
+    source = "EU ETS (EUTL): " + ", ".join(
+        f"{p.name} sha256 {hashlib.sha256(p.read_bytes()).hexdigest()[:12]}" for p in paths
+    )
+    countries = set(inst["country"])
+    plants = [
+        {
+            "identifier": p.identifier,
+            "names": [p.name, *(p.other_names or []), p.owner_name],
+            "owners": [p.owner_name, *(x.get("name", "") for x in p.parents or [])],
+            "country": p.country,
+            "municipality": p.municipality,
+            "latitude": p.latitude,
+            "longitude": p.longitude,
+        }
+        for p in Installation.objects.filter(country__in=countries)
+    ]
+    rows = [
+        {
+            "id": r.id,
+            "name": r.name,
+            "city": r.city,
+            "country": r.country,
+            "latitude": None if pd.isna(r.latitude) else float(r.latitude),
+            "longitude": None if pd.isna(r.longitude) else float(r.longitude),
+        }
+        for r in inst.itertuples(index=False)
+    ]
+    site: dict[str, list[str]] = {}
+    for m in eutl_site_matches(plants, rows):
+        site.setdefault(m.plant, []).append(m.eutl_id)
+    by_id = {i: p for p, ids in site.items() for i in ids}
+    sums: dict[tuple[str, int], float] = {}
+    for r in comp.itertuples(index=False):
+        plant = by_id.get(r.installation_id)
+        if plant is not None:
+            sums[(plant, int(r.year))] = sums.get((plant, int(r.year)), 0.0) + r.emission_t
+    ids = dict(
+        Installation.objects.filter(identifier__in=list(site)).values_list("identifier", "pk")
+    )
+    current = {
+        (e.installation_id, e.year): e
+        for e in ReportedEmission.objects.filter(installation_id__in=list(ids.values()))
+    }
+    created = updated = 0
+    with transaction.atomic():
+        for (plant, year), total in sorted(sums.items()):
+            pk, eutl = ids[plant], sorted(site[plant])
+            row = current.get((pk, year))
+            if row is None:
+                ReportedEmission.objects.create(
+                    installation_id=pk, year=year, emissions_t=total, eutl_ids=eutl, source=source
+                )
+                created += 1
+            elif (row.emissions_t, row.eutl_ids, row.source) != (total, eutl, source):
+                row.emissions_t, row.eutl_ids, row.source = total, eutl, source
+                row.save(update_fields=["emissions_t", "eutl_ids", "source", "updated_at"])
+                updated += 1
+    return {
+        "plants": len(site),
+        "eutl_installations": len(by_id),
+        "created": created,
+        "updated": updated,
+        "rows_rejected": meta["rows_rejected"],
+        "errors": [
+            f"{paths[1].name}:{e.line}: {e.field}={e.value!r}: {e.reason}" for e in meta["errors"]
+        ],
+    }

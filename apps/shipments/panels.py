@@ -1,8 +1,10 @@
 """The figures section of an installation's page (apps/facilities/panels.py): the plant's
 current estimates with their intervals (the modelled rung and its evidence), and the
 exporters linked or suggested to it with their shipments and the gap between the two
-figures (docs/registry.md, the installation page). Suggestions name other organisations:
-officials, auditors and admins only."""
+figures (docs/registry.md, the installation page); its reported emissions (EU ETS) where
+known beside the modelled ones with their interval (docs/modelled.md); and the flags of
+its disclosed production against the registry's capacity (apps/shipments/risk.py).
+Suggestions name other organisations: officials, auditors and admins only."""
 
 from __future__ import annotations
 
@@ -11,8 +13,13 @@ from django.db.models import Count, Q, Sum
 from apps.estimates.models import Estimate
 from apps.facilities.models import MatchSuggestion
 from apps.facilities.panels import installation_panel
-from apps.facilities.selectors import match_deciders, match_reviewers
+from apps.facilities.selectors import (
+    installation_emissions_compared,
+    match_deciders,
+    match_reviewers,
+)
 from apps.shipments.models import Shipment
+from apps.shipments.risk import capacity_flags
 
 
 @installation_panel(order=15, template="shipments/_installation_figures.html")
@@ -53,4 +60,6 @@ def figures_panel(user, installation) -> dict:
         "current_estimates": current,
         "links": links,
         "can_decide": match_deciders(user),
+        "emissions_compared": installation_emissions_compared(installation),
+        "capacity_flags": capacity_flags({installation.pk}),
     }

@@ -8,6 +8,9 @@ Reads only. Flags are computed when asked, each with its trace (the values compa
   interval [p05, p95] of the same installation, good and year;
 - ``production_contradicted``: an open reconciliation flag of the satellite area
   (disclosed production against satellite-implied activity, ``apps.satellite``);
+- ``production_above_capacity``: a disclosed or verified annual production of a good
+  above the installation's registry capacity by more than :data:`CAPACITY_TOLERANCE`
+  (docs/registry.md, "Production above capacity");
 - ``default_overstates``: the CBAM figure (a default with mark-up) above the best
   estimate's p95, i.e. by more than its uncertainty: an exporter for whom disclosure
   would pay.
@@ -153,6 +156,83 @@ def production_flags(installation_ids: set[int]) -> list[dict[str, Any]]:
     ]
 
 
+CAPACITY_TOLERANCE = 0.10  # production may exceed nominal capacity by this share
+
+
+def _activity_t(trace: dict) -> float | None:
+    """The annual production [t] of the good an estimate's case states: the good's
+    activity level (``cbam.installation``) or the production of a route model."""
+    from methodologies.uncertainty import nominal
+
+    case = trace.get("case") or {}
+    value = (case.get("good") or {}).get("activity_level_t", case.get("production_t"))
+    if value is None:
+        return None
+    try:
+        return float(nominal(value))
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def capacity_flags(installation_ids: set[int]) -> list[dict[str, Any]]:
+    """``production_above_capacity``: each current disclosed or verified estimate whose
+    good's annual production exceeds the installation's registry capacity
+    (:func:`apps.facilities.selectors.installation_registry_capacity`) by more than
+    :data:`CAPACITY_TOLERANCE`; the trace names both figures and their sources."""
+    from apps.facilities.models import Installation
+    from apps.facilities.selectors import installation_registry_capacity
+
+    if not installation_ids:
+        return []
+    plants = {
+        i.pk: i
+        for i in Installation.objects.filter(pk__in=installation_ids).only(
+            "identifier", "capacities", "source", "source_release"
+        )
+    }
+    out = []
+    for e in Estimate.objects.filter(
+        installation_id__in=list(plants),
+        tier__in=[Tier.DISCLOSED, Tier.VERIFIED],
+        superseded_by__isnull=True,
+    ).order_by("installation_id", "period_start", "cn_code", "pk"):
+        plant = plants[e.installation_id]
+        stated = installation_registry_capacity(plant)
+        production = _activity_t(json.loads(e.trace))
+        if stated is None or production is None:
+            continue
+        capacity, unit = stated
+        if production <= capacity * (1 + CAPACITY_TOLERANCE):
+            continue
+        source = plant.source_release or plant.source or "registry"
+        out.append(
+            {
+                "flag": "production_above_capacity",
+                "installation": e.installation_id,
+                "reason": (
+                    f"{e.tier} production {production:,.0f} t of CN {e.cn_code} in "
+                    f"{e.period_start.year} (estimate {e.pk}) exceeds the registry capacity "
+                    f"{capacity:,.0f} t/a ({unit or 'all units'}, {source}) by "
+                    f"{production / capacity - 1:.0%}, more than the "
+                    f"{CAPACITY_TOLERANCE:.0%} tolerance"
+                ),
+                "trace": {
+                    "estimate": e.pk,
+                    "tier": e.tier,
+                    "cn_code": e.cn_code,
+                    "year": e.period_start.year,
+                    "disclosed_production_t": production,
+                    "capacity_t": capacity,
+                    "capacity_unit": unit,
+                    "capacity_source": source,
+                    "tolerance": CAPACITY_TOLERANCE,
+                    "ratio": production / capacity,
+                },
+            }
+        )
+    return out
+
+
 def overstatement_flag(cbam: Estimate, best: Estimate, mass_t: float) -> dict | None:
     """``default_overstates``: a default CBAM figure above the best estimate's p95."""
     if cbam.tier != Tier.DEFAULT or best.tier == Tier.DEFAULT:
@@ -251,7 +331,9 @@ def risk_ranking(
         tier__in=[Tier.DISCLOSED, Tier.VERIFIED],
         superseded_by__isnull=True,
     ).defer("trace")
-    extra = interval_flags(list(actual)) + production_flags(set(plants))
+    extra = (
+        interval_flags(list(actual)) + production_flags(set(plants)) + capacity_flags(set(plants))
+    )
     by_plant: dict[int, list[dict]] = {}
     for f in extra:
         by_plant.setdefault(f["installation"], []).append(f)

@@ -25,8 +25,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Case, F, Q, Value, When
-from django.db.models.functions import Coalesce, ExtractYear
+from django.db.models import Case, Count, F, Q, Sum, Value, When
+from django.db.models.functions import Coalesce, ExtractYear, TruncMonth
 from django.utils import timezone
 
 from apps.accounts.models import Organisation
@@ -708,7 +708,11 @@ def _mixtures_ensure(wanted: dict[tuple, list], actor) -> dict[tuple, Estimate]:
     one is recorded and supersedes the earlier, all in one transaction."""
     import methodologies
     from apps.estimates.models import mixture_subject_key
-    from apps.estimates.services import estimate_record, estimates_supersede
+    from apps.estimates.services import (
+        EstimateItem,
+        estimates_record_bulk,
+        estimates_supersede,
+    )
 
     results = {
         key: (mixture_subject_key(*key), methodologies.run_case(_mixture_case(parts)))
@@ -729,20 +733,27 @@ def _mixtures_ensure(wanted: dict[tuple, list], actor) -> dict[tuple, Estimate]:
         else:
             fresh.append((key, subject, result))
     if fresh:
-        with transaction.atomic():
-            for (exporter, origin, cn, year), subject, result in fresh:
-                estimate = estimate_record(
-                    result=result,
-                    subject_key=subject,
-                    tier=result["tier"],
-                    cn_code=cn,
-                    origin=origin,
-                    period_start=dt.date(year, 1, 1),
-                    period_end=dt.date(year, 12, 31),
-                    actor=actor,
-                )
-                estimates_supersede(old=current.get(subject, []), new=estimate, actor=actor)
-                out[(exporter, origin, cn, year)] = estimate
+        with transaction.atomic():  # one insert of the estimates, one of their events
+            recorded = estimates_record_bulk(
+                items=[
+                    EstimateItem(
+                        result=result,
+                        subject_key=subject,
+                        tier=result["tier"],
+                        cn_code=cn,
+                        origin=origin,
+                        period_start=dt.date(year, 1, 1),
+                        period_end=dt.date(year, 12, 31),
+                    )
+                    for (_, origin, cn, year), subject, result in fresh
+                ],
+                actor=actor,
+            )
+            estimates = Estimate.objects.defer("trace").in_bulk(recorded.ids)
+            for (key, subject, _), pk in zip(fresh, recorded.ids, strict=True):
+                if current.get(subject):
+                    estimates_supersede(old=current[subject], new=estimates[pk], actor=actor)
+                out[key] = estimates[pk]
     return out
 
 
@@ -788,7 +799,33 @@ def shipment_figures_rechoose(
       (one plant: its estimate; several: their capacity-weighted mixture,
       ``methodologies.mixture``); else the default value without mark-up.
 
-    Then the monthly totals of the months touched are rebuilt, and the change audited."""
+    Then the monthly totals of the months touched are brought up to date, and the change
+    audited.
+
+    On PostgreSQL it all runs in one transaction holding a ``SHARE ROW EXCLUSIVE`` lock on
+    the shipments (reads go on; a concurrent ingest or re-choice waits): one grouped read
+    gives, per group, exporter, month and figures before, the rows' count and sums; the
+    totals' deltas are worked out from those cells, so the ``UPDATE`` needs neither a
+    ``RETURNING`` of the rows nor a second read of them (docs/benchmarks.md)."""
+    if connection.vendor != "postgresql":
+        return _rechoose(installations, exporters, ingest_run_id, actor)
+    from apps.audit.services import audit_lock
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        # The audit log's lock first, then the table's: a confirmation that recorded
+        # estimates (holding the audit lock) and then re-chooses takes them in the same
+        # order, so the two never wait on each other crosswise.
+        audit_lock()
+        # The cells read are the rows the UPDATE changes: no writer of shipments between.
+        cursor.execute("LOCK TABLE shipments_shipment IN SHARE ROW EXCLUSIVE MODE")
+        cursor.execute("SET LOCAL jit = off")  # compiling costs more than it saves here
+        # The grouped read hashes its cells in memory rather than sorting 1M rows on disk
+        # (the planner expects far more cells than there are).
+        cursor.execute("SET LOCAL work_mem = '64MB'")
+        return _rechoose(installations, exporters, ingest_run_id, actor)
+
+
+def _rechoose(installations, exporters, ingest_run_id, actor) -> RechooseOutcome:
     from apps.audit.services import audit_append
     from apps.estimates.services import default_estimates_ensure
     from apps.facilities.models import Installation
@@ -817,19 +854,45 @@ def shipment_figures_rechoose(
     if ingest_run_id is not None:
         scope = scope.filter(ingest_run_id=ingest_run_id)
     linked = set(links)
-    rows = (
-        scope.annotate(
-            y=ExtractYear("date"),
-            inst=Coalesce("installation_id", 0),
-            ek=Case(
-                When(installation__isnull=True, exporter_id__in=linked, then=F("exporter_id")),
-                default=Value(0),
-            ),
-        )
-        .values_list("origin", "cn_code", "y", "inst", "ek")
-        .distinct()
+    keyed = scope.annotate(
+        y=ExtractYear("date"),
+        inst=Coalesce("installation_id", 0),
+        ek=Case(
+            When(installation__isnull=True, exporter_id__in=linked, then=F("exporter_id")),
+            default=Value(0),
+        ),
     )
-    groups = [(o, c, int(y), int(i), int(e)) for o, c, y, i, e in rows]
+    cells = None
+    if connection.vendor == "postgresql":
+        # One grouped read: per group, exporter, month and figures before, the rows'
+        # count and sums (what the totals' deltas are worked out from).
+        cells = list(
+            keyed.annotate(month=TruncMonth("date"))
+            .values_list(
+                "origin",
+                "cn_code",
+                "y",
+                "inst",
+                "ek",
+                "exporter_id",
+                "month",
+                "estimate_id",
+                "tier",
+                "best_estimate_id",
+                "best_tier",
+            )
+            .annotate(
+                n=Count("id"),
+                m=Sum("net_mass_t"),
+                emb=Sum("embedded_emissions_t"),
+                best_emb=Sum("best_embedded_emissions_t"),
+            )
+            .order_by()
+        )
+        groups = sorted({(o, c, int(y), int(i), int(e)) for o, c, y, i, e, *_ in cells})
+    else:
+        rows = keyed.values_list("origin", "cn_code", "y", "inst", "ek").distinct()
+        groups = [(o, c, int(y), int(i), int(e)) for o, c, y, i, e in rows]
     if not groups:
         return RechooseOutcome(0, [])
     years = {g[2] for g in groups}
@@ -885,11 +948,15 @@ def shipment_figures_rechoose(
         )
     with transaction.atomic():
         targeted = installations is not None or exporters is not None
-        before, months, count = _figures_write(table, linked, tiers_before=targeted)
+        if cells is not None:  # PostgreSQL: the totals by deltas, with the UPDATE
+            scoped = targeted or ingest_run_id is not None
+            before, months, count = _figures_write_pg(table, linked, cells, scope, scoped)
+        else:
+            before, months, count = _figures_write(table, linked)
+            if count:
+                shipment_totals_rebuild(months=months)
         lap("update")
-        if count and connection.vendor != "postgresql":
-            shipment_totals_rebuild(months=months)  # PostgreSQL: deltas in the UPDATE
-            lap("totals")
+        if count:
             audit_append(
                 actor=actor,
                 action="shipments.figures_rechoose",
@@ -912,50 +979,15 @@ def shipment_figures_rechoose(
 
 
 _BEST_TIERS = ("verified", "disclosed", "modelled", "default")
-_FIGURES_UPDATE_PG = (
-    """
-WITH u AS (
-    UPDATE shipments_shipment AS s SET estimate_id = g.cbam_id, tier = g.cbam_tier,
-        embedded_emissions_t = s.net_mass_t * g.cbam_see, best_estimate_id = g.best_id,
-        best_tier = g.best_tier, best_embedded_emissions_t = s.net_mass_t * g.best_see
-    FROM {groups} g, shipments_shipment o
-    WHERE o.id = s.id AND {join} AND {differs}
-    RETURNING s.origin, s.cn_code, s.exporter_id, date_trunc('month', s.date)::date AS month,
-        s.net_mass_t AS m, o.estimate_id AS old_est, o.tier AS old_tier,
-        o.embedded_emissions_t AS old_emb, o.best_tier AS old_best_tier,
-        o.best_embedded_emissions_t AS old_best_emb, s.estimate_id AS est, s.tier AS new_tier,
-        s.embedded_emissions_t AS emb, s.best_tier AS best_tier,
-        s.best_embedded_emissions_t AS best_emb
-), d AS (
-    SELECT origin, cn_code, exporter_id, month,
-        SUM(COALESCE(emb, 0) - COALESCE(old_emb, 0)) AS emb,
-        SUM(CASE WHEN est IS NOT NULL THEN m ELSE 0 END
-            - CASE WHEN old_est IS NOT NULL THEN m ELSE 0 END) AS est_mass,
-        SUM(CASE WHEN new_tier = 'default' THEN m ELSE 0 END
-            - CASE WHEN old_tier = 'default' THEN m ELSE 0 END) AS def_mass,
-        SUM(COALESCE(best_emb, 0) - COALESCE(old_best_emb, 0)) AS best_emb, """
-    + ", ".join(
-        f"SUM(CASE WHEN best_tier = '{t}' THEN m ELSE 0 END"
-        f" - CASE WHEN old_best_tier = '{t}' THEN m ELSE 0 END) AS best_{t}"
-        for t in _BEST_TIERS
-    )
-    + """
-    FROM u GROUP BY 1, 2, 3, 4
-), t AS (
-    UPDATE shipments_shipmenttotal AS t SET
-        embedded_emissions_t = t.embedded_emissions_t + d.emb,
-        estimated_mass_t = t.estimated_mass_t + d.est_mass,
-        default_mass_t = t.default_mass_t + d.def_mass,
-        best_embedded_emissions_t = t.best_embedded_emissions_t + d.best_emb, """
-    + ", ".join(f"best_{t}_mass_t = t.best_{t}_mass_t + d.best_{t}" for t in _BEST_TIERS)
-    + """
-    FROM d WHERE t.origin = d.origin AND t.cn_code = d.cn_code
-        AND t.exporter_id = d.exporter_id AND t.month = d.month
-    RETURNING 1
+_DELTAS = "shipment_figures_deltas"
+_DELTA_TOTALS = (
+    "embedded_emissions_t",
+    "estimated_mass_t",
+    "default_mass_t",
+    "best_embedded_emissions_t",
+    *(f"best_{t}_mass_t" for t in _BEST_TIERS),
 )
-SELECT old_best_tier, month, COUNT(*) FROM u GROUP BY 1, 2
-"""
-)
+_DELTA_COLUMNS = ", ".join(f"{c} double precision" for c in _DELTA_TOTALS)
 
 
 def _month(value) -> dt.date:
@@ -964,85 +996,157 @@ def _month(value) -> dt.date:
     return value.date() if isinstance(value, dt.datetime) else value
 
 
-def _figures_write(
-    table: list[tuple], linked: set[int], *, tiers_before: bool
-) -> tuple[dict, set, int]:
-    """Write the chosen figures of each group to its rows (temporary tables, then one
-    ``UPDATE … FROM``); returns the best tiers before (counted by a read first when
-    ``tiers_before``: a targeted pass; a full pass skips that read), the months and the
-    row count. On PostgreSQL the months come back from the UPDATE itself."""
-    vendor = connection.vendor
-    temp = "TEMPORARY"
-    drop = "ON COMMIT DROP" if vendor == "postgresql" else ""
-    ek_sql = _exporter_key_sql("s")
-    join = f"""
+def _group_join() -> str:
+    """A current shipment in its row of the temporary table of groups, ``g``."""
+    return f"""
         s.is_current AND s.origin = g.origin AND s.cn_code = g.cn_code
         AND s.date >= g.year_start AND s.date < g.year_end
-        AND COALESCE(s.installation_id, 0) = g.inst AND {ek_sql} = g.ek
+        AND COALESCE(s.installation_id, 0) = g.inst AND {_exporter_key_sql("s")} = g.ek
     """
-    differs = """(
-        s.estimate_id IS DISTINCT FROM g.cbam_id OR s.tier IS DISTINCT FROM g.cbam_tier
-        OR s.best_estimate_id IS DISTINCT FROM g.best_id
-        OR s.best_tier IS DISTINCT FROM g.best_tier
-        OR s.embedded_emissions_t IS DISTINCT FROM s.net_mass_t * g.cbam_see
-        OR s.best_embedded_emissions_t IS DISTINCT FROM s.net_mass_t * g.best_see)"""
-    if vendor == "sqlite":
-        differs = differs.replace("IS DISTINCT FROM", "IS NOT")
-    month_sql, month_params = connection.ops.date_trunc_sql("month", "s.date", (), None)
-    with connection.cursor() as cursor:
-        for name in (_GROUPS, _LINKED):
-            cursor.execute(f"DROP TABLE IF EXISTS {name}")
-        cursor.execute(
-            f"""CREATE {temp} TABLE {_GROUPS} (origin varchar(2), cn_code varchar(8),
-            year_start date, year_end date, inst bigint, ek bigint, cbam_id bigint,
-            cbam_tier varchar(16), cbam_see double precision, best_id bigint,
-            best_tier varchar(16), best_see double precision) {drop}"""
-        )
-        cursor.execute(f"CREATE {temp} TABLE {_LINKED} (exporter_id bigint) {drop}")
+
+
+def _groups_tables(cursor, table: list[tuple], linked: set[int]) -> None:
+    """The temporary tables of the chosen figures by group and of the linked exporters."""
+    vendor = connection.vendor
+    drop = "ON COMMIT DROP" if vendor == "postgresql" else ""
+    for name in (_GROUPS, _LINKED):
+        cursor.execute(f"DROP TABLE IF EXISTS {name}")
+    cursor.execute(
+        f"""CREATE TEMPORARY TABLE {_GROUPS} (origin varchar(2), cn_code varchar(8),
+        year_start date, year_end date, inst bigint, ek bigint, cbam_id bigint,
+        cbam_tier varchar(16), cbam_see double precision, best_id bigint,
+        best_tier varchar(16), best_see double precision) {drop}"""
+    )
+    cursor.execute(f"CREATE TEMPORARY TABLE {_LINKED} (exporter_id bigint) {drop}")
+    if vendor == "postgresql":
+        with cursor.copy(f"COPY {_LINKED} FROM STDIN") as copy:
+            for i in sorted(linked):
+                copy.write_row((i,))
+        with cursor.copy(f"COPY {_GROUPS} FROM STDIN") as copy:
+            for row in table:
+                copy.write_row(row)
+        cursor.execute(f"ANALYZE {_GROUPS}")
+        cursor.execute(f"ANALYZE {_LINKED}")
+    else:
         cursor.executemany(f"INSERT INTO {_LINKED} VALUES (%s)", [(i,) for i in sorted(linked)])
-        if vendor == "postgresql":
-            with cursor.copy(f"COPY {_GROUPS} FROM STDIN") as copy:
-                for row in table:
-                    copy.write_row(row)
-            cursor.execute(f"ANALYZE {_GROUPS}")
-        else:
-            cursor.executemany(f"INSERT INTO {_GROUPS} VALUES ({', '.join(['%s'] * 12)})", table)
-        before: dict[str, int] = {}
-        months: set[dt.date] = set()
-        if vendor != "postgresql":
-            cursor.execute(
-                f"""SELECT s.best_tier, {month_sql}, COUNT(*) FROM shipments_shipment s
-                JOIN {_GROUPS} g ON {join} WHERE {differs} GROUP BY 1, 2""",
-                month_params,
-            )
-            for tier, month, n in cursor.fetchall():
-                before[tier or "none"] = before.get(tier or "none", 0) + n
-                months.add(_month(month))
-            if not before:
-                return before, months, 0
-        update = f"""UPDATE shipments_shipment AS s SET estimate_id = g.cbam_id,
+        cursor.executemany(f"INSERT INTO {_GROUPS} VALUES ({', '.join(['%s'] * 12)})", table)
+
+
+def _figures_write_pg(
+    table: list[tuple], linked: set[int], cells: list[tuple], scope, scoped: bool
+) -> tuple[dict, set, int]:
+    """PostgreSQL: write the chosen figures of each group to the rows whose figures
+    (estimate and tier, of either) differ, and add to the monthly totals the deltas
+    worked out from ``cells`` — the grouped read of the same rows, made under the same
+    lock, by group, exporter, month and figures before: (origin, CN, year, installation,
+    exporter key, exporter, month, estimate, tier, best estimate, best tier, count, mass,
+    embedded, best embedded). A new figure's embedded emissions are the cell's mass × its
+    SEE (what the ``UPDATE`` writes row by row, to rounding). ``scoped``: the rows are
+    a subset of the current shipments (``scope``), which the ``UPDATE`` keeps to.
+
+    Returns the best tiers before, the months touched and the rows changed; the
+    ``UPDATE`` must change exactly the rows the cells count, or nothing is written."""
+    chosen = {(r[0], r[1], r[2].year, r[4], r[5]): r for r in table}
+    deltas: dict[tuple, list[float]] = {}
+    before: dict[str, int] = {}
+    months: set[dt.date] = set()
+    count = 0
+    for o, c, y, inst, ek, exporter, month, est, tier, best, best_tier, n, m, emb, bemb in cells:
+        g = chosen[(o, c, int(y), int(inst), int(ek))]
+        if (est, tier, best, best_tier) == (g[6], g[7], g[9], g[10]):
+            continue
+        count += n
+        month = _month(month)
+        months.add(month)
+        before[best_tier or "none"] = before.get(best_tier or "none", 0) + n
+        d = deltas.setdefault((o, c, exporter, month), [0.0] * len(_DELTA_TOTALS))
+        d[0] += (m * g[8] if g[8] is not None else 0.0) - (emb or 0.0)
+        d[1] += (m if g[6] is not None else 0.0) - (m if est is not None else 0.0)
+        d[2] += (m if g[7] == Tier.DEFAULT else 0.0) - (m if tier == Tier.DEFAULT else 0.0)
+        d[3] += (m * g[11] if g[11] is not None else 0.0) - (bemb or 0.0)
+        for k, t in enumerate(_BEST_TIERS, start=4):
+            d[k] += (m if g[10] == t else 0.0) - (m if best_tier == t else 0.0)
+    if not count:
+        return before, months, 0
+    # Only the exporters with a row to change: the UPDATE reads them through the
+    # (exporter, id) index instead of joining every current row to its group.
+    where = "AND s.exporter_id = ANY(%s)"
+    params: list = [sorted({key[2] for key in deltas})]
+    if scoped:
+        sql, scope_params = scope.values("id").query.sql_with_params()
+        where += f" AND s.id IN ({sql})"
+        params += list(scope_params)
+    with connection.cursor() as cursor:
+        _groups_tables(cursor, table, linked)
+        cursor.execute(
+            f"""UPDATE shipments_shipment AS s SET estimate_id = g.cbam_id,
             tier = g.cbam_tier, embedded_emissions_t = s.net_mass_t * g.cbam_see,
             best_estimate_id = g.best_id, best_tier = g.best_tier,
             best_embedded_emissions_t = s.net_mass_t * g.best_see
-            FROM {_GROUPS} g WHERE {join} AND {differs}"""
+            FROM {_GROUPS} g WHERE {_group_join()} {where} AND (
+                s.estimate_id IS DISTINCT FROM g.cbam_id OR s.tier <> g.cbam_tier
+                OR s.best_estimate_id IS DISTINCT FROM g.best_id
+                OR s.best_tier <> g.best_tier)""",
+            params,
+        )
+        if cursor.rowcount != count:
+            raise RuntimeError(
+                f"re-choice: the UPDATE changed {cursor.rowcount} rows, the grouped read "
+                f"counted {count}; nothing written"
+            )
+        cursor.execute(f"DROP TABLE IF EXISTS {_DELTAS}")  # an earlier pass, same transaction
+        cursor.execute(
+            f"""CREATE TEMPORARY TABLE {_DELTAS} (origin varchar(2), cn_code varchar(8),
+            exporter_id bigint, month date, {_DELTA_COLUMNS}) ON COMMIT DROP"""
+        )
+        with cursor.copy(f"COPY {_DELTAS} FROM STDIN") as copy:
+            for key, d in deltas.items():
+                copy.write_row((*key, *d))
+        cursor.execute(
+            f"""UPDATE shipments_shipmenttotal AS t SET
+            {", ".join(f"{c} = t.{c} + d.{c}" for c in _DELTA_TOTALS)}
+            FROM {_DELTAS} d WHERE t.origin = d.origin AND t.cn_code = d.cn_code
+            AND t.exporter_id = d.exporter_id AND t.month = d.month"""
+        )
+    return before, months, count
+
+
+def _figures_write(table: list[tuple], linked: set[int]) -> tuple[dict, set, int]:
+    """Other databases (SQLite): write the chosen figures of each group to its rows
+    (temporary tables, then one ``UPDATE … FROM``), only where a figure differs; returns
+    the best tiers before, the months touched
+    (whose totals the caller rebuilds) and the row count."""
+    differs = """(
+        s.estimate_id IS NOT g.cbam_id OR s.tier IS NOT g.cbam_tier
+        OR s.best_estimate_id IS NOT g.best_id OR s.best_tier IS NOT g.best_tier
+        OR s.embedded_emissions_t IS NOT s.net_mass_t * g.cbam_see
+        OR s.best_embedded_emissions_t IS NOT s.net_mass_t * g.best_see)"""
+    month_sql, month_params = connection.ops.date_trunc_sql("month", "s.date", (), None)
+    join = _group_join()
+    with connection.cursor() as cursor:
+        _groups_tables(cursor, table, linked)
+        before: dict[str, int] = {}
+        months: set[dt.date] = set()
+        cursor.execute(
+            f"""SELECT s.best_tier, {month_sql}, COUNT(*) FROM shipments_shipment s
+            JOIN {_GROUPS} g ON {join} WHERE {differs} GROUP BY 1, 2""",
+            month_params,
+        )
+        for tier, month, n in cursor.fetchall():
+            before[tier or "none"] = before.get(tier or "none", 0) + n
+            months.add(_month(month))
         count = 0
-        if vendor == "postgresql":
-            # One statement: the UPDATE (joined to the rows as they were, ``o``), the
-            # totals' deltas of the rows it changed added to the monthly totals, and the
-            # best tiers before and months returned. No rebuild of whole months.
-            cursor.execute(_FIGURES_UPDATE_PG.format(groups=_GROUPS, join=join, differs=differs))
-            for tier, month, n in cursor.fetchall():
-                before[tier or "none"] = before.get(tier or "none", 0) + n
-                months.add(_month(month))
-                count += n
-            if not tiers_before:
-                before = {}
-        else:
-            cursor.execute(update)
+        if before:
+            cursor.execute(
+                f"""UPDATE shipments_shipment AS s SET estimate_id = g.cbam_id,
+                tier = g.cbam_tier, embedded_emissions_t = s.net_mass_t * g.cbam_see,
+                best_estimate_id = g.best_id, best_tier = g.best_tier,
+                best_embedded_emissions_t = s.net_mass_t * g.best_see
+                FROM {_GROUPS} g WHERE {join} AND {differs}"""
+            )
             count = cursor.rowcount
-        if vendor != "postgresql":
-            for name in (_GROUPS, _LINKED):
-                cursor.execute(f"DROP TABLE IF EXISTS {name}")
+        for name in (_GROUPS, _LINKED):
+            cursor.execute(f"DROP TABLE IF EXISTS {name}")
     return before, months, count
 
 

@@ -118,6 +118,15 @@ def test_the_demo_step_loads_both_real_trackers_in_seconds_and_again_is_a_no_op(
     printed = command.stdout.getvalue()
     assert "7. Plant registry (Global Energy Monitor, CC BY 4.0)" in printed
     assert "registry: 1,209 steel plants, 3,515 cement plants" in printed
+    # The committed EU ETS subset against the whole ingested registry: the five plants of
+    # tests/apps/facilities/test_reported_emissions.py and one more Austrian plant whose
+    # site takes some of the subset's neighbouring installations.
+    assert (
+        "reported emissions (EU ETS, fixtures/eu_ets): 6 plants matched to 15 EU ETS "
+        "installations, 48 plant-years stored" in printed
+    )
+    linz = Installation.objects.get(identifier="P100000120010")
+    assert linz.reported_emissions.get(year=2015).emissions_t == 8_712_811.0
     assert (steel["accepted"], steel["rejected"], steel["duplicates"]) == (1209, 0, 0)
     assert (cement["accepted"], cement["rejected"], cement["duplicates"]) == (3515, 0, 0)
     assert Installation.objects.count() == 1209 + 3515

@@ -201,3 +201,48 @@ def test_the_shipments_api_serves_both_figures(world):
     assert row["installation"] is None
     one = api.get(f"/api/v1/shipments/{row['id']}/").json()
     assert {k: one[k] for k in row} == row
+
+
+def test_the_command_fills_the_figures_of_a_database_from_before_best_estimates(world):
+    """Migration 0007 adds ``best_*`` empty: ``manage.py figures_rechoose`` fills them
+    (and the totals' best columns), and a second run changes nothing."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from apps.shipments.selectors import totals_differences
+
+    link(world, world["p1"])
+    link(world, world["p2"])
+    # What 0007 leaves on existing rows: the best estimate empty, its totals 0.
+    Shipment.objects.update(best_estimate=None, best_tier="", best_embedded_emissions_t=None)
+    ShipmentTotal.objects.update(best_embedded_emissions_t=0.0, best_modelled_mass_t=0.0)
+    ShipmentTotal.objects.update(best_default_mass_t=0.0)
+    assert totals_differences() == []  # totals agree with the emptied rows
+    out = StringIO()
+    call_command("figures_rechoose", stdout=out)
+    assert out.getvalue().startswith("2 shipment(s) changed in 2 month(s)")
+    s = Shipment.objects.get(declaration_id="F1", line=1)
+    assert s.best_tier == "modelled" and s.best_embedded_emissions_t == pytest.approx(1800.0)
+    other = Shipment.objects.get(declaration_id="F1", line=2)
+    assert other.best_tier == "default" and other.best_embedded_emissions_t == pytest.approx(2140)
+    total = ShipmentTotal.objects.get(exporter=world["org_b"])
+    assert total.best_modelled_mass_t == pytest.approx(1000.0)
+    assert total.best_embedded_emissions_t == pytest.approx(1800.0)
+    assert totals_differences() == []
+    again = StringIO()
+    call_command("figures_rechoose", stdout=again)
+    assert again.getvalue().startswith("0 shipment(s) changed")
+
+
+def test_two_re_choices_in_one_transaction(world):
+    """A confirmation may re-choose more than once before it commits: the temporary tables
+    of the first pass (dropped at commit) do not stop the second."""
+    with transaction.atomic():
+        link(world, world["p1"])
+        link(world, world["p2"])
+    s = Shipment.objects.get(declaration_id="F1", line=1)
+    assert s.best_estimate.methodology == "estimate.mixture"
+    assert s.best_embedded_emissions_t == pytest.approx(1800.0)
+    total = ShipmentTotal.objects.get(exporter=world["org_b"])
+    assert total.best_modelled_mass_t == pytest.approx(1000.0)
