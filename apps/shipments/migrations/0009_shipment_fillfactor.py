@@ -18,6 +18,6 @@ def fillfactor(value: int | None):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("shipments", "0007_best_estimate")]
+    dependencies = [("shipments", "0008_importer_eori_organisation")]
 
     operations = [migrations.RunPython(fillfactor(80), fillfactor(None))]
