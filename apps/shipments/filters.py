@@ -74,6 +74,17 @@ class ShipmentFilter(django_filters.FilterSet):
         empty_label="Any",
     )
 
+    implausible = django_filters.ChoiceFilter(
+        method="filter_implausible",
+        choices=[
+            ("include", "Include flagged lines"),
+            ("only", "Only flagged lines"),
+        ],
+        label="Implausible lines",
+        empty_label="Leave out (default)",
+        help_text="lines flagged at ingest as far outside their CN heading's norms",
+    )
+
     class Meta:
         model = Shipment
         fields = [
@@ -88,7 +99,15 @@ class ShipmentFilter(django_filters.FilterSet):
             "tier",
             "best_tier",
             "flagged",
+            "implausible",
         ]
+
+    def filter_queryset(self, queryset):
+        # Lines flagged implausible at ingest are left out unless asked for
+        # (apps.shipments.plausibility): the filter's method runs only for a value.
+        if not self.form.cleaned_data.get("implausible"):
+            queryset = queryset.filter(implausible=False)
+        return super().filter_queryset(queryset)
 
     def filter_cn_code(self, queryset, name, value):
         return queryset.filter(cn_code__startswith=_digits(value))
@@ -99,6 +118,9 @@ class ShipmentFilter(django_filters.FilterSet):
         from ingest.countries import to_iso2
 
         return queryset.filter(origin=to_iso2(value) or value.strip().upper())
+
+    def filter_implausible(self, queryset, name, value):
+        return queryset.filter(implausible=True) if value == "only" else queryset
 
     def filter_product_group(self, queryset, name, value):
         where = Q()

@@ -82,6 +82,10 @@ class Shipment(models.Model):
     )
     best_tier = models.CharField(max_length=16, choices=Tier.choices, blank=True, db_default="")
     best_embedded_emissions_t = models.FloatField(null=True, blank=True)
+    # Far outside its CN heading's norms at ingest (ingest.plausibility.customs_line_flags,
+    # docs/readers.md): kept, shown as flagged, left out of headline sums unless asked.
+    implausible = models.BooleanField(default=False, db_default=False)
+    implausible_reason = models.TextField(blank=True, default="", db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -93,7 +97,16 @@ class Shipment(models.Model):
         # Few indexes on purpose: each one costs every bulk load. Lists page by id (keyset)
         # and filter while scanning it; totals come from ShipmentTotal. The exporter index
         # serves the exporter-scoped lists (and the foreign key).
-        indexes = [models.Index(fields=["exporter", "id"])]
+        # The flagged lines' partial index holds only them (a few per file): the sums
+        # that leave them out subtract theirs, read through it.
+        indexes = [
+            models.Index(fields=["exporter", "id"]),
+            models.Index(
+                fields=["id"],
+                condition=models.Q(implausible=True, is_current=True),
+                name="shipment_implausible",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.declaration_id}/{self.line}"
