@@ -213,3 +213,29 @@ class DeclaredLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.declarant_id} {self.year}{self.period} {self.cn_code}/{self.origin}"
+
+
+class LineFlag(models.Model):
+    """A customs line flagged implausible at ingest, as a flag to review: open → under
+    review → resolved with a note (docs/web.md, "Flags"); each step is audited."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        REVIEW = "review", "Under review"
+        RESOLVED = "resolved", "Resolved"
+
+    shipment = models.OneToOneField(Shipment, on_delete=models.PROTECT, related_name="flag")
+    reason = models.TextField()
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
+    note = models.TextField(blank=True, help_text="the reviewer's note (required to resolve)")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "id"])]
+
+    def __str__(self) -> str:
+        return f"line flag {self.pk} ({self.status})"

@@ -94,4 +94,71 @@ def shipments_plausibility_flag(staged: pd.DataFrame, *, run_id: int) -> int:
             Shipment.objects.filter(
                 declaration_id=decl, line=int(line), ingest_run_id=run_id, is_current=True
             ).update(implausible=True, implausible_reason=reason)
+    line_flags_ensure(run_id=run_id)
     return len(reasons)
+
+
+def line_flags_ensure(*, run_id: int) -> None:
+    """A flag to review (``LineFlag``, open) for each flagged current line of the run
+    that has none yet: idempotent."""
+    from apps.shipments.models import LineFlag, Shipment
+
+    have = LineFlag.objects.filter(shipment__ingest_run_id=run_id).values("shipment_id")
+    new = Shipment.objects.filter(ingest_run_id=run_id, implausible=True, is_current=True).exclude(
+        pk__in=have
+    )
+    LineFlag.objects.bulk_create(
+        [
+            LineFlag(shipment_id=pk, reason=reason)
+            for pk, reason in new.values_list("pk", "implausible_reason")
+        ],
+        ignore_conflicts=True,
+    )
+
+
+#: The steps a flag may take (docs/web.md, "Flags"): open → under review → resolved.
+TRANSITIONS = {"open": {"review"}, "review": {"resolved"}, "resolved": set()}
+
+
+class FlagTransitionError(ValueError):
+    """A step the workflow does not allow, or a resolution without a note."""
+
+
+def line_flag_transition(*, flag, status: str, note: str, actor) -> None:
+    """Move a line flag to ``status`` (audited with the change); a resolution needs a note."""
+    from django.db import transaction
+
+    from apps.audit.services import audit_append
+
+    check_transition(flag.status, status, note)
+    with transaction.atomic():
+        previous = flag.status
+        flag.status = status
+        flag.note = note.strip() or flag.note
+        flag.updated_by = actor if getattr(actor, "pk", None) else None
+        flag.save(update_fields=["status", "note", "updated_by", "updated_at"])
+        audit_append(
+            actor=actor,
+            action=f"shipments.flag.{status}",
+            object_type="line_flag",
+            object_id=flag.pk,
+            payload={
+                "from": previous,
+                "to": status,
+                "note": note.strip(),
+                "shipment": flag.shipment_id,
+            },
+        )
+
+
+def check_transition(current: str, status: str, note: str) -> None:
+    if status not in TRANSITIONS.get(current, set()):
+        raise FlagTransitionError(
+            f"a flag {LABELS.get(current, current).lower()} cannot become "
+            f"{LABELS.get(status, status).lower()} (open → under review → resolved)"
+        )
+    if status == "resolved" and not note.strip():
+        raise FlagTransitionError("resolving a flag needs a note saying what was found")
+
+
+LABELS = {"open": "Open", "review": "Under review", "resolved": "Resolved", "closed": "Resolved"}

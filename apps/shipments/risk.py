@@ -156,7 +156,8 @@ def production_flags(installation_ids: set[int]) -> list[dict[str, Any]]:
             },
         }
         for f in ReconciliationFlag.objects.filter(
-            installation_id__in=installation_ids, status=ReconciliationFlag.Status.OPEN
+            installation_id__in=installation_ids,
+            status__in=[ReconciliationFlag.Status.OPEN, ReconciliationFlag.Status.REVIEW],
         ).defer("trace")
     ]
 

@@ -36,6 +36,7 @@ from apps.web.dashboard import (
     intensity_distribution,
     totals_scope,
 )
+from apps.web.flags import flag_counts
 from apps.web.methodology_docs import methodology_doc, methodology_index
 from methodologies import METHODOLOGIES
 from methodologies.errors import MethodologyError
@@ -147,6 +148,7 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
         "figures_gap": (overall["embedded_emissions_t"] or 0.0)
         - (overall["best_embedded_emissions_t"] or 0.0),
         "flags": flag_summary(request.user),
+        "review_flags": flag_counts(request.user),
         "implausible": data.flagged,
         "include_flagged": include,
         "include_query": toggle_query(request.GET, include=True),

@@ -222,3 +222,47 @@ def test_the_list_summary_from_the_totals_equals_the_sum_of_the_lines(world):
             )
             counted = [q["sql"] for q in queries if "COUNT(" in q["sql"].upper()]
             assert all(flagged_only in sql for sql in counted), (query, counted)
+
+
+def test_flags_are_a_workflow_open_review_resolved_audited(world):
+    from apps.audit.models import AuditEvent
+    from apps.shipments.models import LineFlag
+    from apps.shipments.plausibility import FlagTransitionError, line_flag_transition
+
+    flags = {(f.shipment.declaration_id, f.shipment.line): f for f in LineFlag.objects.all()}
+    assert set(flags) == {("P1", 2), ("P2", 2)}
+    assert all(f.status == "open" and f.reason for f in flags.values())
+    flag = flags[("P1", 2)]
+    with pytest.raises(FlagTransitionError, match="cannot become resolved"):
+        line_flag_transition(flag=flag, status="resolved", note="x", actor=_official())
+
+    client = _client("official")
+    page = client.get("/dashboard/").content.decode()
+    assert 'Flags to review</span><span class="kpi-value">2 <small>(2 open, 0 under' in page
+    listing = client.get("/flags/").content.decode()
+    assert "Unresolved (2)" in listing
+    assert f'href="/shipments/{flag.shipment_id}/"' in listing
+    url = f"/flags/line/{flag.pk}/transition/"
+    client.post(url, {"status": "review"})
+    flag.refresh_from_db()
+    assert flag.status == "review"
+    page = client.post(url, {"status": "resolved", "note": " "}, follow=True).content.decode()
+    assert "resolving a flag needs a note" in page
+    flag.refresh_from_db()
+    assert flag.status == "review"
+    client.post(url, {"status": "resolved", "note": "EUR 100 was EUR 100,000: importer's typo"})
+    flag.refresh_from_db()
+    assert (flag.status, flag.note) == ("resolved", "EUR 100 was EUR 100,000: importer's typo")
+    events = list(
+        AuditEvent.objects.filter(object_type="line_flag", object_id=str(flag.pk)).order_by("index")
+    )
+    assert [e.action for e in events] == ["shipments.flag.review", "shipments.flag.resolved"]
+    assert "Resolved (1)" in client.get("/flags/?show=all").content.decode()
+
+    exporter = _client("exporter_a")
+    assert (
+        exporter.post(
+            f"/flags/line/{flags[('P2', 2)].pk}/transition/", {"status": "review"}
+        ).status_code
+        == 403
+    )

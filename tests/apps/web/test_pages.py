@@ -307,8 +307,11 @@ def test_open_reconciliation_flags_are_counted_and_filter_the_list(world_tx, cli
 
     client.force_login(world_tx["official"])
     body = client.get("/dashboard/").content.decode()
-    kpi = 'Open reconciliation flags</span><span class="kpi-value">'
-    assert kpi + "1 <small>(1 installation)" in body
+    kpi = 'Flags to review</span><span class="kpi-value">'
+    assert kpi + "1 <small>(1 open, 0 under review)" in body
+    assert "Shipments from flagged installations" in body
+    flags = client.get("/flags/").content.decode()  # where the card leads: not empty
+    assert "Installation Plant one (INST-1), 2026" in flags and "Unresolved (1)" in flags
     assert listed(client, "flagged=yes") == ["F1/1"]
     assert "F1/1" not in listed(client, "flagged=no")
     client.force_login(world_tx["exporter_b"])  # not its installation: no flag to see
