@@ -138,7 +138,9 @@ class TotalsQuerySerializer(serializers.Serializer):
         help_text="comma-separated, of: " + ", ".join(TOTALS_GROUPS),
     )
     cn_code = serializers.RegexField(r"^[0-9]{1,8}$", required=False, help_text="code or prefix")
-    origin = serializers.RegexField(r"^[A-Za-z]{2}$", required=False)
+    origin = serializers.CharField(
+        required=False, help_text="ISO 3166-1 alpha-2 (CN) or a country name (China)"
+    )
     period_from = serializers.DateField(required=False)
     period_to = serializers.DateField(required=False)
     implausible = serializers.ChoiceField(
@@ -147,6 +149,16 @@ class TotalsQuerySerializer(serializers.Serializer):
         help_text="include: also the lines flagged implausible at ingest (left out by "
         "default; the shipments list marks each with implausible_reason)",
     )
+
+    def validate_origin(self, value: str) -> str:
+        from ingest.countries import to_iso2
+
+        iso2 = to_iso2(value)
+        if iso2 is None:
+            raise serializers.ValidationError(
+                f"origin {value!r} is neither an ISO 3166-1 alpha-2 code nor a country name"
+            )
+        return iso2
 
     def validate_group_by(self, value: str) -> list[str]:
         groups = [g.strip() for g in value.split(",") if g.strip()]

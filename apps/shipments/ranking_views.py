@@ -23,6 +23,25 @@ def _left_out(query: dict, user) -> int:
     return flagged.count()
 
 
+def _emptied_text(request: HttpRequest, query: dict) -> str:
+    """ "No shipments match: the filter Origin = “AQ” left none …" for an empty ranking."""
+    from apps.shipments.filters import ShipmentFilter, emptied_by
+    from apps.shipments.selectors import shipment_list
+
+    params = {k: request.GET.get(k, "") for k in ("cn_code", "origin", "period_from", "period_to")}
+    if query.get("include_implausible"):
+        params["implausible"] = "include"
+    found = emptied_by(
+        ShipmentFilter(params, queryset=shipment_list(user=request.user), request=request)
+    )
+    if not found or not found["name"]:
+        return ""
+    return (
+        f"No shipments match: the filter {found['label']} = “{found['value']}” left none of "
+        "the lines that matched the filters before it."
+    )
+
+
 def _exporter_name(pk: int | None, user) -> str:
     from apps.accounts.models import Organisation, User
 
@@ -83,6 +102,7 @@ def ranking_view(request: HttpRequest) -> HttpResponse:
             "include_flagged": query.get("include_implausible", False),
             "include_query": toggle_query(request.GET, include=True),
             "exclude_query": toggle_query(request.GET, include=False),
+            "emptied_by": _emptied_text(request, query) if not result.rows and filters else "",
             "filtered": bool(filters) or "exporter_id" in query,
             "exporter_id": query.get("exporter_id"),
             "exporter_name": _exporter_name(query.get("exporter_id"), request.user),

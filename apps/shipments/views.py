@@ -201,6 +201,7 @@ def shipment_list_view(request: HttpRequest) -> HttpResponse:
             "sort_label": SORTS[sort][0],
             "filtered": filtered,
             "summary": _summary(filterset, qs, request.user) if page.rows else None,
+            "emptied": _emptied(filterset, request) if not page.rows and filtered else None,
             "implausible": implausible,
             "left_out": left_out,
             "left_out_more": left_out >= LEFT_OUT_MAX,
@@ -268,6 +269,19 @@ def _summary(filterset, qs, user) -> dict:
         "exporters": row["exporters"],
         "default_share": row["default_share"],
     }
+
+
+def _emptied(filterset, request) -> dict | None:
+    """Which filter emptied the list, with the query string without it."""
+    from apps.shipments.filters import emptied_by
+
+    found = emptied_by(filterset)
+    if found and found["name"]:
+        params = request.GET.copy()
+        for key in (found["name"], "cursor"):
+            params.pop(key, None)
+        found["without"] = params.urlencode()
+    return found
 
 
 def list_summary(qs) -> dict:

@@ -117,3 +117,18 @@ def test_the_data_journeys(world, page: Page):
     expect(row).to_contain_text("value keyed in thousands; importer confirmed")
     row.get_by_role("link", name="Shipment P1 / 2 (CN 72081000, CN)").click()
     expect(page.locator("#implausible-reason")).to_contain_text("flagged implausible at ingest")
+
+    # (5) Forgiving inputs: a country's name, ISO date pickers, and an empty result that
+    # names the filter that emptied it.
+    page.goto("/shipments/")
+    page.get_by_label("Origin").fill("China")
+    page.get_by_label("From").fill("2026-03-02")  # <input type="date">: ISO, never guessed
+    page.get_by_role("button", name="Filter").click()
+    expect(page.locator("table.data tbody tr")).to_have_count(1)
+    expect(page.locator("#list-summary")).to_contain_text("1,000.000 t")
+    page.get_by_label("CN code or prefix").fill("2523")
+    page.get_by_role("button", name="Filter").click()
+    expect(page.locator("#empty-result")).to_contain_text("the filter Origin = “China” left none")
+    assert_accessible(page)
+    page.locator("#empty-result").get_by_role("link", name="Remove that filter").click()
+    expect(page.locator("table.data tbody")).to_contain_text("P2 / 1")  # cement from TR

@@ -266,3 +266,28 @@ def test_flags_are_a_workflow_open_review_resolved_audited(world):
         ).status_code
         == 403
     )
+
+
+def test_filters_forgive_names_take_iso_dates_and_say_which_filter_emptied_the_list(world):
+    client = _client("official")
+    for origin in ("China", "CN", "cn", "CHN"):
+        page = client.get(f"/shipments/?origin={origin}").content.decode()
+        assert "P1 / 1" in page and "P2 / 1" not in page, origin
+    # Day first or month first is never guessed: only ISO dates are read.
+    page = client.get("/shipments/?period_from=02/03/2026").content.decode()
+    assert "Enter the date as YYYY-MM-DD" in page and "P1 / 1" not in page
+    assert 'type="date"' in page
+    page = client.get("/shipments/?period_from=2026-03-02&period_to=2026-03-02").content.decode()
+    assert "P1 / 1" in page and "P2 / 1" not in page
+    # CN 2523 exists, and from TR; from China it does not: the origin emptied the list.
+    page = client.get("/shipments/?cn_code=2523&origin=China").content.decode()
+    assert "the filter <strong>Origin = “China”</strong> left none" in page
+    assert 'href="?cn_code=2523">Remove that filter' in page
+    page = client.get("/rankings/?cn_code=2523&origin=China").content.decode()
+    assert "the filter Origin = “China” left none" in page
+    api = APIClient()
+    api.force_login(_official())
+    rows = api.get("/api/v1/totals/?group_by=origin&origin=China").json()["results"]
+    assert [r["origin"] for r in rows] == ["CN"]
+    answer = api.get("/api/v1/totals/?origin=Atlantis")
+    assert answer.status_code == 400 and "neither an ISO 3166-1" in str(answer.json())
