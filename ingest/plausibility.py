@@ -105,6 +105,11 @@ def unit_value_flags(cn_code, tonnes, value_eur) -> UnitValueFlags:
 # largest month of its heading's trade is a kilogram keyed as a tonne, not a ship.
 
 
+def _times(ratio: float) -> str:
+    """A ratio for people: 0.00367, 4.5, 953, 1,230 (never 1.23e+03)."""
+    return f"{ratio:,.0f}" if ratio >= 100 else f"{ratio:.3g}"
+
+
 def customs_norms(cn_code, tonnes, value_eur) -> pd.DataFrame:
     """Per-CN4 norms from aggregate trade rows (CN code at 4 to 8 digits, tonnes, EUR):
     a frame indexed by ``cn4`` with ``median_eur_per_t``, ``cells`` and ``max_cell_t``."""
@@ -149,7 +154,7 @@ def customs_line_flags(cn_code, net_mass_t, value_eur, norms: pd.DataFrame) -> U
         parts = []
         if by_value[i]:
             parts.append(
-                f"value per tonne EUR {uv[i]:,.0f} is {ratio[i]:.3g}× the median of CN "
+                f"value per tonne EUR {uv[i]:,.0f} is {_times(ratio[i])}× the median of CN "
                 f"{cn4.iat[i]} in trade statistics (EUR {median[i]:,.0f}/t), outside "
                 f"×/÷{BAND_FACTOR:g}"
             )
