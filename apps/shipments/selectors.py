@@ -234,17 +234,7 @@ def exporter_comparison(
     an exporter: they read "another exporter"."""
     rows = cached_on_totals(
         f"shipments:comparison:{cn_code}:{limit}",
-        lambda: list(
-            ShipmentTotal.objects.filter(cn_code=cn_code, estimated_mass_t__gt=0)
-            .values("exporter_id", "exporter__name")
-            .annotate(
-                mass=Sum("net_mass_t"),
-                estimated=Sum("estimated_mass_t"),
-                emissions=Sum("embedded_emissions_t"),
-                default_mass=Sum("default_mass_t"),
-            )
-            .order_by("-mass")[:limit]
-        ),
+        lambda: _comparison_rows(cn_code, limit),
         version=version,
     )
     own = user.organisation_id if user.role == User.Role.EXPORTER else None
@@ -262,6 +252,38 @@ def exporter_comparison(
             }
         )
     return out
+
+
+def _comparison_rows(cn_code: str, limit: int) -> list[dict]:
+    """The totals of each exporter of ``cn_code``, less its lines flagged implausible at
+    ingest (apps.shipments.plausibility), largest first."""
+    rows = list(
+        ShipmentTotal.objects.filter(cn_code=cn_code, estimated_mass_t__gt=0)
+        .values("exporter_id", "exporter__name")
+        .annotate(
+            net_mass_t=Sum("net_mass_t"),
+            estimated_mass_t=Sum("estimated_mass_t"),
+            embedded_emissions_t=Sum("embedded_emissions_t"),
+            default_mass_t=Sum("default_mass_t"),
+        )
+    )
+    flagged = Shipment.objects.filter(is_current=True, implausible=True, cn_code=cn_code)
+    rows = minus_flagged(
+        rows, flagged_sums(flagged, group_by=["exporter_id"]), key=("exporter_id",)
+    )
+    rows = [r for r in rows if (r["estimated_mass_t"] or 0.0) > 1e-9]
+    rows.sort(key=lambda r: -(r["net_mass_t"] or 0.0))
+    return [
+        {
+            "exporter_id": r["exporter_id"],
+            "exporter__name": r["exporter__name"],
+            "mass": r["net_mass_t"],
+            "estimated": r["estimated_mass_t"],
+            "emissions": r["embedded_emissions_t"],
+            "default_mass": r["default_mass_t"],
+        }
+        for r in rows[:limit]
+    ]
 
 
 # --- Served figures against their estimates (verify_estimates, the verify API) ------

@@ -163,12 +163,17 @@ def intensity_distribution(
 
 
 def _intensity_distribution(*, user: User, cn_code: str, year: int | None) -> list[dict[str, Any]]:
-    rows = (
+    rows = list(
         totals_scope(user=user, year=year)
         .filter(cn_code=cn_code, estimated_mass_t__gt=0)
         .values("origin", "exporter_id", "exporter__name")
         .annotate(**_SUMS)
     )
+    # Less the lines flagged implausible at ingest (apps.shipments.plausibility).
+    flagged = flagged_lines(user=user, year=year).filter(cn_code=cn_code)
+    keys = ("origin", "exporter_id")
+    rows = minus_flagged(rows, flagged_sums(flagged, group_by=list(keys)), key=keys)
+    rows = [r for r in rows if (r["estimated_mass_t"] or 0.0) > 1e-9]
     return [
         {
             "origin": r["origin"],

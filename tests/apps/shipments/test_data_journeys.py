@@ -83,6 +83,14 @@ def test_dashboard_leaves_them_out_unless_asked(world):
     )
     by_origin = {r["origin"]: r["net_mass_t"] for r in out.by_origin}
     assert by_origin == pytest.approx({"CN": 1_000, "TR": 30})
+    # The SEE distribution and the shipment report's other exporters leave them out too.
+    from apps.shipments.selectors import exporter_comparison
+    from apps.web.dashboard import intensity_distribution
+
+    groups = intensity_distribution(user=official, cn_code="72081000")
+    assert [(g["origin"], g["net_mass_t"]) for g in groups] == [("CN", pytest.approx(1_000))]
+    others = exporter_comparison(cn_code="25232900", user=official)
+    assert [(r["exporter"], r["net_mass_t"]) for r in others] == [("Exporter B", pytest.approx(30))]
 
     page = _client("official").get("/dashboard/").content.decode()
     assert "Lines flagged implausible at ingest" in page and "Left out of the figures" in page
