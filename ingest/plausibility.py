@@ -85,3 +85,87 @@ def unit_value_flags(cn_code, tonnes, value_eur) -> UnitValueFlags:
         for i in range(len(frame))
     ]
     return UnitValueFlags(flagged=flagged, reason=reasons, reference_eur_per_t=per_row)
+
+
+# --- Customs lines against per-heading norms ---------------------------------------------
+#
+# A customs file holds one importer's lines, often a few of a CN code: too few for the
+# code's own median. Its lines are compared instead with norms of their 4-digit heading
+# (CN4) derived from aggregate trade statistics (the Comext extract, fixtures/trade/):
+#
+# - ``median_eur_per_t``: the median unit value of the heading's cells of at least
+#   ``REFERENCE_MIN_T`` tonnes that are not themselves flagged by ``unit_value_flags``
+#   (at least ``MIN_REFERENCE_ROWS`` such cells, else the heading has no value norm);
+# - ``max_cell_t``: the largest of those cells, one month of a whole heading's imports from
+#   a partner into the EU.
+#
+# A line of at least ``REFERENCE_MIN_T`` tonnes is flagged when its value per tonne is more
+# than ``BAND_FACTOR`` times above or below the heading's median, and any line when its net
+# mass exceeds ``BAND_FACTOR`` × ``max_cell_t``: a single line twenty times heavier than the
+# largest month of its heading's trade is a kilogram keyed as a tonne, not a ship.
+
+
+def _times(ratio: float) -> str:
+    """A ratio for people: 0.00367, 4.5, 953, 1,230 (never 1.23e+03)."""
+    return f"{ratio:,.0f}" if ratio >= 100 else f"{ratio:.3g}"
+
+
+def customs_norms(cn_code, tonnes, value_eur) -> pd.DataFrame:
+    """Per-CN4 norms from aggregate trade rows (CN code at 4 to 8 digits, tonnes, EUR):
+    a frame indexed by ``cn4`` with ``median_eur_per_t``, ``cells`` and ``max_cell_t``."""
+    codes = np.asarray(cn_code, dtype=str)
+    t = pd.to_numeric(pd.Series(np.asarray(tonnes, dtype=float)), errors="coerce")
+    v = pd.to_numeric(pd.Series(np.asarray(value_eur, dtype=object)), errors="coerce")
+    cell_flags = unit_value_flags(codes, t.to_numpy(), v.to_numpy(dtype=object))
+    keep = (t >= REFERENCE_MIN_T) & (v > 0) & ~pd.Series(cell_flags.flagged)
+    frame = pd.DataFrame({"cn4": pd.Series(codes).str[:4], "t": t, "uv": v / t})[keep]
+    grouped = frame.groupby("cn4")
+    norms = pd.DataFrame(
+        {
+            "median_eur_per_t": grouped["uv"].median(),
+            "cells": grouped["uv"].count(),
+            "max_cell_t": grouped["t"].max(),
+        }
+    )
+    norms.loc[norms["cells"] < MIN_REFERENCE_ROWS, "median_eur_per_t"] = np.nan
+    return norms
+
+
+def customs_line_flags(cn_code, net_mass_t, value_eur, norms: pd.DataFrame) -> UnitValueFlags:
+    """Flag customs lines far outside their heading's norms (see above). A line without a
+    value is judged on its mass only; a heading without norms flags nothing."""
+    cn4 = pd.Series(np.asarray(cn_code, dtype=str)).str[:4]
+    t = pd.to_numeric(pd.Series(np.asarray(net_mass_t, dtype=float)), errors="coerce")
+    v = pd.to_numeric(pd.Series(np.asarray(value_eur, dtype=object)), errors="coerce")
+    median = cn4.map(norms["median_eur_per_t"]).to_numpy(dtype=float)
+    max_cell = cn4.map(norms["max_cell_t"]).to_numpy(dtype=float)
+    tt, vv = t.to_numpy(dtype=float), v.to_numpy(dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        uv = np.where((tt > 0) & (vv > 0), vv / tt, np.nan)
+        ratio = uv / median
+    by_value = (
+        (tt >= REFERENCE_MIN_T)
+        & np.isfinite(ratio)
+        & ((ratio > BAND_FACTOR) | (ratio < 1.0 / BAND_FACTOR))
+    )
+    by_mass = np.isfinite(max_cell) & (tt > BAND_FACTOR * max_cell)
+    reasons = []
+    for i in range(len(cn4)):
+        parts = []
+        if by_value[i]:
+            parts.append(
+                f"value per tonne EUR {uv[i]:,.0f} is {_times(ratio[i])}× the median of CN "
+                f"{cn4.iat[i]} in trade statistics (EUR {median[i]:,.0f}/t), outside "
+                f"×/÷{BAND_FACTOR:g}"
+            )
+        if by_mass[i]:
+            parts.append(
+                f"net mass {tt[i]:,.1f} t is over {BAND_FACTOR:g}× the largest month of CN "
+                f"{cn4.iat[i]} in trade statistics ({max_cell[i]:,.1f} t)"
+            )
+        reasons.append(
+            "; ".join(parts) + ": likely a unit or keying error (e.g. kg declared as t)"
+            if parts
+            else ""
+        )
+    return UnitValueFlags(flagged=by_value | by_mass, reason=reasons, reference_eur_per_t=median)

@@ -3,7 +3,7 @@
 The per-installation selector is ``apps.satellite.selectors.reconciliation_flags``. The
 dashboard and the shipments list need a count and the set of flagged installations across
 all of them, as far as the user may see (``flag_list(user=...)``; without a user, every
-flag). A flag is open while its status is ``open``.
+flag). A flag is open until it is resolved (``open`` or ``review``).
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ class FlagSummary:
 
 def _open_flags(user=None) -> QuerySet[ReconciliationFlag]:
     qs = ReconciliationFlag.objects.all() if user is None else flag_list(user=user)
-    return qs.filter(status=ReconciliationFlag.Status.OPEN)
+    # Unresolved: open or under review.
+    return qs.filter(status__in=[ReconciliationFlag.Status.OPEN, ReconciliationFlag.Status.REVIEW])
 
 
 def flagged_installation_ids(user=None) -> set[int]:

@@ -167,8 +167,9 @@ class ReconciliationFlag(models.Model):
     uncertainty. It asks for review; it never replaces the disclosed value (docs/design.md §2)."""
 
     class Status(models.TextChoices):
-        OPEN = "open"
-        CLOSED = "closed"
+        OPEN = "open", "Open"
+        REVIEW = "review", "Under review"
+        CLOSED = "closed", "Resolved"
 
     installation = models.ForeignKey(
         "facilities.Installation", on_delete=models.PROTECT, related_name="reconciliation_flags"

@@ -71,7 +71,7 @@ def reconciliation_flags(*, installation_id: int, year: int) -> list[dict]:
     ``disclosure_ref``."""
     flags = ReconciliationFlag.objects.filter(
         installation_id=installation_id,
-        status=ReconciliationFlag.Status.OPEN,
+        status__in=[ReconciliationFlag.Status.OPEN, ReconciliationFlag.Status.REVIEW],
         period__startswith=f"{int(year):04d}",
     ).order_by("period", "id")
     return [

@@ -782,7 +782,10 @@ def reconciliation_check(
         flag = None
         if result["flagged"]:
             flag = _flag_raise(existing, key, index, result, k, actor)
-        elif existing is not None and existing.status == ReconciliationFlag.Status.OPEN:
+        elif existing is not None and existing.status in (
+            ReconciliationFlag.Status.OPEN,
+            ReconciliationFlag.Status.REVIEW,
+        ):
             reconciliation_flag_close(
                 flag=existing,
                 actor=actor,
@@ -876,6 +879,20 @@ def _flag_raise(
         },
     )
     return flag
+
+
+def reconciliation_flag_review(*, flag: ReconciliationFlag, actor: Any, note: str = "") -> None:
+    """Put an open flag under review (docs/web.md, "Flags"), with its event."""
+    with transaction.atomic():
+        flag.status = ReconciliationFlag.Status.REVIEW
+        flag.save(update_fields=["status"])
+        audit_append(
+            actor=actor,
+            action="satellite.flag.review",
+            object_type="reconciliation_flag",
+            object_id=flag.pk,
+            payload={"note": note},
+        )
 
 
 def reconciliation_flag_close(*, flag: ReconciliationFlag, actor: Any, reason: str) -> None:

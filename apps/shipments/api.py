@@ -77,6 +77,8 @@ class ShipmentSerializer(serializers.ModelSerializer):
             "best_estimate",
             "best_interval_t_per_t",
             "installation",
+            "implausible",
+            "implausible_reason",
         ]
         read_only_fields = fields
 
@@ -138,9 +140,27 @@ class TotalsQuerySerializer(serializers.Serializer):
         help_text="comma-separated, of: " + ", ".join(TOTALS_GROUPS),
     )
     cn_code = serializers.RegexField(r"^[0-9]{1,8}$", required=False, help_text="code or prefix")
-    origin = serializers.RegexField(r"^[A-Za-z]{2}$", required=False)
+    origin = serializers.CharField(
+        required=False, help_text="ISO 3166-1 alpha-2 (CN) or a country name (China)"
+    )
     period_from = serializers.DateField(required=False)
     period_to = serializers.DateField(required=False)
+    implausible = serializers.ChoiceField(
+        choices=["include"],
+        required=False,
+        help_text="include: also the lines flagged implausible at ingest (left out by "
+        "default; the shipments list marks each with implausible_reason)",
+    )
+
+    def validate_origin(self, value: str) -> str:
+        from ingest.countries import to_iso2
+
+        iso2 = to_iso2(value)
+        if iso2 is None:
+            raise serializers.ValidationError(
+                f"origin {value!r} is neither an ISO 3166-1 alpha-2 code nor a country name"
+            )
+        return iso2
 
     def validate_group_by(self, value: str) -> list[str]:
         groups = [g.strip() for g in value.split(",") if g.strip()]
@@ -170,13 +190,26 @@ class TotalsView(APIView):
 
     @extend_schema(
         parameters=[TotalsQuerySerializer],
-        responses=inline_serializer("Totals", {"results": TotalRowSerializer(many=True)}),
+        responses=inline_serializer(
+            "Totals",
+            {
+                "results": TotalRowSerializer(many=True),
+                "implausible_included": serializers.BooleanField(),
+            },
+        ),
     )
     def get(self, request):
         query = TotalsQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        rows = shipment_totals(user=request.user, **query.validated_data)
-        return Response({"results": TotalRowSerializer(rows, many=True).data})
+        params = dict(query.validated_data)
+        include = params.pop("implausible", "") == "include"
+        rows = shipment_totals(user=request.user, include_implausible=include, **params)
+        return Response(
+            {
+                "results": TotalRowSerializer(rows, many=True).data,
+                "implausible_included": include,
+            }
+        )
 
 
 class TradeAggregateFilter(django_filters.FilterSet):
@@ -241,6 +274,8 @@ class RiskView(APIView):
             {
                 "exporters": serializers.ListField(child=serializers.DictField()),
                 "installations": serializers.ListField(child=serializers.DictField()),
+                "implausible_included": serializers.BooleanField(),
+                "implausible_left_out": serializers.IntegerField(),
             },
         )
     )
@@ -252,5 +287,12 @@ class RiskView(APIView):
 
         if not risk_readers(request.user):
             raise PermissionDenied("the risk view is for officials, auditors and admins")
-        ranking = risk_ranking(**risk_query(request.query_params))
-        return Response({k: [r.as_dict() for r in rows] for k, rows in ranking.items()})
+        from apps.shipments.views import risk_left_out
+
+        query = risk_query(request.query_params)
+        ranking = risk_ranking(**query)
+        out = {k: [r.as_dict() for r in rows] for k, rows in ranking.items()}
+        # Lines flagged implausible at ingest: left out unless ?implausible=include.
+        out["implausible_included"] = bool(query.get("include_implausible"))
+        out["implausible_left_out"] = risk_left_out(query)
+        return Response(out)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import django_filters
+from django import forms
 from django.core.validators import RegexValidator
 from django.db.models import Q
 
@@ -26,6 +27,18 @@ PRODUCT_GROUPS = {
 
 def product_group_prefixes(group: str) -> list[str]:
     return sorted(p for p, sector in SECTOR_BY_PREFIX.items() if sector == group)
+
+
+ISO_DATE_ERROR = "Enter the date as YYYY-MM-DD, e.g. 2026-03-31 (day and month are never guessed)"
+
+
+class IsoDateInput(forms.DateInput):
+    """``<input type="date">``: the browser's date picker; the value travels as ISO."""
+
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%d")
 
 
 def _digits(value: str) -> str:
@@ -61,8 +74,24 @@ class ShipmentFilter(django_filters.FilterSet):
     importer = django_filters.CharFilter(
         field_name="importer_name", lookup_expr="icontains", label="Importer"
     )
-    period_from = django_filters.DateFilter(field_name="date", lookup_expr="gte", label="From")
-    period_to = django_filters.DateFilter(field_name="date", lookup_expr="lte", label="To")
+    # ISO dates only (a date picker in the browser): 03/04/2026 is never guessed as 3 April
+    # or 4 March.
+    period_from = django_filters.DateFilter(
+        field_name="date",
+        lookup_expr="gte",
+        label="From",
+        widget=IsoDateInput,
+        input_formats=["%Y-%m-%d"],
+        error_messages={"invalid": ISO_DATE_ERROR},
+    )
+    period_to = django_filters.DateFilter(
+        field_name="date",
+        lookup_expr="lte",
+        label="To",
+        widget=IsoDateInput,
+        input_formats=["%Y-%m-%d"],
+        error_messages={"invalid": ISO_DATE_ERROR},
+    )
     tier = django_filters.ChoiceFilter(choices=Tier.choices, label="Tier", empty_label="Any")
     best_tier = django_filters.ChoiceFilter(
         choices=Tier.choices, label="Best estimate tier", empty_label="Any"
@@ -72,6 +101,17 @@ class ShipmentFilter(django_filters.FilterSet):
         choices=[("yes", "Flagged installation"), ("no", "Not flagged")],
         label="Reconciliation flag",
         empty_label="Any",
+    )
+
+    implausible = django_filters.ChoiceFilter(
+        method="filter_implausible",
+        choices=[
+            ("include", "Include flagged lines"),
+            ("only", "Only flagged lines"),
+        ],
+        label="Implausible lines",
+        empty_label="Leave out (default)",
+        help_text="lines flagged at ingest as far outside their CN heading's norms",
     )
 
     class Meta:
@@ -88,7 +128,15 @@ class ShipmentFilter(django_filters.FilterSet):
             "tier",
             "best_tier",
             "flagged",
+            "implausible",
         ]
+
+    def filter_queryset(self, queryset):
+        # Lines flagged implausible at ingest are left out unless asked for
+        # (apps.shipments.plausibility): the filter's method runs only for a value.
+        if not self.form.cleaned_data.get("implausible"):
+            queryset = queryset.filter(implausible=False)
+        return super().filter_queryset(queryset)
 
     def filter_cn_code(self, queryset, name, value):
         return queryset.filter(cn_code__startswith=_digits(value))
@@ -99,6 +147,9 @@ class ShipmentFilter(django_filters.FilterSet):
         from ingest.countries import to_iso2
 
         return queryset.filter(origin=to_iso2(value) or value.strip().upper())
+
+    def filter_implausible(self, queryset, name, value):
+        return queryset.filter(implausible=True) if value == "only" else queryset
 
     def filter_product_group(self, queryset, name, value):
         where = Q()
@@ -128,3 +179,31 @@ class ShipmentFilter(django_filters.FilterSet):
         if value == "yes":
             return queryset.filter(flagged) if ids else queryset.none()
         return queryset.exclude(flagged) if ids else queryset
+
+
+def emptied_by(filterset: ShipmentFilter) -> dict | None:
+    """For a filter with no result: the filter that emptied it. The filters set are applied
+    one after another in the form's order; the first after which no line is left is named,
+    with its value and whether lines matched before it (``exists()`` queries only: the
+    list never counts the shipments table)."""
+    if not filterset.is_valid():
+        return None
+    data = filterset.form.cleaned_data
+    qs = filterset.queryset
+    if data.get("implausible") == "only":
+        qs = qs.filter(implausible=True)
+    elif not data.get("implausible"):
+        qs = qs.filter(implausible=False)
+    if not qs.exists():
+        return {"name": "", "label": "", "value": "", "nothing": True}
+    for name, value in data.items():
+        if value in (None, "") or name == "implausible":
+            continue
+        qs = filterset.filters[name].filter(qs, value)
+        if not qs.exists():
+            field = filterset.form.fields[name]
+            shown = dict(getattr(field, "choices", ())).get(value, value)
+            if hasattr(shown, "isoformat"):
+                shown = shown.isoformat()
+            return {"name": name, "label": field.label, "value": str(shown), "nothing": False}
+    return None

@@ -101,6 +101,10 @@ class Shipment(models.Model):
     )
     best_tier = models.CharField(max_length=16, choices=Tier.choices, blank=True, db_default="")
     best_embedded_emissions_t = models.FloatField(null=True, blank=True)
+    # Far outside its CN heading's norms at ingest (ingest.plausibility.customs_line_flags,
+    # docs/readers.md): kept, shown as flagged, left out of headline sums unless asked.
+    implausible = models.BooleanField(default=False, db_default=False)
+    implausible_reason = models.TextField(blank=True, default="", db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -112,7 +116,16 @@ class Shipment(models.Model):
         # Few indexes on purpose: each one costs every bulk load. Lists page by id (keyset)
         # and filter while scanning it; totals come from ShipmentTotal. The exporter index
         # serves the exporter-scoped lists (and the foreign key).
-        indexes = [models.Index(fields=["exporter", "id"])]
+        # The flagged lines' partial index holds only them (a few per file): the sums
+        # that leave them out subtract theirs, read through it.
+        indexes = [
+            models.Index(fields=["exporter", "id"]),
+            models.Index(
+                fields=["id"],
+                condition=models.Q(implausible=True, is_current=True),
+                name="shipment_implausible",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.declaration_id}/{self.line}"
@@ -219,3 +232,29 @@ class DeclaredLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.declarant_id} {self.year}{self.period} {self.cn_code}/{self.origin}"
+
+
+class LineFlag(models.Model):
+    """A customs line flagged implausible at ingest, as a flag to review: open → under
+    review → resolved with a note (docs/web.md, "Flags"); each step is audited."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        REVIEW = "review", "Under review"
+        RESOLVED = "resolved", "Resolved"
+
+    shipment = models.OneToOneField(Shipment, on_delete=models.PROTECT, related_name="flag")
+    reason = models.TextField()
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
+    note = models.TextField(blank=True, help_text="the reviewer's note (required to resolve)")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "id"])]
+
+    def __str__(self) -> str:
+        return f"line flag {self.pk} ({self.status})"

@@ -70,8 +70,16 @@ class RiskRow:
         }
 
 
-def _scope(cn_code: str = "", origin: str = "", period_from=None, period_to=None) -> Q:
+def _scope(
+    cn_code: str = "",
+    origin: str = "",
+    period_from=None,
+    period_to=None,
+    include_implausible: bool = False,
+) -> Q:
     q = Q(is_current=True, best_estimate_id__isnull=False, estimate_id__isnull=False)
+    if not include_implausible:  # lines flagged at ingest (apps.shipments.plausibility)
+        q &= Q(implausible=False)
     if cn_code:
         q &= Q(cn_code__startswith=cn_code)
     if origin:
@@ -151,7 +159,8 @@ def production_flags(installation_ids: set[int]) -> list[dict[str, Any]]:
             },
         }
         for f in ReconciliationFlag.objects.filter(
-            installation_id__in=installation_ids, status=ReconciliationFlag.Status.OPEN
+            installation_id__in=installation_ids,
+            status__in=[ReconciliationFlag.Status.OPEN, ReconciliationFlag.Status.REVIEW],
         ).defer("trace")
     ]
 
@@ -279,8 +288,10 @@ def risk_ranking(
     period_from: dt.date | None = None,
     period_to: dt.date | None = None,
     limit: int = 100,
+    include_implausible: bool = False,
 ) -> dict[str, list[RiskRow]]:
-    """Exporters and installations ranked by gap (tCO2e, largest first), with reasons.
+    """Exporters and installations ranked by gap (tCO2e, largest first), with reasons;
+    lines flagged implausible at ingest are left out unless ``include_implausible``.
 
     One grouped query over the current shipments (by exporter, CBAM estimate and best
     estimate); an installation's share of a mixture's gap follows the mixture's weights."""
@@ -288,7 +299,9 @@ def risk_ranking(
     from apps.facilities.models import Installation
 
     groups = list(
-        Shipment.objects.filter(_scope(cn_code, origin, period_from, period_to))
+        Shipment.objects.filter(
+            _scope(cn_code, origin, period_from, period_to, include_implausible)
+        )
         .values("exporter_id", "estimate_id", "best_estimate_id")
         .annotate(
             mass=Sum("net_mass_t"),

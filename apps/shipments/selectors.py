@@ -123,8 +123,10 @@ def shipment_totals(
     origin: str = "",
     period_from=None,
     period_to=None,
+    include_implausible: bool = False,
 ) -> list[dict]:
-    """Totals of current shipments from the pre-aggregated table, grouped as asked."""
+    """Totals of current shipments from the pre-aggregated table, grouped as asked; the
+    lines flagged implausible at ingest are left out unless ``include_implausible``."""
     qs = ShipmentTotal.objects.all()
     if user.role == User.Role.EXPORTER:
         qs = qs.filter(exporter_id=user.organisation_id) if user.organisation_id else qs.none()
@@ -155,6 +157,19 @@ def shipment_totals(
         )
         .order_by(*keys)
     )
+    rows = list(rows)
+    if not include_implausible:
+        flagged = flagged_sums(
+            flagged_lines(
+                user=user,
+                cn_code=cn_code,
+                origin=origin,
+                period_from=period_from,
+                period_to=period_to,
+            ),
+            group_by=keys,
+        )
+        rows = minus_flagged(rows, flagged, key=tuple(keys))
     return [
         {**{g: row[fields[g]] for g in group_by}, **{k: row[k] for k in _TOTAL_VALUES}}
         for row in rows
@@ -246,17 +261,7 @@ def exporter_comparison(
     an exporter: they read "another exporter"."""
     rows = cached_on_totals(
         f"shipments:comparison:{cn_code}:{limit}",
-        lambda: list(
-            ShipmentTotal.objects.filter(cn_code=cn_code, estimated_mass_t__gt=0)
-            .values("exporter_id", "exporter__name")
-            .annotate(
-                mass=Sum("net_mass_t"),
-                estimated=Sum("estimated_mass_t"),
-                emissions=Sum("embedded_emissions_t"),
-                default_mass=Sum("default_mass_t"),
-            )
-            .order_by("-mass")[:limit]
-        ),
+        lambda: _comparison_rows(cn_code, limit),
         version=version,
     )
     own = user.organisation_id if user.role == User.Role.EXPORTER else None
@@ -274,6 +279,38 @@ def exporter_comparison(
             }
         )
     return out
+
+
+def _comparison_rows(cn_code: str, limit: int) -> list[dict]:
+    """The totals of each exporter of ``cn_code``, less its lines flagged implausible at
+    ingest (apps.shipments.plausibility), largest first."""
+    rows = list(
+        ShipmentTotal.objects.filter(cn_code=cn_code, estimated_mass_t__gt=0)
+        .values("exporter_id", "exporter__name")
+        .annotate(
+            net_mass_t=Sum("net_mass_t"),
+            estimated_mass_t=Sum("estimated_mass_t"),
+            embedded_emissions_t=Sum("embedded_emissions_t"),
+            default_mass_t=Sum("default_mass_t"),
+        )
+    )
+    flagged = Shipment.objects.filter(is_current=True, implausible=True, cn_code=cn_code)
+    rows = minus_flagged(
+        rows, flagged_sums(flagged, group_by=["exporter_id"]), key=("exporter_id",)
+    )
+    rows = [r for r in rows if (r["estimated_mass_t"] or 0.0) > 1e-9]
+    rows.sort(key=lambda r: -(r["net_mass_t"] or 0.0))
+    return [
+        {
+            "exporter_id": r["exporter_id"],
+            "exporter__name": r["exporter__name"],
+            "mass": r["net_mass_t"],
+            "estimated": r["estimated_mass_t"],
+            "emissions": r["embedded_emissions_t"],
+            "default_mass": r["default_mass_t"],
+        }
+        for r in rows[:limit]
+    ]
 
 
 # --- Served figures against their estimates (verify_estimates, the verify API) ------
@@ -395,4 +432,100 @@ def estimate_shipment_differences(estimate: Estimate) -> list[str]:
         where |= Q(origin=origin, cn_code=cn_code, exporter_id=exporter_id, month=month)
     if where:
         out += totals_differences(where=where, limit=5)
+    return out
+
+
+# --- Lines flagged implausible at ingest (apps.shipments.plausibility) ------------------
+
+
+#: The totals' sums, as computed from the lines themselves (same names as ShipmentTotal).
+def _line_sums() -> dict:
+    from django.db.models import Case, Count, FloatField, When
+
+    def mass_where(**kw):
+        return Coalesce(
+            Sum(Case(When(**kw, then=F("net_mass_t")), default=0.0, output_field=FloatField())),
+            0.0,
+        )
+
+    return {
+        "shipments": Count("id"),
+        "net_mass_t": Coalesce(Sum("net_mass_t"), 0.0),
+        "embedded_emissions_t": Coalesce(Sum("embedded_emissions_t"), 0.0),
+        "estimated_mass_t": mass_where(estimate_id__isnull=False),
+        "default_mass_t": mass_where(tier="default"),
+        "best_embedded_emissions_t": Coalesce(Sum("best_embedded_emissions_t"), 0.0),
+        "best_verified_mass_t": mass_where(best_tier="verified"),
+        "best_disclosed_mass_t": mass_where(best_tier="disclosed"),
+        "best_modelled_mass_t": mass_where(best_tier="modelled"),
+        "best_default_mass_t": mass_where(best_tier="default"),
+    }
+
+
+def flagged_lines(
+    *,
+    user: User,
+    year: int | None = None,
+    cn_code: str = "",
+    origin: str = "",
+    period_from=None,
+    period_to=None,
+) -> QuerySet[Shipment]:
+    """The current lines flagged implausible, in the scope of the totals (an exporter its
+    own organisation's), read through their partial index."""
+    qs = Shipment.objects.filter(is_current=True, implausible=True)
+    if user.role == User.Role.EXPORTER:
+        qs = qs.filter(exporter_id=user.organisation_id) if user.organisation_id else qs.none()
+    if year:
+        qs = qs.filter(date__year=year)
+    if cn_code:
+        qs = qs.filter(cn_code__startswith=cn_code)
+    if origin:
+        qs = qs.filter(origin=origin.upper())
+    if period_from:
+        qs = qs.filter(date__gte=period_from.replace(day=1))
+    if period_to:
+        qs = qs.filter(date__lte=period_to)
+    return qs
+
+
+def flagged_sums(qs: QuerySet[Shipment], *, group_by: list[str] = ()) -> list[dict]:
+    """The totals' sums of the flagged lines ``qs``, grouped by ``group_by`` (of origin,
+    cn_code, exporter_id, month, year); one row without groups."""
+    from django.db.models.functions import TruncMonth
+
+    qs = qs.annotate(month=TruncMonth("date"), year=ExtractYear("date"))
+    # Computed under other names: a field of the model cannot name its own sum.
+    sums = {f"sum_{k}": v for k, v in _line_sums().items()}
+
+    def renamed(row: dict) -> dict:
+        return {k.removeprefix("sum_"): v for k, v in row.items()}
+
+    if not group_by:
+        return [renamed(qs.aggregate(**sums))]
+    return [renamed(r) for r in qs.values(*group_by).annotate(**sums).order_by(*group_by)]
+
+
+def minus_flagged(rows: list[dict], flagged: list[dict], *, key: tuple[str, ...]) -> list[dict]:
+    """``rows`` of totals less the flagged lines' sums of the same ``key``; a row left with
+    no shipment is dropped. Sums absent from a row are left alone."""
+
+    def key_of(row: dict) -> tuple:
+        return tuple(
+            row[k].date() if hasattr(row[k], "date") and callable(row[k].date) else row[k]
+            for k in key
+        )
+
+    by_key = {key_of(f): f for f in flagged}
+    out = []
+    for row in rows:
+        f = by_key.get(key_of(row))
+        if f is not None:
+            row = {
+                **row,
+                **{k: (row[k] or 0.0) - (f[k] or 0.0) for k in row if k in f and k not in key},
+            }
+            if row.get("shipments", 1) <= 0:
+                continue
+        out.append(row)
     return out

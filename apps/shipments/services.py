@@ -37,6 +37,7 @@ from apps.estimates.services import estimates_choose
 from apps.evidence.models import IngestRun
 from apps.evidence.services import IngestOutcome, ingest_rows_store, ingest_run_finish
 from apps.shipments.models import Shipment, ShipmentTotal, TradeAggregate
+from apps.shipments.plausibility import shipments_plausibility_flag
 from ingest.base import MissingColumns
 from ingest.customs import read_customs
 from ingest.plausibility import unit_value_flags
@@ -175,6 +176,8 @@ def shipments_ingest(*, run: IngestRun) -> IngestOutcome:
         write, step, writers = _write_batch_orm, 10_000, 1
     batches = [staged.iloc[start : start + step] for start in range(0, len(staged), step)]
     _batches_store(batches, run=run, write=write, writers=writers)
+    # Lines far outside their heading's norms: kept, flagged with the reason.
+    implausible = shipments_plausibility_flag(staged, run_id=run.pk)
 
     with transaction.atomic():
         if connection.vendor != "postgresql":
@@ -192,6 +195,7 @@ def shipments_ingest(*, run: IngestRun) -> IngestOutcome:
                 "unestimated": chosen.unestimated,
                 "unestimated_reasons": chosen.reasons[:100],
                 "corrections": run.corrections,
+                "implausible": implausible,
             },
         )
         ingest_run_finish(run=run, outcome=outcome)

@@ -6,13 +6,15 @@ from __future__ import annotations
 from django.urls import include, path
 
 from apps.common.routers import ApiRouter
-from apps.shipments import importer_views, reconciliation_views, views
+from apps.shipments import importer_views, ranking_views, reconciliation_views, views
 from apps.shipments.api import RiskView, ShipmentViewSet, TotalsView, TradeAggregateViewSet
 
 urlpatterns: list = [
     path("shipments/", views.shipment_list_view, name="shipment-list"),
     path("shipments/<int:pk>/", views.shipment_detail_view, name="shipment-detail"),
     path("risk/", views.risk_view, name="risk"),
+    path("rankings/", ranking_views.ranking_view, name="rankings"),
+    path("compare/", ranking_views.compare_view, name="compare"),
     path("importers/", importer_views.importer_list_view, name="importer-list"),
     path("importer/", importer_views.importer_home_view, name="importer-home"),
     path("importer/report.xml", importer_views.importer_report_view, name="importer-report"),

@@ -19,6 +19,7 @@ from apps.estimates.trace_view import trace_view
 from apps.estimates.traces import served_trace
 from apps.evidence.selectors import ingest_run_list
 from apps.shipments.filters import ShipmentFilter
+from apps.shipments.plausibility import include_flagged, toggle_query
 from apps.shipments.reports import certificates_view, default_comparison, default_comparison_of
 from apps.shipments.selectors import (
     SORTS,
@@ -30,6 +31,8 @@ from apps.shipments.selectors import (
 )
 
 PAGE = 50
+#: The most flagged lines the list's notice counts ("1,000 lines … or more").
+LEFT_OUT_MAX = 1000
 
 EXPORT_HEADER = [
     "id",
@@ -77,7 +80,7 @@ def _export_rows(qs):
 
 
 _ROW = (
-    '<tr><td><a href="{}">{} / {}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>'
+    '<tr><td><a href="{}">{} / {}</a>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>'
     '<td>{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td>'
     "<td>{}</td></tr>"
 )
@@ -97,6 +100,8 @@ LIST_VALUES = (
     "estimate__see_total_t_per_t",
     "embedded_emissions_t",
     "tier",
+    "implausible",
+    "implausible_reason",
 )
 
 
@@ -119,11 +124,18 @@ def _list_rows(rows: list[dict]) -> SafeString:
             if tier
             else "none"
         )
+        badge = ""
+        if s["implausible"]:
+            badge = (
+                f' <span class="flag flag-implausible" title="{escape(s["implausible_reason"])}">'
+                "flagged implausible</span>"
+            )
         out.append(
             _ROW.format(
                 detail_url.format(s["id"]),
                 escape(s["declaration_id"]),
                 s["line"],
+                badge,
                 s["date"].isoformat(),
                 escape(s["cn_code"]),
                 escape(s["origin"]),
@@ -159,7 +171,19 @@ def shipment_list_view(request: HttpRequest) -> HttpResponse:
         params.pop(key, None)
     export_params = params.copy()
     export_params.pop("sort", None)
-    filtered = any(v for k, v in params.items() if k != "sort")
+    filtered = any(v for k, v in params.items() if k not in ("sort", "implausible"))
+    implausible = filterset.form.cleaned_data.get("implausible", "") if filterset.is_valid() else ""
+    left_out = 0
+    if not implausible and filterset.is_valid():
+        only = request.GET.copy()
+        only["implausible"] = "only"
+        # Read through the flagged lines' partial index, at most LEFT_OUT_MAX of them: the
+        # list never counts the shipments table (docs/web.md).
+        left_out = len(
+            ShipmentFilter(only, queryset=shipment_list(user=request.user), request=request)
+            .qs.order_by()
+            .values_list("id", flat=True)[:LEFT_OUT_MAX]
+        )
     return render(
         request,
         "shipments/shipment_list.html",
@@ -176,8 +200,115 @@ def shipment_list_view(request: HttpRequest) -> HttpResponse:
             "sort": sort,
             "sort_label": SORTS[sort][0],
             "filtered": filtered,
+            "summary": _summary(filterset, qs, request.user) if page.rows else None,
+            "emptied": _emptied(filterset, request) if not page.rows and filtered else None,
+            "implausible": implausible,
+            "left_out": left_out,
+            "left_out_more": left_out >= LEFT_OUT_MAX,
+            "include_query": toggle_query(request.GET, include=True),
+            "exclude_query": toggle_query(request.GET, include=False),
         },
     )
+
+
+#: Filters the pre-aggregated totals can answer (the summary row is then read from them).
+_TOTALS_FILTERS = {"cn_code", "product_group", "origin", "exporter", "period_from", "period_to"}
+
+
+def _summary(filterset, qs, user) -> dict:
+    """The list's summary row: from the totals when every filter set is one they can
+    answer (periods on whole months), else summed over the filtered lines."""
+    import calendar
+
+    from apps.accounts.models import Organisation
+    from apps.shipments.filters import _digits, product_group_prefixes
+    from apps.shipments.rankings import totals_summary
+
+    data = {k: v for k, v in filterset.form.cleaned_data.items() if v not in (None, "")}
+    implausible = data.pop("implausible", "")
+    period_to = data.get("period_to")
+    whole_months = (not data.get("period_from") or data["period_from"].day == 1) and (
+        not period_to or period_to.day == calendar.monthrange(period_to.year, period_to.month)[1]
+    )
+    both_codes = "cn_code" in data and "product_group" in data
+    importer = getattr(user, "role", "") == "importer"  # reads lines by importer name
+    if set(data) - _TOTALS_FILTERS or implausible == "only" or not whole_months:
+        return list_summary(qs)
+    if both_codes or importer:
+        return list_summary(qs)
+    prefixes = None
+    if "cn_code" in data:
+        prefixes = [_digits(data["cn_code"])]
+    elif "product_group" in data:
+        prefixes = product_group_prefixes(data["product_group"])
+    origin = ""
+    if "origin" in data:
+        from ingest.countries import to_iso2
+
+        origin = to_iso2(data["origin"]) or data["origin"].strip().upper()
+    exporters = None
+    if "exporter" in data:
+        exporters = list(
+            Organisation.objects.filter(name__icontains=data["exporter"]).values_list(
+                "pk", flat=True
+            )
+        )
+    row = totals_summary(
+        user=user,
+        cn_prefixes=prefixes,
+        origin=origin,
+        exporter_ids=exporters,
+        period_from=data.get("period_from"),
+        period_to=period_to,
+        include_implausible=implausible == "include",
+    )
+    return {
+        "lines": row["lines"],
+        "tonnes": row["tonnes"],
+        "tco2e": row["tco2e"],
+        "exporters": row["exporters"],
+        "default_share": row["default_share"],
+    }
+
+
+def _emptied(filterset, request) -> dict | None:
+    """Which filter emptied the list, with the query string without it."""
+    from apps.shipments.filters import emptied_by
+
+    found = emptied_by(filterset)
+    if found and found["name"]:
+        params = request.GET.copy()
+        for key in (found["name"], "cursor"):
+            params.pop(key, None)
+        found["without"] = params.urlencode()
+    return found
+
+
+def list_summary(qs) -> dict:
+    """The summary row of a filtered list: lines, tonnes, tCO2e (the CBAM figure),
+    distinct exporters and the share of the tonnage on default values."""
+    from django.db.models import Case, Count, FloatField, Sum, When
+    from django.db.models.functions import Coalesce
+
+    row = qs.order_by().aggregate(
+        lines=Count("id"),
+        tonnes=Coalesce(Sum("net_mass_t"), 0.0),
+        tco2e=Coalesce(Sum("embedded_emissions_t"), 0.0),
+        exporters=Count("exporter_id", distinct=True),
+        default_tonnes=Coalesce(
+            Sum(
+                Case(
+                    When(tier="default", then="net_mass_t"),
+                    default=0.0,
+                    output_field=FloatField(),
+                )
+            ),
+            0.0,
+        ),
+    )
+    mass = row["tonnes"]
+    row["default_share"] = 100 * row["default_tonnes"] / mass if mass else 0.0
+    return row
 
 
 @login_required
@@ -295,8 +426,16 @@ def risk_query(params) -> dict:
     if cn.isdigit() and len(cn) <= 8:
         out["cn_code"] = cn
     origin = params.get("origin", "").strip()
-    if re.fullmatch(r"[A-Za-z]{2}", origin):
-        out["origin"] = origin.upper()
+    if origin:  # a code or a name ("China", "CN", "Türkiye"): ingest.countries.to_iso2
+        from ingest.countries import to_iso2
+
+        iso2 = to_iso2(origin)
+        if iso2:
+            out["origin"] = iso2
+        elif re.fullmatch(r"[A-Za-z]{2}", origin):
+            out["origin"] = origin.upper()
+    if include_flagged(params):
+        out["include_implausible"] = True
     for key in ("period_from", "period_to"):
         try:
             out[key] = dt.date.fromisoformat(params.get(key, ""))
@@ -324,6 +463,7 @@ def risk_view(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied("the risk view is for officials, auditors and admins")
     query = risk_query(request.GET)
     ranking = risk_ranking(**query)
+    left_out = risk_left_out(query)
     if request.GET.get("format") == "csv":
         rows = [
             [
@@ -352,5 +492,23 @@ def risk_view(request: HttpRequest) -> HttpResponse:
                 k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in query.items()
             },
             "csv_query": request.GET.urlencode(),
+            "left_out": left_out,
+            "include_flagged": query.get("include_implausible", False),
+            "include_query": toggle_query(request.GET, include=True),
+            "exclude_query": toggle_query(request.GET, include=False),
         },
     )
+
+
+def risk_left_out(query: dict) -> int:
+    """How many lines flagged implausible the risk view's filter leaves out (0 when the
+    reader asked to include them)."""
+    from apps.shipments.models import Shipment
+    from apps.shipments.risk import _scope
+
+    if query.get("include_implausible"):
+        return 0
+    where = {k: v for k, v in query.items() if k != "include_implausible"}
+    return Shipment.objects.filter(
+        _scope(**where, include_implausible=True), implausible=True
+    ).count()

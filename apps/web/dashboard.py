@@ -14,7 +14,7 @@ from apps.accounts.models import User
 from apps.catalogue.models import DefaultValue
 from apps.shipments.filters import PRODUCT_GROUPS
 from apps.shipments.models import ShipmentTotal
-from apps.shipments.selectors import cached_on_totals
+from apps.shipments.selectors import cached_on_totals, flagged_lines, flagged_sums, minus_flagged
 from methodologies.cbam_goods import goods_sector
 from methodologies.errors import MethodologyError
 
@@ -64,23 +64,45 @@ class Dashboard:
     by_month: list[dict[str, Any]]
     top_codes: list[dict[str, Any]]
     years: list[int] = field(default_factory=list)
+    # The lines flagged implausible at ingest (their sums), and whether they are included.
+    flagged: dict[str, float] = field(default_factory=dict)
+    include_flagged: bool = False
 
 
 def dashboard_totals(
-    *, user: User, year: int | None = None, origins: int = 12, version: str | None = None
+    *,
+    user: User,
+    year: int | None = None,
+    origins: int = 12,
+    version: str | None = None,
+    include_flagged: bool = False,
 ) -> Dashboard:
-    """The dashboard's sums, kept in the cache until an ingest changes the totals."""
+    """The dashboard's sums, kept in the cache until an ingest changes the totals. The
+    lines flagged implausible at ingest are left out unless ``include_flagged``."""
     scope = user.organisation_id if user.role == User.Role.EXPORTER else "all"
     return cached_on_totals(
-        f"web:dashboard:{scope}:{year}:{origins}",
-        lambda: _dashboard_totals(user=user, year=year, origins=origins),
+        f"web:dashboard:{scope}:{year}:{origins}:{int(include_flagged)}",
+        lambda: _dashboard_totals(
+            user=user, year=year, origins=origins, include_flagged=include_flagged
+        ),
         version=version,
     )
 
 
-def _dashboard_totals(*, user: User, year: int | None, origins: int) -> Dashboard:
+def _dashboard_totals(
+    *, user: User, year: int | None, origins: int, include_flagged: bool = False
+) -> Dashboard:
     qs = totals_scope(user=user, year=year)
-    by_code = _group(qs, "cn_code")
+    flagged_qs = flagged_lines(user=user, year=year)
+    flagged = flagged_sums(flagged_qs)[0]
+
+    def group(key: str) -> list[dict[str, Any]]:
+        rows = _group(qs, key)
+        if include_flagged or not flagged["shipments"]:
+            return rows
+        return minus_flagged(rows, flagged_sums(flagged_qs, group_by=[key]), key=(key,))
+
+    by_code = group("cn_code")
     groups: dict[str, dict[str, float]] = defaultdict(lambda: dict.fromkeys(_SUMS, 0.0))
     overall = dict.fromkeys(_SUMS, 0.0)
     for row in by_code:
@@ -92,8 +114,8 @@ def _dashboard_totals(*, user: User, year: int | None, origins: int) -> Dashboar
         ({"group": g, **v} for g, v in groups.items()),
         key=lambda r: -r["embedded_emissions_t"],
     )
-    by_origin = sorted(_group(qs, "origin"), key=lambda r: -(r["embedded_emissions_t"] or 0))
-    by_month = _group(qs, "month")
+    by_origin = sorted(group("origin"), key=lambda r: -(r["embedded_emissions_t"] or 0))
+    by_month = group("month")
     top_codes = sorted(by_code, key=lambda r: -(r["net_mass_t"] or 0))[:10]
     years = sorted({d.year for d in totals_scope(user=user).dates("month", "year")}, reverse=True)
     return Dashboard(
@@ -103,6 +125,8 @@ def _dashboard_totals(*, user: User, year: int | None, origins: int) -> Dashboar
         by_month=by_month,
         top_codes=top_codes,
         years=years,
+        flagged=flagged,
+        include_flagged=include_flagged,
     )
 
 
@@ -139,12 +163,17 @@ def intensity_distribution(
 
 
 def _intensity_distribution(*, user: User, cn_code: str, year: int | None) -> list[dict[str, Any]]:
-    rows = (
+    rows = list(
         totals_scope(user=user, year=year)
         .filter(cn_code=cn_code, estimated_mass_t__gt=0)
         .values("origin", "exporter_id", "exporter__name")
         .annotate(**_SUMS)
     )
+    # Less the lines flagged implausible at ingest (apps.shipments.plausibility).
+    flagged = flagged_lines(user=user, year=year).filter(cn_code=cn_code)
+    keys = ("origin", "exporter_id")
+    rows = minus_flagged(rows, flagged_sums(flagged, group_by=list(keys)), key=keys)
+    rows = [r for r in rows if (r["estimated_mass_t"] or 0.0) > 1e-9]
     return [
         {
             "origin": r["origin"],

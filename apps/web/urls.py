@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from apps.web import views
+from apps.web import flags, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -18,6 +18,12 @@ urlpatterns = [
     path("exporters/<int:pk>/", views.exporter_detail_view, name="exporter-detail"),
     path("estimates/<int:pk>/", views.estimate_detail_view, name="estimate-detail"),
     path("glossary/", views.glossary_view, name="glossary"),
+    path("flags/", flags.flag_list_view, name="flag-list"),
+    path(
+        "flags/<str:kind>/<int:pk>/transition/",
+        flags.flag_transition_view,
+        name="flag-transition",
+    ),
     path("methodologies/", views.methodology_list_view, name="methodology-list"),
     path(
         "methodologies/<str:methodology_id>/",

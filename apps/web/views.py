@@ -19,7 +19,15 @@ from apps.estimates.traces import served_trace
 from apps.evidence.models import IngestRun
 from apps.evidence.selectors import ingest_run_list
 from apps.satellite.flags import flag_summary
-from apps.shipments.selectors import cached_on_totals, shipment_list, totals_version
+from apps.shipments.plausibility import include_flagged, toggle_query
+from apps.shipments.selectors import (
+    cached_on_totals,
+    flagged_lines,
+    flagged_sums,
+    minus_flagged,
+    shipment_list,
+    totals_version,
+)
 from apps.web import charts
 from apps.web.dashboard import (
     BENCHMARK_NOTE,
@@ -28,6 +36,7 @@ from apps.web.dashboard import (
     intensity_distribution,
     totals_scope,
 )
+from apps.web.flags import flag_counts
 from apps.web.methodology_docs import methodology_doc, methodology_index
 from methodologies import METHODOLOGIES
 from methodologies.errors import MethodologyError
@@ -64,7 +73,8 @@ def _with_exporter_urls(rows: list[dict]) -> list[dict]:
 def dashboard_view(request: HttpRequest) -> HttpResponse:
     year = _year(request)
     version = totals_version()  # one read for the page's cached reads
-    data = dashboard_totals(user=request.user, year=year, version=version)
+    include = include_flagged(request.GET)
+    data = dashboard_totals(user=request.user, year=year, version=version, include_flagged=include)
     overall = data.overall
     codes = [row["cn_code"] for row in data.top_codes]
     cn = request.GET.get("cn", "")
@@ -138,6 +148,11 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
         "figures_gap": (overall["embedded_emissions_t"] or 0.0)
         - (overall["best_embedded_emissions_t"] or 0.0),
         "flags": flag_summary(request.user),
+        "review_flags": flag_counts(request.user),
+        "implausible": data.flagged,
+        "include_flagged": include,
+        "include_query": toggle_query(request.GET, include=True),
+        "exclude_query": toggle_query(request.GET, include=False),
         "running": running,
         "chart_groups": charts.bar_chart(
             [(r["group"], r["embedded_emissions_t"]) for r in data.by_group],
@@ -188,13 +203,29 @@ def exporter_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
         "estimated_mass_t": Sum("estimated_mass_t"),
         "default_mass_t": Sum("default_mass_t"),
     }
-    by_code = list(totals.values("cn_code", "origin").annotate(**sums).order_by("-net_mass_t")[:50])
+    # Lines flagged implausible at ingest are left out unless asked (?implausible=include).
+    include = include_flagged(request.GET)
+    flagged = flagged_lines(user=user).filter(exporter_id=pk)
+    by_code = list(totals.values("cn_code", "origin").annotate(**sums).order_by("-net_mass_t"))
     by_month = list(totals.values("month").annotate(**sums).order_by("month"))
+    overall = totals.aggregate(**sums)
+    left_out = 0
+    if not include:
+        f_code = flagged_sums(flagged, group_by=["cn_code", "origin"])
+        by_code = minus_flagged(by_code, f_code, key=("cn_code", "origin"))
+        by_code.sort(key=lambda r: -(r["net_mass_t"] or 0.0))
+        by_month = minus_flagged(
+            by_month, flagged_sums(flagged, group_by=["month"]), key=("month",)
+        )
+        f_all = flagged_sums(flagged)[0]
+        left_out = f_all["shipments"]
+        if left_out:
+            overall = {k: (overall[k] or 0.0) - (f_all[k] or 0.0) for k in overall}
+    by_code = by_code[:50]
     for row in [*by_code, *by_month]:
         est = row["estimated_mass_t"] or 0.0
         row["see_t_per_t"] = (row["embedded_emissions_t"] or 0.0) / est if est else None
         row["default_share"] = (row["default_mass_t"] or 0.0) / est if est else None
-    overall = totals.aggregate(**sums)
     shipments = list(shipment_list(user=user).filter(exporter_id=pk).order_by("-id")[:20])
     return render(
         request,
@@ -202,6 +233,10 @@ def exporter_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "organisation": organisation,
             "overall": overall,
+            "left_out": left_out,
+            "include_flagged": include,
+            "include_query": toggle_query(request.GET, include=True),
+            "exclude_query": toggle_query(request.GET, include=False),
             "by_code": by_code,
             "by_month": by_month,
             "shipments": shipments,

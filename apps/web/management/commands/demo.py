@@ -25,6 +25,7 @@ from apps.audit.services import checkpoint_ensure
 from apps.evidence.models import IngestRun
 from apps.evidence.selectors import ingest_run_report, ingest_run_wait
 from apps.evidence.services import evidence_store_path, ingest_run_create
+from apps.shipments import demo_implausible
 from apps.shipments.models import Shipment
 from fixtures.trade.generate_declarations import generate_declarations
 
@@ -90,6 +91,7 @@ class Command(BaseCommand):
             f"errors)"
         )
         run = self._ingest("customs", declarations)
+        demo_implausible.run(command=self, declarations=declarations, work=work)
 
         self._heading("3. Aggregate statistics: Eurostat Comext monthly flows (kept apart)")
         self._ingest("customs", COMEXT_EXTRACT)
@@ -166,6 +168,8 @@ class Command(BaseCommand):
             ("dashboard", "/dashboard/"),
             ("shipments (filters, sorting, CSV/XLSX export)", "/shipments/?cn_code=72"),
             ("methodologies (generated from the engine)", "/methodologies/"),
+            ("rankings by CN code, origin, exporter (sortable)", "/rankings/"),
+            ("lines flagged implausible at ingest", "/shipments/?implausible=only"),
         ]
         if first_shipment is not None:
             lines += [
@@ -174,6 +178,10 @@ class Command(BaseCommand):
                     f"/shipments/{first_shipment.pk}/",
                 ),
                 ("its exporter", f"/exporters/{first_shipment.exporter_id}/"),
+                (
+                    "exporters of its product side by side",
+                    f"/compare/?cn_code={first_shipment.cn_code}&origin={first_shipment.origin}",
+                ),
             ]
             if first_shipment.estimate_id:
                 lines.append(("its estimate", f"/estimates/{first_shipment.estimate_id}/"))
@@ -181,15 +189,24 @@ class Command(BaseCommand):
             self.stdout.write(f"  {label:<50} {base}{path}")
 
     def _summary(self, run: IngestRun) -> None:
-        totals = Shipment.objects.aggregate(
+        # Headline figures: current lines, without those flagged implausible at ingest.
+        headline = Shipment.objects.filter(is_current=True, implausible=False)
+        totals = headline.aggregate(
             n=Count("id"), mass=Sum("net_mass_t"), emb=Sum("embedded_emissions_t")
         )
         self.stdout.write(
             f"shipments {totals['n']:,}; net mass {totals['mass'] or 0:,.0f} t; "
             f"embedded emissions {totals['emb'] or 0:,.0f} tCO2e"
         )
+        flagged = Shipment.objects.filter(is_current=True, implausible=True).aggregate(
+            n=Count("id"), mass=Sum("net_mass_t")
+        )
+        self.stdout.write(
+            f"  left out: {flagged['n']:,} line(s) flagged implausible at ingest, "
+            f"{flagged['mass'] or 0:,.0f} t (/shipments/?implausible=only)"
+        )
         for row in (
-            Shipment.objects.values("origin")
+            headline.values("origin")
             .annotate(mass=Sum("net_mass_t"), emb=Sum("embedded_emissions_t"))
             .order_by("-emb")[:10]
         ):
