@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from apps.web import views
+from apps.web import operations, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -18,10 +18,19 @@ urlpatterns = [
     path("exporters/<int:pk>/", views.exporter_detail_view, name="exporter-detail"),
     path("estimates/<int:pk>/", views.estimate_detail_view, name="estimate-detail"),
     path("glossary/", views.glossary_view, name="glossary"),
+    path("operations/", operations.operations_view, name="operations"),
     path("methodologies/", views.methodology_list_view, name="methodology-list"),
     path(
         "methodologies/<str:methodology_id>/",
         views.methodology_detail_view,
         name="methodology-detail",
+    ),
+]
+
+api_urlpatterns = [
+    path(
+        "operations/replica/",
+        operations.ReplicaStatusView.as_view(),
+        name="operations-replica",
     ),
 ]

@@ -166,6 +166,7 @@ class Command(BaseCommand):
             ("dashboard", "/dashboard/"),
             ("shipments (filters, sorting, CSV/XLSX export)", "/shipments/?cn_code=72"),
             ("methodologies (generated from the engine)", "/methodologies/"),
+            ("operations: read replica and its lag (as admin)", "/operations/"),
         ]
         if first_shipment is not None:
             lines += [
