@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 
@@ -53,8 +54,8 @@ def replica_configured() -> bool:
 @dataclass
 class ReplicaStatus:
     """What the last check of the replica found. ``lag_bytes``: WAL the primary has written
-    that the replica has not replayed; ``lag_seconds``: 0 when it has replayed everything,
-    else the age of the last transaction it replayed (how old what it shows may be)."""
+    that the replica has not replayed; ``lag_seconds``: how long the replica has been
+    missing WAL, as this process's checks saw it (:func:`_lag_seconds`)."""
 
     configured: bool
     up: bool
@@ -76,10 +77,33 @@ _lock = threading.Lock()
 _last: ReplicaStatus | None = None
 
 
-def replica_forget() -> None:
-    """Drop the cached status: the next read checks the replica again."""
+#: (time, the primary's WAL position) at this process's recent checks.
+_positions: deque[tuple[float, int]] = deque(maxlen=4096)
+
+
+def replica_forget(*, positions: bool = False) -> None:
+    """Drop the cached status: the next read checks the replica again (``positions``: and
+    the primary's positions seen so far, as for another pair of servers)."""
     global _last
     _last = None
+    if positions:
+        _positions.clear()
+
+
+def _lag_seconds(now: float, primary_lsn: int, replay_lsn: int, age: float | None) -> float:
+    """Since the first check that found the primary at a position the replica has not
+    replayed yet: the replica misses WAL written before that moment. A lower bound (to a
+    check interval) of how old what it shows is, never more than the age of the last
+    transaction it replayed. Not that age itself: after an idle spell, a replica a
+    millisecond behind a new write would seem as far behind as the idle spell was long."""
+    _positions.append((now, primary_lsn))
+    if replay_lsn >= primary_lsn:
+        return 0.0
+    since = next(t for t, lsn in _positions if lsn > replay_lsn)
+    lag = now - since
+    if age is not None:
+        lag = min(lag, max(age, 0.0))
+    return round(max(lag, 0.0), 3)
 
 
 def _close_quietly(alias: str) -> None:
@@ -135,10 +159,14 @@ def _check() -> ReplicaStatus:
             **limits,
         )
     lag_bytes = max(int(behind or 0), 0) if replay_lsn else None
-    if lag_bytes == 0:
-        lag_seconds: float | None = 0.0
-    else:
-        lag_seconds = round(max(float(age), 0.0), 3) if age is not None else None
+    lag_seconds = None
+    if replay_lsn:
+        lag_seconds = _lag_seconds(
+            time.time(),
+            _lsn_value(primary_lsn),
+            _lsn_value(replay_lsn),
+            float(age) if age is not None else None,
+        )
     status = ReplicaStatus(
         configured=True,
         up=True,

@@ -49,6 +49,7 @@ def world(django_db_blocker, tmp_path_factory):
     from tests.apps.helpers import make_users
 
     pair = ReplicaPair()
+    replica_forget(positions=True)  # positions of another pair's primary mean nothing here
     saved = {
         name: getattr(settings, name)
         for name in ("DATABASES", "MEDIA_ROOT", "EVIDENCE_ROOT", "LLM_BASE_URL")
@@ -88,7 +89,7 @@ def world(django_db_blocker, tmp_path_factory):
             pair.wait_caught_up()
             yield {"pair": pair, "installation": installation, "version": version, **users}
         finally:
-            replica_forget()
+            replica_forget(positions=True)
             _use_databases(saved.pop("DATABASES"))
             for name, value in saved.items():
                 setattr(settings, name, value)
@@ -253,14 +254,20 @@ def test_admins_see_the_lag_and_a_replica_too_far_behind_is_not_read(world, pair
     pair.pause_replay()
     replayed = pair.scalar("replica", "SELECT pg_last_wal_replay_lsn()::text")
     _rename(world["installation"].pk, "Behind Works")
+    renamed = time.monotonic()
+    # The first check that sees the primary past the replica: behind, for 0 s so far.
+    first = admin.get(api).json()
+    assert first["lag_bytes"] > 0 and first["lag_seconds"] < 1.0
     low = pair.scalar("primary", "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), %s)", (replayed,))
-    time.sleep(1.1)  # the rename is at least 1.1 s old, and not replayed
+    time.sleep(1.1)
     status = admin.get(api).json()
+    since_rename = time.monotonic() - renamed
     high = pair.scalar("primary", "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), %s)", (replayed,))
-    # The lag is the WAL between the replica's replay position and the primary's.
+    # The lag is the WAL between the replica's replay position and the primary's, and the
+    # time since the first check that found it missing WAL (1.1 s of sleep, at least).
     assert 0 < low <= status["lag_bytes"] <= high
     assert status["replay_lsn"] == replayed and status["replay_paused"] is True
-    assert status["up"] and status["lag_seconds"] >= 1.1
+    assert status["up"] and 1.1 <= status["lag_seconds"] <= since_rename
     page = admin.get(reverse("operations"))
     assert page.status_code == 200
     html = page.content.decode()
@@ -334,3 +341,28 @@ def test_a_get_that_writes_reads_the_rest_from_the_primary_and_tasks_never_read_
     finally:
         replica._reads.reset(token)
     assert replica._reads.get() is None
+
+
+def test_the_lag_in_seconds_counts_from_the_first_check_that_found_the_replica_behind():
+    """Hand-worked: each call is a check at time t (s) that found the primary at a WAL
+    position and the replica's replay at another; the lag runs from the first check at
+    which the primary was past what the replica has replayed now."""
+    from apps.common import replica
+
+    replica.replica_forget(positions=True)
+    try:
+        assert replica._lag_seconds(100.0, 1000, 1000, age=50.0) == 0.0  # caught up
+        # Idle for 55 s: a replica that has everything is not 55 s behind.
+        assert replica._lag_seconds(105.0, 1000, 1000, age=55.0) == 0.0
+        # The primary wrote (1600), the replica has not replayed it: first seen behind at
+        # 110 s (not 60 s behind, the age of its last transaction).
+        assert replica._lag_seconds(110.0, 1600, 1000, age=60.0) == 0.0
+        assert replica._lag_seconds(113.0, 1600, 1000, age=63.0) == 3.0  # 113 - 110
+        # It replayed 1600; the primary is at 2000 since 115 s: 115 is the first check
+        # that found it past 1600.
+        assert replica._lag_seconds(115.0, 2000, 1600, age=0.2) == 0.0
+        assert replica._lag_seconds(118.0, 2000, 1600, age=None) == 3.0  # 118 - 115
+        # Never more than the age of the last transaction it replayed.
+        assert replica._lag_seconds(119.0, 2000, 1600, age=0.5) == 0.5
+    finally:
+        replica.replica_forget(positions=True)
