@@ -19,28 +19,41 @@ from django.urls import reverse
 
 from apps.common.replica import PIN_COOKIE, replica_forget
 from tests.replica_pair import ReplicaPair
+from tests.worlds import MODULE_WORLD_FIXTURES
 
 pytestmark = [pytest.mark.services, pytest.mark.timeout(300)]
 
+# One pair of servers for the module: under xdist its tests go to one worker, as a module
+# world's do (tests/worlds.py).
+MODULE_WORLD_FIXTURES.add("replica_world")
 
-def _use_databases(databases: dict) -> None:
-    """Point Django's connections at ``databases`` (closing the open ones)."""
+
+def _use_databases(databases: dict, wrappers: dict | None = None) -> dict:
+    """Point Django's connections at ``databases`` (closing the open ones), with the
+    connection objects ``wrappers`` if given; returns the objects taken out. (The test
+    database's own object is put back afterwards: it carries the rows its migrations wrote,
+    which transactional tests restore.)"""
     from django.conf import settings
 
+    taken = {}
     for alias in list(connections.settings):
         if hasattr(connections._connections, alias):
             try:
                 connections[alias].close()
             except Exception:  # a connection to a stopped server
                 pass
+            taken[alias] = connections[alias]
             del connections[alias]
     settings.DATABASES = databases
     connections._settings = None
     connections.__dict__.pop("settings", None)
+    for alias, wrapper in (wrappers or {}).items():
+        connections[alias] = wrapper
+    return taken
 
 
 @pytest.fixture(scope="module")
-def world(django_db_blocker, tmp_path_factory):
+def replica_world(django_db_blocker, tmp_path_factory):
     from django.conf import settings
     from django.core.management import call_command
 
@@ -49,6 +62,7 @@ def world(django_db_blocker, tmp_path_factory):
     from tests.apps.helpers import make_users
 
     pair = ReplicaPair()
+    wrappers: dict = {}
     replica_forget(positions=True)  # positions of another pair's primary mean nothing here
     saved = {
         name: getattr(settings, name)
@@ -57,7 +71,7 @@ def world(django_db_blocker, tmp_path_factory):
     with django_db_blocker.unblock():
         try:
             pair.start("cm")
-            _use_databases(
+            wrappers = _use_databases(
                 {
                     "default": {**pair.settings_dict("primary"), "CONN_MAX_AGE": 60},
                     "replica": {
@@ -90,18 +104,18 @@ def world(django_db_blocker, tmp_path_factory):
             yield {"pair": pair, "installation": installation, "version": version, **users}
         finally:
             replica_forget(positions=True)
-            _use_databases(saved.pop("DATABASES"))
+            _use_databases(saved.pop("DATABASES"), wrappers)
             for name, value in saved.items():
                 setattr(settings, name, value)
             pair.stop()
 
 
 @pytest.fixture
-def pair(world, settings):
+def pair(replica_world, settings):
     """The pair, caught up and replaying, with the replica's state checked afresh."""
     settings.CM_REPLICA_MAX_LAG_S = 600
     settings.CM_REPLICA_PIN_S = 10
-    pair = world["pair"]
+    pair = replica_world["pair"]
     if pair.scalar("replica", "SELECT pg_get_wal_replay_pause_state()") != "not paused":
         pair.resume_replay()
     pair.wait_caught_up()
@@ -144,9 +158,9 @@ def _rename(installation_pk: int, name: str) -> None:
     Installation.objects.filter(pk=installation_pk).update(name=name)  # on the primary
 
 
-def test_a_page_reads_the_replica_and_shows_what_it_has_replayed(world, pair):
-    official = _client(world["official"])
-    url = reverse("installation-detail", args=[world["installation"].pk])
+def test_a_page_reads_the_replica_and_shows_what_it_has_replayed(replica_world, pair):
+    official = _client(replica_world["official"])
+    url = reverse("installation-detail", args=[replica_world["installation"].pk])
     response, primary, replica = _get(official, url)
     assert response.status_code == 200
     assert _reads(replica, "facilities_installation")
@@ -155,17 +169,17 @@ def test_a_page_reads_the_replica_and_shows_what_it_has_replayed(world, pair):
     assert _reads(primary, "django_session") and not _reads(replica, "django_session")
 
     pair.pause_replay()
-    _rename(world["installation"].pk, "Renamed Works")
+    _rename(replica_world["installation"].pk, "Renamed Works")
     stale, _, _ = _get(official, url)
     assert "<h1>Example Steel Works Unit 2</h1>" in stale.content.decode()
     # Outside a request (a Celery task, a command) reads are on the primary.
     from apps.facilities.models import Installation
 
-    assert Installation.objects.get(pk=world["installation"].pk).name == "Renamed Works"
+    assert Installation.objects.get(pk=replica_world["installation"].pk).name == "Renamed Works"
     pair.resume_replay()
     fresh, _, _ = _get(official, url)
     assert "<h1>Renamed Works</h1>" in fresh.content.decode()
-    _rename(world["installation"].pk, "Example Steel Works Unit 2")
+    _rename(replica_world["installation"].pk, "Example Steel Works Unit 2")
 
 
 def _status_span(html: str) -> str:
@@ -173,11 +187,11 @@ def _status_span(html: str) -> str:
     return re.search(r'class="status status-([a-z_]+)"', html).group(1)
 
 
-def test_a_user_who_confirmed_a_disclosure_sees_it_on_the_next_page(world, pair, settings):
+def test_a_user_who_confirmed_a_disclosure_sees_it_on_the_next_page(replica_world, pair, settings):
     # No pin window: only the replica's replay position keeps the exporter on the primary.
     settings.CM_REPLICA_PIN_S = 0
-    version = world["version"]
-    exporter, official = _client(world["exporter_a"]), _client(world["official"])
+    version = replica_world["version"]
+    exporter, official = _client(replica_world["exporter_a"]), _client(replica_world["official"])
     detail = reverse("disclosure-detail", args=[version.disclosure_id])
     before, _, replica = _get(official, detail)
     assert _status_span(before.content.decode()) == "review" and _reads(
@@ -221,9 +235,9 @@ def test_a_user_who_confirmed_a_disclosure_sees_it_on_the_next_page(world, pair,
         assert _reads(replica, "disclosures_disclosure")
 
 
-def test_the_pin_window_and_a_forged_cookie(world, pair):
-    exporter = _client(world["exporter_a"])
-    version = world["version"]
+def test_the_pin_window_and_a_forged_cookie(replica_world, pair):
+    exporter = _client(replica_world["exporter_a"])
+    version = replica_world["version"]
     review = reverse("disclosure-review", args=[version.disclosure_id, version.number])
     # A write that fails still pins (a POST is a write as far as the router knows).
     exporter.post(review, {"submit": "1"})
@@ -244,8 +258,8 @@ def test_the_pin_window_and_a_forged_cookie(world, pair):
     )
 
 
-def test_admins_see_the_lag_and_a_replica_too_far_behind_is_not_read(world, pair, settings):
-    admin, official = _client(world["admin"]), _client(world["official"])
+def test_admins_see_the_lag_and_a_replica_too_far_behind_is_not_read(replica_world, pair, settings):
+    admin, official = _client(replica_world["admin"]), _client(replica_world["official"])
     api = reverse("api:operations-replica")
     caught_up = admin.get(api).json()
     assert caught_up["configured"] and caught_up["up"] and caught_up["lag_bytes"] == 0
@@ -253,7 +267,7 @@ def test_admins_see_the_lag_and_a_replica_too_far_behind_is_not_read(world, pair
 
     pair.pause_replay()
     replayed = pair.scalar("replica", "SELECT pg_last_wal_replay_lsn()::text")
-    _rename(world["installation"].pk, "Behind Works")
+    _rename(replica_world["installation"].pk, "Behind Works")
     renamed = time.monotonic()
     # The first check that sees the primary past the replica: behind, for 0 s so far.
     first = admin.get(api).json()
@@ -279,7 +293,7 @@ def test_admins_see_the_lag_and_a_replica_too_far_behind_is_not_read(world, pair
     # Over the threshold: marked down, pages read the primary (the fresh name).
     settings.CM_REPLICA_MAX_LAG_S = 1
     replica_forget()
-    url = reverse("installation-detail", args=[world["installation"].pk])
+    url = reverse("installation-detail", args=[replica_world["installation"].pk])
     page, primary, replica = _get(official, url)
     assert "<h1>Behind Works</h1>" in page.content.decode()
     assert _reads(primary, "facilities_installation") and not _reads(
@@ -288,18 +302,18 @@ def test_admins_see_the_lag_and_a_replica_too_far_behind_is_not_read(world, pair
     down = admin.get(api).json()
     assert not down["up"] and re.fullmatch(r"lag \d+\.\d s is over 1 s", down["reason"])
     pair.resume_replay()
-    _rename(world["installation"].pk, "Example Steel Works Unit 2")
+    _rename(replica_world["installation"].pk, "Example Steel Works Unit 2")
 
 
-def test_a_dead_replica_sends_reads_to_the_primary_without_an_error_page(world, pair):
+def test_a_dead_replica_sends_reads_to_the_primary_without_an_error_page(replica_world, pair):
     """Last: the replica is stopped as in a crash."""
-    official, admin = _client(world["official"]), _client(world["admin"])
-    url = reverse("installation-detail", args=[world["installation"].pk])
+    official, admin = _client(replica_world["official"]), _client(replica_world["admin"])
+    url = reverse("installation-detail", args=[replica_world["installation"].pk])
     _, _, replica = _get(official, url)
     assert _reads(replica, "facilities_installation")  # a live connection to the replica
 
     pair.stop_replica()
-    _rename(world["installation"].pk, "After The Crash")
+    _rename(replica_world["installation"].pk, "After The Crash")
     page, primary, _ = _get(official, url)  # the open connection fails mid-request
     assert page.status_code == 200 and "<h1>After The Crash</h1>" in page.content.decode()
     assert _reads(primary, "facilities_installation")
