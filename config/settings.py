@@ -78,6 +78,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "apps.web.middleware.RefuseTraceMiddleware",
+    "apps.common.replica.ReplicaReadsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -170,6 +171,28 @@ else:
     }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("TEST", {})
+# --- Reads from a streaming replica (docs/operations.md, "Reads from a replica") ----------
+# With DATABASE_REPLICA_URL, the pages' and read-only API calls' reads go to the replica
+# (apps/common/replica.py); writes, tasks and commands use the primary. A user who wrote
+# reads the primary for CM_REPLICA_PIN_S seconds, then until the replica has replayed the
+# write. A replica that refuses connections or lags over CM_REPLICA_MAX_LAG_S seconds (or
+# CM_REPLICA_MAX_LAG_BYTES) is not read; its state is checked once per CM_REPLICA_CHECK_S.
+DATABASE_REPLICA_URL = env_url("DATABASE_REPLICA_URL", schemes=("postgres", "postgresql", "pgsql"))
+CM_REPLICA_PIN_S = env_int("CM_REPLICA_PIN_S", 10, minimum=0)
+CM_REPLICA_MAX_LAG_S = env_int("CM_REPLICA_MAX_LAG_S", 30, minimum=0)
+CM_REPLICA_MAX_LAG_BYTES = env_int("CM_REPLICA_MAX_LAG_BYTES", 64 * 1024 * 1024, minimum=0)
+CM_REPLICA_CHECK_S = env_int("CM_REPLICA_CHECK_S", 5, minimum=1)
+if DATABASE_REPLICA_URL:
+    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured("DATABASE_REPLICA_URL needs a PostgreSQL DATABASE_URL")
+    DATABASES["replica"] = dj_database_url.parse(DATABASE_REPLICA_URL, conn_max_age=60)
+    # A replica that does not answer is given up quickly (then reads go to the primary).
+    DATABASES["replica"]["OPTIONS"] = {
+        "connect_timeout": env_int("CM_REPLICA_CONNECT_TIMEOUT_S", 2, minimum=1)
+    }
+    # Tests read the replica as the primary's mirror (no database of its own).
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["apps.common.replica.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from apps.web import flags, views
+from apps.web import flags, operations, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -24,10 +24,19 @@ urlpatterns = [
         flags.flag_transition_view,
         name="flag-transition",
     ),
+    path("operations/", operations.operations_view, name="operations"),
     path("methodologies/", views.methodology_list_view, name="methodology-list"),
     path(
         "methodologies/<str:methodology_id>/",
         views.methodology_detail_view,
         name="methodology-detail",
+    ),
+]
+
+api_urlpatterns = [
+    path(
+        "operations/replica/",
+        operations.ReplicaStatusView.as_view(),
+        name="operations-replica",
     ),
 ]

@@ -167,6 +167,8 @@ PAGES: dict[str, dict[str, Rule]] = {
     "ingest-run-file": {"GET": read(obj="ingest_run")},
     "ingest-run-excerpt": {"GET": read(obj="ingest_run", query={"line": 1})},
     "glossary": {"GET": read()},
+    # The read replica's state and lag: administrators only (docs/operations.md).
+    "operations": {"GET": Rule(frozenset({"admin"}))},
     # One's own API tokens: every signed-in user lists and creates; a token that is not
     # the user's own (the world's users have none) is answered 404.
     "token-list": {"GET": read(), "POST": Rule(SIGNED_IN)},
@@ -248,6 +250,7 @@ API: dict[str, Rule] = {
     # Shipments, estimates and their traces in every form.
     "api_v1_reconciliations_list": Rule(READERS),
     "api_v1_risk_retrieve": Rule(READERS),
+    "api_v1_operations_replica_retrieve": Rule(frozenset({"admin"})),
     "api_v1_reconciliations_retrieve": Rule(READERS, obj="declared_report", status=404),
     "api_v1_shipments_list": read(rows="shipment"),
     "api_v1_shipments_retrieve": read(obj="shipment"),

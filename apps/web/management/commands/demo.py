@@ -170,6 +170,7 @@ class Command(BaseCommand):
             ("methodologies (generated from the engine)", "/methodologies/"),
             ("rankings by CN code, origin, exporter (sortable)", "/rankings/"),
             ("lines flagged implausible at ingest", "/shipments/?implausible=only"),
+            ("operations: read replica and its lag (as admin)", "/operations/"),
         ]
         if first_shipment is not None:
             lines += [
