@@ -10,7 +10,9 @@ from django.db.models import Q
 
 from apps.accounts.models import Organisation
 from apps.estimates.models import Tier
+from apps.facilities.models import Installation
 from apps.shipments.models import Shipment
+from apps.shipments.selectors import shipment_id_range_of_period
 from methodologies.cbam_goods import SECTOR_BY_PREFIX
 
 #: Product groups: the CBAM sectors of Reg. 2023/956 Annex I, as the engine names them.
@@ -55,17 +57,18 @@ class ShipmentFilter(django_filters.FilterSet):
         label="Origin",
         help_text="ISO 3166-1 alpha-2 (US) or a country name (United States, Türkiye)",
     )
-    exporter = django_filters.CharFilter(
-        field_name="exporter__name", lookup_expr="icontains", label="Exporter"
-    )
-    importer = django_filters.CharFilter(
-        field_name="importer_name", lookup_expr="icontains", label="Importer"
-    )
+    exporter = django_filters.CharFilter(method="filter_exporter", label="Exporter")
+    importer = django_filters.CharFilter(method="filter_importer", label="Importer")
     period_from = django_filters.DateFilter(field_name="date", lookup_expr="gte", label="From")
     period_to = django_filters.DateFilter(field_name="date", lookup_expr="lte", label="To")
     tier = django_filters.ChoiceFilter(choices=Tier.choices, label="Tier", empty_label="Any")
     best_tier = django_filters.ChoiceFilter(
         choices=Tier.choices, label="Best estimate tier", empty_label="Any"
+    )
+    installation = django_filters.CharFilter(
+        method="filter_installation",
+        label="Installation",
+        help_text="its identifier, as declared or as the platform knows it",
     )
     flagged = django_filters.ChoiceFilter(
         method="filter_flagged",
@@ -87,11 +90,43 @@ class ShipmentFilter(django_filters.FilterSet):
             "period_to",
             "tier",
             "best_tier",
+            "installation",
             "flagged",
         ]
 
     def filter_cn_code(self, queryset, name, value):
-        return queryset.filter(cn_code__startswith=_digits(value))
+        code = _digits(value)
+        if len(code) == 8:  # a whole code: equality, read from its index in id order
+            return queryset.filter(cn_code=code)
+        return queryset.filter(cn_code__startswith=code)
+
+    def filter_exporter(self, queryset, name, value):
+        # Exporters are few: their names are matched first, then their ids are looked up
+        # in the big table's (exporter, id) index (a join would be planned as a scan).
+        ids = Organisation.objects.filter(name__icontains=value).values_list("id", flat=True)
+        return queryset.filter(exporter_id__in=list(ids))
+
+    def filter_importer(self, queryset, name, value):
+        # A part of the name in any case, as a case-insensitive regular expression of the
+        # literal text: the form the trigram index of importer_name answers.
+        return queryset.filter(importer_name__iregex=re.escape(value.strip()))
+
+    def filter_queryset(self, queryset):
+        """The filters, and for a period the range of ids its lines were stored under
+        (:func:`~apps.shipments.selectors.shipment_id_range_of_period`): lines are stored
+        roughly in date order, so a walk of the ids from the newest reaches an older period
+        at once instead of after every newer line."""
+        queryset = super().filter_queryset(queryset)
+        start, end = (
+            self.form.cleaned_data.get("period_from"),
+            self.form.cleaned_data.get("period_to"),
+        )
+        if start or end:
+            bounds = shipment_id_range_of_period(start=start, end=end)
+            if bounds is None:
+                return queryset.none()
+            queryset = queryset.filter(id__gte=bounds[0], id__lte=bounds[1])
+        return queryset
 
     def filter_origin(self, queryset, name, value):
         # A code or a name (ingest.countries.to_iso2: "Türkiye", "turkey", "TUR" → TR);
@@ -99,6 +134,14 @@ class ShipmentFilter(django_filters.FilterSet):
         from ingest.countries import to_iso2
 
         return queryset.filter(origin=to_iso2(value) or value.strip().upper())
+
+    def filter_installation(self, queryset, name, value):
+        # As declared on the customs line, or the installation the line was linked to.
+        identifier = value.strip()
+        linked = Installation.objects.filter(identifier=identifier).values_list("id", flat=True)
+        return queryset.filter(
+            Q(installation_identifier=identifier) | Q(installation_id__in=list(linked[:1]))
+        )
 
     def filter_product_group(self, queryset, name, value):
         where = Q()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Upper
 
 from apps.estimates.models import Tier
 
@@ -90,10 +93,43 @@ class Shipment(models.Model):
                 fields=["declaration_id", "line", "version"], name="shipment_natural_key"
             )
         ]
-        # Few indexes on purpose: each one costs every bulk load. Lists page by id (keyset)
-        # and filter while scanning it; totals come from ShipmentTotal. The exporter index
-        # serves the exporter-scoped lists (and the foreign key).
-        indexes = [models.Index(fields=["exporter", "id"])]
+        # One index per filter of the list page and the API, each ending in id: a filter on
+        # one value is then a range of its index already in the lists' keyset order (by
+        # id), and a rare value is read in a few pages instead of by scanning the table.
+        # Each index costs every bulk load; docs/operations.md ("Indexes of the shipments
+        # table") gives the measured cost and why each is there.
+        indexes = [
+            models.Index(fields=["exporter", "id"]),
+            models.Index(fields=["origin", "id"], name="shipment_origin_id"),
+            # "CN code or prefix": a prefix is a LIKE 'p%' range of this index.
+            models.Index(
+                fields=["cn_code", "id"],
+                name="shipment_cn_code_id",
+                opclasses=["varchar_pattern_ops", "int8_ops"],
+            ),
+            # The importer's own lines (importer_name matched case-insensitively) ...
+            models.Index(Upper("importer_name"), F("id"), name="shipment_importer_id"),
+            # ... and the importer filter (a part of the name, any case: trigrams).
+            GinIndex(
+                fields=["importer_name"],
+                name="shipment_importer_trgm",
+                opclasses=["gin_trgm_ops"],
+            ),
+            models.Index(fields=["tier", "id"], name="shipment_tier_id"),
+            models.Index(fields=["best_tier", "id"], name="shipment_best_tier_id"),
+            models.Index(fields=["date", "id"], name="shipment_date_id"),
+            # Installations are rarely declared: partial indexes of the lines that name one.
+            models.Index(
+                fields=["installation_identifier", "id"],
+                name="shipment_inst_identifier_id",
+                condition=~Q(installation_identifier=""),
+            ),
+            models.Index(
+                fields=["installation", "id"],
+                name="shipment_installation_id",
+                condition=Q(installation__isnull=False),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.declaration_id}/{self.line}"

@@ -139,6 +139,36 @@ _TOTAL_VALUES = ("shipments", "net_mass_t", "embedded_emissions_t", "default_mas
 
 # --------------------------------------------------------------------------- list pages
 
+_PERIOD_ID_RANGE_SQL = """
+WITH span AS (
+    SELECT GREATEST(%(start)s::date, (SELECT min(date) FROM shipments_shipment)) AS first,
+           LEAST(%(end)s::date, (SELECT max(date) FROM shipments_shipment)) AS last
+)
+SELECT min(day_ids.low), max(day_ids.high)
+FROM span, generate_series(span.first, span.last, interval '1 day') AS day,
+LATERAL (
+    SELECT min(id) AS low, max(id) AS high FROM shipments_shipment WHERE date = day::date
+) AS day_ids
+"""
+
+
+def shipment_id_range_of_period(
+    *, start: dt.date | None, end: dt.date | None
+) -> tuple[int, int] | None:
+    """The lowest and highest id of the shipment lines (any version) dated from ``start``
+    to ``end`` (either open), or None when there is none: two descents of the
+    ``(date, id)`` index per day of the period that the table holds (at most a few
+    thousand, whatever the table's size). A filter by period adds ``id BETWEEN`` them,
+    which leaves its rows as they are and lets a keyset walk by id start inside the period
+    (docs/operations.md, "Indexes of the shipments table")."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _PERIOD_ID_RANGE_SQL, {"start": start or dt.date.min, "end": end or dt.date.max}
+        )
+        low, high = cursor.fetchone()
+    return None if low is None else (low, high)
+
+
 #: Sort orders of the list pages: name → (label, field, descending). Every order is a
 #: keyset on (field, id), so a page costs the same at any depth and no COUNT(*) is needed.
 SORTS: dict[str, tuple[str, str, bool]] = {
