@@ -96,7 +96,7 @@ class Shipment(models.Model):
         # One index per filter of the list page and the API, each ending in id: a filter on
         # one value is then a range of its index already in the lists' keyset order (by
         # id), and a rare value is read in a few pages instead of by scanning the table.
-        # Each index costs every bulk load; docs/operations.md ("Indexes of the shipments
+        # Each index costs every bulk load; docs/scaling.md ("Indexes of the shipments
         # table") gives the measured cost and why each is there.
         indexes = [
             models.Index(fields=["exporter", "id"]),

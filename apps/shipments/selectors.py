@@ -160,7 +160,7 @@ def shipment_id_range_of_period(
     ``(date, id)`` index per day of the period that the table holds (at most a few
     thousand, whatever the table's size). A filter by period adds ``id BETWEEN`` them,
     which leaves its rows as they are and lets a keyset walk by id start inside the period
-    (docs/operations.md, "Indexes of the shipments table")."""
+    (docs/scaling.md, "Indexes of the shipments table")."""
     with connection.cursor() as cursor:
         cursor.execute(
             _PERIOD_ID_RANGE_SQL, {"start": start or dt.date.min, "end": end or dt.date.max}

@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    """An index per filter of the list page and the API (docs/operations.md, "Indexes of
+    """An index per filter of the list page and the API (docs/scaling.md, "Indexes of
     the shipments table"), built CONCURRENTLY: a populated table keeps taking ingests while
     they build."""
 
