@@ -12,7 +12,7 @@ from apps.accounts.models import Organisation
 from apps.estimates.models import Tier
 from apps.facilities.models import Installation
 from apps.shipments.models import Shipment
-from apps.shipments.selectors import shipment_id_range_of_period
+from apps.shipments.selectors import importer_names, shipment_id_range_of_period
 from methodologies.cbam_goods import SECTOR_BY_PREFIX
 
 #: Product groups: the CBAM sectors of Reg. 2023/956 Annex I, as the engine names them.
@@ -107,9 +107,12 @@ class ShipmentFilter(django_filters.FilterSet):
         return queryset.filter(exporter_id__in=list(ids))
 
     def filter_importer(self, queryset, name, value):
-        # A part of the name in any case, as a case-insensitive regular expression of the
-        # literal text: the form the trigram index of importer_name answers.
-        return queryset.filter(importer_name__iregex=re.escape(value.strip()))
+        # A part of the name, any case: the distinct names that contain it (few), then
+        # their lines from the (importer_name, id) index.
+        text = value.strip().casefold()
+        return queryset.filter(
+            importer_name__in=[n for n in importer_names() if text in n.casefold()]
+        )
 
     def filter_queryset(self, queryset):
         """The filters, and for a period the range of ids its lines were stored under

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models import Q
 
@@ -106,14 +105,10 @@ class Shipment(models.Model):
                 name="shipment_cn_code_id",
                 opclasses=["varchar_pattern_ops", "int8_ops"],
             ),
-            # The importer filter (a part of the name, any case) and an importer's own lines
-            # (its name, any case): trigrams. The cheaper (importer, id) replaces it for the
-            # latter once lines carry the importer organisation.
-            GinIndex(
-                fields=["importer_name"],
-                name="shipment_importer_trgm",
-                opclasses=["gin_trgm_ops"],
-            ),
+            # The importer filter and an importer's own lines: the names that match are
+            # found first among the few distinct names, then read from this index.
+            # (importer, id) replaces it once lines carry the importer organisation.
+            models.Index(fields=["importer_name", "id"], name="shipment_importer_id"),
             models.Index(fields=["tier", "id"], name="shipment_tier_id"),
             models.Index(fields=["best_tier", "id"], name="shipment_best_tier_id"),
             models.Index(fields=["date", "id"], name="shipment_date_id"),
