@@ -11,7 +11,9 @@ from django.db.models import Q
 
 from apps.accounts.models import Organisation
 from apps.estimates.models import Tier
+from apps.facilities.models import Installation
 from apps.shipments.models import Shipment
+from apps.shipments.selectors import importer_names, shipment_id_range_of_period
 from methodologies.cbam_goods import SECTOR_BY_PREFIX
 
 #: Product groups: the CBAM sectors of Reg. 2023/956 Annex I, as the engine names them.
@@ -68,12 +70,8 @@ class ShipmentFilter(django_filters.FilterSet):
         label="Origin",
         help_text="ISO 3166-1 alpha-2 (US) or a country name (United States, Türkiye)",
     )
-    exporter = django_filters.CharFilter(
-        field_name="exporter__name", lookup_expr="icontains", label="Exporter"
-    )
-    importer = django_filters.CharFilter(
-        field_name="importer_name", lookup_expr="icontains", label="Importer"
-    )
+    exporter = django_filters.CharFilter(method="filter_exporter", label="Exporter")
+    importer = django_filters.CharFilter(method="filter_importer", label="Importer")
     # ISO dates only (a date picker in the browser): 03/04/2026 is never guessed as 3 April
     # or 4 March.
     period_from = django_filters.DateFilter(
@@ -95,6 +93,11 @@ class ShipmentFilter(django_filters.FilterSet):
     tier = django_filters.ChoiceFilter(choices=Tier.choices, label="Tier", empty_label="Any")
     best_tier = django_filters.ChoiceFilter(
         choices=Tier.choices, label="Best estimate tier", empty_label="Any"
+    )
+    installation = django_filters.CharFilter(
+        method="filter_installation",
+        label="Installation",
+        help_text="its identifier, as declared or as the platform knows it",
     )
     flagged = django_filters.ChoiceFilter(
         method="filter_flagged",
@@ -127,19 +130,51 @@ class ShipmentFilter(django_filters.FilterSet):
             "period_to",
             "tier",
             "best_tier",
+            "installation",
             "flagged",
             "implausible",
         ]
 
+    def filter_cn_code(self, queryset, name, value):
+        code = _digits(value)
+        if len(code) == 8:  # a whole code: equality, read from its index in id order
+            return queryset.filter(cn_code=code)
+        return queryset.filter(cn_code__startswith=code)
+
+    def filter_exporter(self, queryset, name, value):
+        # Exporters are few: their names are matched first, then their ids are looked up
+        # in the big table's (exporter, id) index (a join would be planned as a scan).
+        ids = Organisation.objects.filter(name__icontains=value).values_list("id", flat=True)
+        return queryset.filter(exporter_id__in=list(ids))
+
+    def filter_importer(self, queryset, name, value):
+        # A part of the name, any case: the distinct names that contain it (few), then
+        # their lines from the (importer_name, id) index.
+        text = value.strip().casefold()
+        return queryset.filter(
+            importer_name__in=[n for n in importer_names() if text in n.casefold()]
+        )
+
     def filter_queryset(self, queryset):
+        """The filters, and for a period the range of ids its lines were stored under
+        (:func:`~apps.shipments.selectors.shipment_id_range_of_period`): lines are stored
+        roughly in date order, so a walk of the ids from the newest reaches an older period
+        at once instead of after every newer line."""
         # Lines flagged implausible at ingest are left out unless asked for
         # (apps.shipments.plausibility): the filter's method runs only for a value.
         if not self.form.cleaned_data.get("implausible"):
             queryset = queryset.filter(implausible=False)
-        return super().filter_queryset(queryset)
-
-    def filter_cn_code(self, queryset, name, value):
-        return queryset.filter(cn_code__startswith=_digits(value))
+        queryset = super().filter_queryset(queryset)
+        start, end = (
+            self.form.cleaned_data.get("period_from"),
+            self.form.cleaned_data.get("period_to"),
+        )
+        if start or end:
+            bounds = shipment_id_range_of_period(start=start, end=end)
+            if bounds is None:
+                return queryset.none()
+            queryset = queryset.filter(id__gte=bounds[0], id__lte=bounds[1])
+        return queryset
 
     def filter_origin(self, queryset, name, value):
         # A code or a name (ingest.countries.to_iso2: "Türkiye", "turkey", "TUR" → TR);
@@ -150,6 +185,14 @@ class ShipmentFilter(django_filters.FilterSet):
 
     def filter_implausible(self, queryset, name, value):
         return queryset.filter(implausible=True) if value == "only" else queryset
+
+    def filter_installation(self, queryset, name, value):
+        # As declared on the customs line, or the installation the line was linked to.
+        identifier = value.strip()
+        linked = Installation.objects.filter(identifier=identifier).values_list("id", flat=True)
+        return queryset.filter(
+            Q(installation_identifier=identifier) | Q(installation_id__in=list(linked[:1]))
+        )
 
     def filter_product_group(self, queryset, name, value):
         where = Q()

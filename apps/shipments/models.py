@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.db.models import Q
 
 from apps.estimates.models import Tier
 
@@ -113,16 +114,47 @@ class Shipment(models.Model):
                 fields=["declaration_id", "line", "version"], name="shipment_natural_key"
             )
         ]
-        # Few indexes on purpose: each one costs every bulk load. Lists page by id (keyset)
-        # and filter while scanning it; totals come from ShipmentTotal. The exporter index
-        # serves the exporter-scoped lists (and the foreign key).
-        # The flagged lines' partial index holds only them (a few per file): the sums
-        # that leave them out subtract theirs, read through it.
+        # One index per filter of the list page and the API, each ending in id: a filter on
+        # one value is then a range of its index already in the lists' keyset order (by
+        # id), and a rare value is read in a few pages instead of by scanning the table.
+        # Each index costs every bulk load; docs/scaling.md ("Indexes of the shipments
+        # table") gives the measured cost and why each is there.
         indexes = [
             models.Index(fields=["exporter", "id"]),
+            models.Index(fields=["origin", "id"], name="shipment_origin_id"),
+            # "CN code or prefix": a prefix is a LIKE 'p%' range of this index.
+            models.Index(
+                fields=["cn_code", "id"],
+                name="shipment_cn_code_id",
+                opclasses=["varchar_pattern_ops", "int8_ops"],
+            ),
+            # An importer's lines: those resolved to its organisation at ingest, and those
+            # left with a name only (matched among the few distinct names first).
+            models.Index(
+                fields=["importer", "id"],
+                name="shipment_importer_org_id",
+                condition=Q(importer__isnull=False),
+            ),
+            models.Index(fields=["importer_name", "id"], name="shipment_importer_id"),
+            models.Index(fields=["tier", "id"], name="shipment_tier_id"),
+            models.Index(fields=["best_tier", "id"], name="shipment_best_tier_id"),
+            models.Index(fields=["date", "id"], name="shipment_date_id"),
+            # Installations are rarely declared: partial indexes of the lines that name one.
+            models.Index(
+                fields=["installation_identifier", "id"],
+                name="shipment_inst_identifier_id",
+                condition=~Q(installation_identifier=""),
+            ),
+            models.Index(
+                fields=["installation", "id"],
+                name="shipment_installation_id",
+                condition=Q(installation__isnull=False),
+            ),
+            # The flagged lines only (a few per file): the sums that leave them out
+            # subtract theirs, read through it.
             models.Index(
                 fields=["id"],
-                condition=models.Q(implausible=True, is_current=True),
+                condition=Q(implausible=True, is_current=True),
                 name="shipment_implausible",
             ),
         ]

@@ -73,7 +73,11 @@ def importer_lines(
     name = organisation.name if organisation is not None and not name else name
     q = Q(importer_id=organisation.pk) if organisation is not None else Q(pk__in=[])
     if name:
-        q |= Q(importer__isnull=True, importer_name__iexact=name)
+        # The whole name in any case: the distinct names that match (few), then the
+        # (importer_name, id) index, as the importer filter does (docs/scaling.md).
+        own = name.strip().upper()
+        names = [n for n in importer_names() if n.strip().upper() == own]
+        q |= Q(importer__isnull=True, importer_name__in=names)
     return q
 
 
@@ -180,6 +184,62 @@ _TOTAL_VALUES = ("shipments", "net_mass_t", "embedded_emissions_t", "default_mas
 
 
 # --------------------------------------------------------------------------- list pages
+
+# A loose scan of the (importer_name, id) index: one descent per distinct name.
+_IMPORTER_NAMES_SQL = """
+WITH RECURSIVE names AS (
+    SELECT min(importer_name) AS name FROM shipments_shipment
+    UNION ALL
+    SELECT (SELECT min(importer_name) FROM shipments_shipment WHERE importer_name > names.name)
+    FROM names WHERE names.name IS NOT NULL
+)
+SELECT name FROM names WHERE name IS NOT NULL
+"""
+
+
+def importer_names(*, version: str | None = None) -> list[str]:
+    """The distinct importer names of the shipment lines (a few thousand at most, read
+    with one index descent each and kept until the next ingest): the importer filter and
+    an importer's own lines match names here first, then read their lines from the
+    ``(importer_name, id)`` index (docs/scaling.md, "Indexes of the shipments table")."""
+
+    def compute() -> list[str]:
+        with connection.cursor() as cursor:
+            cursor.execute(_IMPORTER_NAMES_SQL)
+            return [row[0] for row in cursor.fetchall()]
+
+    return cached_on_totals("shipments:importer-names", compute, version=version)
+
+
+_PERIOD_ID_RANGE_SQL = """
+WITH span AS (
+    SELECT GREATEST(%(start)s::date, (SELECT min(date) FROM shipments_shipment)) AS first,
+           LEAST(%(end)s::date, (SELECT max(date) FROM shipments_shipment)) AS last
+)
+SELECT min(day_ids.low), max(day_ids.high)
+FROM span, generate_series(span.first, span.last, interval '1 day') AS day,
+LATERAL (
+    SELECT min(id) AS low, max(id) AS high FROM shipments_shipment WHERE date = day::date
+) AS day_ids
+"""
+
+
+def shipment_id_range_of_period(
+    *, start: dt.date | None, end: dt.date | None
+) -> tuple[int, int] | None:
+    """The lowest and highest id of the shipment lines (any version) dated from ``start``
+    to ``end`` (either open), or None when there is none: two descents of the
+    ``(date, id)`` index per day of the period that the table holds (at most a few
+    thousand, whatever the table's size). A filter by period adds ``id BETWEEN`` them,
+    which leaves its rows as they are and lets a keyset walk by id start inside the period
+    (docs/scaling.md, "Indexes of the shipments table")."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _PERIOD_ID_RANGE_SQL, {"start": start or dt.date.min, "end": end or dt.date.max}
+        )
+        low, high = cursor.fetchone()
+    return None if low is None else (low, high)
+
 
 #: Sort orders of the list pages: name → (label, field, descending). Every order is a
 #: keyset on (field, id), so a page costs the same at any depth and no COUNT(*) is needed.
