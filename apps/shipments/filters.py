@@ -169,12 +169,7 @@ class ShipmentFilter(django_filters.FilterSet):
             self.form.cleaned_data.get("period_from"),
             self.form.cleaned_data.get("period_to"),
         )
-        if start or end:
-            bounds = shipment_id_range_of_period(start=start, end=end)
-            if bounds is None:
-                return queryset.none()
-            queryset = queryset.filter(id__gte=bounds[0], id__lte=bounds[1])
-        return queryset
+        return within_period_ids(queryset, start=start, end=end)
 
     def filter_origin(self, queryset, name, value):
         # A code or a name (ingest.countries.to_iso2: "Türkiye", "turkey", "TUR" → TR);
@@ -224,11 +219,29 @@ class ShipmentFilter(django_filters.FilterSet):
         return queryset.exclude(flagged) if ids else queryset
 
 
+def within_period_ids(queryset, *, start, end):
+    """``queryset`` limited to the range of ids the lines of the period were stored under
+    (none when no line falls in it); unchanged without a period."""
+    if not (start or end):
+        return queryset
+    bounds = shipment_id_range_of_period(start=start, end=end)
+    if bounds is None:
+        return queryset.none()
+    return queryset.filter(id__gte=bounds[0], id__lte=bounds[1])
+
+
 def emptied_by(filterset: ShipmentFilter) -> dict | None:
     """For a filter with no result: the filter that emptied it. The filters set are applied
     one after another in the form's order; the first after which no line is left is named,
-    with its value and whether lines matched before it (``exists()`` queries only: the
-    list never counts the shipments table)."""
+    with its value and whether lines matched before it (one row looked for, newest id
+    first, as the list reads: an index range, never a count or a scan of the shipments
+    table, docs/scaling.md)."""
+
+    def exists(qs, *, by_date: bool = False) -> bool:
+        # Within a period, newest date first: a range of the (date, id) index.
+        order = ("-date", "-id") if by_date else ("-id",)
+        return bool(qs.order_by(*order).values_list("id", flat=True)[:1])
+
     if not filterset.is_valid():
         return None
     data = filterset.form.cleaned_data
@@ -237,13 +250,17 @@ def emptied_by(filterset: ShipmentFilter) -> dict | None:
         qs = qs.filter(implausible=True)
     elif not data.get("implausible"):
         qs = qs.filter(implausible=False)
-    if not qs.exists():
+    if not exists(qs):
         return {"name": "", "label": "", "value": "", "nothing": True}
+    dated = False
     for name, value in data.items():
         if value in (None, "") or name == "implausible":
             continue
         qs = filterset.filters[name].filter(qs, value)
-        if not qs.exists():
+        if name in ("period_from", "period_to"):
+            qs = within_period_ids(qs, start=data.get("period_from"), end=data.get("period_to"))
+            dated = True
+        if not exists(qs, by_date=dated):
             field = filterset.form.fields[name]
             shown = dict(getattr(field, "choices", ())).get(value, value)
             if hasattr(shown, "isoformat"):

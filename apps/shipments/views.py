@@ -284,13 +284,21 @@ def _emptied(filterset, request) -> dict | None:
     return found
 
 
+# A summary the totals cannot answer (a tier, importer, installation, search …) reads the
+# lines themselves: at most this many, newest first through the list's own index, so that
+# no page view aggregates an unbounded part of the table (docs/scaling.md).
+SUMMARY_CAP = 100_000
+
+
 def list_summary(qs) -> dict:
     """The summary row of a filtered list: lines, tonnes, tCO2e (the CBAM figure),
-    distinct exporters and the share of the tonnage on default values."""
+    distinct exporters and the share of the tonnage on default values; over the newest
+    :data:`SUMMARY_CAP` lines of the filter when it holds more (``capped``)."""
     from django.db.models import Case, Count, FloatField, Sum, When
     from django.db.models.functions import Coalesce
 
-    row = qs.order_by().aggregate(
+    # A sliced queryset is aggregated over a subquery: the LIMIT bounds what is read.
+    row = qs.order_by("-id")[:SUMMARY_CAP].aggregate(
         lines=Count("id"),
         tonnes=Coalesce(Sum("net_mass_t"), 0.0),
         tco2e=Coalesce(Sum("embedded_emissions_t"), 0.0),
@@ -308,6 +316,7 @@ def list_summary(qs) -> dict:
     )
     mass = row["tonnes"]
     row["default_share"] = 100 * row["default_tonnes"] / mass if mass else 0.0
+    row["capped"] = row["lines"] >= SUMMARY_CAP
     return row
 
 

@@ -20,6 +20,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from apps.shipments.views import SUMMARY_CAP
 from tests.apps.helpers import make_users
 from tests.worlds import module_world
 
@@ -196,7 +197,13 @@ def test_no_list_query_scans_the_whole_table(world, client, name):
             queries = shipment_queries(client, url)
             assert queries, url  # the page read the table (else the test tests nothing)
             for sql in queries:
-                if found := plan_faults(sql):
+                found = plan_faults(sql)
+                if f"LIMIT {SUMMARY_CAP}" in sql:
+                    # The summary row of a filter the totals cannot answer reads at most
+                    # SUMMARY_CAP lines through an index: for a pair of common values it
+                    # must read one and drop the other's misses, bounded by the cap.
+                    found = [f for f in found if f.startswith("Seq Scan")]
+                if found:
                     faults[f"{role} {url}"] = (found, sql, plan_text(sql))
     assert not faults, faults
 
