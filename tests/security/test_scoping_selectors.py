@@ -230,7 +230,9 @@ def w(db):
 
 
 def ids(qs) -> set[int]:
-    return set(qs.values_list("pk", flat=True))
+    # The rows themselves, not ``values_list``: that would drop the queryset's
+    # ``select_related``, so a misspelt relation there would go unnoticed.
+    return {row.pk for row in qs}
 
 
 def pks(*rows) -> set[int]:
@@ -459,15 +461,17 @@ def test_the_middleware_keeps_importers_to_their_pages(w, rf):
         # (the API is the DRF permission's to refuse, above)
         assert middleware(_request(rf, path, importer)) == "passed", path
     for path in ("/estimates/", "/disclosures/", "/audit/", "/admin/", "/importers/"):
-        with pytest.raises(PermissionDenied, match="importers read their own"):
+        with pytest.raises(
+            PermissionDenied, match=r"^importers read their own shipments and report only$"
+        ):
             middleware(_request(rf, path, importer))
     for who in ("official", "exporter_a"):
         assert middleware(_request(rf, "/", w["user"][who])) == "passed"
         assert middleware(_request(rf, "/estimates/", w["user"][who])) == "passed"
     assert middleware(_request(rf, "/estimates/", AnonymousUser())) == "passed"
     # A request no authentication middleware has seen (no ``user``): not an importer.
-    bare = rf.get("/estimates/")
-    assert middleware(bare) == "passed"
+    for path in ("/", "/estimates/"):
+        assert middleware(rf.get(path)) == "passed", path
 
 
 # --- Tokens: authenticated as their user, scoped as their user -----------------------
@@ -485,18 +489,45 @@ def test_a_token_authenticates_its_user_until_revoked_or_expired(w):
     assert (user, token.user) == (exporter_a, exporter_a)
     token.refresh_from_db()
     assert token.last_used_at is not None
-    with pytest.raises(AuthenticationFailed, match="Invalid token"):
+    # The messages are the API's answer ({"detail": …}, docs/security.md "API tokens").
+    with pytest.raises(AuthenticationFailed, match=r"^Invalid token\.$"):
         auth.authenticate_credentials(raw + "x")
-    # Expiry is exclusive: a token whose expiry is now is already refused.
     now = timezone.now()
-    ApiToken.objects.filter(pk=token.pk).update(expires_at=now)
-    with pytest.raises(AuthenticationFailed, match="Token expired"):
+    ApiToken.objects.filter(pk=token.pk).update(revoked_at=now)
+    with pytest.raises(AuthenticationFailed, match=r"^Token revoked\.$"):
         auth.authenticate_credentials(raw)
-    ApiToken.objects.filter(pk=token.pk).update(
-        expires_at=now + dt.timedelta(days=1), revoked_at=now
-    )
-    with pytest.raises(AuthenticationFailed, match="Token revoked"):
+    ApiToken.objects.filter(pk=token.pk).update(revoked_at=None, expires_at=now)
+    with pytest.raises(AuthenticationFailed, match=r"^Token expired\.$"):
         auth.authenticate_credentials(raw)
+    ApiToken.objects.filter(pk=token.pk).update(expires_at=now + dt.timedelta(days=1))
+    exporter_a.is_active = False
+    exporter_a.save()
+    with pytest.raises(AuthenticationFailed, match=r"^User inactive or deleted\.$"):
+        auth.authenticate_credentials(raw)
+
+
+def test_token_expiry_and_last_use_at_their_exact_instants(w):
+    """At the instant of expiry a token is refused (expiry is exclusive); a token last used
+    exactly one minute ago has its last use written again (LAST_USED_RESOLUTION)."""
+    from unittest import mock
+
+    from apps.accounts.authentication import LAST_USED_RESOLUTION, HashedTokenAuthentication
+    from apps.accounts.models import ApiToken
+    from apps.accounts.services import api_token_create
+
+    auth = HashedTokenAuthentication()
+    raw, _ = api_token_create(user=w["user"]["exporter_b"])
+    token = ApiToken.objects.get(user=w["user"]["exporter_b"])
+    instant = timezone.now() + dt.timedelta(hours=1)
+    earlier = instant - LAST_USED_RESOLUTION
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=earlier)
+    with mock.patch("apps.accounts.authentication.timezone.now", return_value=instant):
+        auth.authenticate_credentials(raw)
+        token.refresh_from_db()
+        assert token.last_used_at == instant
+        ApiToken.objects.filter(pk=token.pk).update(expires_at=instant)
+        with pytest.raises(AuthenticationFailed, match=r"^Token expired\.$"):
+            auth.authenticate_credentials(raw)
 
 
 def test_a_token_of_exporter_a_cannot_read_exporter_bs_rows(w):
