@@ -41,6 +41,7 @@ from django.utils import timezone
 from apps.audit.services import audit_append
 from apps.evidence.models import IngestRun
 from apps.evidence.services import IngestOutcome, ingest_run_finish
+from apps.evidence.store import evidence_local_path
 from apps.facilities.models import Installation
 from apps.satellite.models import ActivityIndex, Observation, ReconciliationFlag, Scene, TileResult
 from ingest.raster import MAX_CELLS, iter_blocks, raster_meta, read_window
@@ -251,7 +252,11 @@ def _times(meta: dict) -> list[str]:
 def raster_ingest(*, run: IngestRun) -> IngestOutcome | None:
     """Ingest a raster evidence file (module docstring). Returns the outcome when the run
     finished here; None when tiles were enqueued (the combine step finishes the run)."""
-    path = run.evidence.path
+    with evidence_local_path(run.evidence) as path:
+        return _raster_ingest(run=run, path=path)
+
+
+def _raster_ingest(*, run: IngestRun, path) -> IngestOutcome | None:
     options = run.options or {}
     max_cells = int(options.get("max_cells") or getattr(settings, "RASTER_MAX_CELLS", MAX_CELLS))
     meta = raster_meta(path, variable=options.get("variable"), max_cells=max_cells)
@@ -381,12 +386,13 @@ def scene_tile_compute(*, scene_id: int, tile: int) -> None:
         r0, c0, h, w = window
         try:
             plan = _scene_plan(scene)
-            block = read_window(
-                scene.evidence.path,
-                ((r0, c0), (h, w)),
-                variable=scene.variable or None,
-                max_cells=scene.bands * scene.height * scene.width,
-            )
+            with evidence_local_path(scene.evidence) as path:
+                block = read_window(
+                    path,
+                    ((r0, c0), (h, w)),
+                    variable=scene.variable or None,
+                    max_cells=scene.bands * scene.height * scene.width,
+                )
         except (IngestError, SatelliteError) as exc:
             _scene_fail(scene, f"tile {tile} {window}: {exc}")
             return
