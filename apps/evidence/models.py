@@ -140,6 +140,7 @@ class IngestChunk(models.Model):
     first_line = models.BigIntegerField()
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
     attempts = models.IntegerField(default=0)
+    enqueued_at = models.DateTimeField(null=True, blank=True, help_text="last put on the queue")
     worker = models.CharField(max_length=255, blank=True, help_text="host that stored it")
     rows_read = models.BigIntegerField(default=0)
     accepted = models.BigIntegerField(default=0)

@@ -340,18 +340,21 @@ def ingest_chunks_plan(*, run: IngestRun, ranges: list[tuple[int, int, int]]) ->
             ],
             ignore_conflicts=True,
         )
-        transaction.on_commit(lambda: ingest_chunks_resume(run_id=run.pk))
+        transaction.on_commit(lambda: ingest_chunks_resume(run_id=run.pk, grace=dt.timedelta(0)))
     return len(ranges)
 
 
-def ingest_chunks_resume(*, run_id: int) -> int:
-    """Send the pending chunks of a running run that no execution holds; finish the run
-    when every chunk is done. Returns the chunks sent."""
+def ingest_chunks_resume(*, run_id: int, grace: dt.timedelta | None = None) -> int:
+    """Send the pending chunks of a running run that no execution holds and that were not
+    put on the queue within ``grace`` (default: the reconciler's); finish the run when
+    every chunk is done. Returns the chunks sent."""
     run = IngestRun.objects.get(pk=run_id)
     if run.status != IngestRun.Status.RUNNING:
         return 0
-    sent = 0
+    cutoff = timezone.now() - (RECONCILE_GRACE if grace is None else grace)
     pending = IngestChunk.objects.filter(run_id=run_id, status=IngestChunk.Status.PENDING)
+    pending = pending.exclude(enqueued_at__gt=cutoff)
+    sent = 0
     for chunk_id in pending.order_by("index").values_list("pk", flat=True):
         if _chunk_lease_free(chunk_id) and ingest_chunk_enqueue(chunk_id=chunk_id):
             sent += 1
@@ -381,6 +384,7 @@ def ingest_chunk_enqueue(*, chunk_id: int) -> bool:
     except Exception as exc:  # kombu and redis raise several kinds: any is "not queued"
         logger.warning("ingest chunk %s not enqueued: %s: %s", chunk_id, type(exc).__name__, exc)
         return False
+    IngestChunk.objects.filter(pk=chunk_id).update(enqueued_at=timezone.now())
     return True
 
 

@@ -378,8 +378,7 @@ def hours_without_factors(mix: xr.DataArray, lacking: np.ndarray) -> list[RowErr
 
 def mix_zones() -> list[str]:
     """Zones with a generation-mix file in the store."""
-    folder = store.root() / "mix"
-    return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.exists() else []
+    return sorted({name.split("/")[1] for name in store.names_under("mix/")})
 
 
 def grid_intensity_recompute(*, zones: list[str] | None = None) -> dict[str, int]:

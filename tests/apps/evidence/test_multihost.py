@@ -39,15 +39,20 @@ def test_ingest_on_two_hosts_survives_losing_one(tmp_path):
         service_missing("network namespaces need root")
     started = time.monotonic()
     with Hosts(chunk_lines=CHUNK_LINES) as hosts:
+        up = time.monotonic()
         hosts.prepare()
+        prepared = time.monotonic()
         with psycopg.connect(hosts.dsn(), autocommit=True) as conn:
             hosts.start_worker("w1")
             hosts.wait_workers_ready(["w1"])
+            ready = time.monotonic() - prepared
+            print(f"\nhosts up in {up - started:.1f} s, schema and default values in "
+                  f"{prepared - up:.1f} s, worker w1 ready in {ready:.1f} s")  # fmt: skip
             one = rate(hosts, conn, RATE_LINES, "one-host.csv", "A")
             hosts.start_worker("w2")
             hosts.wait_workers_ready(["w2"])
             two = rate(hosts, conn, RATE_LINES, "two-hosts.csv", "B")
-            print(f"\n{RATE_LINES:,} lines, chunks of {CHUNK_LINES:,}: one worker host "
+            print(f"{RATE_LINES:,} lines, chunks of {CHUNK_LINES:,}: one worker host "
                   f"{one:,.0f} rows/s, two {two:,.0f} rows/s, ratio {two / one:.2f}")  # fmt: skip
 
             # The big file, and the loss of a host while it stores a chunk.
