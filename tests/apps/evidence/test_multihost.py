@@ -40,10 +40,10 @@ def test_ingest_on_two_hosts_survives_losing_one(tmp_path):
     started = time.monotonic()
     with Hosts(chunk_lines=CHUNK_LINES) as hosts:
         up = time.monotonic()
+        hosts.start_worker("w1")  # it starts while the schema is made: it only consumes
         hosts.prepare()
         prepared = time.monotonic()
         with psycopg.connect(hosts.dsn(), autocommit=True) as conn:
-            hosts.start_worker("w1")
             hosts.wait_workers_ready(["w1"])
             ready = time.monotonic() - prepared
             print(f"\nhosts up in {up - started:.1f} s, schema and default values in "
