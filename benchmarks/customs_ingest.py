@@ -30,6 +30,8 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/cm_bench")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.pop("CELERY_BROKER_URL", None)
+# One process reads the file whole (chunks for several workers: multihost_ingest.py).
+os.environ.setdefault("CM_CUSTOMS_CHUNK_LINES", "0")
 
 import numpy as np  # noqa: E402
 import psycopg  # noqa: E402

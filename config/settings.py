@@ -219,6 +219,18 @@ WHITENOISE_USE_FINDERS = env_bool("CM_STATIC_FROM_FINDERS", True)
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 MEDIA_ROOT = Path(env_str("CM_MEDIA_ROOT", str(VAR_DIR / "media")))
 EVIDENCE_ROOT = MEDIA_ROOT / "evidence"
+# Where evidence bytes live (apps/evidence/store.py; docs/operations-workers.md): "postgres"
+# (blobs in the database, readable from every host) by default on PostgreSQL, "local"
+# (files under EVIDENCE_ROOT) by default on SQLite, the embedded default.
+EVIDENCE_STORE = env_str(
+    "CM_EVIDENCE_STORE",
+    "postgres" if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" else "local",
+)
+if EVIDENCE_STORE not in ("postgres", "local"):
+    raise ImproperlyConfigured(f"CM_EVIDENCE_STORE={EVIDENCE_STORE!r} is not postgres or local")
+# A customs CSV with more data lines than this is ingested in chunks of about this many
+# lines, each an independent task any worker on any host may take (0: never split).
+CUSTOMS_CHUNK_LINES = env_int("CM_CUSTOMS_CHUNK_LINES", 250_000, minimum=0)
 # Customs bulk loads on PostgreSQL: batches written at once, each on its own connection.
 CUSTOMS_WRITERS = env_int("CM_CUSTOMS_WRITERS", 2, minimum=1)
 

@@ -9,6 +9,7 @@ from django.db import transaction
 from apps.catalogue.models import CNCode, DefaultValue
 from apps.evidence.models import IngestRun
 from apps.evidence.services import IngestOutcome, ingest_rows_store
+from apps.evidence.store import evidence_local_path
 from ingest.cbam_defaults import read_cbam_defaults
 
 
@@ -19,7 +20,8 @@ def _num(value: float) -> float | None:
 def default_values_ingest(*, run: IngestRun) -> IngestOutcome:
     """Load IR 2025/2621 Annex I rows; the natural key (origin, CN, description) makes a
     re-ingest a no-op."""
-    data, meta = read_cbam_defaults(run.evidence.path)
+    with evidence_local_path(run.evidence) as path:
+        data, meta = read_cbam_defaults(path)
     rows = [
         DefaultValue(
             origin=r.origin,

@@ -37,6 +37,7 @@ from apps.disclosures.models import (
 from apps.disclosures.template_recompute import template_recompute
 from apps.evidence.models import EvidenceFile, IngestRun
 from apps.evidence.services import IngestOutcome, ingest_run_finish
+from apps.evidence.store import evidence_local_path
 from ingest.base import IngestError
 from ingest.disclosure import (
     Document,
@@ -101,13 +102,14 @@ def template_meta(data) -> dict:
 def file_states(evidence: EvidenceFile) -> dict:
     """What our template states of its installation and period (nothing for a PDF or the
     CBAM template, which the command's options must complete)."""
-    kind = check_file(evidence.path)
-    if kind == "pdf":
-        return {}
-    with file_named(evidence.path, kind) as named:
-        if kind == "xlsx" and is_cbam_template(named):
+    with evidence_local_path(evidence) as path:
+        kind = check_file(path)
+        if kind == "pdf":
             return {}
-        data, _ = read_template(named)
+        with file_named(path, kind) as named:
+            if kind == "xlsx" and is_cbam_template(named):
+                return {}
+            data, _ = read_template(named)
     return template_meta(data)
 
 
@@ -162,12 +164,18 @@ def _fail(version: DisclosureVersion | None, run: IngestRun, reason: str) -> Non
 
 
 def disclosure_ingest(*, run: IngestRun) -> IngestOutcome:
+    """The ``disclosure`` ingester (apps.evidence.sources): :func:`_disclosure_ingest` on a
+    local copy of the run's file."""
+    with evidence_local_path(run.evidence) as path:
+        return _disclosure_ingest(run=run, path=path)
+
+
+def _disclosure_ingest(*, run: IngestRun, path: Path) -> IngestOutcome:
     """The ``disclosure`` ingester (apps.evidence.sources); see the module docstring.
 
     The run names its version (``run.options["version_id"]``), made before the run by the
     portal or the command; a command whose options could not name one left the reason in
     ``run.options["refused"]``, and the run fails with it once the file has been checked."""
-    path = run.evidence.path
     options = run.options or {}
     version: DisclosureVersion | None = None
     if "version_id" in options:

@@ -37,9 +37,22 @@ class EvidenceFile(models.Model):
     def __str__(self) -> str:
         return f"sha256 {self.sha256[:12]}…"
 
-    @property
-    def path(self):
-        return settings.EVIDENCE_ROOT / self.sha256[:2] / self.sha256
+
+class EvidenceBlobChunk(models.Model):
+    """A piece of a stored file's bytes, for the ``postgres`` evidence store
+    (apps/evidence/store.py): chunk ``seq`` holds bytes ``[seq × 1 MiB, (seq + 1) × 1 MiB)``."""
+
+    evidence = models.ForeignKey(EvidenceFile, on_delete=models.CASCADE, related_name="chunks")
+    seq = models.IntegerField()
+    data = models.BinaryField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["evidence", "seq"], name="evidence_blob_chunk_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"chunk {self.seq} of evidence {self.evidence_id}"
 
 
 class IngestRun(models.Model):
@@ -105,3 +118,45 @@ class IngestRun(models.Model):
             "duplicates": self.duplicates,
             "errors": self.errors,
         }
+
+
+class IngestChunk(models.Model):
+    """One independent part of a chunked run (a large customs file, docs/operations-workers.md):
+    the data lines in bytes ``[start, end)`` of the file, whose first is line ``first_line``.
+
+    A chunk's rows and its ``done`` status commit in one transaction, so a chunk whose worker
+    died is executed again from nothing and its rows are stored exactly once; the run is
+    finished by the execution that marks its last chunk done."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        DONE = "done"
+        FAILED = "failed"
+
+    run = models.ForeignKey(IngestRun, on_delete=models.CASCADE, related_name="chunks")
+    index = models.IntegerField()
+    start = models.BigIntegerField()
+    end = models.BigIntegerField()
+    first_line = models.BigIntegerField()
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    attempts = models.IntegerField(default=0)
+    enqueued_at = models.DateTimeField(null=True, blank=True, help_text="last put on the queue")
+    worker = models.CharField(max_length=255, blank=True, help_text="host that stored it")
+    rows_read = models.BigIntegerField(default=0)
+    accepted = models.BigIntegerField(default=0)
+    rejected = models.BigIntegerField(default=0)
+    duplicates = models.BigIntegerField(default=0)
+    corrections = models.BigIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    extra = models.JSONField(default=dict, blank=True)
+    failure = models.TextField(blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "index"], name="ingest_chunk_once_per_run")
+        ]
+
+    def __str__(self) -> str:
+        return f"run {self.run_id} chunk {self.index} ({self.status})"

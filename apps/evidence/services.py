@@ -13,10 +13,7 @@ starts clean.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
-import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -25,14 +22,15 @@ from typing import Any, BinaryIO
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import DatabaseError, InterfaceError, connection, transaction
+from django.db import DatabaseError, IntegrityError, InterfaceError, connection, transaction
 from django.db import OperationalError as DatabaseOperationalError
 from django.db.models import F
 from django.utils import timezone
 
 from apps.audit.services import audit_append
-from apps.evidence.models import EvidenceFile, IngestRun
+from apps.evidence.models import EvidenceFile, IngestChunk, IngestRun
 from apps.evidence.outcome import IngestOutcome
+from apps.evidence.store import evidence_save, evidence_spool
 
 logger = logging.getLogger(__name__)
 
@@ -42,43 +40,21 @@ RECONCILE_GRACE = dt.timedelta(seconds=settings.CM_INGEST_RECONCILE_GRACE_S)
 #: Publishing to a broker that is down: a few quick retries, then the run stays pending.
 ENQUEUE_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5}
 MAX_STORED_ERRORS = 100_000
-_CHUNK = 1 << 20
 
 
 def evidence_store(
     *, stream: BinaryIO, name: str = "", max_bytes: int | None = None
 ) -> EvidenceFile:
-    """Copy ``stream`` into the content-addressed store; the same bytes are stored once.
+    """Copy ``stream`` into the content-addressed store (apps/evidence/store.py: the
+    database or a local directory); the same bytes are stored once.
 
     The blob keeps only its bytes, hash and size: the name, source and uploader belong to
     each run (:func:`ingest_run_create`), so a second upload of the same bytes neither
     inherits nor reveals the first one's (issue #16, item 1). ``name`` is only for the
     size-limit message."""
-    settings.EVIDENCE_ROOT.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256()
-    size = 0
-    fd, tmp_name = tempfile.mkstemp(dir=settings.EVIDENCE_ROOT, prefix=".incoming-")
-    try:
-        with os.fdopen(fd, "wb") as tmp:
-            while chunk := stream.read(_CHUNK):
-                size += len(chunk)
-                if max_bytes is not None and size > max_bytes:
-                    raise ValueError(f"{name or 'upload'}: larger than the {max_bytes} byte limit")
-                digest.update(chunk)
-                tmp.write(chunk)
-        sha = digest.hexdigest()
-        target = settings.EVIDENCE_ROOT / sha[:2] / sha
-        target.parent.mkdir(exist_ok=True)
-        if target.exists():
-            os.unlink(tmp_name)
-        else:
-            os.replace(tmp_name, target)
-    except BaseException:
-        if os.path.exists(tmp_name):
-            os.unlink(tmp_name)
-        raise
-    evidence, _ = EvidenceFile.objects.get_or_create(sha256=sha, defaults={"size": size})
-    return evidence
+    spooled, sha, size = evidence_spool(stream=stream, name=name, max_bytes=max_bytes)
+    with spooled:
+        return evidence_save(spooled=spooled, sha=sha, size=size)
 
 
 def evidence_store_path(*, path: Path) -> EvidenceFile:
@@ -164,9 +140,12 @@ def ingest_runs_reconcile(*, grace: dt.timedelta | None = None) -> dict[str, int
         ok = ingest_run_enqueue(run=run)
         sent["pending" if ok else "not_sent"] += 1
     # A running run's lease is decisive: it is taken before the claim and held to the end.
+    # A chunked run holds no lease between its chunks: its chunks are sent again instead.
     running = IngestRun.objects.filter(status=IngestRun.Status.RUNNING)
     for run in running.order_by("pk"):
-        if _lease_free(run.pk):
+        if IngestChunk.objects.filter(run=run).exists():
+            sent["chunks"] = sent.get("chunks", 0) + ingest_chunks_resume(run_id=run.pk)
+        elif _lease_free(run.pk):
             ok = ingest_run_enqueue(run=run)
             sent["running" if ok else "not_sent"] += 1
     return sent
@@ -189,12 +168,13 @@ def ingest_run_execute(*, run_id: int) -> None:
 
 
 @contextmanager
-def _run_lease(run_id: int) -> Iterator[bool]:
-    """Whether this execution holds the run (always, off PostgreSQL: in-process tasks)."""
+def _run_lease(run_id: int, kind: str = "ingest-run") -> Iterator[bool]:
+    """Whether this execution holds the run (always, off PostgreSQL: in-process tasks);
+    ``kind`` "ingest-chunk": the lease of one chunk of a chunked run instead."""
     if connection.vendor != "postgresql":
         yield True
         return
-    key = ["ingest-run", run_id]
+    key = [kind, run_id]
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_lock(hashtextextended(%s || %s, 0))", key)
         leased = cursor.fetchone()[0]
@@ -215,6 +195,11 @@ def _run_execute(run_id: int) -> None:
     from apps.evidence.sources import ingester
     from ingest.base import IngestError
 
+    if IngestChunk.objects.filter(run_id=run_id).exists():
+        # A chunked run: the chunks are the work; sending the run again (a duplicate, the
+        # reconciler, a resubmission) only sends its unfinished chunks again.
+        ingest_chunks_resume(run_id=run_id)
+        return
     claimed = IngestRun.objects.filter(
         pk=run_id, status__in=[IngestRun.Status.PENDING, IngestRun.Status.RUNNING]
     ).update(status=IngestRun.Status.RUNNING, started_at=timezone.now(), attempts=F("attempts") + 1)
@@ -337,3 +322,185 @@ def _run_fail(run: IngestRun, reason: str) -> None:
             evidence_sha256=run.evidence.sha256,
             payload={"file": run.original_name, "reason": reason},
         )
+
+
+# --- Chunked runs: one large file, independent chunks (docs/operations-workers.md) ------
+
+
+def ingest_chunks_plan(*, run: IngestRun, ranges: list[tuple[int, int, int]]) -> int:
+    """Split ``run`` into chunks, one per ``(start, end, first_line)`` byte range of its
+    file, and send each to the queue once they are committed; returns how many. Called by
+    a source's ingester instead of storing rows itself (the run stays running; the
+    execution that stores its last chunk finishes it). Planning twice plans once."""
+    with transaction.atomic():
+        IngestChunk.objects.bulk_create(
+            [
+                IngestChunk(run=run, index=k, start=start, end=end, first_line=first)
+                for k, (start, end, first) in enumerate(ranges)
+            ],
+            ignore_conflicts=True,
+        )
+        transaction.on_commit(lambda: ingest_chunks_resume(run_id=run.pk, grace=dt.timedelta(0)))
+    return len(ranges)
+
+
+def ingest_chunks_resume(*, run_id: int, grace: dt.timedelta | None = None) -> int:
+    """Send the pending chunks of a running run that no execution holds and that were not
+    put on the queue within ``grace`` (default: the reconciler's); finish the run when
+    every chunk is done. Returns the chunks sent."""
+    run = IngestRun.objects.get(pk=run_id)
+    if run.status != IngestRun.Status.RUNNING:
+        return 0
+    cutoff = timezone.now() - (RECONCILE_GRACE if grace is None else grace)
+    pending = IngestChunk.objects.filter(run_id=run_id, status=IngestChunk.Status.PENDING)
+    pending = pending.exclude(enqueued_at__gt=cutoff)
+    sent = 0
+    for chunk_id in pending.order_by("index").values_list("pk", flat=True):
+        if _chunk_lease_free(chunk_id) and ingest_chunk_enqueue(chunk_id=chunk_id):
+            sent += 1
+    _chunks_finish_if_done(run_id)
+    return sent
+
+
+def _chunk_lease_free(chunk_id: int) -> bool:
+    if connection.vendor != "postgresql":
+        return True
+    with _run_lease(chunk_id, "ingest-chunk") as leased:
+        return leased
+
+
+def ingest_chunk_enqueue(*, chunk_id: int) -> bool:
+    """Put one chunk's task on the queue; False when the broker cannot be reached (the
+    chunk stays pending and the reconciler sends it again)."""
+    from apps.evidence.tasks import ingest_chunk_execute_task
+
+    if ingest_chunk_execute_task.app.conf.task_always_eager:
+        ingest_chunk_execute_task.delay(chunk_id)
+        return True
+    try:
+        ingest_chunk_execute_task.apply_async(
+            args=[chunk_id], retry=True, retry_policy=ENQUEUE_RETRY_POLICY
+        )
+    except Exception as exc:  # kombu and redis raise several kinds: any is "not queued"
+        logger.warning("ingest chunk %s not enqueued: %s: %s", chunk_id, type(exc).__name__, exc)
+        return False
+    IngestChunk.objects.filter(pk=chunk_id).update(enqueued_at=timezone.now())
+    return True
+
+
+def ingest_chunk_execute(*, chunk_id: int, worker: str = "") -> None:
+    """Execute one chunk; safe to call twice, concurrently and after a crash: the chunk's
+    lease keeps a second execution out while the first lives, and its rows commit with
+    its ``done`` mark, so a chunk is stored exactly once."""
+    with _run_lease(chunk_id, "ingest-chunk") as leased:
+        if leased:
+            _chunk_execute(chunk_id, worker)
+
+
+#: A chunk whose rows meet a concurrent chunk's on a unique key is tried this many times.
+CHUNK_CONFLICT_TRIES = 3
+
+
+def _chunk_execute(chunk_id: int, worker: str) -> None:
+    from apps.evidence.sources import chunk_ingester
+    from ingest.base import IngestError
+
+    chunk = IngestChunk.objects.select_related("run__evidence", "run__requested_by").get(
+        pk=chunk_id
+    )
+    run = chunk.run
+    if chunk.status != IngestChunk.Status.PENDING or run.status != IngestRun.Status.RUNNING:
+        _chunks_finish_if_done(run.pk)
+        return
+    IngestChunk.objects.filter(pk=chunk_id).update(attempts=F("attempts") + 1)
+    chunk.attempts += 1
+    if chunk.attempts > MAX_ATTEMPTS:
+        _chunk_fail(chunk, f"gave up after {MAX_ATTEMPTS} attempts (the task kept crashing)")
+        return
+    try:
+        for tries in range(1, CHUNK_CONFLICT_TRIES + 1):
+            try:
+                chunk_ingester(run.source)(run=run, chunk=chunk, worker=worker)
+                break
+            except IntegrityError:
+                # A line repeated in another chunk stored meanwhile: the replay sees it.
+                if tries == CHUNK_CONFLICT_TRIES:
+                    raise
+    except IngestError as exc:
+        _chunk_fail(chunk, str(exc))
+        return
+    except (DatabaseOperationalError, InterfaceError):
+        raise  # the chunk stays pending, its lease free: redelivered or reconciled
+    except SoftTimeLimitExceeded:
+        _connection_discard_if_broken()
+        _chunk_fail(
+            chunk,
+            f"stopped at the task time limit of {settings.CELERY_TASK_SOFT_TIME_LIMIT} s "
+            "(CM_TASK_SOFT_TIME_LIMIT_S)",
+        )
+        return
+    except Exception as exc:
+        logger.exception("ingest run %s chunk %s failed", run.pk, chunk.index)
+        _chunk_fail(chunk, f"unexpected error: {type(exc).__name__}: {exc}")
+        return
+    _chunks_finish_if_done(run.pk)
+
+
+def ingest_chunk_done(
+    *, chunk: IngestChunk, outcome: IngestOutcome, corrections: int = 0, worker: str = ""
+) -> None:
+    """Mark ``chunk`` done with its counts; call inside the transaction that stores its
+    rows. Raises (rolling the rows back) if the chunk is no longer pending."""
+    updated = IngestChunk.objects.filter(pk=chunk.pk, status=IngestChunk.Status.PENDING).update(
+        status=IngestChunk.Status.DONE,
+        rows_read=outcome.rows_read,
+        accepted=outcome.accepted,
+        rejected=outcome.rejected,
+        duplicates=outcome.duplicates,
+        corrections=corrections,
+        errors=outcome.errors[:MAX_STORED_ERRORS],
+        extra=outcome.extra,
+        worker=worker[:255],
+        finished_at=timezone.now(),
+    )
+    if updated != 1:
+        raise RuntimeError(f"run {chunk.run_id} chunk {chunk.index} is no longer pending")
+    # Progress, committed with the chunk it counts.
+    IngestRun.objects.filter(pk=chunk.run_id).update(
+        rows_read=F("rows_read") + outcome.rows_read,
+        accepted=F("accepted") + outcome.accepted,
+        rejected=F("rejected") + outcome.rejected,
+        corrections=F("corrections") + corrections,
+    )
+
+
+def _chunks_finish_if_done(run_id: int) -> None:
+    """Finish the run if every chunk is done: once, under a lock on the run's row, so two
+    chunks ending together do not both finish it."""
+    from apps.evidence.sources import chunks_finisher
+
+    with transaction.atomic():
+        run = (
+            IngestRun.objects.select_for_update(of=("self",))
+            .select_related("evidence", "requested_by")
+            .get(pk=run_id)
+        )
+        if run.status != IngestRun.Status.RUNNING:
+            return
+        chunks = list(IngestChunk.objects.filter(run=run).order_by("index"))
+        if not chunks or any(c.status != IngestChunk.Status.DONE for c in chunks):
+            return
+        finish = chunks_finisher(run.source)
+        outcome = finish(run=run, chunks=chunks)
+        run.corrections = sum(c.corrections for c in chunks)
+        ingest_run_finish(run=run, outcome=outcome)
+
+
+def _chunk_fail(chunk: IngestChunk, reason: str) -> None:
+    with transaction.atomic():
+        IngestChunk.objects.filter(pk=chunk.pk).update(
+            status=IngestChunk.Status.FAILED, failure=reason, finished_at=timezone.now()
+        )
+    run = IngestRun.objects.select_related("evidence", "requested_by").get(pk=chunk.run_id)
+    if run.status == IngestRun.Status.RUNNING:
+        _run_fail(run, f"chunk {chunk.index} (from line {chunk.first_line}): {reason}")

@@ -48,6 +48,13 @@ class Source:
     options: tuple[Option, ...] = ()
     submit: str = ""
     summary: str = ""
+    #: A source whose large files are split into chunks (apps.evidence.services,
+    #: ``ingest_chunks_plan``): the service that stores one chunk
+    #: (``chunk(run=, chunk=, worker=)``, calling ``ingest_chunk_done`` in its transaction)
+    #: and the one that sums the done chunks into the run's outcome (``finish(run=,
+    #: chunks=) -> IngestOutcome``, called once, in the transaction that finishes the run).
+    chunk: str = ""
+    chunks_finish: str = ""
 
 
 SOURCES: dict[str, Source] = {
@@ -58,6 +65,8 @@ SOURCES: dict[str, Source] = {
     "customs": Source(
         reader="ingest.customs.read_customs",  # and ingest.trade_stats.read_trade_stats
         ingester="apps.shipments.services.shipments_ingest",
+        chunk="apps.shipments.services.shipments_chunk_ingest",
+        chunks_finish="apps.shipments.services.shipments_chunks_finish",
     ),
     "grid": Source(
         reader="ingest.emaps_hourly.read_emaps_hourly",
@@ -105,3 +114,13 @@ def command_options() -> dict[str, Option]:
         for option in source.options:
             out.setdefault(option.flag, option)
     return out
+
+
+def chunk_ingester(source: str) -> Callable[..., Any]:
+    """The service that stores one chunk of a chunked ``source`` run."""
+    return import_string(SOURCES[source].chunk)
+
+
+def chunks_finisher(source: str) -> Callable[..., Any]:
+    """The service that sums a chunked ``source`` run's chunks into its outcome."""
+    return import_string(SOURCES[source].chunks_finish)

@@ -16,3 +16,11 @@ def ingest_run_execute_task(run_id: int) -> None:
 def ingest_runs_reconcile_task() -> dict[str, int]:
     """On the beat schedule (config/celery.py): send again runs whose message was lost."""
     return services.ingest_runs_reconcile()
+
+
+@shared_task(
+    name="evidence.ingest_chunk_execute", bind=True, acks_late=True, reject_on_worker_lost=True
+)
+def ingest_chunk_execute_task(self, chunk_id: int) -> None:
+    """One chunk of a chunked run (a large customs file); any worker on any host."""
+    services.ingest_chunk_execute(chunk_id=chunk_id, worker=self.request.hostname or "")

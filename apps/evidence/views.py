@@ -9,6 +9,7 @@ from django.shortcuts import render
 from apps.common.exports import csv_response
 from apps.evidence.excerpts import ExcerptError, cell_excerpt, line_excerpt, page_excerpt
 from apps.evidence.selectors import ingest_run_list
+from apps.evidence.store import EvidenceMissing, evidence_local_path, evidence_open
 
 
 @login_required
@@ -50,11 +51,12 @@ def ingest_run_file_view(request: HttpRequest, pk: int) -> FileResponse:
     """The original file of a run, byte for byte, to whoever may see the run (an exporter:
     its own organisation's uploads; officials and auditors: all)."""
     run = _run(request, pk)
-    path = run.evidence.path
-    if not path.is_file():
-        raise Http404("The evidence file is not in this installation's store")
+    try:
+        stream = evidence_open(run.evidence)
+    except EvidenceMissing:
+        raise Http404("The evidence file is not in this installation's store") from None
     name = run.original_name or f"evidence-{run.evidence.sha256[:12]}"
-    response = FileResponse(path.open("rb"), as_attachment=True, filename=name)
+    response = FileResponse(stream, as_attachment=True, filename=name)
     response["X-Evidence-SHA256"] = run.evidence.sha256
     return response
 
@@ -63,19 +65,12 @@ def ingest_run_file_view(request: HttpRequest, pk: int) -> FileResponse:
 def ingest_run_excerpt_view(request: HttpRequest, pk: int) -> HttpResponse:
     """The cited place of the run's file: ``?line=N``, ``?cell=Sheet!B12`` or ``?page=N``."""
     run = _run(request, pk)
-    path = run.evidence.path
     excerpt, problem = None, ""
     try:
-        if not path.is_file():
-            raise ExcerptError("the evidence file is not in this installation's store")
-        if request.GET.get("line", "").isdigit():
-            excerpt = line_excerpt(path, int(request.GET["line"]))
-        elif request.GET.get("cell"):
-            excerpt = cell_excerpt(path, request.GET["cell"])
-        elif request.GET.get("page", "").isdigit():
-            excerpt = page_excerpt(path, int(request.GET["page"]))
-        else:
-            raise ExcerptError("name the place: ?line=N, ?cell=Sheet!B12 or ?page=N")
+        with evidence_local_path(run.evidence) as path:
+            excerpt = _excerpt(request, path)
+    except EvidenceMissing:
+        problem = "the evidence file is not in this installation's store"
     except ExcerptError as exc:
         problem = str(exc)
     except Exception as exc:  # a file the reader cannot open as that kind
@@ -86,3 +81,14 @@ def ingest_run_excerpt_view(request: HttpRequest, pk: int) -> HttpResponse:
         {"run": run, "excerpt": excerpt, "problem": problem},
         status=200 if excerpt else 404,
     )
+
+
+def _excerpt(request: HttpRequest, path):
+    """The place ``request`` names in the file at ``path`` (ExcerptError if none)."""
+    if request.GET.get("line", "").isdigit():
+        return line_excerpt(path, int(request.GET["line"]))
+    if request.GET.get("cell"):
+        return cell_excerpt(path, request.GET["cell"])
+    if request.GET.get("page", "").isdigit():
+        return page_excerpt(path, int(request.GET["page"]))
+    raise ExcerptError("name the place: ?line=N, ?cell=Sheet!B12 or ?page=N")

@@ -24,6 +24,7 @@ from apps.accounts.models import Organisation
 from apps.accounts.services import organisation_key, organisations_ensure
 from apps.evidence.models import IngestRun
 from apps.evidence.services import IngestOutcome, ingest_run_finish
+from apps.evidence.store import evidence_local_path
 from apps.facilities.models import Installation
 from apps.facilities.signals import installation_links_changed, installations_stored
 from ingest.facilities import read_facilities
@@ -66,9 +67,10 @@ def _routes(text: str) -> tuple[list[str], list[str]]:
 def facilities_ingest(*, run: IngestRun) -> IngestOutcome:
     """Load installations from ``run.evidence`` (see the module docstring); a Global Energy
     Monitor tracker workbook goes to :func:`registry_ingest`."""
-    if gem_tracker(run.evidence.path):
-        return registry_ingest(run=run)
-    data, meta = read_facilities(run.evidence.path)
+    with evidence_local_path(run.evidence) as path:
+        if gem_tracker(path):
+            return registry_ingest(run=run, path=path)
+        data, meta = read_facilities(path)
     errors = [asdict(e) for e in meta["errors"]]
     owners = sorted({o for o in data["owner"] if o})
     geojson = [json.loads(g) for g in shapely.to_geojson(data.geometry.to_numpy())]
@@ -239,7 +241,7 @@ def _registry_row(plant: dict, release: str) -> dict:
     return row
 
 
-def registry_ingest(*, run: IngestRun) -> IngestOutcome:
+def registry_ingest(*, run: IngestRun, path=None) -> IngestOutcome:
     """Load a Global Energy Monitor tracker (steel or cement) into the registry.
 
     Identity is GEM's ``Plant ID``. A plant not yet stored is created; one whose fields are
@@ -256,7 +258,11 @@ def registry_ingest(*, run: IngestRun) -> IngestOutcome:
 
     from .models import InstallationVersion
 
-    plants, meta = read_gem(run.evidence.path)
+    if path is None:
+        with evidence_local_path(run.evidence) as path:
+            plants, meta = read_gem(path)
+    else:
+        plants, meta = read_gem(path)
     release = meta["release"]
     errors = [asdict(e) for e in meta["errors"]]
     rows = {p["identifier"][:64]: _registry_row(p, release) for p in plants}

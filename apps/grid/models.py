@@ -180,3 +180,18 @@ class HydrogenAssessment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.installation} {self.year}"
+
+
+class GridStoreFile(models.Model):
+    """The authoritative bytes of one file of the hourly store (``apps.grid.store``):
+    ``name`` is its path under the store root, e.g. ``intensity/DE/2025.nc``. Every host
+    reads the store from here; the files under ``CM_VAR_DIR/grid`` are only this host's
+    copies, checked against ``sha256`` before each read (docs/operations-workers.md)."""
+
+    name = models.CharField(max_length=255, unique=True)
+    sha256 = models.CharField(max_length=64)
+    data = models.BinaryField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"grid store {self.name}"

@@ -28,7 +28,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
-import tempfile
 from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
@@ -46,6 +45,7 @@ from django.db.models.functions import Coalesce
 from apps.audit.services import audit_append
 from apps.evidence.models import IngestRun
 from apps.evidence.services import IngestOutcome, ingest_run_finish
+from apps.evidence.store import evidence_local_path
 from apps.grid import store
 from apps.grid.models import (
     EmissionFactor,
@@ -80,10 +80,8 @@ class NotAGridFile(IngestError):
 def _named(run: IngestRun) -> Iterator[Path]:
     """The evidence under its original file name (readers read the suffix or the stem:
     ``defaults.yaml`` is the global default, ``DE.yaml`` zone DE)."""
-    with tempfile.TemporaryDirectory(prefix="cm-grid-") as folder:
-        link = Path(folder) / (Path(run.original_name).name or "evidence")
-        link.symlink_to(run.evidence.path)
-        yield link
+    with evidence_local_path(run.evidence, name=run.original_name or "evidence") as path:
+        yield path
 
 
 def _errors(meta: dict, file: str) -> list[dict[str, Any]]:
@@ -380,8 +378,7 @@ def hours_without_factors(mix: xr.DataArray, lacking: np.ndarray) -> list[RowErr
 
 def mix_zones() -> list[str]:
     """Zones with a generation-mix file in the store."""
-    folder = store.root() / "mix"
-    return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.exists() else []
+    return sorted({name.split("/")[1] for name in store.names_under("mix/")})
 
 
 def grid_intensity_recompute(*, zones: list[str] | None = None) -> dict[str, int]:

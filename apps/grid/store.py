@@ -14,6 +14,13 @@ Files are written to a temporary name and renamed (``os.replace``), so a reader 
 sees half a file; writers of one zone-year are serialised by a row lock on its
 :class:`~apps.grid.models.IntensitySeries` (``apps.grid.services``).
 
+Several hosts: the bytes of every file are kept in the database
+(:class:`~apps.grid.models.GridStoreFile`, written in the writer's transaction), and the
+files under ``<VAR_DIR>/grid`` are this host's copies: before a file is read, its SHA-256
+(kept beside it as ``<file>.sha256``) is checked against the database's, and a missing or
+older copy is fetched first. A host never reads a zone-year another host has changed
+since (docs/operations-workers.md, "Several hosts").
+
 Merging new hours into a file: an hour keeps the value of the best provenance
 (measured > computed > the publisher's own estimate); our own gap fills are dropped and
 redone after every merge (``methodologies.grid.fill_gaps``) on the regular hourly axis
@@ -55,17 +62,70 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _atomic_write(ds: xr.Dataset, path: Path, writer) -> None:
+def _name(path: Path) -> str:
+    return path.relative_to(root()).as_posix()
+
+
+def _sidecar(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256")
+
+
+def _place(path: Path, data: bytes, sha: str) -> None:
+    """Write this host's copy of a file (atomically), then the hash it holds."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".nc")
-    os.close(fd)
     try:
-        writer(ds, tmp)
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+    _sidecar(path).write_text(sha)
+
+
+def _atomic_write(ds: xr.Dataset, path: Path, writer) -> None:
+    """Write ``ds`` as the file ``path`` of the store: its bytes to the database (in the
+    caller's transaction), and this host's copy."""
+    from apps.grid.models import GridStoreFile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".nc")
+    os.close(fd)
+    try:
+        writer(ds, tmp)
+        data = Path(tmp).read_bytes()
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    sha = hashlib.sha256(data).hexdigest()
+    GridStoreFile.objects.update_or_create(name=_name(path), defaults={"sha256": sha, "data": data})
+    _place(path, data, sha)
+
+
+def _current(path: Path) -> Path | None:
+    """``path`` as the database holds it now (fetched when this host's copy is missing or
+    older), or None when the store has no such file."""
+    from apps.grid.models import GridStoreFile
+
+    sha = GridStoreFile.objects.filter(name=_name(path)).values_list("sha256", flat=True).first()
+    if sha is None:
+        return None
+    side = _sidecar(path)
+    if not (path.exists() and side.exists() and side.read_text() == sha):
+        data = GridStoreFile.objects.filter(name=_name(path)).values_list("data", flat=True).get()
+        _place(path, bytes(data), sha)
+    return path
+
+
+def names_under(prefix: str) -> list[str]:
+    """Names of the store's files under ``prefix`` (e.g. ``mix/``), from the database."""
+    from apps.grid.models import GridStoreFile
+
+    return sorted(
+        GridStoreFile.objects.filter(name__startswith=prefix).values_list("name", flat=True)
+    )
 
 
 def _evidence_list(ds: xr.Dataset) -> list[str]:
@@ -75,8 +135,8 @@ def _evidence_list(ds: xr.Dataset) -> list[str]:
 
 def load_intensity(zone: str, year: int) -> xr.Dataset | None:
     """The stored zone-year fully in memory (for merging), or None."""
-    path = intensity_path(zone, year)
-    if not path.exists():
+    path = _current(intensity_path(zone, year))
+    if path is None:
         return None
     with xr.open_dataset(path, engine="netcdf4", cache=False) as ds:
         return ds.load()
@@ -161,7 +221,9 @@ def open_intensity(
         years = list(range(y0, y1 + 1))
     per_zone = []
     for zone in zones:
-        paths = [intensity_path(zone, y) for y in years if intensity_path(zone, y).exists()]
+        wanted = {f"intensity/{zone}/{y}.nc" for y in years}
+        present = [n for n in names_under(f"intensity/{zone}/") if n in wanted]
+        paths = [_current(root() / n) for n in present]
         if not paths:
             continue
         parts = [g.open_intensity(p, start=start, end=end) for p in paths]
@@ -201,8 +263,8 @@ def save_mix(ds: xr.Dataset, zone: str, year: int) -> Path:
 
 
 def load_mix(zone: str, year: int) -> xr.Dataset | None:
-    path = mix_path(zone, year)
-    if not path.exists():
+    path = _current(mix_path(zone, year))
+    if path is None:
         return None
     with xr.open_dataset(path, engine="netcdf4", cache=False) as ds:
         return ds.load()
@@ -210,5 +272,5 @@ def load_mix(zone: str, year: int) -> xr.Dataset | None:
 
 def mix_years(zone: str) -> list[int]:
     """Years with a mix file for ``zone``."""
-    folder = root() / "mix" / zone
-    return sorted(int(p.stem) for p in folder.glob("*.nc") if p.stem.isdigit())
+    stems = [Path(n).stem for n in names_under(f"mix/{zone}/")]
+    return sorted(int(stem) for stem in stems if stem.isdigit())

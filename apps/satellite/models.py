@@ -216,3 +216,16 @@ class ReconciliationFlag(models.Model):
 
     def __str__(self) -> str:
         return f"flag {self.pk} {self.installation_id} {self.period} ({self.status})"
+
+
+class ZonalPlanCache(models.Model):
+    """The coverage weights of a set of footprints on a raster grid, built once and read by
+    every worker on every host (``apps.satellite.services.zonal_plan_get``): a cache in the
+    database, never on one host's disk (docs/operations-workers.md, "Several hosts")."""
+
+    key = models.CharField(max_length=64, unique=True, help_text="SHA-256 of grid + footprints")
+    data = models.BinaryField(help_text="the plan's arrays, as one .npz")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"zonal plan {self.key[:12]}…"

@@ -9,7 +9,7 @@ The raster ingest
     2. selects every installation whose footprint, reprojected to the raster's CRS, meets the
        raster's extent;
     3. builds the coverage weights of those footprints on the grid (``methodologies.zonal``)
-       once per (grid, footprints) and keeps them (in memory and in ``VAR_DIR/zonal_plans``):
+       once per (grid, footprints) and keeps them (in memory and in the database):
        every further scene of a time series on the same grid reuses them;
     4. measures every band: in one pass (block by block) when the scene fits one tile, else
        one Celery task per tile (:func:`scene_tile_compute`), each storing its partial sums
@@ -41,8 +41,16 @@ from django.utils import timezone
 from apps.audit.services import audit_append
 from apps.evidence.models import IngestRun
 from apps.evidence.services import IngestOutcome, ingest_run_finish
+from apps.evidence.store import evidence_local_path
 from apps.facilities.models import Installation
-from apps.satellite.models import ActivityIndex, Observation, ReconciliationFlag, Scene, TileResult
+from apps.satellite.models import (
+    ActivityIndex,
+    Observation,
+    ReconciliationFlag,
+    Scene,
+    TileResult,
+    ZonalPlanCache,
+)
 from ingest.raster import MAX_CELLS, iter_blocks, raster_meta, read_window
 from methodologies import satellite as activity_model
 from methodologies.errors import MethodologyError
@@ -113,13 +121,10 @@ def footprints_on_grid(grid: Grid, installations: list[Installation]) -> tuple[l
     return ids, projected[hit]
 
 
-def _plan_path(key: str):
-    return settings.VAR_DIR / "zonal_plans" / f"{key}.npz"
-
-
 def zonal_plan_get(*, grid: Grid, installations: list[Installation]) -> tuple[ZonalPlan, str, bool]:
     """The coverage plan of the installations meeting ``grid``: (plan, key, reused). Built
-    once per (grid, footprints) and kept in memory and under ``VAR_DIR/zonal_plans``."""
+    once per (grid, footprints) and kept in memory and in the database
+    (:class:`~apps.satellite.models.ZonalPlanCache`), where every host finds it."""
     ids, geoms = footprints_on_grid(grid, installations)
     by_id = {i.pk: i for i in installations}
     key = _sha(
@@ -129,10 +134,10 @@ def zonal_plan_get(*, grid: Grid, installations: list[Installation]) -> tuple[Zo
     if key in _plans:
         _plans.move_to_end(key)
         return _plans[key], key, True
-    path = _plan_path(key)
-    reused = path.exists()
+    stored = ZonalPlanCache.objects.filter(key=key).values_list("data", flat=True).first()
+    reused = stored is not None
     if reused:
-        with np.load(path) as z:
+        with np.load(io.BytesIO(bytes(stored))) as z:
             plan = ZonalPlan(
                 grid=grid,
                 ids=z["ids"],
@@ -144,10 +149,9 @@ def zonal_plan_get(*, grid: Grid, installations: list[Installation]) -> tuple[Zo
             )
     else:
         plan = ZonalPlan.build(geoms, grid, ids=np.asarray(ids, dtype=np.int64))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp.npz")
+        buffer = io.BytesIO()
         np.savez(
-            tmp,
+            buffer,
             ids=plan.ids,
             indptr=plan.indptr,
             indices=plan.indices,
@@ -155,7 +159,10 @@ def zonal_plan_get(*, grid: Grid, installations: list[Installation]) -> tuple[Zo
             seg=plan.seg,
             footprint_px=plan.footprint_px,
         )
-        tmp.replace(path)
+        # Two hosts building the same plan at once store it once (the same bytes).
+        ZonalPlanCache.objects.bulk_create(
+            [ZonalPlanCache(key=key, data=buffer.getvalue())], ignore_conflicts=True
+        )
     _plans[key] = plan
     while len(_plans) > _PLAN_MEMORY:
         _plans.popitem(last=False)
@@ -251,7 +258,11 @@ def _times(meta: dict) -> list[str]:
 def raster_ingest(*, run: IngestRun) -> IngestOutcome | None:
     """Ingest a raster evidence file (module docstring). Returns the outcome when the run
     finished here; None when tiles were enqueued (the combine step finishes the run)."""
-    path = run.evidence.path
+    with evidence_local_path(run.evidence) as path:
+        return _raster_ingest(run=run, path=path)
+
+
+def _raster_ingest(*, run: IngestRun, path) -> IngestOutcome | None:
     options = run.options or {}
     max_cells = int(options.get("max_cells") or getattr(settings, "RASTER_MAX_CELLS", MAX_CELLS))
     meta = raster_meta(path, variable=options.get("variable"), max_cells=max_cells)
@@ -381,12 +392,13 @@ def scene_tile_compute(*, scene_id: int, tile: int) -> None:
         r0, c0, h, w = window
         try:
             plan = _scene_plan(scene)
-            block = read_window(
-                scene.evidence.path,
-                ((r0, c0), (h, w)),
-                variable=scene.variable or None,
-                max_cells=scene.bands * scene.height * scene.width,
-            )
+            with evidence_local_path(scene.evidence) as path:
+                block = read_window(
+                    path,
+                    ((r0, c0), (h, w)),
+                    variable=scene.variable or None,
+                    max_cells=scene.bands * scene.height * scene.width,
+                )
         except (IngestError, SatelliteError) as exc:
             _scene_fail(scene, f"tile {tile} {window}: {exc}")
             return

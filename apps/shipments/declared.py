@@ -14,6 +14,7 @@ from django.db import transaction
 
 from apps.evidence.models import IngestRun
 from apps.evidence.services import IngestOutcome, ingest_run_finish
+from apps.evidence.store import evidence_local_path
 from apps.shipments.models import DeclaredLine
 from ingest.cbam_report import read_cbam_report
 
@@ -24,7 +25,8 @@ def _none(value):
 
 def cbam_report_ingest(*, run: IngestRun) -> IngestOutcome:
     """Store the declared lines of ``run.evidence`` (see the module docstring)."""
-    data, meta = read_cbam_report(run.evidence.path)
+    with evidence_local_path(run.evidence) as path:
+        data, meta = read_cbam_report(path)
     errors = [asdict(e) for e in meta["errors"]]
     already = DeclaredLine.objects.filter(ingest_run__evidence=run.evidence).exclude(ingest_run=run)
     if already.exists():

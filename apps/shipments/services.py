@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from functools import partial
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -34,11 +36,18 @@ from apps.accounts.services import importers_ensure, organisations_ensure
 from apps.catalogue.selectors import cn_index
 from apps.estimates.models import Estimate, Tier
 from apps.estimates.services import estimates_choose
-from apps.evidence.models import IngestRun
-from apps.evidence.services import IngestOutcome, ingest_rows_store, ingest_run_finish
+from apps.evidence.models import IngestChunk, IngestRun
+from apps.evidence.services import (
+    IngestOutcome,
+    ingest_chunk_done,
+    ingest_chunks_plan,
+    ingest_rows_store,
+    ingest_run_finish,
+)
+from apps.evidence.store import evidence_local_path, evidence_open, evidence_read_range
 from apps.shipments.models import Shipment, ShipmentTotal, TradeAggregate
 from apps.shipments.plausibility import shipments_plausibility_flag
-from ingest.base import MissingColumns
+from ingest.base import IngestError, MissingColumns
 from ingest.customs import read_customs
 from ingest.plausibility import unit_value_flags
 from ingest.trade_stats import is_trade_stats, read_trade_stats
@@ -128,13 +137,23 @@ def _importer_ids(data: pd.DataFrame) -> pd.Series:
     return pd.Series(out, index=data.index)
 
 
-def shipments_ingest(*, run: IngestRun) -> IngestOutcome:
+def shipments_ingest(*, run: IngestRun) -> IngestOutcome | None:
     """Read, validate, estimate, then store declaration lines in batches; refresh totals.
 
     A file of aggregate statistics (tonnes by CN code × partner × month, no declaration
-    lines) is recognised by its header and stored as :class:`TradeAggregate` rows."""
+    lines) is recognised by its header and stored as :class:`TradeAggregate` rows.
+
+    On PostgreSQL a CSV of more than ``settings.CUSTOMS_CHUNK_LINES`` data lines is split
+    into chunks, each stored by its own task (:func:`shipments_chunk_ingest`) on any worker
+    of any host; the run is finished by the task that stores the last chunk."""
+    if connection.vendor == "postgresql" and settings.CUSTOMS_CHUNK_LINES > 0:
+        ranges = _chunk_ranges(run, settings.CUSTOMS_CHUNK_LINES)
+        if ranges is not None:
+            ingest_chunks_plan(run=run, ranges=ranges)
+            return None
     try:
-        data, meta = read_customs(run.evidence.path)
+        with evidence_local_path(run.evidence) as path:
+            data, meta = read_customs(path)
     except MissingColumns as exc:
         if is_trade_stats(exc.found):
             return trade_aggregates_ingest(run=run)
@@ -203,6 +222,201 @@ def shipments_ingest(*, run: IngestRun) -> IngestOutcome:
     # The best estimate of the new lines (and the CBAM figure of a line reaching a
     # verified installation through a link): docs/design.md, the two figures.
     shipment_figures_rechoose(ingest_run_id=run.pk, actor=run.requested_by)
+    return outcome
+
+
+# --- Chunked ingest of a large customs file (docs/operations-workers.md, "Several hosts") --
+
+#: Lines read from the head of a file to check its header before it is split.
+_HEAD_LINES = 50
+
+
+def _chunk_ranges(run: IngestRun, chunk_lines: int) -> list[tuple[int, int, int]] | None:
+    """The ``(start, end, first_line)`` byte ranges of the chunks of ``run``'s file, each of
+    about ``chunk_lines`` data lines; None when the file is not split (an XLSX workbook,
+    a file of aggregate statistics, or no more than ``chunk_lines`` data lines).
+
+    Ranges end at record boundaries: a line break outside double quotes (a quoted field
+    may hold line breaks; a doubled quote inside it keeps the count even). A header the
+    reader refuses is raised here, before anything is split."""
+    with evidence_open(run.evidence) as stream:
+        if stream.read(4) == b"PK\x03\x04":
+            return None  # an XLSX workbook: read whole
+    ranges: list[tuple[int, int, int]] = []
+    head: list[bytes] = []
+    header_end = None
+    offset = start = 0
+    line_no = 0  # physical lines read so far
+    first_line = 0
+    records = 0
+    quotes = 0
+    pending = b""
+    with evidence_open(run.evidence) as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            data = pending + block
+            lines = data.split(b"\n")
+            pending = lines.pop()
+            for line in lines:
+                size = len(line) + 1
+                offset += size
+                line_no += 1
+                quotes += line.count(b'"')
+                if len(head) < _HEAD_LINES:
+                    head.append(line + b"\n")
+                if quotes % 2:
+                    continue  # inside a quoted field: the record goes on
+                if header_end is None:
+                    header_end, start, first_line = offset, offset, line_no + 1
+                    continue
+                records += 1
+                if records == chunk_lines:
+                    ranges.append((start, offset, first_line))
+                    start, first_line, records = offset, line_no + 1, 0
+        if pending:
+            offset += len(pending)
+            records += 1
+    if header_end is None:
+        return None
+    if records:
+        ranges.append((start, offset, first_line))
+    if len(ranges) <= 1:
+        return None
+    # The header, read as the reader reads it: a file of aggregate statistics is not
+    # split, a header lacking a column fails the run here, naming it.
+    with tempfile.TemporaryDirectory(prefix="cm-customs-head-") as folder:
+        path = Path(folder) / (Path(run.original_name).name or "customs.csv")
+        path.write_bytes(b"".join(head))
+        try:
+            read_customs(path)
+        except MissingColumns as exc:
+            if is_trade_stats(exc.found):
+                return None
+            raise MissingColumns(run.name, exc.missing, exc.found) from None
+    return ranges
+
+
+def shipments_chunk_ingest(*, run: IngestRun, chunk: IngestChunk, worker: str = "") -> None:
+    """Store one chunk of a chunked customs run: read its lines under the file's header,
+    validate, estimate, and write them with the chunk's ``done`` mark in one transaction
+    (a chunk whose worker died left nothing and is read again from nothing)."""
+    first = IngestChunk.objects.filter(run=run, index=0).values_list("start", flat=True).get()
+    header = evidence_read_range(run.evidence, 0, first)
+    body = evidence_read_range(run.evidence, chunk.start, chunk.end)
+    with tempfile.TemporaryDirectory(prefix="cm-customs-chunk-") as folder:
+        path = Path(folder) / (Path(run.original_name).name or "customs.csv")
+        path.write_bytes(header + body)
+        try:
+            data, meta = read_customs(path)
+        except IngestError as exc:
+            raise IngestError(f"{run.name}: {exc}") from None
+    # The reader numbers the chunk's lines after the header; the file's numbers follow.
+    shift = chunk.first_line - (header.count(b"\n") + 1)
+    data["source_line"] = data["source_line"] + shift
+    errors = [asdict(e) for e in meta["errors"]]
+    for e in errors:
+        if e["line"] is not None:
+            e["line"] += shift
+    data, cn_errors = _catalogue_errors(data)
+    errors.extend(cn_errors)
+    # A line this run already stored from another chunk is a repeat, rejected as the reader
+    # rejects a line repeated within one file (the one stored first is kept).
+    seen = _stored_by_run(run, data["declaration_id"].unique().tolist())
+    if seen:
+        keys = list(zip(data["declaration_id"], data["line"].astype(int), strict=True))
+        repeat = np.array([key in seen for key in keys], dtype=bool)
+        errors.extend(
+            {
+                "line": int(line),
+                "field": "line",
+                "value": str(number),
+                "reason": f"duplicate: declaration '{declaration}' line {number} "
+                f"already on line {seen[(declaration, int(number))]}",
+            }
+            for declaration, number, line in zip(
+                data.loc[repeat, "declaration_id"],
+                data.loc[repeat, "line"],
+                data.loc[repeat, "source_line"],
+                strict=True,
+            )
+        )
+        data = data.loc[~repeat]
+    errors.sort(key=lambda e: (e["line"] or 0, e["field"]))
+    rejected = len({e["line"] for e in errors})
+    staged = _staged_frame(data)
+    chosen = estimates_choose(
+        origin=staged["origin"].to_numpy(),
+        cn_code=staged["cn_code"].to_numpy(),
+        year=staged["date"].dt.year.to_numpy(),
+        net_mass_t=staged["net_mass_t"].to_numpy(),
+        actor=run.requested_by,
+        installation_identifier=staged["installation_identifier"].to_numpy(),
+    )
+    staged["estimate_id"] = pd.array(chosen.estimate_id, dtype="Int64")
+    staged.loc[staged["estimate_id"] == 0, "estimate_id"] = pd.NA
+    staged["tier"] = chosen.tier
+    staged["embedded_emissions_t"] = chosen.embedded_emissions_t
+    fresh = not _any_stored(staged["declaration_id"].unique().tolist())
+    with transaction.atomic():
+        stored, corrected = (
+            _write_batch_postgres(staged, run, fresh=fresh) if len(staged) else (0, 0)
+        )
+        # Lines far outside their heading's norms: kept, flagged with the reason.
+        implausible = shipments_plausibility_flag(staged, run_id=run.pk) if len(staged) else 0
+        outcome = IngestOutcome(
+            rows_read=meta["rows_read"],
+            accepted=stored,
+            rejected=rejected,
+            duplicates=len(data) - stored,
+            errors=errors,
+            extra={
+                "estimate_ids": sorted({int(i) for i in chosen.estimate_id if i}),
+                "unestimated": chosen.unestimated,
+                "unestimated_reasons": chosen.reasons[:100],
+                "implausible": implausible,
+            },
+        )
+        ingest_chunk_done(chunk=chunk, outcome=outcome, corrections=corrected, worker=worker)
+
+
+def _stored_by_run(run: IngestRun, declaration_ids: list[str]) -> dict[tuple[str, int], int]:
+    """{(declaration id, line): file line} of the lines ``run`` stored among these."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT declaration_id, line, source_line FROM shipments_shipment "
+            "WHERE ingest_run_id = %s AND declaration_id = ANY(%s)",
+            [run.pk, declaration_ids],
+        )
+        return {(d, int(n)): int(at) for d, n, at in cursor.fetchall()}
+
+
+def shipments_chunks_finish(*, run: IngestRun, chunks: list[IngestChunk]) -> IngestOutcome:
+    """The outcome of a chunked customs run, from its done chunks (called once, in the
+    transaction that finishes the run); links installations and re-chooses the figures
+    of its lines once that transaction has committed."""
+    errors = [e for c in chunks for e in c.errors]
+    errors.sort(key=lambda e: (e["line"] or 0, e["field"]))
+    reasons = list(dict.fromkeys(r for c in chunks for r in c.extra.get("unestimated_reasons", [])))
+    outcome = IngestOutcome(
+        rows_read=sum(c.rows_read for c in chunks),
+        accepted=sum(c.accepted for c in chunks),
+        rejected=sum(c.rejected for c in chunks),
+        duplicates=sum(c.duplicates for c in chunks),
+        errors=errors,
+        extra={
+            "estimates": len({i for c in chunks for i in c.extra.get("estimate_ids", [])}),
+            "unestimated": sum(c.extra.get("unestimated", 0) for c in chunks),
+            "unestimated_reasons": reasons[:100],
+            "corrections": sum(c.corrections for c in chunks),
+            "implausible": sum(c.extra.get("implausible", 0) for c in chunks),
+            "chunks": len(chunks),
+        },
+    )
+
+    def after() -> None:
+        shipment_installations_link()
+        shipment_figures_rechoose(ingest_run_id=run.pk, actor=run.requested_by)
+
+    transaction.on_commit(after)
     return outcome
 
 
@@ -602,7 +816,8 @@ def _next_month(month: dt.date) -> dt.date:
 def trade_aggregates_ingest(*, run: IngestRun) -> IngestOutcome:
     """Store aggregate statistics; the natural key (reporter, partner, CN, month, flow)
     makes a re-ingest a no-op."""
-    data, meta = read_trade_stats(run.evidence.path)
+    with evidence_local_path(run.evidence) as path:
+        data, meta = read_trade_stats(path)
     # Kept and flagged, never dropped (docs/readers.md, "Plausibility of unit values").
     flags = unit_value_flags(data["cn_code"], data["tonnes"], data["value_eur"])
     rows = [

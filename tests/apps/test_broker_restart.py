@@ -53,6 +53,7 @@ def test_a_redis_restart_mid_task_leaves_the_worker_up_and_the_task_done_once(
         # Short, so that a restore after the restart would show within the test.
         CM_VISIBILITY_TIMEOUT_S="20",
         CM_UNACKED_RESTORE_INTERVAL_S="1",
+        CM_CUSTOMS_CHUNK_LINES="0",  # one task read whole (chunks: evidence/test_multihost.py)
     )
     _defaults_ingest(env)
     made = generate_declarations(EXTRACT, tmp_path / "big.csv", scale=20.0, seed=5)

@@ -137,6 +137,7 @@ def test_postgres_stopped_mid_ingest_keeps_whole_batches_and_a_rerun_is_exact(cl
         CM_VAR_DIR=str(tmp_path / "var"),
         CM_MEDIA_ROOT=str(tmp_path / "media"),
         CM_CUSTOMS_WRITERS="1",  # one batch after the other: the stop falls between batches
+        CM_CUSTOMS_CHUNK_LINES="0",  # read whole, in batches (chunks: test_multihost.py)
     )
     for args in (("migrate", "-v0"), ("ingest", "defaults", str(DEFAULTS_CSV))):
         done = _manage(env, *args)

@@ -1,5 +1,8 @@
 """A worker killed with SIGKILL in the middle of a large ingest loses nothing and
-duplicates nothing: after a restart the redelivered task ends with the exact row count."""
+duplicates nothing: after a restart the redelivered task ends with the exact row count.
+
+These are runs read whole, in batches (``CM_CUSTOMS_CHUNK_LINES=0``); a file split into
+chunks, and a whole worker host killed mid-chunk: tests/apps/evidence/test_multihost.py."""
 
 from __future__ import annotations
 
@@ -28,7 +31,12 @@ pytestmark = [pytest.mark.services, pytest.mark.worker, pytest.mark.timeout(1200
 def test_sigkill_mid_ingest_then_restart_gives_exact_counts(service_env, tmp_path, settings):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.EVIDENCE_ROOT = settings.MEDIA_ROOT / "evidence"
-    env = dict(service_env, CM_MEDIA_ROOT=str(settings.MEDIA_ROOT), CM_VISIBILITY_TIMEOUT_S="10")
+    env = dict(
+        service_env,
+        CM_MEDIA_ROOT=str(settings.MEDIA_ROOT),
+        CM_VISIBILITY_TIMEOUT_S="10",
+        CM_CUSTOMS_CHUNK_LINES="0",
+    )
     _defaults_ingest(env)
     made = generate_declarations(EXTRACT, tmp_path / "big.csv", scale=40.0, seed=11)
     assert made["lines"] > 350_000
@@ -121,7 +129,7 @@ def test_a_task_that_keeps_crashing_its_worker_is_given_up_and_marked_failed(
 
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.EVIDENCE_ROOT = settings.MEDIA_ROOT / "evidence"
-    env = dict(service_env, CM_MEDIA_ROOT=str(settings.MEDIA_ROOT))
+    env = dict(service_env, CM_MEDIA_ROOT=str(settings.MEDIA_ROOT), CM_CUSTOMS_CHUNK_LINES="0")
     generate_declarations(EXTRACT, tmp_path / "poison.csv", scale=10.0, seed=3)
     worker = Worker(env, tmp_path / "worker.log", new_session=True).start()
     try:
@@ -172,6 +180,7 @@ def test_a_task_that_outlives_the_visibility_timeout_runs_to_one_result(
     env = dict(
         service_env,
         CM_MEDIA_ROOT=str(settings.MEDIA_ROOT),
+        CM_CUSTOMS_CHUNK_LINES="0",
         CM_VISIBILITY_TIMEOUT_S="2",
         CM_UNACKED_RESTORE_INTERVAL_S="1",
     )
@@ -218,6 +227,7 @@ def test_a_task_past_its_soft_time_limit_ends_failed_naming_the_limit(
     env = dict(
         service_env,
         CM_MEDIA_ROOT=str(settings.MEDIA_ROOT),
+        CM_CUSTOMS_CHUNK_LINES="0",
         CM_TASK_SOFT_TIME_LIMIT_S="2",
         CM_TASK_TIME_LIMIT_S="120",
     )

@@ -12,7 +12,7 @@ from numpy.testing import assert_allclose
 
 from apps.evidence.models import IngestRun
 from apps.grid import store
-from apps.grid.models import EmissionFactor, GridAverage, GridZone, IntensitySeries
+from apps.grid.models import EmissionFactor, GridAverage, GridStoreFile, GridZone, IntensitySeries
 from apps.grid.selectors import factor_list, intensity_slice, mix_slice
 from methodologies import grid as g
 from tests.apps.grid.conftest import (
@@ -230,6 +230,7 @@ def test_the_order_of_the_mix_and_factor_ingests_does_not_matter(postgres_tx, tm
     late = store.load_intensity("FI", 2025)
     # ... against factors first, then the mix, in a fresh store and database state.
     IntensitySeries.objects.all().delete()
+    GridStoreFile.objects.filter(name__contains="/FI/").delete()
     for folder in ("intensity", "mix"):
         for path in (store.root() / folder / "FI").glob("*.nc"):
             path.unlink()
@@ -361,3 +362,24 @@ def test_the_store_opens_one_zone_lazily_without_reading_values(postgres_tx, tmp
     assert_allclose(ds["direct"].values[0], [15.0, 16.0, 17.0])
     assert int(ds["provenance"].values[0][0]) == g.MEASURED
     ds.close()
+
+
+def test_the_store_is_the_same_from_another_host(factors, settings, tmp_path):
+    """A host with an empty var directory reads the zone-years another host wrote (from the
+    database), and a host whose copy is older reads the newer bytes, never its own."""
+    ingest("grid", ENTSOE / "FI_production.xml")
+    here = store.load_intensity("FI", 2025)
+    row = GridStoreFile.objects.get(name="intensity/FI/2025.nc")
+    first_sha = row.sha256
+    settings.VAR_DIR = tmp_path / "other-host"  # nothing on this host's disk
+    there = store.load_intensity("FI", 2025)
+    np.testing.assert_array_equal(here["direct"].values, there["direct"].values)
+    assert store.mix_years("FI") == [2025]
+    assert store.file_sha256(store.intensity_path("FI", 2025)) == first_sha
+    # The other host writes a change; the first host's copy is then stale and is replaced.
+    changed = there.copy(deep=True)
+    changed["direct"].values[0][0] = 1.0
+    store.save_intensity(changed, "FI", 2025)
+    settings.VAR_DIR = tmp_path / "var"
+    assert store.load_intensity("FI", 2025)["direct"].values[0][0] == 1.0
+    assert GridStoreFile.objects.get(name="intensity/FI/2025.nc").sha256 != first_sha

@@ -1,4 +1,5 @@
-"""Each test starts with no cached coverage plans (memory and VAR_DIR/zonal_plans)."""
+"""Each test starts with no cached coverage plans in memory (those in the database go with
+the test's data)."""
 
 from __future__ import annotations
 
