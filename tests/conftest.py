@@ -191,13 +191,15 @@ def _create_test_db_from_template(original):
             if found.fetchone() is None:
                 building = f"{template}_new"
                 admin.execute(f'DROP DATABASE IF EXISTS "{building}"')
-                saved_test = dict(settings_dict["TEST"])
-                settings_dict["TEST"]["NAME"] = building
+                test_settings = settings_dict["TEST"]
+                saved_test = dict(test_settings)
+                test_settings["NAME"] = building
                 try:
                     original(self, verbosity, True, False, False)  # migrates `building`
                 finally:
                     self.connection.close()
-                    settings_dict["TEST"] = saved_test
+                    test_settings.clear()
+                    test_settings.update(saved_test)
                     settings_dict["NAME"] = settings.DATABASES[alias]["NAME"] = name
                 admin.execute(f'ALTER DATABASE "{building}" RENAME TO "{template}"')
                 # Templates of other migrations (an older checkout) are not needed again.
