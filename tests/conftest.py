@@ -417,7 +417,63 @@ def users(db):
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     """Tests reading a module world (tests/worlds.py) share an xdist group per module;
-    before xdist turns the groups into node ids (docs/testing.md)."""
+    before xdist turns the groups into node ids (docs/testing.md). Each worker also writes
+    every grouped test's group to the file the controller named (``cm_groups``), for
+    :class:`GroupScheduling`."""
     from tests.worlds import group_module_world_tests
 
     group_module_world_tests(items, mark=config.pluginmanager.hasplugin("xdist"))
+    target = getattr(config, "workerinput", {}).get("cm_groups")
+    if target:
+        import json
+
+        groups = {}
+        for item in items:
+            names = sorted({str(m.args[0]) for m in item.iter_markers("xdist_group") if m.args})
+            if names:
+                groups[item.nodeid] = "_".join(names)
+        part = Path(f"{target}.{os.getpid()}")
+        part.write_text(json.dumps(groups), encoding="utf-8")
+        part.replace(target)  # whole, whichever worker writes last (they collect the same)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    """Controller: tell each xdist worker where to write the groups of its collection."""
+    path = getattr(node.config, "_cm_groups_file", None)
+    if path is None:
+        import tempfile
+
+        path = node.config._cm_groups_file = Path(tempfile.mkdtemp()) / "groups.json"
+    node.workerinput["cm_groups"] = str(path)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadgroup`` that keeps its promise: pytest-xdist 3.8 marks a group by
+    renaming the test's node id (``item._nodeid``), which pytest 9.2 no longer reads (its
+    node ids are ``item._id``), so every grouped test went to any worker alone (a module
+    world built on each, the witness network's tests apart). Here the groups travel in a
+    file the workers write at collection; the scheduling is xdist's own (docs/testing.md)."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    import json
+
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):
+        groups: dict[str, str] | None = None
+
+        def _split_scope(self, nodeid: str) -> str:
+            if self.groups is None:
+                path = getattr(config, "_cm_groups_file", None)
+                self.groups = (
+                    json.loads(path.read_text(encoding="utf-8"))
+                    if path is not None and path.exists()
+                    else {}
+                )
+            if "@" in nodeid and nodeid.rfind("@") > nodeid.rfind("]"):
+                return nodeid.split("@")[-1]  # an xdist that renames node ids
+            return self.groups.get(nodeid, nodeid)
+
+    return GroupScheduling(config, log)
