@@ -1,4 +1,4 @@
-"""The platform holds load: 50 concurrent users for 60 s against gunicorn, PostgreSQL,
+"""The platform holds load: 50 concurrent users for 30 s against gunicorn, PostgreSQL,
 Redis and a real Celery worker, from a second process on loopback (locust, headless).
 
 The test seeds a realistic world through the real ingest (the CBAM default values, a few
@@ -38,8 +38,11 @@ from tests.conftest import ROOT, Worker
 pytestmark = [pytest.mark.services, pytest.mark.worker, pytest.mark.load]
 
 USERS = 50
-SPAWN_RATE = 10
-DURATION_S = 60
+# 30 s at full load measures the same latencies, upload rate and queue drain as 60 s did,
+# in half the time (CI's budget, docs/testing.md); CM_LOAD_DURATION_S=60 runs it longer. The
+# users arrive in the first twelfth of the run, as before (10 a second over 60 s).
+DURATION_S = int(os.environ.get("CM_LOAD_DURATION_S", "30"))
+SPAWN_RATE = max(10, math.ceil(USERS * 12 / DURATION_S))
 P95_LIMIT_MS = 500.0
 READ_GROUPS = ("page", "api", "trace")
 DECLARATION_LINES = 4000
@@ -495,7 +498,7 @@ def wait_tasks_done(timeout: float) -> None:
 # --- the test -------------------------------------------------------------------------
 
 
-def test_the_platform_holds_fifty_users_for_a_minute(
+def test_the_platform_holds_fifty_users_for_half_a_minute(
     service_env, redis_url, tmp_path, capsys, settings
 ):
     import redis

@@ -28,7 +28,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from tests.conftest import ROOT, service_missing
+from tests.conftest import ROOT, database_from_template, service_missing
 
 MEMBERS = ("a", "b", "c")
 EM_DASH = "\u2014"
@@ -167,7 +167,7 @@ pytestmark = pytest.mark.xdist_group("witness_network")
 
 
 @pytest.fixture(scope="module")
-def network(tmp_path_factory):
+def network(tmp_path_factory, django_db_setup):
     base = os.environ.get("DATABASE_URL", "")
     if urlparse(base).scheme not in ("postgres", "postgresql"):
         service_missing("needs PostgreSQL (DATABASE_URL) for three member databases")
@@ -180,11 +180,14 @@ def network(tmp_path_factory):
     with _admin_connect(base, "postgres") as admin:
         for letter in MEMBERS:
             admin.execute(f'DROP DATABASE IF EXISTS "{prefix}{letter}"')
-        admin.execute(f'CREATE DATABASE "{prefix}a"')
         first_url = base.rsplit("/", 1)[0] + f"/{prefix}a"
         members.append(Member("a", tmp, first_url))
-        done = members[0].manage([], "migrate", "--no-input", "-v0")
-        assert done.returncode == 0, done.stderr[-3000:]
+        # A copy of the migrated template the test databases are copied from (the same
+        # migrations), else migrated here (tests/conftest.py, docs/testing.md).
+        if not database_from_template(f"{prefix}a"):
+            admin.execute(f'CREATE DATABASE "{prefix}a"')
+            done = members[0].manage([], "migrate", "--no-input", "-v0")
+            assert done.returncode == 0, done.stderr[-3000:]
         for letter in MEMBERS[1:]:
             admin.execute(f'CREATE DATABASE "{prefix}{letter}" TEMPLATE "{prefix}a"')
             members.append(Member(letter, tmp, base.rsplit("/", 1)[0] + f"/{prefix}{letter}"))
@@ -215,14 +218,22 @@ APPEND = (
 )
 
 
-def append(network, member: Member, n: int) -> None:
-    done = member.manage(others(network, member), "shell", "-c", APPEND.format(n=n))
-    assert done.returncode == 0, done.stderr[-3000:]
+CHECKPOINT = "from django.core.management import call_command\ncall_command({args})\n"
 
 
-def checkpoint(network, member: Member, *, witness: bool = True) -> tuple[dict, str, int]:
+def checkpoint(
+    network, member: Member, *, witness: bool = True, append: int = 0
+) -> tuple[dict, str, int]:
+    """``manage.py audit_checkpoint [--witness]`` on ``member``; with ``append``, that many
+    events are appended first, in the same process (one Django start instead of two: each
+    costs seconds on a loaded machine, docs/testing.md)."""
     args = ("audit_checkpoint", "--witness") if witness else ("audit_checkpoint",)
-    done = member.manage(others(network, member), *args)
+    if append:
+        code = APPEND.format(n=append) + CHECKPOINT.format(args=", ".join(map(repr, args)))
+        done = member.manage(others(network, member), "shell", "--no-imports", "-c", code)
+    else:
+        done = member.manage(others(network, member), *args)
+    assert done.stdout.strip(), done.stderr[-3000:]
     return json.loads(done.stdout), done.stderr, done.returncode
 
 
@@ -281,14 +292,12 @@ def test_members_cosign_growth_and_refuse_a_split_view(network):
 
     # C sees A's first checkpoint before A asks it (old 0): A's own request then meets
     # 409 text/x.tlog.size "3" and is resent with the proof from 3.
-    append(network, a, 3)
-    first, _, status = checkpoint(network, a, witness=False)
+    first, _, status = checkpoint(network, a, witness=False, append=3)
     assert status == 0 and first["tree_size"] == 3
     body = f"old 0\n\n{first['note']}".encode()
     assert post(c, body)[0] == 200
 
-    append(network, a, 4)
-    doc, stderr, status = checkpoint(network, a)
+    doc, stderr, status = checkpoint(network, a, append=4)
     assert status == 0, stderr
     assert doc["tree_size"] == 7
     assert f"{b.witness_name}: cosigned" in stderr and f"{c.witness_name}: cosigned" in stderr
@@ -300,15 +309,13 @@ def test_members_cosign_growth_and_refuse_a_split_view(network):
     assert status == 0 and again["note"] == doc["note"] and stderr.count(": already") == 2
 
     # Normal growth: 7 → 12, cosigned with a real consistency proof.
-    append(network, a, 5)
-    grown, stderr, status = checkpoint(network, a)
+    grown, stderr, status = checkpoint(network, a, append=5)
     assert status == 0, stderr
     assert grown["tree_size"] == 12
     cosigned_by(grown["note"], b)
     cosigned_by(grown["note"], c)
     # B's log is witnessed too, by A and C.
-    append(network, b, 2)
-    b_doc, stderr, status = checkpoint(network, b)
+    b_doc, stderr, status = checkpoint(network, b, append=2)
     assert status == 0, stderr
     cosigned_by(b_doc["note"], a)
     cosigned_by(b_doc["note"], c)

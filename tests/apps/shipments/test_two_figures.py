@@ -27,9 +27,10 @@ from apps.estimates.services import estimate_record
 from apps.facilities.models import Installation, MatchSuggestion
 from apps.facilities.services import match_decide
 from apps.shipments.models import Shipment, ShipmentTotal
-from apps.shipments.services import shipment_estimates_apply, shipment_figures_rechoose
+from apps.shipments.services import shipment_figures_rechoose
 from methodologies.trace import canonical_bytes, sha256_hex
-from tests.apps.helpers import DEFAULTS_CSV, ingest_json, write_customs
+from tests.apps.helpers import DEFAULTS_CSV, ingest_json, make_users, write_customs
+from tests.worlds import module_world
 
 pytestmark = pytest.mark.services
 
@@ -65,8 +66,8 @@ def _record(installation, result, trace, low, high, tier, cn, see):
     )
 
 
-@pytest.fixture
-def world(postgres_tx, users, tmp_path):
+def build_world(users: dict, tmp_path) -> dict:
+    """Defaults, two declaration lines of 1,000 t and 500 t, plants P1 and P2 modelled."""
     ingest_json("defaults", DEFAULTS_CSV)
     ingest_json(
         "customs",
@@ -93,6 +94,17 @@ def world(postgres_tx, users, tmp_path):
     e1 = modelled(p1, 2.2, 1.9, 2.5)
     e2 = modelled(p2, 0.6, 0.5, 0.7)
     return {**users, "p1": p1, "p2": p2, "e1": e1, "e2": e2}
+
+
+@module_world
+def figures_world(tmp):
+    return build_world(make_users(), tmp)
+
+
+@pytest.fixture
+def world(figures_world, db, settings):
+    """The module's world (tests/worlds.py), read inside this test's own transaction."""
+    return figures_world.use(settings)
 
 
 def link(world, plant, decision="confirmed"):
@@ -139,23 +151,6 @@ def test_linked_plants_give_the_capacity_weighted_mixture(world):
     link(world, world["p2"], decision="rejected")
     s.refresh_from_db()
     assert s.best_estimate_id == world["e1"].pk
-
-
-def test_a_verified_estimate_of_the_declared_installation_is_the_cbam_figure(world, tmp_path):
-    ingest_json(
-        "customs",
-        write_customs(
-            tmp_path / "more.csv", ["F2,1,2026-05-02,72085120,TR,Exporter B,Imp,2000000,,4000,P1"]
-        ),
-    )
-    verified = modelled(world["p1"], 1.7, None, None, tier="verified")
-    out = shipment_estimates_apply(estimate=verified)
-    assert out.shipments == 1 and out.tiers_before == {"modelled": 1}
-    s = Shipment.objects.get(declaration_id="F2")
-    assert (s.tier, s.best_tier) == ("verified", "verified")
-    assert s.embedded_emissions_t == pytest.approx(3400.0)
-    # The undeclared line of the same exporter is not verified: default stays its CBAM figure.
-    assert Shipment.objects.get(declaration_id="F1", line=1).tier == "default"
 
 
 def test_risk_view_ranks_the_gap_with_its_flags(world, client):
