@@ -224,6 +224,18 @@ PAGES: dict[str, dict[str, Rule]] = {
     "reconciliation-list": {"GET": Rule(READERS)},
     # The risk view ranks every organisation's gap: officials, auditors, admins.
     "risk": {"GET": Rule(READERS)},
+    # Rankings and the compare view: every signed-in user, over the lines they may see (an
+    # exporter its own; the others' names hidden in the compare view).
+    "rankings": {"GET": read()},
+    "compare": {"GET": read(query={"cn_code": "72081000"})},
+    # Flags: each user sees those of the lines and installations they may see; officials
+    # and admins move them. The world holds no flag: a reviewer gets 404, others 403.
+    "flag-list": {"GET": read()},
+    "flag-transition": {
+        "POST": Rule(
+            DECIDERS, obj="line_flag", status=404, body=lambda w, r, o: {"status": "review"}
+        )
+    },
     # The world holds no declared report: readers get 404, exporters 403.
     "reconciliation-detail": {"GET": Rule(READERS, obj="declared_report", status=404)},
     # The API's browsable index (DRF's DefaultRouter): not an operation of the schema.
@@ -403,6 +415,8 @@ def url_kwargs(world: World, obj: str | None, owner: str) -> dict[str, object]:
         return {}
     if obj == "declared_report":
         return {"declarant": "DE0000000000", "year": 2026, "period": "Q1"}
+    if obj == "line_flag":
+        return {"kind": "line", "pk": 999_999}
     if obj == "disclosure_version":
         pk, number = world.versions[owner]
         return {"pk": pk, "id": pk, "number": number}

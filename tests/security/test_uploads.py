@@ -692,8 +692,15 @@ def test_every_entry_point_refuses_every_attack_on_a_real_worker_within_the_memo
     # no half-written file in the evidence store.
     assert row_counts() == before
     assert files_under(var) == var_files
-    stored = {p.name for p in files_under(Path(env["CM_MEDIA_ROOT"]) / "evidence")}
-    assert stored == set(EvidenceFile.objects.values_list("sha256", flat=True))
+    # On PostgreSQL the evidence store is the database (CM_EVIDENCE_STORE=postgres): each
+    # stored file's chunks hold exactly its bytes, and nothing is left on disk.
+    from django.db.models import Sum
+    from django.db.models.functions import Length
+
+    assert not files_under(Path(env["CM_MEDIA_ROOT"]) / "evidence")
+    files = EvidenceFile.objects.annotate(held=Sum(Length("chunks__data")))
+    assert files.exists()
+    assert {(f.sha256, f.held) for f in files} == {(f.sha256, f.size) for f in files}
     assert set(DisclosureVersion.objects.values_list("status", flat=True)) == {"failed"}
 
     # The same pool process serves good work next: a command and an API upload.
