@@ -4,6 +4,25 @@ from django.contrib.postgres.operations import AddIndexConcurrently
 from django.db import migrations, models
 
 
+class AddIndexConcurrentlyOnPostgres(AddIndexConcurrently):
+    """``CREATE INDEX CONCURRENTLY`` on PostgreSQL; a plain ``CREATE INDEX`` on the
+    embedded default (SQLite), which has no such thing."""
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            return super().database_forwards(app_label, schema_editor, from_state, to_state)
+        return migrations.AddIndex.database_forwards(
+            self, app_label, schema_editor, from_state, to_state
+        )
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            return super().database_backwards(app_label, schema_editor, from_state, to_state)
+        return migrations.AddIndex.database_backwards(
+            self, app_label, schema_editor, from_state, to_state
+        )
+
+
 class Migration(migrations.Migration):
     """An index per filter of the list page and the API (docs/scaling.md, "Indexes of
     the shipments table"), built CONCURRENTLY: a populated table keeps taking ingests while
@@ -14,11 +33,11 @@ class Migration(migrations.Migration):
     dependencies = [("shipments", "0011_line_flag_review")]
 
     operations = [
-        AddIndexConcurrently(
+        AddIndexConcurrentlyOnPostgres(
             model_name="shipment",
             index=models.Index(fields=["origin", "id"], name="shipment_origin_id"),
         ),
-        AddIndexConcurrently(
+        AddIndexConcurrentlyOnPostgres(
             model_name="shipment",
             index=models.Index(
                 fields=["cn_code", "id"],
@@ -26,11 +45,11 @@ class Migration(migrations.Migration):
                 opclasses=["varchar_pattern_ops", "int8_ops"],
             ),
         ),
-        AddIndexConcurrently(
+        AddIndexConcurrentlyOnPostgres(
             model_name="shipment",
             index=models.Index(fields=["importer_name", "id"], name="shipment_importer_id"),
         ),
-        AddIndexConcurrently(
+        AddIndexConcurrentlyOnPostgres(
             model_name="shipment",
             index=models.Index(
                 condition=models.Q(("importer__isnull", False)),
@@ -38,19 +57,19 @@ class Migration(migrations.Migration):
                 name="shipment_importer_org_id",
             ),
         ),
-        AddIndexConcurrently(
+        AddIndexConcurrentlyOnPostgres(
             model_name="shipment",
             index=models.Index(fields=["tier", "id"], name="shipment_tier_id"),
         ),
-        AddIndexConcurrently(
+        AddIndexConcurrentlyOnPostgres(
             model_name="shipment",
             index=models.Index(fields=["best_tier", "id"], name="shipment_best_tier_id"),
         ),
-        AddIndexConcurrently(
+        AddIndexConcurrentlyOnPostgres(
             model_name="shipment",
             index=models.Index(fields=["date", "id"], name="shipment_date_id"),
         ),
-        AddIndexConcurrently(
+        AddIndexConcurrentlyOnPostgres(
             model_name="shipment",
             index=models.Index(
                 condition=models.Q(("installation_identifier", ""), _negated=True),
@@ -58,7 +77,7 @@ class Migration(migrations.Migration):
                 name="shipment_inst_identifier_id",
             ),
         ),
-        AddIndexConcurrently(
+        AddIndexConcurrentlyOnPostgres(
             model_name="shipment",
             index=models.Index(
                 condition=models.Q(("installation__isnull", False)),
