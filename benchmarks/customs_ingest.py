@@ -36,6 +36,8 @@ os.environ.setdefault("CM_CUSTOMS_CHUNK_LINES", "0")
 import numpy as np  # noqa: E402
 import psycopg  # noqa: E402
 
+from benchmarks import floors  # noqa: E402
+
 LINES = int(os.environ.get("BENCH_LINES", "1000000"))
 
 
@@ -152,35 +154,7 @@ def main() -> None:
     ours = total - estimate_time["s"]
 
     # Storage floor: the stored rows, dumped as CSV, copied into an empty twin of the table.
-    with connection.cursor() as c:
-        stored_columns = [
-            col.name
-            for col in connection.introspection.get_table_description(c, "shipments_shipment")
-            if col.name != "id"
-        ]
-        listed = ", ".join(stored_columns)
-        dump = tmp / "stored.csv"
-        with (
-            open(dump, "wb") as f,
-            c.cursor.copy(
-                # column names from the table itself, the run id a parameter
-                f"COPY (SELECT {listed} FROM shipments_shipment WHERE ingest_run_id = %s) "  # noqa: S608
-                "TO STDOUT (FORMAT csv)",
-                [run.pk],
-            ) as copy,
-        ):
-            for chunk in copy:
-                f.write(chunk)
-        c.execute(
-            "DROP TABLE IF EXISTS bench_stored; "
-            "CREATE TABLE bench_stored (LIKE shipments_shipment INCLUDING ALL); CHECKPOINT"
-        )
-    started = time.perf_counter()
-    with connection.cursor() as c, open(dump, "rb") as f:
-        with c.cursor.copy(f"COPY bench_stored ({listed}) FROM STDIN (FORMAT csv)") as copy:
-            while chunk := f.read(1 << 20):
-                copy.write(chunk)
-    storage_floor = time.perf_counter() - started
+    _, storage_floor = floors.storage_floor(run.pk, tmp)
 
     n = run.accepted
     print(f"accepted {n:,}, rejected {run.rejected}")

@@ -51,6 +51,8 @@ os.environ.setdefault("CM_VAR_DIR", "/tmp/cm_bench_scale_var")  # noqa: S108
 import numpy as np  # noqa: E402
 import psycopg  # noqa: E402
 
+from benchmarks.floors import storage_floor  # noqa: E402
+
 CN_CODES = [
     "72081000", "72082500", "72083700", "72083900", "72085120", "72089080", "72091690",
     "72101220", "72104900", "72111300", "72131000", "72142000", "72163100", "72193100",
@@ -156,48 +158,6 @@ def checkpoint() -> None:
         c.execute("CHECKPOINT")
 
 
-def storage_floor(run_id: int, tmp: Path) -> tuple[int, float]:
-    """PostgreSQL's own COPY of the rows ``run_id`` stored into an empty twin of the
-    indexed table (LIKE … INCLUDING ALL: every index of shipments_shipment)."""
-    from django.db import connection
-
-    with connection.cursor() as c:
-        names = [
-            col.name
-            for col in connection.introspection.get_table_description(c, "shipments_shipment")
-            if col.name != "id"
-        ]
-        listed = ", ".join(names)
-        dump = tmp / "stored.csv"
-        with (
-            open(dump, "wb") as f,
-            c.cursor.copy(
-                f"COPY (SELECT {listed} FROM shipments_shipment WHERE ingest_run_id = %s) "  # noqa: S608
-                "TO STDOUT (FORMAT csv)",
-                [run_id],
-            ) as copy,
-        ):
-            for chunk in copy:
-                f.write(chunk)
-        c.execute(
-            "DROP TABLE IF EXISTS bench_stored; "
-            "CREATE TABLE bench_stored (LIKE shipments_shipment INCLUDING ALL); CHECKPOINT"
-        )
-        started = time.perf_counter()
-        with (
-            open(dump, "rb") as f,
-            c.cursor.copy(f"COPY bench_stored ({listed}) FROM STDIN (FORMAT csv)") as copy,
-        ):
-            while chunk := f.read(1 << 20):
-                copy.write(chunk)
-        seconds = time.perf_counter() - started
-        c.execute("SELECT count(*) FROM bench_stored")
-        rows = c.fetchone()[0]
-        c.execute("DROP TABLE bench_stored")
-    dump.unlink()
-    return rows, seconds
-
-
 def bulk_load(target: int) -> dict:
     """COPY shipments in until the table holds ``target`` rows (the fast path), with ten
     rare lines spread through them; then the totals, VACUUM ANALYZE."""
@@ -207,6 +167,7 @@ def bulk_load(target: int) -> dict:
     from apps.estimates.services import estimates_choose
     from apps.evidence.models import EvidenceFile, IngestRun
     from apps.facilities.models import Installation
+    from apps.shipments.services import shipment_totals_rebuild
 
     with connection.cursor() as c:
         c.execute("SELECT count(*) FROM shipments_shipment")
@@ -290,20 +251,8 @@ def bulk_load(target: int) -> dict:
                 copy.write(buf.getvalue())
         print(f"  bulk: {begin + size:,} of {n:,} rows", flush=True)
     seconds = time.perf_counter() - started
+    shipment_totals_rebuild()  # the totals, as the platform rebuilds them
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE shipments_shipmenttotal")
-        cursor.execute(
-            """
-            INSERT INTO shipments_shipmenttotal (origin, cn_code, exporter_id, month, shipments,
-                net_mass_t, embedded_emissions_t, estimated_mass_t, default_mass_t)
-            SELECT origin, cn_code, exporter_id, date_trunc('month', date)::date, count(*),
-                sum(net_mass_t), coalesce(sum(embedded_emissions_t), 0),
-                coalesce(sum(net_mass_t) FILTER (WHERE estimate_id IS NOT NULL), 0),
-                coalesce(sum(net_mass_t) FILTER (WHERE tier = 'default'), 0)
-            FROM shipments_shipment WHERE is_current
-            GROUP BY origin, cn_code, exporter_id, date_trunc('month', date)
-            """
-        )
         cursor.execute("VACUUM ANALYZE shipments_shipment")
         cursor.execute("VACUUM ANALYZE shipments_shipmenttotal")
     return {"rows": n, "seconds": seconds, "exporter": int(exporter_ids[0])}
