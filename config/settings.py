@@ -233,6 +233,9 @@ if EVIDENCE_STORE not in ("postgres", "local"):
 CUSTOMS_CHUNK_LINES = env_int("CM_CUSTOMS_CHUNK_LINES", 250_000, minimum=0)
 # Customs bulk loads on PostgreSQL: batches written at once, each on its own connection.
 CUSTOMS_WRITERS = env_int("CM_CUSTOMS_WRITERS", 2, minimum=1)
+# Lines per batch of a customs bulk load on PostgreSQL: each batch commits on its own, so a
+# crash keeps whole batches and a replay resumes after them.
+CUSTOMS_BATCH_ROWS = env_int("CM_CUSTOMS_BATCH_ROWS", 100_000, minimum=1)
 
 # --- Uploads: size caps (docs/security-ingest.md) -------------------------------
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("CM_MAX_REQUEST_BYTES", 2 * 1024 * 1024, minimum=1024)

@@ -60,20 +60,24 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
-import math
 from collections.abc import Mapping, Sequence
-from decimal import Decimal
 from typing import Any
 
 import numpy as np
 
 from methodologies import casefields as cf
 from methodologies.cbam_goods import is_direct_only, normalise_cn_code
-from methodologies.errors import CaseError, TraceError
+from methodologies.errors import CaseError
 from methodologies.route_common import FUEL_EF_DEFAULTS
 from methodologies.spec import ELECTRICITY_EF, GOOD_T, CaseSpec, Range
-from methodologies.trace import engine_versions, factor_item, input_item, sha256_hex, step_item
+from methodologies.trace import (
+    canonical_bytes,
+    engine_versions,
+    factor_item,
+    input_item,
+    sha256_hex,
+    step_item,
+)
 
 METHODOLOGY_ID = "modelled.installation"
 VERSION = "2026.1"
@@ -786,63 +790,11 @@ def seal_good(plant: Mapping[str, Any], cn_code: str) -> dict[str, Any]:
     return {**outputs, "trace": trace, "trace_sha256": sha256_hex(data)}
 
 
-def _json_number(x: float | int) -> str:
-    """A number as ECMAScript's Number::toString writes it (RFC 8785 §3.2.2.3), from
-    Python's shortest round-tripping digits."""
-    if isinstance(x, int):
-        if abs(x) >= 2**53:
-            raise TraceError("$", f"integer {x} beyond ±2**53")
-        return str(x)
-    if not math.isfinite(x):
-        raise TraceError("$", f"{x!r} is not allowed in a trace")
-    if x == 0:
-        return "0"
-    sign = "-" if x < 0 else ""
-    digits, exponent = Decimal(repr(abs(x))).as_tuple()[1:]
-    text = "".join(map(str, digits)).rstrip("0")
-    k = len(text)
-    n = len(digits) + exponent  # value = 0.text × 10^n
-    if k <= n <= 21:
-        out = text + "0" * (n - k)
-    elif 0 < n <= 21:
-        out = text[:n] + "." + text[n:]
-    elif -6 < n <= 0:
-        out = "0." + "0" * (-n) + text
-    else:
-        e = n - 1
-        out = (
-            text[0]
-            + ("." + text[1:] if k > 1 else "")
-            + "e"
-            + ("+" if e > 0 else "-")
-            + str(abs(e))
-        )
-    return sign + out
-
-
 def jcs(obj: Any) -> str:
-    """RFC 8785 canonical JSON of plain JSON data (dict with ASCII keys, list, str, float,
-    int, bool, None) — the same text as :func:`methodologies.trace.canonical_bytes`
-    (tests/methodologies/test_modelled.py checks it), written for speed."""
-    if obj is None:
-        return "null"
-    if obj is True:
-        return "true"
-    if obj is False:
-        return "false"
-    if isinstance(obj, str):
-        return json.dumps(obj, ensure_ascii=False)
-    if isinstance(obj, int | float):
-        return _json_number(obj)
-    if isinstance(obj, dict):
-        return (
-            "{"
-            + ",".join(json.dumps(k, ensure_ascii=False) + ":" + jcs(obj[k]) for k in sorted(obj))
-            + "}"
-        )
-    if isinstance(obj, list | tuple):
-        return "[" + ",".join(jcs(v) for v in obj) + "]"
-    raise TraceError("$", f"unsupported type {type(obj).__name__}")
+    """RFC 8785 canonical JSON of plain JSON data, as text: the same text as
+    :func:`methodologies.trace.canonical_bytes` (tests/methodologies/test_modelled.py
+    checks it)."""
+    return canonical_bytes(obj).decode()
 
 
 @functools.lru_cache(maxsize=4096)

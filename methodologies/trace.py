@@ -26,9 +26,12 @@ with :class:`~methodologies.errors.TraceError`.
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import platform
+import re
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -66,11 +69,132 @@ def _plain(obj: Any, path: str) -> Any:
     raise TraceError(path, f"unsupported type {type(obj).__name__}")
 
 
+def es_number(x: float | int) -> str:
+    """A number as ECMAScript's Number::toString writes it (RFC 8785 §3.2.2.3), from
+    Python's shortest round-tripping digits."""
+    if isinstance(x, int):
+        if abs(x) >= 2**53:
+            raise TraceError("$", f"integer {x} beyond ±2**53")
+        return str(x)
+    if not math.isfinite(x):
+        raise TraceError("$", f"{x!r} is not allowed in a trace")
+    if x == 0:
+        return "0"
+    sign = "-" if x < 0 else ""
+    digits, exponent = Decimal(repr(abs(x))).as_tuple()[1:]
+    text = "".join(map(str, digits)).rstrip("0")
+    k = len(text)
+    n = len(digits) + exponent  # value = 0.text × 10^n
+    if k <= n <= 21:
+        out = text + "0" * (n - k)
+    elif 0 < n <= 21:
+        out = text[:n] + "." + text[n:]
+    elif -6 < n <= 0:
+        out = "0." + "0" * (-n) + text
+    else:
+        e = n - 1
+        out = (
+            text[0]
+            + ("." + text[1:] if k > 1 else "")
+            + "e"
+            + ("+" if e > 0 else "-")
+            + str(abs(e))
+        )
+    return sign + out
+
+
+class _NeedsReference(Exception):
+    """A value the fast path of :func:`canonical_bytes` leaves to the ``rfc8785`` package."""
+
+
+_SAFE = 2**53  # RFC 8785 §3.2.2.3 (I-JSON): integers in (-2**53, 2**53)
+
+
+_MARK = "\ue000"  # private use: a float's placeholder is "<MARK><index><MARK>"
+_PLACEHOLDER = re.compile('"' + _MARK + "([0-9]+)" + _MARK + '"')
+
+
+def _jcs_ready(obj: Any, numbers: list[float]) -> Any:
+    """``obj`` as data whose ``json.dumps(sort_keys=True, separators=(",", ":"),
+    ensure_ascii=False)`` text is its RFC 8785 text, or :class:`_NeedsReference`.
+
+    The standard library's C encoder already writes what RFC 8785 asks for strings (the
+    same escapes: ``\\b \\t \\n \\f \\r \\" \\\\`` and ``\\u00xx`` in lower case for other
+    control characters, everything else as is), for ``true``, ``false`` and ``null``, and
+    for floats whose shortest round-trip digits Python and ECMAScript write alike: integral
+    floats below 2**53 (written here as integers: ``3.0`` is ``3`` in both), and other
+    floats between 1e-4 and 1e16 (both in plain decimal notation); any other finite float
+    is written by :func:`es_number` in place of a placeholder string. Member order is the
+    same as RFC 8785's UTF-16 order while keys hold no character beyond U+FFFF. Anything
+    else (NaN, ±inf, large integers, such keys, other types) raises, and
+    :func:`canonical_bytes` hands the whole value to the ``rfc8785`` package.
+    """
+    kind = type(obj)
+    if kind is str or obj is None or kind is bool:
+        return obj
+    if kind is float:
+        if obj.is_integer():  # False for NaN and ±inf
+            if -_SAFE < obj < _SAFE:
+                return int(obj)
+        elif 1e-4 <= abs(obj) < 1e16:  # False for NaN
+            return obj
+        if not math.isfinite(obj):
+            raise _NeedsReference
+        numbers.append(obj)  # written by es_number in place of its placeholder
+        return f"{_MARK}{len(numbers) - 1}{_MARK}"
+    if kind is dict:
+        out = {}
+        for key, value in obj.items():
+            if type(key) is not str or (not key.isascii() and max(key) > "\uffff"):
+                raise _NeedsReference
+            out[key] = _jcs_ready(value, numbers)
+        return out
+    if kind is list or kind is tuple:
+        return [_jcs_ready(value, numbers) for value in obj]
+    if kind is int:
+        if -_SAFE < obj < _SAFE:
+            return obj
+        raise _NeedsReference
+    # numpy scalars, other mappings and sequences: as _plain makes them
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    if isinstance(obj, int | np.integer) and not isinstance(obj, bool):
+        return _jcs_ready(int(obj), numbers)
+    if isinstance(obj, float | np.floating):
+        return _jcs_ready(float(obj), numbers)
+    if isinstance(obj, Mapping):
+        return _jcs_ready(dict(obj), numbers)
+    if isinstance(obj, list | tuple):
+        return [_jcs_ready(value, numbers) for value in obj]
+    raise _NeedsReference
+
+
 def canonical_bytes(obj: Any) -> bytes:
     """Serialise ``obj`` as RFC 8785 canonical JSON [UTF-8 bytes].
 
-    Reference: RFC 8785, JSON Canonicalization Scheme (JCS).
+    Reference: RFC 8785, JSON Canonicalization Scheme (JCS). Most traces take a fast path
+    through the standard library's C JSON encoder (:func:`_jcs_ready` says when its text is
+    RFC 8785's); the rest, and every error, go through the ``rfc8785`` package. Both give
+    the same bytes: tests/methodologies/test_trace_canonical.py checks the fast path
+    against the package on generated data (docs/engine.md, speed).
     """
+    numbers: list[float] = []
+    try:
+        ready = _jcs_ready(obj, numbers)
+        text = json.dumps(
+            ready, ensure_ascii=False, separators=(",", ":"), sort_keys=True, allow_nan=False
+        )
+        if numbers:
+            pieces = _PLACEHOLDER.split(text)
+            found = pieces[1::2]
+            # A string of the data that looks like a placeholder makes the count differ.
+            if sorted(map(int, found)) != list(range(len(numbers))):
+                raise _NeedsReference
+            pieces[1::2] = [es_number(numbers[int(i)]) for i in found]
+            text = "".join(pieces)
+        return text.encode("utf-8")
+    except (_NeedsReference, UnicodeEncodeError, RecursionError, ValueError):
+        pass
     try:
         return rfc8785.dumps(_plain(obj, "$"))
     except rfc8785.CanonicalizationError as exc:  # e.g. integers beyond ±2**53

@@ -52,7 +52,6 @@ from ingest.customs import read_customs
 from ingest.plausibility import unit_value_flags
 from ingest.trade_stats import is_trade_stats, read_trade_stats
 
-BATCH_ROWS = 100_000
 # The content of a declaration line; a re-submission that differs in any is a correction.
 CONTENT = [
     "date",
@@ -186,7 +185,7 @@ def shipments_ingest(*, run: IngestRun) -> IngestOutcome | None:
         # crashed) each batch is merged through the staging table.
         fresh = not _any_stored(staged["declaration_id"].unique().tolist())
         write = partial(_write_batch_postgres, fresh=fresh)
-        step = BATCH_ROWS
+        step = settings.CUSTOMS_BATCH_ROWS
         # Batches hold disjoint lines (the reader drops repeats), so several can be written
         # at once, each on its own connection and in its own transaction. Not inside an
         # enclosing transaction: other connections could not see its uncommitted rows.

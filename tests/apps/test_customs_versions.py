@@ -186,14 +186,13 @@ def test_a_batch_copied_as_fresh_that_meets_stored_lines_is_merged_instead(
 
 
 def test_batches_written_by_two_writers_give_exact_counts_and_totals(
-    defaults_loaded, tmp_path, monkeypatch, settings
+    defaults_loaded, tmp_path, settings
 ):
     """Batches are stored by two threads, each on its own connection and transaction; the
     counts, the stored lines and the incremental totals come out as with one writer."""
-    from apps.shipments import services
     from apps.shipments.services import shipment_totals_rebuild
 
-    monkeypatch.setattr(services, "BATCH_ROWS", 7)
+    settings.CUSTOMS_BATCH_ROWS = 7
     settings.CUSTOMS_WRITERS = 2
     lines = [
         f"W{i},{1 + i % 3},2026-0{1 + i % 4}-1{i % 9},72081000,{'CN' if i % 2 else 'IN'},"

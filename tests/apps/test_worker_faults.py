@@ -27,6 +27,10 @@ from tests.conftest import Worker
 # the suite runs in parallel (xdist) on a small machine.
 pytestmark = [pytest.mark.services, pytest.mark.worker, pytest.mark.timeout(1200)]
 
+# Lines per customs batch (CM_CUSTOMS_BATCH_ROWS) in these runs: a tenth of the default,
+# so that a file of several batches is quick to generate and to load.
+BATCH = 10_000
+
 
 def test_sigkill_mid_ingest_then_restart_gives_exact_counts(service_env, tmp_path, settings):
     settings.MEDIA_ROOT = tmp_path / "media"
@@ -36,10 +40,11 @@ def test_sigkill_mid_ingest_then_restart_gives_exact_counts(service_env, tmp_pat
         CM_MEDIA_ROOT=str(settings.MEDIA_ROOT),
         CM_VISIBILITY_TIMEOUT_S="10",
         CM_CUSTOMS_CHUNK_LINES="0",
+        CM_CUSTOMS_BATCH_ROWS=str(BATCH),
     )
     _defaults_ingest(env)
-    made = generate_declarations(EXTRACT, tmp_path / "big.csv", scale=40.0, seed=11)
-    assert made["lines"] > 350_000
+    made = generate_declarations(EXTRACT, tmp_path / "big.csv", scale=5.0, seed=11)
+    assert made["lines"] > 4 * BATCH
 
     worker = Worker(env, tmp_path / "worker1.log", new_session=True).start()
     evidence = evidence_store_path(path=tmp_path / "big.csv")
@@ -59,7 +64,7 @@ def test_sigkill_mid_ingest_then_restart_gives_exact_counts(service_env, tmp_pat
     worker.proc.wait()
     partial = Shipment.objects.filter(ingest_run=run).count()
     assert 0 < partial < made["valid_lines"], "killed after a whole batch, before the end"
-    assert partial % 100_000 == 0, "only whole batches are committed"
+    assert partial % BATCH == 0, "only whole batches are committed"
 
     # A new worker picks the task up again once the visibility timeout has passed.
     restarted = Worker(env, tmp_path / "worker2.log", new_session=True).start()
@@ -130,7 +135,7 @@ def test_a_task_that_keeps_crashing_its_worker_is_given_up_and_marked_failed(
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.EVIDENCE_ROOT = settings.MEDIA_ROOT / "evidence"
     env = dict(service_env, CM_MEDIA_ROOT=str(settings.MEDIA_ROOT), CM_CUSTOMS_CHUNK_LINES="0")
-    generate_declarations(EXTRACT, tmp_path / "poison.csv", scale=10.0, seed=3)
+    generate_declarations(EXTRACT, tmp_path / "poison.csv", scale=3.0, seed=3)
     worker = Worker(env, tmp_path / "worker.log", new_session=True).start()
     try:
         run = IngestRun.objects.create(
@@ -183,9 +188,11 @@ def test_a_task_that_outlives_the_visibility_timeout_runs_to_one_result(
         CM_CUSTOMS_CHUNK_LINES="0",
         CM_VISIBILITY_TIMEOUT_S="2",
         CM_UNACKED_RESTORE_INTERVAL_S="1",
+        CM_CUSTOMS_BATCH_ROWS=str(BATCH),
     )
     _defaults_ingest(env)
-    made = generate_declarations(EXTRACT, tmp_path / "long.csv", scale=30.0, seed=11)
+    # Long enough to outlive the 2 s visibility timeout several times over.
+    made = generate_declarations(EXTRACT, tmp_path / "long.csv", scale=12.0, seed=11)
     first = Worker(env, tmp_path / "worker1.log").start()
     second = Worker(env, tmp_path / "worker2.log").start()
     try:
@@ -231,7 +238,7 @@ def test_a_task_past_its_soft_time_limit_ends_failed_naming_the_limit(
         CM_TASK_SOFT_TIME_LIMIT_S="2",
         CM_TASK_TIME_LIMIT_S="120",
     )
-    generate_declarations(EXTRACT, tmp_path / "slow.csv", scale=20.0, seed=5)
+    generate_declarations(EXTRACT, tmp_path / "slow.csv", scale=10.0, seed=5)
     worker = Worker(env, tmp_path / "worker.log", new_session=True).start()
     try:
         pool = _pool_children(worker)
