@@ -349,7 +349,8 @@ def _load_xlsx(path: Path) -> Table:
     from ingest.safety import UnsafeFile, check_xlsx
 
     # Before openpyxl sees it (it loads the shared strings whole): entries, declared and
-    # actually inflated sizes, compression ratio, and every XML part through defusedxml.
+    # actually inflated sizes, compression ratio, and every XML part through expat with
+    # DTDs and entities refused.
     try:
         check_xlsx(path)
     except UnsafeFile as exc:

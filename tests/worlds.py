@@ -155,3 +155,14 @@ def group_module_world_tests(items: list[pytest.Item], *, mark: bool = True) -> 
             module = item.nodeid.split("::", 1)[0]
             if mark:  # the marker exists when pytest-xdist is loaded
                 item.add_marker(pytest.mark.xdist_group(module))
+        elif mark and _reads_a_module_fixture(item):
+            # A module-scoped fixture (a workbook or PDF read once, a hostile file set) is
+            # made once per worker that runs one of its tests: one worker runs them all.
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
+
+
+def _reads_a_module_fixture(item: pytest.Item) -> bool:
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None or any(m.args for m in item.iter_markers("xdist_group")):
+        return False
+    return any(defs and defs[-1].scope == "module" for defs in info.name2fixturedefs.values())

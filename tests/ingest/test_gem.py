@@ -181,3 +181,22 @@ def test_a_file_that_is_no_gem_tracker_is_refused(tmp_path):
     assert gem_tracker(STEEL) == "gem_steel" and gem_tracker(CEMENT) == "gem_cement"
     with pytest.raises(UnreadableFile, match="not a Global Energy Monitor"):
         read_gem(tmp_path / "other.xlsx")
+
+
+def test_calamine_gives_the_cells_openpyxl_gives(steel, monkeypatch):
+    """The reader reads with python-calamine (docs/dependencies.md) and converts its cells
+    to openpyxl's values (None for an empty cell, an integer for a whole number): read
+    through openpyxl's read-only mode instead, the steel tracker (every kind of cell: text,
+    whole and fractional numbers, dates, year headers) gives the same plants, rows and
+    errors."""
+    from openpyxl import load_workbook
+
+    from ingest.facilities import gem
+
+    monkeypatch.setattr(
+        gem, "_open", lambda path, handle: load_workbook(handle, read_only=True, data_only=True)
+    )
+    plants, meta = read_gem(STEEL)
+    assert plants == steel[0]
+    assert meta == steel[1]
+    assert len(plants) == 1209 and len(meta["errors"]) == 219
