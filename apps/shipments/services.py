@@ -27,8 +27,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Case, Count, F, Q, Sum, Value, When
-from django.db.models.functions import Coalesce, ExtractYear, TruncMonth
+from django.db.models import Case, F, Q, Value, When
+from django.db.models.functions import Coalesce, ExtractYear
 from django.utils import timezone
 
 from apps.accounts.models import Organisation
@@ -1046,8 +1046,6 @@ def shipment_figures_rechoose(
 
 def _rechoose(installations, exporters, ingest_run_id, actor) -> RechooseOutcome:
     from apps.audit.services import audit_append
-    from apps.estimates.services import default_estimates_ensure
-    from apps.facilities.models import Installation
     from apps.facilities.selectors import exporter_installation_links
 
     clock = [time.perf_counter()]
@@ -1059,6 +1057,64 @@ def _rechoose(installations, exporters, ingest_run_id, actor) -> RechooseOutcome
 
     shipment_installations_link()
     links = exporter_installation_links()
+    linked = set(links)
+    targeted = installations is not None or exporters is not None
+    scoped = targeted or ingest_run_id is not None
+    pg = connection.vendor == "postgresql"
+    if pg:
+        where, params = _scope_sql(installations, exporters, ingest_run_id, links)
+        # All the current shipments: their groups are those of the monthly totals (no
+        # read of the rows); a row the totals do not account for is caught by the write,
+        # which then starts again from the groups read from the rows.
+        groups = _groups_pg(where, params, linked, from_totals=not scoped)
+    else:
+        groups = _groups_read(_scope(installations, exporters, ingest_run_id, links), linked)
+    if not groups:
+        return RechooseOutcome(0, [])
+    table, mixtures = _figures_choose(groups, links, actor, lap)
+    with transaction.atomic():
+        if pg:
+            before, months, count, lost = _figures_write_pg(table, linked, where, params)
+            if lost:
+                groups = _groups_pg(where, params, linked, from_totals=False)
+                table, more = _figures_choose(groups, links, actor, lap)
+                mixtures += more
+                b2, m2, c2, lost = _figures_write_pg(table, linked, where, params)
+                if lost:
+                    raise RuntimeError(f"re-choice: {lost} shipments in no group; nothing written")
+                for tier, n in b2.items():
+                    before[tier] = before.get(tier, 0) + n
+                months |= m2
+                count += c2
+        else:
+            before, months, count = _figures_write(table, linked)
+            if count:
+                shipment_totals_rebuild(months=months)
+        lap("update")
+        if count:
+            audit_append(
+                actor=actor,
+                action="shipments.figures_rechoose",
+                object_type="shipment",
+                object_id="*",
+                payload={
+                    "installations": installations,
+                    "exporters": exporters,
+                    "ingest_run": ingest_run_id,
+                    "groups": len(groups),
+                    "shipments": count,
+                    "best_tiers_before": before,
+                    "months": sorted(m.isoformat() for m in months),
+                },
+            )
+    lap("commit")
+    return RechooseOutcome(
+        count, sorted(m.isoformat() for m in months), before, len(groups), mixtures, seconds
+    )
+
+
+def _scope(installations, exporters, ingest_run_id, links):
+    """The current shipments concerned (:func:`shipment_figures_rechoose`), as a query."""
     scope = Shipment.objects.filter(is_current=True)
     if installations is not None or exporters is not None:
         q = Q(pk__in=[])
@@ -1072,48 +1128,87 @@ def _rechoose(installations, exporters, ingest_run_id, actor) -> RechooseOutcome
         scope = scope.filter(q)
     if ingest_run_id is not None:
         scope = scope.filter(ingest_run_id=ingest_run_id)
-    linked = set(links)
-    keyed = scope.annotate(
-        y=ExtractYear("date"),
-        inst=Coalesce("installation_id", 0),
-        ek=Case(
-            When(installation__isnull=True, exporter_id__in=linked, then=F("exporter_id")),
-            default=Value(0),
-        ),
-    )
-    cells = None
-    if connection.vendor == "postgresql":
-        # One grouped read: per group, exporter, month and figures before, the rows'
-        # count and sums (what the totals' deltas are worked out from).
-        cells = list(
-            keyed.annotate(month=TruncMonth("date"))
-            .values_list(
-                "origin",
-                "cn_code",
-                "y",
-                "inst",
-                "ek",
-                "exporter_id",
-                "month",
-                "estimate_id",
-                "tier",
-                "best_estimate_id",
-                "best_tier",
+    return scope
+
+
+def _scope_sql(installations, exporters, ingest_run_id, links) -> tuple[str, list]:
+    """The same as :func:`_scope`, as a condition on the shipments ``s`` (PostgreSQL):
+    written out so that the planner reads a targeted scope from the exporter and
+    installation indexes."""
+    where, params = "s.is_current", []
+    if installations is not None or exporters is not None:
+        parts = []
+        if installations:
+            reaching = sorted(org for org, insts in links.items() if insts & set(installations))
+            parts.append(
+                "s.installation_id = ANY(%s) OR (s.installation_id IS NULL"
+                " AND s.exporter_id = ANY(%s))"
             )
-            .annotate(
-                n=Count("id"),
-                m=Sum("net_mass_t"),
-                emb=Sum("embedded_emissions_t"),
-                best_emb=Sum("best_embedded_emissions_t"),
-            )
-            .order_by()
+            params += [sorted(installations), reaching]
+        if exporters:
+            parts.append("s.exporter_id = ANY(%s)")
+            params.append(sorted(exporters))
+        where += f" AND ({' OR '.join(parts) or 'false'})"
+    if ingest_run_id is not None:
+        where += " AND s.ingest_run_id = %s"
+        params.append(ingest_run_id)
+    return where, params
+
+
+def _groups_read(scope, linked: set[int]) -> list[tuple]:
+    """The groups (origin, CN code, year, declared installation or 0, exporter key) of
+    the shipments of ``scope``, read from them."""
+    rows = (
+        scope.annotate(
+            y=ExtractYear("date"),
+            inst=Coalesce("installation_id", 0),
+            ek=Case(
+                When(installation__isnull=True, exporter_id__in=linked, then=F("exporter_id")),
+                default=Value(0),
+            ),
         )
-        groups = sorted({(o, c, int(y), int(i), int(e)) for o, c, y, i, e, *_ in cells})
-    else:
-        rows = keyed.values_list("origin", "cn_code", "y", "inst", "ek").distinct()
-        groups = [(o, c, int(y), int(i), int(e)) for o, c, y, i, e in rows]
-    if not groups:
-        return RechooseOutcome(0, [])
+        .values_list("origin", "cn_code", "y", "inst", "ek")
+        .distinct()
+    )
+    return sorted((o, c, int(y), int(i), int(e)) for o, c, y, i, e in rows)
+
+
+def _groups_pg(where: str, params: list, linked: set[int], *, from_totals: bool) -> list[tuple]:
+    """PostgreSQL: the groups of the shipments ``where`` says. ``from_totals``: those of
+    every current shipment, from the monthly totals (a few thousand rows, by origin, CN
+    code, exporter and month) and the lines that declare an installation (their partial
+    index); else read from the shipments."""
+    ek = (
+        "CASE WHEN s.installation_id IS NULL AND s.exporter_id = ANY(%s)"
+        " THEN s.exporter_id ELSE 0 END"
+    )
+    with connection.cursor() as cursor:
+        if from_totals:
+            cursor.execute(
+                """SELECT DISTINCT origin, cn_code, EXTRACT(YEAR FROM month)::int, 0,
+                CASE WHEN exporter_id = ANY(%s) THEN exporter_id ELSE 0 END
+                FROM shipments_shipmenttotal
+                UNION SELECT DISTINCT s.origin, s.cn_code, EXTRACT(YEAR FROM s.date)::int,
+                s.installation_id, 0 FROM shipments_shipment s
+                WHERE s.is_current AND s.installation_id IS NOT NULL""",
+                [sorted(linked)],
+            )
+        else:
+            cursor.execute(
+                f"""SELECT DISTINCT s.origin, s.cn_code, EXTRACT(YEAR FROM s.date)::int,
+                COALESCE(s.installation_id, 0), {ek} FROM shipments_shipment s
+                WHERE {where}""",
+                [sorted(linked), *params],
+            )
+        return sorted((o, c, int(y), int(i), int(e)) for o, c, y, i, e in cursor.fetchall())
+
+
+def _figures_choose(groups: list[tuple], links: dict, actor, lap) -> tuple[list[tuple], int]:
+    """The chosen figures of each group, as rows of the temporary table of groups, and
+    the number of mixtures; ``lap`` times the steps."""
+    from apps.estimates.services import default_estimates_ensure
+    from apps.facilities.models import Installation
+
     years = {g[2] for g in groups}
     keys = sorted({(o, c, y) for o, c, y, _, _ in groups})
     marked = default_estimates_ensure(groups=keys, without_markup=False, actor=actor)
@@ -1145,7 +1240,6 @@ def _rechoose(installations, exporters, ingest_run_id, actor) -> RechooseOutcome
     # Pass 2: the mixtures (one engine run each, recorded together), then the table.
     mixed = _mixtures_ensure(wanted, actor) if wanted else {}
     lap("mixtures")
-    mixtures = len(mixed)
     table = []
     for (o, c, y, inst, ek), (cbam, best) in chosen.items():
         best = best or mixed.get((ek, o, c, y)) or unmarked.get((o, c, y))
@@ -1165,36 +1259,7 @@ def _rechoose(installations, exporters, ingest_run_id, actor) -> RechooseOutcome
                 best.see_total_t_per_t if best else None,
             )
         )
-    with transaction.atomic():
-        targeted = installations is not None or exporters is not None
-        if cells is not None:  # PostgreSQL: the totals by deltas, with the UPDATE
-            scoped = targeted or ingest_run_id is not None
-            before, months, count = _figures_write_pg(table, linked, cells, scope, scoped)
-        else:
-            before, months, count = _figures_write(table, linked)
-            if count:
-                shipment_totals_rebuild(months=months)
-        lap("update")
-        if count:
-            audit_append(
-                actor=actor,
-                action="shipments.figures_rechoose",
-                object_type="shipment",
-                object_id="*",
-                payload={
-                    "installations": installations,
-                    "exporters": exporters,
-                    "ingest_run": ingest_run_id,
-                    "groups": len(groups),
-                    "shipments": count,
-                    "best_tiers_before": before,
-                    "months": sorted(m.isoformat() for m in months),
-                },
-            )
-    lap("commit")
-    return RechooseOutcome(
-        count, sorted(m.isoformat() for m in months), before, len(groups), mixtures, seconds
-    )
+    return table, len(mixed)
 
 
 _BEST_TIERS = ("verified", "disclosed", "modelled", "default")
@@ -1252,82 +1317,110 @@ def _groups_tables(cursor, table: list[tuple], linked: set[int]) -> None:
 
 
 def _figures_write_pg(
-    table: list[tuple], linked: set[int], cells: list[tuple], scope, scoped: bool
-) -> tuple[dict, set, int]:
-    """PostgreSQL: write the chosen figures of each group to the rows whose figures
-    (estimate and tier, of either) differ, and add to the monthly totals the deltas
-    worked out from ``cells`` — the grouped read of the same rows, made under the same
-    lock, by group, exporter, month and figures before: (origin, CN, year, installation,
-    exporter key, exporter, month, estimate, tier, best estimate, best tier, count, mass,
-    embedded, best embedded). A new figure's embedded emissions are the cell's mass × its
-    SEE (what the ``UPDATE`` writes row by row, to rounding). ``scoped``: the rows are
-    a subset of the current shipments (``scope``), which the ``UPDATE`` keeps to.
+    table: list[tuple], linked: set[int], where: str, params: list
+) -> tuple[dict, set, int, int]:
+    """PostgreSQL: in one statement, read the shipments ``where`` says (``s``), keep
+    those whose figures (estimate and tier, of either) differ from their group's choice,
+    rewrite them, and return those rows' counts and sums by exporter, month, figures
+    before and after; from them the deltas of the monthly totals, added in a second
+    statement. A new figure's embedded emissions are the mass × its SEE (what the
+    rewrite writes row by row, to rounding).
 
-    Returns the best tiers before, the months touched and the rows changed; the
-    ``UPDATE`` must change exactly the rows the cells count, or nothing is written."""
+    The rows are read once: the rewrite finds each by its physical address (``tableoid``
+    and ``ctid``, stable under the caller's lock), not by a second search of the table.
+    No index holds a figure column, so the new version of a row is written on its own
+    page when it has room (a heap-only update) and no index entry is written.
+
+    Returns the best tiers before, the months touched, the rows changed and the rows
+    in no group of ``table`` (left as they were: the caller reads their groups and
+    calls again)."""
     chosen = {(r[0], r[1], r[2].year, r[4], r[5]): r for r in table}
-    deltas: dict[tuple, list[float]] = {}
-    before: dict[str, int] = {}
-    months: set[dt.date] = set()
-    count = 0
-    for o, c, y, inst, ek, exporter, month, est, tier, best, best_tier, n, m, emb, bemb in cells:
-        g = chosen[(o, c, int(y), int(inst), int(ek))]
-        if (est, tier, best, best_tier) == (g[6], g[7], g[9], g[10]):
-            continue
-        count += n
-        month = _month(month)
-        months.add(month)
-        before[best_tier or "none"] = before.get(best_tier or "none", 0) + n
-        d = deltas.setdefault((o, c, exporter, month), [0.0] * len(_DELTA_TOTALS))
-        d[0] += (m * g[8] if g[8] is not None else 0.0) - (emb or 0.0)
-        d[1] += (m if g[6] is not None else 0.0) - (m if est is not None else 0.0)
-        d[2] += (m if g[7] == Tier.DEFAULT else 0.0) - (m if tier == Tier.DEFAULT else 0.0)
-        d[3] += (m * g[11] if g[11] is not None else 0.0) - (bemb or 0.0)
-        for k, t in enumerate(_BEST_TIERS, start=4):
-            d[k] += (m if g[10] == t else 0.0) - (m if best_tier == t else 0.0)
-    if not count:
-        return before, months, 0
-    # Only the exporters with a row to change: the UPDATE reads them through the
-    # (exporter, id) index instead of joining every current row to its group.
-    where = "AND s.exporter_id = ANY(%s)"
-    params: list = [sorted({key[2] for key in deltas})]
-    if scoped:
-        sql, scope_params = scope.values("id").query.sql_with_params()
-        where += f" AND s.id IN ({sql})"
-        params += list(scope_params)
+    assert len(chosen) == len(table)
     with connection.cursor() as cursor:
         _groups_tables(cursor, table, linked)
+        # The planner prices the hash join of every row with its group above a merge
+        # join that sorts them all, which measured twice as slow (docs/benchmarks.md).
+        cursor.execute("SET LOCAL enable_mergejoin = off")
         cursor.execute(
-            f"""UPDATE shipments_shipment AS s SET estimate_id = g.cbam_id,
-            tier = g.cbam_tier, embedded_emissions_t = s.net_mass_t * g.cbam_see,
-            best_estimate_id = g.best_id, best_tier = g.best_tier,
-            best_embedded_emissions_t = s.net_mass_t * g.best_see
-            FROM {_GROUPS} g WHERE {_group_join()} {where} AND (
-                s.estimate_id IS DISTINCT FROM g.cbam_id OR s.tier <> g.cbam_tier
-                OR s.best_estimate_id IS DISTINCT FROM g.best_id
-                OR s.best_tier <> g.best_tier)""",
+            f"""WITH old AS MATERIALIZED (
+                SELECT s.tableoid AS toid, s.ctid AS tid, s.origin, s.cn_code,
+                    s.exporter_id, date_trunc('month', s.date)::date AS month,
+                    s.net_mass_t AS m, s.estimate_id, s.tier,
+                    s.embedded_emissions_t AS emb, s.best_estimate_id, s.best_tier,
+                    s.best_embedded_emissions_t AS bemb, g.origin IS NULL AS lost,
+                    g.year_start, g.inst, g.ek, g.cbam_id, g.cbam_tier, g.cbam_see,
+                    g.best_id, g.best_tier AS new_best_tier, g.best_see
+                FROM shipments_shipment s LEFT JOIN {_GROUPS} g
+                    ON s.origin = g.origin AND s.cn_code = g.cn_code
+                    AND s.date >= g.year_start AND s.date < g.year_end
+                    AND COALESCE(s.installation_id, 0) = g.inst
+                    AND {_exporter_key_sql("s")} = g.ek
+                WHERE {where} AND (g.origin IS NULL
+                    OR s.estimate_id IS DISTINCT FROM g.cbam_id OR s.tier <> g.cbam_tier
+                    OR s.best_estimate_id IS DISTINCT FROM g.best_id
+                    OR s.best_tier <> g.best_tier)
+            ), written AS (
+                UPDATE shipments_shipment AS s SET estimate_id = o.cbam_id,
+                    tier = o.cbam_tier, embedded_emissions_t = s.net_mass_t * o.cbam_see,
+                    best_estimate_id = o.best_id, best_tier = o.new_best_tier,
+                    best_embedded_emissions_t = s.net_mass_t * o.best_see
+                FROM old o WHERE s.ctid = ANY(ARRAY(SELECT tid FROM old WHERE NOT lost))
+                AND s.tableoid = o.toid AND s.ctid = o.tid AND NOT o.lost
+                RETURNING 1
+            )
+            SELECT (SELECT COUNT(*) FROM written), lost, origin, cn_code,
+                EXTRACT(YEAR FROM year_start)::int, inst, ek, exporter_id, month,
+                estimate_id, tier, best_estimate_id, best_tier, COUNT(*), SUM(m),
+                SUM(emb), SUM(bemb)
+            FROM old GROUP BY 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13""",
             params,
         )
-        if cursor.rowcount != count:
+        cells = cursor.fetchall()
+        cursor.execute("RESET enable_mergejoin")
+        deltas: dict[tuple, list[float]] = {}
+        before: dict[str, int] = {}
+        months: set[dt.date] = set()
+        count = lost = written = 0
+        for row in cells:
+            written, gone, o, c, y, inst, ek, exporter, month, est, tier, _best, best_tier = row[
+                :13
+            ]
+            n, m, emb, bemb = row[13:]
+            if gone:
+                lost += n
+                continue
+            g = chosen[(o, c, y, inst, ek)]
+            count += n
+            month = _month(month)
+            months.add(month)
+            before[best_tier or "none"] = before.get(best_tier or "none", 0) + n
+            d = deltas.setdefault((o, c, exporter, month), [0.0] * len(_DELTA_TOTALS))
+            d[0] += (m * g[8] if g[8] is not None else 0.0) - (emb or 0.0)
+            d[1] += (m if g[6] is not None else 0.0) - (m if est is not None else 0.0)
+            d[2] += (m if g[7] == Tier.DEFAULT else 0.0) - (m if tier == Tier.DEFAULT else 0.0)
+            d[3] += (m * g[11] if g[11] is not None else 0.0) - (bemb or 0.0)
+            for k, t in enumerate(_BEST_TIERS, start=4):
+                d[k] += (m if g[10] == t else 0.0) - (m if best_tier == t else 0.0)
+        if written != count:
             raise RuntimeError(
-                f"re-choice: the UPDATE changed {cursor.rowcount} rows, the grouped read "
-                f"counted {count}; nothing written"
+                f"re-choice: the UPDATE changed {written} rows, its read counted {count}"
             )
-        cursor.execute(f"DROP TABLE IF EXISTS {_DELTAS}")  # an earlier pass, same transaction
-        cursor.execute(
-            f"""CREATE TEMPORARY TABLE {_DELTAS} (origin varchar(2), cn_code varchar(8),
-            exporter_id bigint, month date, {_DELTA_COLUMNS}) ON COMMIT DROP"""
-        )
-        with cursor.copy(f"COPY {_DELTAS} FROM STDIN") as copy:
-            for key, d in deltas.items():
-                copy.write_row((*key, *d))
-        cursor.execute(
-            f"""UPDATE shipments_shipmenttotal AS t SET
-            {", ".join(f"{c} = t.{c} + d.{c}" for c in _DELTA_TOTALS)}
-            FROM {_DELTAS} d WHERE t.origin = d.origin AND t.cn_code = d.cn_code
-            AND t.exporter_id = d.exporter_id AND t.month = d.month"""
-        )
-    return before, months, count
+        if deltas:
+            cursor.execute(f"DROP TABLE IF EXISTS {_DELTAS}")  # an earlier pass, same transaction
+            cursor.execute(
+                f"""CREATE TEMPORARY TABLE {_DELTAS} (origin varchar(2), cn_code varchar(8),
+                exporter_id bigint, month date, {_DELTA_COLUMNS}) ON COMMIT DROP"""
+            )
+            with cursor.copy(f"COPY {_DELTAS} FROM STDIN") as copy:
+                for key, d in deltas.items():
+                    copy.write_row((*key, *d))
+            cursor.execute(
+                f"""UPDATE shipments_shipmenttotal AS t SET
+                {", ".join(f"{c} = t.{c} + d.{c}" for c in _DELTA_TOTALS)}
+                FROM {_DELTAS} d WHERE t.origin = d.origin AND t.cn_code = d.cn_code
+                AND t.exporter_id = d.exporter_id AND t.month = d.month"""
+            )
+    return before, months, count, lost
 
 
 def _figures_write(table: list[tuple], linked: set[int]) -> tuple[dict, set, int]:
