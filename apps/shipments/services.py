@@ -1022,10 +1022,11 @@ def shipment_figures_rechoose(
     audited.
 
     On PostgreSQL it all runs in one transaction holding a ``SHARE ROW EXCLUSIVE`` lock on
-    the shipments (reads go on; a concurrent ingest or re-choice waits): one grouped read
-    gives, per group, exporter, month and figures before, the rows' count and sums; the
-    totals' deltas are worked out from those cells, so the ``UPDATE`` needs neither a
-    ``RETURNING`` of the rows nor a second read of them (docs/benchmarks.md)."""
+    the shipments (reads go on; a concurrent ingest or re-choice waits). The groups of a
+    re-choice of every shipment come from the monthly totals; one statement then reads
+    the rows, rewrites those whose figures differ and returns their count and sums by
+    group, exporter, month and figures before, from which the totals' deltas are worked
+    out (:func:`_figures_write_pg`, docs/benchmarks.md)."""
     if connection.vendor != "postgresql":
         return _rechoose(installations, exporters, ingest_run_id, actor)
     from apps.audit.services import audit_lock
@@ -1290,7 +1291,8 @@ def _group_join() -> str:
 
 
 def _groups_tables(cursor, table: list[tuple], linked: set[int]) -> None:
-    """The temporary tables of the chosen figures by group and of the linked exporters."""
+    """The temporary tables of the chosen figures by group (``gid``: its place in
+    ``table``) and of the linked exporters."""
     vendor = connection.vendor
     drop = "ON COMMIT DROP" if vendor == "postgresql" else ""
     for name in (_GROUPS, _LINKED):
@@ -1299,7 +1301,7 @@ def _groups_tables(cursor, table: list[tuple], linked: set[int]) -> None:
         f"""CREATE TEMPORARY TABLE {_GROUPS} (origin varchar(2), cn_code varchar(8),
         year_start date, year_end date, inst bigint, ek bigint, cbam_id bigint,
         cbam_tier varchar(16), cbam_see double precision, best_id bigint,
-        best_tier varchar(16), best_see double precision) {drop}"""
+        best_tier varchar(16), best_see double precision, gid integer) {drop}"""
     )
     cursor.execute(f"CREATE TEMPORARY TABLE {_LINKED} (exporter_id bigint) {drop}")
     if vendor == "postgresql":
@@ -1307,13 +1309,16 @@ def _groups_tables(cursor, table: list[tuple], linked: set[int]) -> None:
             for i in sorted(linked):
                 copy.write_row((i,))
         with cursor.copy(f"COPY {_GROUPS} FROM STDIN") as copy:
-            for row in table:
-                copy.write_row(row)
+            for gid, row in enumerate(table):
+                copy.write_row((*row, gid))
         cursor.execute(f"ANALYZE {_GROUPS}")
         cursor.execute(f"ANALYZE {_LINKED}")
     else:
         cursor.executemany(f"INSERT INTO {_LINKED} VALUES (%s)", [(i,) for i in sorted(linked)])
-        cursor.executemany(f"INSERT INTO {_GROUPS} VALUES ({', '.join(['%s'] * 12)})", table)
+        cursor.executemany(
+            f"INSERT INTO {_GROUPS} VALUES ({', '.join(['%s'] * 13)})",
+            [(*row, gid) for gid, row in enumerate(table)],
+        )
 
 
 def _figures_write_pg(
@@ -1327,15 +1332,16 @@ def _figures_write_pg(
     rewrite writes row by row, to rounding).
 
     The rows are read once: the rewrite finds each by its physical address (``tableoid``
-    and ``ctid``, stable under the caller's lock), not by a second search of the table.
+    and ``ctid``, stable under the caller's lock; one TID scan of the sorted addresses,
+    then a hash join with the read rows), not by a second search of the table. The
+    read rows carry their group's number (``gid``), not its figures: the materialised
+    read of 250,000 rows then stays in memory (with the figures it spilled to disk).
     No index holds a figure column, so the new version of a row is written on its own
     page when it has room (a heap-only update) and no index entry is written.
 
     Returns the best tiers before, the months touched, the rows changed and the rows
     in no group of ``table`` (left as they were: the caller reads their groups and
     calls again)."""
-    chosen = {(r[0], r[1], r[2].year, r[4], r[5]): r for r in table}
-    assert len(chosen) == len(table)
     with connection.cursor() as cursor:
         _groups_tables(cursor, table, linked)
         # The planner prices the hash join of every row with its group above a merge
@@ -1343,36 +1349,32 @@ def _figures_write_pg(
         cursor.execute("SET LOCAL enable_mergejoin = off")
         cursor.execute(
             f"""WITH old AS MATERIALIZED (
-                SELECT s.tableoid AS toid, s.ctid AS tid, s.origin, s.cn_code,
-                    s.exporter_id, date_trunc('month', s.date)::date AS month,
-                    s.net_mass_t AS m, s.estimate_id, s.tier,
-                    s.embedded_emissions_t AS emb, s.best_estimate_id, s.best_tier,
-                    s.best_embedded_emissions_t AS bemb, g.origin IS NULL AS lost,
-                    g.year_start, g.inst, g.ek, g.cbam_id, g.cbam_tier, g.cbam_see,
-                    g.best_id, g.best_tier AS new_best_tier, g.best_see
+                SELECT s.tableoid AS toid, s.ctid AS tid, g.gid, s.exporter_id,
+                    date_trunc('month', s.date)::date AS month, s.net_mass_t AS m,
+                    s.estimate_id, s.tier, s.embedded_emissions_t AS emb,
+                    s.best_estimate_id, s.best_tier, s.best_embedded_emissions_t AS bemb
                 FROM shipments_shipment s LEFT JOIN {_GROUPS} g
                     ON s.origin = g.origin AND s.cn_code = g.cn_code
                     AND s.date >= g.year_start AND s.date < g.year_end
                     AND COALESCE(s.installation_id, 0) = g.inst
                     AND {_exporter_key_sql("s")} = g.ek
-                WHERE {where} AND (g.origin IS NULL
+                WHERE {where} AND (g.gid IS NULL
                     OR s.estimate_id IS DISTINCT FROM g.cbam_id OR s.tier <> g.cbam_tier
                     OR s.best_estimate_id IS DISTINCT FROM g.best_id
                     OR s.best_tier <> g.best_tier)
             ), written AS (
-                UPDATE shipments_shipment AS s SET estimate_id = o.cbam_id,
-                    tier = o.cbam_tier, embedded_emissions_t = s.net_mass_t * o.cbam_see,
-                    best_estimate_id = o.best_id, best_tier = o.new_best_tier,
-                    best_embedded_emissions_t = s.net_mass_t * o.best_see
-                FROM old o WHERE s.ctid = ANY(ARRAY(SELECT tid FROM old WHERE NOT lost))
-                AND s.tableoid = o.toid AND s.ctid = o.tid AND NOT o.lost
+                UPDATE shipments_shipment AS s SET estimate_id = g.cbam_id,
+                    tier = g.cbam_tier, embedded_emissions_t = s.net_mass_t * g.cbam_see,
+                    best_estimate_id = g.best_id, best_tier = g.best_tier,
+                    best_embedded_emissions_t = s.net_mass_t * g.best_see
+                FROM old o JOIN {_GROUPS} g ON g.gid = o.gid
+                WHERE s.ctid = ANY(ARRAY(SELECT tid FROM old WHERE gid IS NOT NULL))
+                AND s.tableoid = o.toid AND s.ctid = o.tid
                 RETURNING 1
             )
-            SELECT (SELECT COUNT(*) FROM written), lost, origin, cn_code,
-                EXTRACT(YEAR FROM year_start)::int, inst, ek, exporter_id, month,
-                estimate_id, tier, best_estimate_id, best_tier, COUNT(*), SUM(m),
-                SUM(emb), SUM(bemb)
-            FROM old GROUP BY 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13""",
+            SELECT (SELECT COUNT(*) FROM written), gid, exporter_id, month, estimate_id,
+                tier, best_estimate_id, best_tier, COUNT(*), SUM(m), SUM(emb), SUM(bemb)
+            FROM old GROUP BY 2, 3, 4, 5, 6, 7, 8""",
             params,
         )
         cells = cursor.fetchall()
@@ -1380,16 +1382,14 @@ def _figures_write_pg(
         deltas: dict[tuple, list[float]] = {}
         before: dict[str, int] = {}
         months: set[dt.date] = set()
-        count = lost = written = 0
-        for row in cells:
-            written, gone, o, c, y, inst, ek, exporter, month, est, tier, _best, best_tier = row[
-                :13
-            ]
-            n, m, emb, bemb = row[13:]
-            if gone:
+        count = lost = 0
+        written = cells[0][0] if cells else 0  # the rows the UPDATE changed
+        for _, gid, exporter, month, est, tier, _, best_tier, n, m, emb, bemb in cells:
+            if gid is None:
                 lost += n
                 continue
-            g = chosen[(o, c, y, inst, ek)]
+            g = table[gid]
+            o, c = g[0], g[1]
             count += n
             month = _month(month)
             months.add(month)
