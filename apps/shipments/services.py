@@ -1068,6 +1068,8 @@ def _rechoose(installations, exporters, ingest_run_id, actor) -> RechooseOutcome
         # read of the rows); a row the totals do not account for is caught by the write,
         # which then starts again from the groups read from the rows.
         groups = _groups_pg(where, params, linked, from_totals=not scoped)
+        if not groups and not scoped:  # no totals at all: read the rows' groups
+            groups = _groups_pg(where, params, linked, from_totals=False)
     else:
         groups = _groups_read(_scope(installations, exporters, ingest_run_id, links), linked)
     if not groups:

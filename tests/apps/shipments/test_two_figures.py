@@ -287,3 +287,8 @@ def test_a_line_the_monthly_totals_miss_is_re_chosen_all_the_same(world):
     assert s.embedded_emissions_t == pytest.approx(26.703)
     assert s.best_embedded_emissions_t == pytest.approx(24.275)
     assert shipment_figures_rechoose().shipments == 0
+    # No totals at all: the groups are read from the rows.
+    ShipmentTotal.objects.all().delete()
+    Shipment.objects.filter(declaration_id="X1").update(best_estimate=None, best_tier="")
+    assert shipment_figures_rechoose().shipments == 1
+    assert Shipment.objects.get(declaration_id="X1").best_tier == "default"
