@@ -27,6 +27,10 @@ PRODUCT_GROUPS = {
 }
 
 
+#: The rungs above the default value (verified, disclosed, modelled).
+RUNG_TIERS = {Tier.VERIFIED, Tier.DISCLOSED, Tier.MODELLED}
+
+
 def product_group_prefixes(group: str) -> list[str]:
     return sorted(p for p, sector in SECTOR_BY_PREFIX.items() if sector == group)
 
@@ -90,9 +94,14 @@ class ShipmentFilter(django_filters.FilterSet):
         input_formats=["%Y-%m-%d"],
         error_messages={"invalid": ISO_DATE_ERROR},
     )
-    tier = django_filters.ChoiceFilter(choices=Tier.choices, label="Tier", empty_label="Any")
+    tier = django_filters.ChoiceFilter(
+        method="filter_tier", choices=Tier.choices, label="Tier", empty_label="Any"
+    )
     best_tier = django_filters.ChoiceFilter(
-        choices=Tier.choices, label="Best estimate tier", empty_label="Any"
+        method="filter_best_tier",
+        choices=Tier.choices,
+        label="Best estimate tier",
+        empty_label="Any",
     )
     installation = django_filters.CharFilter(
         method="filter_installation",
@@ -177,6 +186,30 @@ class ShipmentFilter(django_filters.FilterSet):
         from ingest.countries import to_iso2
 
         return queryset.filter(origin=to_iso2(value) or value.strip().upper())
+
+    # The tiers are not indexed (a re-choice rewrites them heap-only, docs/scaling.md). A
+    # rung above the default can only be reached through a plant (docs/design.md, the two
+    # figures): the CBAM figure through the installation the line declares, the best
+    # estimate through it or through the exporter's plants. The filter says so, and the
+    # planner reads those few lines from the installation and exporter indexes instead of
+    # walking the table for a rare tier.
+
+    def filter_tier(self, queryset, name, value):
+        queryset = queryset.filter(tier=value)
+        if value in RUNG_TIERS:
+            queryset = queryset.filter(installation_id__isnull=False)
+        return queryset
+
+    def filter_best_tier(self, queryset, name, value):
+        queryset = queryset.filter(best_tier=value)
+        if value in RUNG_TIERS:
+            from apps.facilities.selectors import exporter_installation_links
+
+            queryset = queryset.filter(
+                Q(installation_id__isnull=False)
+                | Q(exporter_id__in=sorted(exporter_installation_links()))
+            )
+        return queryset
 
     def filter_implausible(self, queryset, name, value):
         return queryset.filter(implausible=True) if value == "only" else queryset

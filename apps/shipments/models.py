@@ -136,8 +136,10 @@ class Shipment(models.Model):
                 condition=Q(importer__isnull=False),
             ),
             models.Index(fields=["importer_name", "id"], name="shipment_importer_id"),
-            models.Index(fields=["tier", "id"], name="shipment_tier_id"),
-            models.Index(fields=["best_tier", "id"], name="shipment_best_tier_id"),
+            # No index on tier or best_tier: a re-choice of the figures changes them, and
+            # a changed indexed column makes every rewritten row write an entry in every
+            # index (no HOT update). The tier filters read the lines that can carry a
+            # rung through the installation and exporter indexes (filters.py).
             models.Index(fields=["date", "id"], name="shipment_date_id"),
             # Installations are rarely declared: partial indexes of the lines that name one.
             models.Index(

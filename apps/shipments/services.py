@@ -27,8 +27,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Case, Count, F, Q, Sum, Value, When
-from django.db.models.functions import Coalesce, ExtractYear, TruncMonth
+from django.db.models import Case, F, Q, Value, When
+from django.db.models.functions import Coalesce, ExtractYear
 from django.utils import timezone
 
 from apps.accounts.models import Organisation
@@ -1021,10 +1021,11 @@ def shipment_figures_rechoose(
     audited.
 
     On PostgreSQL it all runs in one transaction holding a ``SHARE ROW EXCLUSIVE`` lock on
-    the shipments (reads go on; a concurrent ingest or re-choice waits): one grouped read
-    gives, per group, exporter, month and figures before, the rows' count and sums; the
-    totals' deltas are worked out from those cells, so the ``UPDATE`` needs neither a
-    ``RETURNING`` of the rows nor a second read of them (docs/benchmarks.md)."""
+    the shipments (reads go on; a concurrent ingest or re-choice waits). The groups of a
+    re-choice of every shipment come from the monthly totals; one statement then reads
+    the rows, rewrites those whose figures differ and returns their count and sums by
+    group, exporter, month and figures before, from which the totals' deltas are worked
+    out (:func:`_figures_write_pg`, docs/benchmarks.md)."""
     if connection.vendor != "postgresql":
         return _rechoose(installations, exporters, ingest_run_id, actor)
     from apps.audit.services import audit_lock
@@ -1045,8 +1046,6 @@ def shipment_figures_rechoose(
 
 def _rechoose(installations, exporters, ingest_run_id, actor) -> RechooseOutcome:
     from apps.audit.services import audit_append
-    from apps.estimates.services import default_estimates_ensure
-    from apps.facilities.models import Installation
     from apps.facilities.selectors import exporter_installation_links
 
     clock = [time.perf_counter()]
@@ -1058,6 +1057,66 @@ def _rechoose(installations, exporters, ingest_run_id, actor) -> RechooseOutcome
 
     shipment_installations_link()
     links = exporter_installation_links()
+    linked = set(links)
+    targeted = installations is not None or exporters is not None
+    scoped = targeted or ingest_run_id is not None
+    pg = connection.vendor == "postgresql"
+    if pg:
+        where, params = _scope_sql(installations, exporters, ingest_run_id, links)
+        # All the current shipments: their groups are those of the monthly totals (no
+        # read of the rows); a row the totals do not account for is caught by the write,
+        # which then starts again from the groups read from the rows.
+        groups = _groups_pg(where, params, linked, from_totals=not scoped)
+        if not groups and not scoped:  # no totals at all: read the rows' groups
+            groups = _groups_pg(where, params, linked, from_totals=False)
+    else:
+        groups = _groups_read(_scope(installations, exporters, ingest_run_id, links), linked)
+    if not groups:
+        return RechooseOutcome(0, [])
+    table, mixtures = _figures_choose(groups, links, actor, lap)
+    with transaction.atomic():
+        if pg:
+            before, months, count, lost = _figures_write_pg(table, linked, where, params)
+            if lost:
+                groups = _groups_pg(where, params, linked, from_totals=False)
+                table, more = _figures_choose(groups, links, actor, lap)
+                mixtures += more
+                b2, m2, c2, lost = _figures_write_pg(table, linked, where, params)
+                if lost:
+                    raise RuntimeError(f"re-choice: {lost} shipments in no group; nothing written")
+                for tier, n in b2.items():
+                    before[tier] = before.get(tier, 0) + n
+                months |= m2
+                count += c2
+        else:
+            before, months, count = _figures_write(table, linked)
+            if count:
+                shipment_totals_rebuild(months=months)
+        lap("update")
+        if count:
+            audit_append(
+                actor=actor,
+                action="shipments.figures_rechoose",
+                object_type="shipment",
+                object_id="*",
+                payload={
+                    "installations": installations,
+                    "exporters": exporters,
+                    "ingest_run": ingest_run_id,
+                    "groups": len(groups),
+                    "shipments": count,
+                    "best_tiers_before": before,
+                    "months": sorted(m.isoformat() for m in months),
+                },
+            )
+    lap("commit")
+    return RechooseOutcome(
+        count, sorted(m.isoformat() for m in months), before, len(groups), mixtures, seconds
+    )
+
+
+def _scope(installations, exporters, ingest_run_id, links):
+    """The current shipments concerned (:func:`shipment_figures_rechoose`), as a query."""
     scope = Shipment.objects.filter(is_current=True)
     if installations is not None or exporters is not None:
         q = Q(pk__in=[])
@@ -1071,48 +1130,87 @@ def _rechoose(installations, exporters, ingest_run_id, actor) -> RechooseOutcome
         scope = scope.filter(q)
     if ingest_run_id is not None:
         scope = scope.filter(ingest_run_id=ingest_run_id)
-    linked = set(links)
-    keyed = scope.annotate(
-        y=ExtractYear("date"),
-        inst=Coalesce("installation_id", 0),
-        ek=Case(
-            When(installation__isnull=True, exporter_id__in=linked, then=F("exporter_id")),
-            default=Value(0),
-        ),
-    )
-    cells = None
-    if connection.vendor == "postgresql":
-        # One grouped read: per group, exporter, month and figures before, the rows'
-        # count and sums (what the totals' deltas are worked out from).
-        cells = list(
-            keyed.annotate(month=TruncMonth("date"))
-            .values_list(
-                "origin",
-                "cn_code",
-                "y",
-                "inst",
-                "ek",
-                "exporter_id",
-                "month",
-                "estimate_id",
-                "tier",
-                "best_estimate_id",
-                "best_tier",
+    return scope
+
+
+def _scope_sql(installations, exporters, ingest_run_id, links) -> tuple[str, list]:
+    """The same as :func:`_scope`, as a condition on the shipments ``s`` (PostgreSQL):
+    written out so that the planner reads a targeted scope from the exporter and
+    installation indexes."""
+    where, params = "s.is_current", []
+    if installations is not None or exporters is not None:
+        parts = []
+        if installations:
+            reaching = sorted(org for org, insts in links.items() if insts & set(installations))
+            parts.append(
+                "s.installation_id = ANY(%s) OR (s.installation_id IS NULL"
+                " AND s.exporter_id = ANY(%s))"
             )
-            .annotate(
-                n=Count("id"),
-                m=Sum("net_mass_t"),
-                emb=Sum("embedded_emissions_t"),
-                best_emb=Sum("best_embedded_emissions_t"),
-            )
-            .order_by()
+            params += [sorted(installations), reaching]
+        if exporters:
+            parts.append("s.exporter_id = ANY(%s)")
+            params.append(sorted(exporters))
+        where += f" AND ({' OR '.join(parts) or 'false'})"
+    if ingest_run_id is not None:
+        where += " AND s.ingest_run_id = %s"
+        params.append(ingest_run_id)
+    return where, params
+
+
+def _groups_read(scope, linked: set[int]) -> list[tuple]:
+    """The groups (origin, CN code, year, declared installation or 0, exporter key) of
+    the shipments of ``scope``, read from them."""
+    rows = (
+        scope.annotate(
+            y=ExtractYear("date"),
+            inst=Coalesce("installation_id", 0),
+            ek=Case(
+                When(installation__isnull=True, exporter_id__in=linked, then=F("exporter_id")),
+                default=Value(0),
+            ),
         )
-        groups = sorted({(o, c, int(y), int(i), int(e)) for o, c, y, i, e, *_ in cells})
-    else:
-        rows = keyed.values_list("origin", "cn_code", "y", "inst", "ek").distinct()
-        groups = [(o, c, int(y), int(i), int(e)) for o, c, y, i, e in rows]
-    if not groups:
-        return RechooseOutcome(0, [])
+        .values_list("origin", "cn_code", "y", "inst", "ek")
+        .distinct()
+    )
+    return sorted((o, c, int(y), int(i), int(e)) for o, c, y, i, e in rows)
+
+
+def _groups_pg(where: str, params: list, linked: set[int], *, from_totals: bool) -> list[tuple]:
+    """PostgreSQL: the groups of the shipments ``where`` says. ``from_totals``: those of
+    every current shipment, from the monthly totals (a few thousand rows, by origin, CN
+    code, exporter and month) and the lines that declare an installation (their partial
+    index); else read from the shipments."""
+    ek = (
+        "CASE WHEN s.installation_id IS NULL AND s.exporter_id = ANY(%s)"
+        " THEN s.exporter_id ELSE 0 END"
+    )
+    with connection.cursor() as cursor:
+        if from_totals:
+            cursor.execute(
+                """SELECT DISTINCT origin, cn_code, EXTRACT(YEAR FROM month)::int, 0,
+                CASE WHEN exporter_id = ANY(%s) THEN exporter_id ELSE 0 END
+                FROM shipments_shipmenttotal
+                UNION SELECT DISTINCT s.origin, s.cn_code, EXTRACT(YEAR FROM s.date)::int,
+                s.installation_id, 0 FROM shipments_shipment s
+                WHERE s.is_current AND s.installation_id IS NOT NULL""",
+                [sorted(linked)],
+            )
+        else:
+            cursor.execute(
+                f"""SELECT DISTINCT s.origin, s.cn_code, EXTRACT(YEAR FROM s.date)::int,
+                COALESCE(s.installation_id, 0), {ek} FROM shipments_shipment s
+                WHERE {where}""",
+                [sorted(linked), *params],
+            )
+        return sorted((o, c, int(y), int(i), int(e)) for o, c, y, i, e in cursor.fetchall())
+
+
+def _figures_choose(groups: list[tuple], links: dict, actor, lap) -> tuple[list[tuple], int]:
+    """The chosen figures of each group, as rows of the temporary table of groups, and
+    the number of mixtures; ``lap`` times the steps."""
+    from apps.estimates.services import default_estimates_ensure
+    from apps.facilities.models import Installation
+
     years = {g[2] for g in groups}
     keys = sorted({(o, c, y) for o, c, y, _, _ in groups})
     marked = default_estimates_ensure(groups=keys, without_markup=False, actor=actor)
@@ -1144,7 +1242,6 @@ def _rechoose(installations, exporters, ingest_run_id, actor) -> RechooseOutcome
     # Pass 2: the mixtures (one engine run each, recorded together), then the table.
     mixed = _mixtures_ensure(wanted, actor) if wanted else {}
     lap("mixtures")
-    mixtures = len(mixed)
     table = []
     for (o, c, y, inst, ek), (cbam, best) in chosen.items():
         best = best or mixed.get((ek, o, c, y)) or unmarked.get((o, c, y))
@@ -1164,36 +1261,7 @@ def _rechoose(installations, exporters, ingest_run_id, actor) -> RechooseOutcome
                 best.see_total_t_per_t if best else None,
             )
         )
-    with transaction.atomic():
-        targeted = installations is not None or exporters is not None
-        if cells is not None:  # PostgreSQL: the totals by deltas, with the UPDATE
-            scoped = targeted or ingest_run_id is not None
-            before, months, count = _figures_write_pg(table, linked, cells, scope, scoped)
-        else:
-            before, months, count = _figures_write(table, linked)
-            if count:
-                shipment_totals_rebuild(months=months)
-        lap("update")
-        if count:
-            audit_append(
-                actor=actor,
-                action="shipments.figures_rechoose",
-                object_type="shipment",
-                object_id="*",
-                payload={
-                    "installations": installations,
-                    "exporters": exporters,
-                    "ingest_run": ingest_run_id,
-                    "groups": len(groups),
-                    "shipments": count,
-                    "best_tiers_before": before,
-                    "months": sorted(m.isoformat() for m in months),
-                },
-            )
-    lap("commit")
-    return RechooseOutcome(
-        count, sorted(m.isoformat() for m in months), before, len(groups), mixtures, seconds
-    )
+    return table, len(mixed)
 
 
 _BEST_TIERS = ("verified", "disclosed", "modelled", "default")
@@ -1224,7 +1292,8 @@ def _group_join() -> str:
 
 
 def _groups_tables(cursor, table: list[tuple], linked: set[int]) -> None:
-    """The temporary tables of the chosen figures by group and of the linked exporters."""
+    """The temporary tables of the chosen figures by group (``gid``: its place in
+    ``table``) and of the linked exporters."""
     vendor = connection.vendor
     drop = "ON COMMIT DROP" if vendor == "postgresql" else ""
     for name in (_GROUPS, _LINKED):
@@ -1233,7 +1302,7 @@ def _groups_tables(cursor, table: list[tuple], linked: set[int]) -> None:
         f"""CREATE TEMPORARY TABLE {_GROUPS} (origin varchar(2), cn_code varchar(8),
         year_start date, year_end date, inst bigint, ek bigint, cbam_id bigint,
         cbam_tier varchar(16), cbam_see double precision, best_id bigint,
-        best_tier varchar(16), best_see double precision) {drop}"""
+        best_tier varchar(16), best_see double precision, gid integer) {drop}"""
     )
     cursor.execute(f"CREATE TEMPORARY TABLE {_LINKED} (exporter_id bigint) {drop}")
     if vendor == "postgresql":
@@ -1241,92 +1310,122 @@ def _groups_tables(cursor, table: list[tuple], linked: set[int]) -> None:
             for i in sorted(linked):
                 copy.write_row((i,))
         with cursor.copy(f"COPY {_GROUPS} FROM STDIN") as copy:
-            for row in table:
-                copy.write_row(row)
+            for gid, row in enumerate(table):
+                copy.write_row((*row, gid))
         cursor.execute(f"ANALYZE {_GROUPS}")
         cursor.execute(f"ANALYZE {_LINKED}")
     else:
         cursor.executemany(f"INSERT INTO {_LINKED} VALUES (%s)", [(i,) for i in sorted(linked)])
-        cursor.executemany(f"INSERT INTO {_GROUPS} VALUES ({', '.join(['%s'] * 12)})", table)
+        cursor.executemany(
+            f"INSERT INTO {_GROUPS} VALUES ({', '.join(['%s'] * 13)})",
+            [(*row, gid) for gid, row in enumerate(table)],
+        )
 
 
 def _figures_write_pg(
-    table: list[tuple], linked: set[int], cells: list[tuple], scope, scoped: bool
-) -> tuple[dict, set, int]:
-    """PostgreSQL: write the chosen figures of each group to the rows whose figures
-    (estimate and tier, of either) differ, and add to the monthly totals the deltas
-    worked out from ``cells`` — the grouped read of the same rows, made under the same
-    lock, by group, exporter, month and figures before: (origin, CN, year, installation,
-    exporter key, exporter, month, estimate, tier, best estimate, best tier, count, mass,
-    embedded, best embedded). A new figure's embedded emissions are the cell's mass × its
-    SEE (what the ``UPDATE`` writes row by row, to rounding). ``scoped``: the rows are
-    a subset of the current shipments (``scope``), which the ``UPDATE`` keeps to.
+    table: list[tuple], linked: set[int], where: str, params: list
+) -> tuple[dict, set, int, int]:
+    """PostgreSQL: in one statement, read the shipments ``where`` says (``s``), keep
+    those whose figures (estimate and tier, of either) differ from their group's choice,
+    rewrite them, and return those rows' counts and sums by exporter, month, figures
+    before and after; from them the deltas of the monthly totals, added in a second
+    statement. A new figure's embedded emissions are the mass × its SEE (what the
+    rewrite writes row by row, to rounding).
 
-    Returns the best tiers before, the months touched and the rows changed; the
-    ``UPDATE`` must change exactly the rows the cells count, or nothing is written."""
-    chosen = {(r[0], r[1], r[2].year, r[4], r[5]): r for r in table}
-    deltas: dict[tuple, list[float]] = {}
-    before: dict[str, int] = {}
-    months: set[dt.date] = set()
-    count = 0
-    for o, c, y, inst, ek, exporter, month, est, tier, best, best_tier, n, m, emb, bemb in cells:
-        g = chosen[(o, c, int(y), int(inst), int(ek))]
-        if (est, tier, best, best_tier) == (g[6], g[7], g[9], g[10]):
-            continue
-        count += n
-        month = _month(month)
-        months.add(month)
-        before[best_tier or "none"] = before.get(best_tier or "none", 0) + n
-        d = deltas.setdefault((o, c, exporter, month), [0.0] * len(_DELTA_TOTALS))
-        d[0] += (m * g[8] if g[8] is not None else 0.0) - (emb or 0.0)
-        d[1] += (m if g[6] is not None else 0.0) - (m if est is not None else 0.0)
-        d[2] += (m if g[7] == Tier.DEFAULT else 0.0) - (m if tier == Tier.DEFAULT else 0.0)
-        d[3] += (m * g[11] if g[11] is not None else 0.0) - (bemb or 0.0)
-        for k, t in enumerate(_BEST_TIERS, start=4):
-            d[k] += (m if g[10] == t else 0.0) - (m if best_tier == t else 0.0)
-    if not count:
-        return before, months, 0
-    # Only the exporters with a row to change: the UPDATE reads them through the
-    # (exporter, id) index instead of joining every current row to its group.
-    where = "AND s.exporter_id = ANY(%s)"
-    params: list = [sorted({key[2] for key in deltas})]
-    if scoped:
-        sql, scope_params = scope.values("id").query.sql_with_params()
-        where += f" AND s.id IN ({sql})"
-        params += list(scope_params)
+    The rows are read once: the rewrite finds each by its physical address (``tableoid``
+    and ``ctid``, stable under the caller's lock; one TID scan of the sorted addresses,
+    then a hash join with the read rows), not by a second search of the table. The
+    read rows carry their group's number (``gid``), not its figures: the materialised
+    read of 250,000 rows then stays in memory (with the figures it spilled to disk).
+    No index holds a figure column, so the new version of a row is written on its own
+    page when it has room (a heap-only update) and no index entry is written.
+
+    Returns the best tiers before, the months touched, the rows changed and the rows
+    in no group of ``table`` (left as they were: the caller reads their groups and
+    calls again)."""
     with connection.cursor() as cursor:
         _groups_tables(cursor, table, linked)
+        # Hash joins only (docs/benchmarks.md): the planner prices the hash join of every
+        # row with its group above a merge join that sorts them all (measured twice as
+        # slow), and, misjudging the TID scan as ten rows, joined each rewritten row with
+        # its group by a scan of the groups (31 s instead of 0.3 s for 250,000 rows).
+        cursor.execute("SET LOCAL enable_mergejoin = off")
+        cursor.execute("SET LOCAL enable_nestloop = off")
         cursor.execute(
-            f"""UPDATE shipments_shipment AS s SET estimate_id = g.cbam_id,
-            tier = g.cbam_tier, embedded_emissions_t = s.net_mass_t * g.cbam_see,
-            best_estimate_id = g.best_id, best_tier = g.best_tier,
-            best_embedded_emissions_t = s.net_mass_t * g.best_see
-            FROM {_GROUPS} g WHERE {_group_join()} {where} AND (
-                s.estimate_id IS DISTINCT FROM g.cbam_id OR s.tier <> g.cbam_tier
-                OR s.best_estimate_id IS DISTINCT FROM g.best_id
-                OR s.best_tier <> g.best_tier)""",
+            f"""WITH old AS MATERIALIZED (
+                SELECT s.tableoid AS toid, s.ctid AS tid, g.gid, s.exporter_id,
+                    date_trunc('month', s.date)::date AS month, s.net_mass_t AS m,
+                    s.estimate_id, s.tier, s.embedded_emissions_t AS emb,
+                    s.best_estimate_id, s.best_tier, s.best_embedded_emissions_t AS bemb
+                FROM shipments_shipment s LEFT JOIN {_GROUPS} g
+                    ON s.origin = g.origin AND s.cn_code = g.cn_code
+                    AND s.date >= g.year_start AND s.date < g.year_end
+                    AND COALESCE(s.installation_id, 0) = g.inst
+                    AND {_exporter_key_sql("s")} = g.ek
+                WHERE {where} AND (g.gid IS NULL
+                    OR s.estimate_id IS DISTINCT FROM g.cbam_id OR s.tier <> g.cbam_tier
+                    OR s.best_estimate_id IS DISTINCT FROM g.best_id
+                    OR s.best_tier <> g.best_tier)
+            ), written AS (
+                UPDATE shipments_shipment AS s SET estimate_id = g.cbam_id,
+                    tier = g.cbam_tier, embedded_emissions_t = s.net_mass_t * g.cbam_see,
+                    best_estimate_id = g.best_id, best_tier = g.best_tier,
+                    best_embedded_emissions_t = s.net_mass_t * g.best_see
+                FROM old o JOIN {_GROUPS} g ON g.gid = o.gid
+                WHERE s.ctid = ANY(ARRAY(SELECT tid FROM old WHERE gid IS NOT NULL))
+                AND s.tableoid = o.toid AND s.ctid = o.tid
+                RETURNING 1
+            )
+            SELECT (SELECT COUNT(*) FROM written), gid, exporter_id, month, estimate_id,
+                tier, best_estimate_id, best_tier, COUNT(*), SUM(m), SUM(emb), SUM(bemb)
+            FROM old GROUP BY 2, 3, 4, 5, 6, 7, 8""",
             params,
         )
-        if cursor.rowcount != count:
+        cells = cursor.fetchall()
+        cursor.execute("RESET enable_mergejoin")
+        cursor.execute("RESET enable_nestloop")
+        deltas: dict[tuple, list[float]] = {}
+        before: dict[str, int] = {}
+        months: set[dt.date] = set()
+        count = lost = 0
+        written = cells[0][0] if cells else 0  # the rows the UPDATE changed
+        for _, gid, exporter, month, est, tier, _, best_tier, n, m, emb, bemb in cells:
+            if gid is None:
+                lost += n
+                continue
+            g = table[gid]
+            o, c = g[0], g[1]
+            count += n
+            month = _month(month)
+            months.add(month)
+            before[best_tier or "none"] = before.get(best_tier or "none", 0) + n
+            d = deltas.setdefault((o, c, exporter, month), [0.0] * len(_DELTA_TOTALS))
+            d[0] += (m * g[8] if g[8] is not None else 0.0) - (emb or 0.0)
+            d[1] += (m if g[6] is not None else 0.0) - (m if est is not None else 0.0)
+            d[2] += (m if g[7] == Tier.DEFAULT else 0.0) - (m if tier == Tier.DEFAULT else 0.0)
+            d[3] += (m * g[11] if g[11] is not None else 0.0) - (bemb or 0.0)
+            for k, t in enumerate(_BEST_TIERS, start=4):
+                d[k] += (m if g[10] == t else 0.0) - (m if best_tier == t else 0.0)
+        if written != count:
             raise RuntimeError(
-                f"re-choice: the UPDATE changed {cursor.rowcount} rows, the grouped read "
-                f"counted {count}; nothing written"
+                f"re-choice: the UPDATE changed {written} rows, its read counted {count}"
             )
-        cursor.execute(f"DROP TABLE IF EXISTS {_DELTAS}")  # an earlier pass, same transaction
-        cursor.execute(
-            f"""CREATE TEMPORARY TABLE {_DELTAS} (origin varchar(2), cn_code varchar(8),
-            exporter_id bigint, month date, {_DELTA_COLUMNS}) ON COMMIT DROP"""
-        )
-        with cursor.copy(f"COPY {_DELTAS} FROM STDIN") as copy:
-            for key, d in deltas.items():
-                copy.write_row((*key, *d))
-        cursor.execute(
-            f"""UPDATE shipments_shipmenttotal AS t SET
-            {", ".join(f"{c} = t.{c} + d.{c}" for c in _DELTA_TOTALS)}
-            FROM {_DELTAS} d WHERE t.origin = d.origin AND t.cn_code = d.cn_code
-            AND t.exporter_id = d.exporter_id AND t.month = d.month"""
-        )
-    return before, months, count
+        if deltas:
+            cursor.execute(f"DROP TABLE IF EXISTS {_DELTAS}")  # an earlier pass, same transaction
+            cursor.execute(
+                f"""CREATE TEMPORARY TABLE {_DELTAS} (origin varchar(2), cn_code varchar(8),
+                exporter_id bigint, month date, {_DELTA_COLUMNS}) ON COMMIT DROP"""
+            )
+            with cursor.copy(f"COPY {_DELTAS} FROM STDIN") as copy:
+                for key, d in deltas.items():
+                    copy.write_row((*key, *d))
+            cursor.execute(
+                f"""UPDATE shipments_shipmenttotal AS t SET
+                {", ".join(f"{c} = t.{c} + d.{c}" for c in _DELTA_TOTALS)}
+                FROM {_DELTAS} d WHERE t.origin = d.origin AND t.cn_code = d.cn_code
+                AND t.exporter_id = d.exporter_id AND t.month = d.month"""
+            )
+    return before, months, count, lost
 
 
 def _figures_write(table: list[tuple], linked: set[int]) -> tuple[dict, set, int]:

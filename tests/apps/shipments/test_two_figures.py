@@ -241,3 +241,54 @@ def test_two_re_choices_in_one_transaction(world):
     assert s.best_embedded_emissions_t == pytest.approx(1800.0)
     total = ShipmentTotal.objects.get(exporter=world["org_b"])
     assert total.best_modelled_mass_t == pytest.approx(1000.0)
+
+
+def test_the_tier_filters_find_the_lines_of_exporters_reaching_plants(world):
+    """No index holds a tier (a re-choice rewrites the rows heap-only): the best-tier
+    filter reads the lines that declare an installation and those of exporters that
+    reach plants. An undeclared line whose exporter's plant is modelled is among them."""
+    link(world, world["p1"])
+    api = APIClient()
+    api.force_authenticate(world["official"])
+
+    def lines(query):
+        rows = api.get(f"/api/v1/shipments/?{query}").json()["results"]
+        return sorted((r["declaration_id"], r["line"]) for r in rows)
+
+    assert lines("best_tier=modelled") == [("F1", 1)]
+    assert lines("best_tier=default") == [("F1", 2)]
+    assert lines("best_tier=disclosed") == []
+    assert lines("tier=default") == [("F1", 1), ("F1", 2)]
+
+
+def test_a_line_the_monthly_totals_miss_is_re_chosen_all_the_same(world):
+    """A re-choice of every shipment on PostgreSQL takes its groups from the monthly
+    totals; a line they do not account for (here written behind their back, in a group
+    of its own) is caught by the write, which reads the groups from the rows and
+    chooses again. Elsewhere the groups are always read from the rows."""
+    link(world, world["p1"])  # Exporter B's TR lines now form a group of their own
+    first = Shipment.objects.get(declaration_id="F1", line=1)
+    Shipment.objects.create(
+        declaration_id="X1",
+        line=1,
+        date=dt.date(2026, 5, 4),
+        cn_code="72085120",
+        origin="TR",
+        exporter=world["org_a"],  # not linked: the group (TR, 7208…, 2026, none, none)
+        net_mass_t=10.0,
+        mass_unit="t",
+        ingest_run_id=first.ingest_run_id,
+        source_line=1,
+    )
+    out = shipment_figures_rechoose()
+    assert out.shipments == 1
+    s = Shipment.objects.get(declaration_id="X1")
+    assert (s.tier, s.best_tier) == ("default", "default")
+    assert s.embedded_emissions_t == pytest.approx(26.703)
+    assert s.best_embedded_emissions_t == pytest.approx(24.275)
+    assert shipment_figures_rechoose().shipments == 0
+    # No totals at all: the groups are read from the rows.
+    ShipmentTotal.objects.all().delete()
+    Shipment.objects.filter(declaration_id="X1").update(best_estimate=None, best_tier="")
+    assert shipment_figures_rechoose().shipments == 1
+    assert Shipment.objects.get(declaration_id="X1").best_tier == "default"

@@ -6,6 +6,7 @@ that it never meets the committed module world of tests/apps/shipments/test_two_
 from __future__ import annotations
 
 import pytest
+from rest_framework.test import APIClient
 
 from apps.shipments.models import Shipment
 from apps.shipments.services import shipment_estimates_apply
@@ -36,3 +37,16 @@ def test_a_verified_estimate_of_the_declared_installation_is_the_cbam_figure(wor
     assert s.embedded_emissions_t == pytest.approx(3400.0)
     # The undeclared line of the same exporter is not verified: default stays its CBAM figure.
     assert Shipment.objects.get(declaration_id="F1", line=1).tier == "default"
+    # The tier filters (no index on the tiers: they read the lines that declare an
+    # installation, and those of exporters reaching plants) find it, and only it.
+    api = APIClient()
+    api.force_authenticate(world["official"])
+
+    def ids(query):
+        return [
+            r["declaration_id"] for r in api.get(f"/api/v1/shipments/?{query}").json()["results"]
+        ]
+
+    assert ids("tier=verified") == ["F2"]
+    assert ids("best_tier=verified") == ["F2"]
+    assert sorted(ids("tier=default")) == ["F1", "F1"]
