@@ -240,10 +240,10 @@ def _months(quarter: Quarter) -> set[dt.date]:
 
 
 def shipment_period_archive(*, period: str, actor=None):
-    """Detach the partition of ``period`` (a quarter such as ``2024Q1``), write its lines to
-    the evidence store (gzip'd CSV with a header, content-addressed), keep its line flags
-    in the archive record, drop the detached table and rebuild the totals of its months;
-    audited with the file's SHA-256. Returns the :class:`ShipmentArchive`."""
+    """Write the lines of ``period`` (a quarter such as ``2024Q1``) to the evidence store
+    (gzip'd CSV with a header, content-addressed), detach and drop its partition, keep its
+    line flags in the archive record and rebuild the totals of its months, in one
+    transaction audited with the file's SHA-256. Returns the :class:`ShipmentArchive`."""
     from apps.evidence.services import evidence_store
     from apps.shipments.models import LineFlag, ShipmentArchive
     from apps.shipments.services import shipment_totals_rebuild
@@ -261,7 +261,10 @@ def shipment_period_archive(*, period: str, actor=None):
             raise PartitionError(f"period {label} is already archived")
         if name not in _existing(cursor):
             raise PartitionError(f"period {label} has no partition ({name}) to archive")
-        cursor.execute(f"ALTER TABLE {TABLE} DETACH PARTITION {name}")
+        # Writes to the quarter wait from here (reads go on) while its lines are copied
+        # out and stored; only then is it detached, which locks the whole table until
+        # the commit: the few quick steps after it.
+        cursor.execute(f"LOCK TABLE {name} IN SHARE MODE")
         cursor.execute(
             f"SELECT count(*), count(*) FILTER (WHERE is_current), "
             f"COALESCE(sum(net_mass_t) FILTER (WHERE is_current), 0), "
@@ -284,6 +287,7 @@ def shipment_period_archive(*, period: str, actor=None):
                         packed.write(block)
             spool.seek(0)
             evidence = evidence_store(stream=spool, name=f"shipments-{label}.csv.gz")
+        cursor.execute(f"ALTER TABLE {TABLE} DETACH PARTITION {name}")
         flags = LineFlag.objects.filter(shipment_id__in=_ids_sql(name))
         kept = [
             {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in row.items()}
