@@ -150,11 +150,13 @@ def partition(apps, schema_editor) -> None:
                 )
             else:
                 cursor.execute(definition)  # names the table by its name, now the new one
-        cursor.execute(f"SELECT min({PARTITION_KEY}), max({PARTITION_KEY}) FROM {old}")
-        low, high = cursor.fetchone()
+        # The quarters that hold lines, and today's and the next ones (an ingest creates
+        # any other when a file brings it).
+        cursor.execute(f"SELECT DISTINCT date_trunc('quarter', {PARTITION_KEY})::date FROM {old}")
+        held = {_quarter(day) for (day,) in cursor.fetchall()}
         ahead = dt.date.today() + dt.timedelta(days=92 * AHEAD_QUARTERS)
-        first = _quarter(min(low or dt.date.today(), dt.date.today()))
-        for year, quarter in _quarters(first, _quarter(max(high or ahead, ahead))):
+        coming = _quarters(_quarter(dt.date.today()), _quarter(ahead))
+        for year, quarter in sorted(held | set(coming)):
             start, end = _bounds(year, quarter)
             part = f"{TABLE}_p{year}q{quarter}"
             cursor.execute(f"CREATE TABLE {part} (LIKE {TABLE} INCLUDING DEFAULTS){options}")
