@@ -522,7 +522,9 @@ RETURNING 1
 """
 # 1. New lines (an anti-join on the natural key) go in as version 1. A line stored
 #    meanwhile by a concurrent run makes the batch fail on the unique key; the task is
-#    retried and the replay skips it.
+#    retried and the replay skips it. (On the partitioned table the unique key holds the
+#    date too: a concurrent copy of the line with another date is not refused there;
+#    docs/scaling.md, "Keys, and what a shipment's id is used for".)
 _INSERT_NEW = f"""
 WITH delta AS (
     INSERT INTO shipments_shipment ({_COLUMNS})
