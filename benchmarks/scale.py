@@ -167,6 +167,7 @@ def bulk_load(target: int) -> dict:
     from apps.estimates.services import estimates_choose
     from apps.evidence.models import EvidenceFile, IngestRun
     from apps.facilities.models import Installation
+    from apps.shipments.partitions import quarters_of, shipment_partitions_ensure
     from apps.shipments.services import shipment_totals_rebuild
 
     with connection.cursor() as c:
@@ -211,6 +212,11 @@ def bulk_load(target: int) -> dict:
     )
     span = rng.integers(1, 4, EXPORTERS)
     rare_at = set(np.linspace(0, n - 1, 10).astype(int).tolist()) if n >= 10 else set()
+    # The partitions of the quarters loaded (the ingest creates its own the same way).
+    shipment_partitions_ensure(
+        quarters=quarters_of([np.datetime64("2026-01-01") + d for d in range(0, 365, 28)])
+        | quarters_of([np.datetime64(RARE["date"]), np.datetime64("2026-12-31")])
+    )
     started = time.perf_counter()
     chunk = 1_000_000
     for begin in range(0, n, chunk):
@@ -341,11 +347,17 @@ def sizes() -> list[tuple[str, int]]:
     from django.db import connection
 
     with connection.cursor() as c:
+        # Summed over the partitions (pg_partition_tree: the table itself when it is not
+        # partitioned, as on a database migrated back).
         c.execute(
-            "SELECT 'table (heap + TOAST)', pg_table_size('shipments_shipment') UNION ALL "
-            "SELECT indexrelid::regclass::text, pg_relation_size(indexrelid) FROM pg_index "
-            "WHERE indrelid = 'shipments_shipment'::regclass UNION ALL "
-            "SELECT 'all indexes', pg_indexes_size('shipments_shipment') UNION ALL "
+            "WITH parts AS (SELECT relid FROM pg_partition_tree('shipments_shipment') "
+            "WHERE isleaf) "
+            "SELECT 'table (heap + TOAST)', sum(pg_table_size(relid))::bigint FROM parts "
+            "UNION ALL SELECT 'partitions', count(*) FROM parts UNION ALL "
+            "SELECT i.indexrelid::regclass::text, (SELECT sum(pg_relation_size(t.relid)) "
+            "FROM pg_partition_tree(i.indexrelid) t WHERE t.isleaf)::bigint FROM pg_index i "
+            "WHERE i.indrelid = 'shipments_shipment'::regclass UNION ALL "
+            "SELECT 'all indexes', sum(pg_indexes_size(relid))::bigint FROM parts UNION ALL "
             "SELECT 'totals table (ShipmentTotal)', "
             "pg_total_relation_size('shipments_shipmenttotal')"
         )
@@ -419,6 +431,9 @@ def main() -> None:
           f"target {worst[2] / TARGET_MS:.2f}; missed: {', '.join(missed) or 'none'}")  # fmt: skip
     print("\n== sizes ==")
     for name, size in sizes():
+        if name == "partitions":
+            print(f"{'partitions (incl. default)':<40}{size:10d}")
+            continue
         print(f"{name:<40}{size / 1e6:10.1f} MB  {size / held:8.1f} B/row")
     load = os.getloadavg()
     print(f"\nmachine load average: {load[0]:.1f} ({os.cpu_count()} CPUs)")

@@ -17,6 +17,15 @@ class Shipment(models.Model):
     the load time): the ingest service writes only ids it has just resolved or created,
     those rows are never deleted (PROTECT, and the audit log), and a test checks that no
     reference dangles after an ingest.
+
+    On PostgreSQL the table is partitioned by declaration period (``date``, one range
+    partition per quarter, and a default partition): migration
+    ``0013_partition_shipments_partition`` and docs/scaling.md, "Partitions by declaration
+    period". There the primary key is ``(id, date)`` and the natural key ``(declaration_id,
+    line, version, date)`` (PostgreSQL wants the partition key in every unique key); the
+    model keeps ``id`` as its primary key, unique because one sequence numbers every line.
+    The indexes below are declared on the partitioned table: PostgreSQL builds each on
+    every partition.
     """
 
     declaration_id = models.CharField(max_length=64)
@@ -277,7 +286,13 @@ class LineFlag(models.Model):
         REVIEW = "review", "Under review"
         RESOLVED = "resolved", "Resolved"
 
-    shipment = models.OneToOneField(Shipment, on_delete=models.PROTECT, related_name="flag")
+    # No database constraint: on PostgreSQL the shipments are partitioned by period and
+    # their id alone is no key there (docs/scaling.md, "Partitions by declaration
+    # period"). Shipments are never deleted; an archived period takes its lines' flags
+    # with it and brings them back when re-attached (apps.shipments.partitions).
+    shipment = models.OneToOneField(
+        Shipment, on_delete=models.PROTECT, related_name="flag", db_constraint=False
+    )
     reason = models.TextField()
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
     note = models.TextField(blank=True, help_text="the reviewer's note (required to resolve)")
@@ -292,3 +307,29 @@ class LineFlag(models.Model):
 
     def __str__(self) -> str:
         return f"line flag {self.pk} ({self.status})"
+
+
+class ShipmentArchive(models.Model):
+    """A declaration period (a quarter) whose partition was detached from the shipments
+    table and archived to the evidence store (``manage.py shipments_partitions archive``).
+
+    Its lines are out of every page, list, total and API answer until the period is
+    re-attached (``shipments_partitions reattach``), which reads them back from the file
+    whose SHA-256 is kept here. The figures below are those of the archived lines, so an
+    archive can be checked against its file; ``flags`` keeps the review flags of its lines
+    (they leave with them)."""
+
+    period = models.CharField(max_length=7, unique=True, help_text="e.g. 2024Q1")
+    start = models.DateField(help_text="first day of the quarter")
+    end = models.DateField(help_text="first day of the next quarter")
+    evidence = models.ForeignKey("evidence.EvidenceFile", on_delete=models.PROTECT)
+    columns = models.JSONField(help_text="the columns of the archived CSV, in order")
+    rows = models.BigIntegerField()
+    current_rows = models.BigIntegerField()
+    net_mass_t = models.FloatField(help_text="of the current lines")
+    embedded_emissions_t = models.FloatField(help_text="CBAM figure, current lines")
+    flags = models.JSONField(default=list, help_text="the line flags archived with the lines")
+    archived_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"shipments of {self.period} (archived)"

@@ -46,6 +46,7 @@ from apps.evidence.services import (
 )
 from apps.evidence.store import evidence_local_path, evidence_open, evidence_read_range
 from apps.shipments.models import Shipment, ShipmentTotal, TradeAggregate
+from apps.shipments.partitions import quarters_of, shipment_partitions_ensure
 from apps.shipments.plausibility import shipments_plausibility_flag
 from ingest.base import IngestError, MissingColumns
 from ingest.customs import read_customs
@@ -180,6 +181,8 @@ def shipments_ingest(*, run: IngestRun) -> IngestOutcome | None:
     staged["embedded_emissions_t"] = chosen.embedded_emissions_t
 
     if connection.vendor == "postgresql":
+        # The partitions of the file's quarters, before any line is written.
+        shipment_partitions_ensure(quarters=quarters_of(staged["date"].unique()))
         # A file none of whose declarations is stored yet (the usual bulk load) is copied
         # straight into the table; otherwise (a re-submission, or the replay of a run that
         # crashed) each batch is merged through the staging table.
@@ -355,6 +358,7 @@ def shipments_chunk_ingest(*, run: IngestRun, chunk: IngestChunk, worker: str = 
     staged["tier"] = chosen.tier
     staged["embedded_emissions_t"] = chosen.embedded_emissions_t
     fresh = not _any_stored(staged["declaration_id"].unique().tolist())
+    shipment_partitions_ensure(quarters=quarters_of(staged["date"].unique()))
     with transaction.atomic():
         stored, corrected = (
             _write_batch_postgres(staged, run, fresh=fresh) if len(staged) else (0, 0)
@@ -517,7 +521,9 @@ RETURNING 1
 """
 # 1. New lines (an anti-join on the natural key) go in as version 1. A line stored
 #    meanwhile by a concurrent run makes the batch fail on the unique key; the task is
-#    retried and the replay skips it.
+#    retried and the replay skips it. (On the partitioned table the unique key holds the
+#    date too: a concurrent copy of the line with another date is not refused there;
+#    docs/scaling.md, "Keys, and what a shipment's id is used for".)
 _INSERT_NEW = f"""
 WITH delta AS (
     INSERT INTO shipments_shipment ({_COLUMNS})
@@ -544,7 +550,7 @@ WITH old AS (
     INSERT INTO shipments_shipment ({_COLUMNS})
     SELECT s.declaration_id, s.line, o.version + 1, true, {_VALUES}
     FROM shipment_stage s JOIN old o ON o.declaration_id = s.declaration_id AND o.line = s.line
-    ON CONFLICT (declaration_id, line, version) DO NOTHING
+    ON CONFLICT DO NOTHING
     RETURNING {_TOTALS_OF}, 1 AS sign
 ), delta AS (
     SELECT {_TOTALS_OF}, -1 AS sign FROM old UNION ALL SELECT * FROM new

@@ -27,6 +27,7 @@ from apps.evidence.selectors import ingest_run_report, ingest_run_wait
 from apps.evidence.services import evidence_store_path, ingest_run_create
 from apps.shipments import demo_implausible
 from apps.shipments.models import Shipment
+from apps.shipments.partitions import shipment_partitions
 from fixtures.trade.generate_declarations import generate_declarations
 
 FIXTURES = settings.BASE_DIR / "fixtures"
@@ -205,6 +206,14 @@ class Command(BaseCommand):
         self.stdout.write(
             f"  left out: {flagged['n']:,} line(s) flagged implausible at ingest, "
             f"{flagged['mass'] or 0:,.0f} t (/shipments/?implausible=only)"
+        )
+        parts = [p for p in shipment_partitions() if p.start is not None]
+        self.stdout.write(
+            f"  stored in {len(parts)} partitions by declaration quarter ({parts[0].period} to "
+            f"{parts[-1].period}) and a default one: manage.py shipments_partitions"
+            if parts
+            else "  stored in one plain table (the embedded default); on PostgreSQL by "
+            "declaration quarter: manage.py shipments_partitions"
         )
         for row in (
             headline.values("origin")
