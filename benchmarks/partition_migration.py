@@ -1,7 +1,7 @@
 """The partitioning migration on a populated table (issue #21 §1): how long
-``shipments.0013_partition_shipments_partition`` takes, in place, forwards and back.
+``shipments.0014_partition_shipments`` takes, in place, forwards and back.
 
-On the database ``cm_bench_partition`` (dropped and created anew): migrate to 0012 (the
+On the database ``cm_bench_partition`` (dropped and created anew): migrate to 0013 (the
 plain table with its keys and list indexes), fill it with ``--rows`` lines over five
 quarters (one ``INSERT … SELECT FROM generate_series``, the shape of
 tests/apps/shipments/test_query_plans.py), ``VACUUM ANALYZE``; then time the migration
@@ -32,8 +32,8 @@ os.environ.setdefault("CM_VAR_DIR", "/tmp/cm_bench_partition_var")  # noqa: S108
 
 from benchmarks.scale import fresh_database, parse_rows  # noqa: E402
 
-BEFORE = ("shipments", "0012_list_filter_indexes")
-AFTER = ("shipments", "0013_partition_shipments_partition")
+BEFORE = ("shipments", "0013_figures_hot_rechoose")
+AFTER = ("shipments", "0014_partition_shipments")
 SEED = """
 INSERT INTO shipments_shipment (declaration_id, line, version, is_current, date, cn_code,
     origin, exporter_id, importer_name, net_mass_t, mass_unit, procedure,

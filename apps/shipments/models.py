@@ -20,7 +20,7 @@ class Shipment(models.Model):
 
     On PostgreSQL the table is partitioned by declaration period (``date``, one range
     partition per quarter, and a default partition): migration
-    ``0013_partition_shipments_partition`` and docs/scaling.md, "Partitions by declaration
+    ``0014_partition_shipments`` and docs/scaling.md, "Partitions by declaration
     period". There the primary key is ``(id, date)`` and the natural key ``(declaration_id,
     line, version, date)`` (PostgreSQL wants the partition key in every unique key); the
     model keeps ``id`` as its primary key, unique because one sequence numbers every line.

@@ -2,7 +2,7 @@
 
 On PostgreSQL ``shipments_shipment`` is partitioned by range of ``date``, one partition per
 quarter (``shipments_shipment_p2026q1`` …) and a default partition for a line whose quarter
-has none (migration ``0013_partition_shipments_partition``; docs/scaling.md, "Partitions by
+has none (migration ``0014_partition_shipments``; docs/scaling.md, "Partitions by
 declaration period"). This module keeps them:
 
 - :func:`shipment_partitions_ensure` creates the partitions of given quarters (the ingest

@@ -1,5 +1,5 @@
 """The shipments partitioned by declaration period (issue #21 §1; docs/scaling.md,
-"Partitions by declaration period"): migration ``0013_partition_shipments_partition`` on a
+"Partitions by declaration period"): migration ``0014_partition_shipments`` on a
 populated database, in place and back; partitions created by the ingest for the quarters a
 file brings; a quarter archived to the evidence store and re-attached
 (``manage.py shipments_partitions``).
@@ -27,7 +27,7 @@ from tests.apps.helpers import DEFAULTS_CSV, ingest_json, write_customs
 pytestmark = pytest.mark.services
 
 TABLE = "shipments_shipment"
-BEFORE = ("shipments", "0012_list_filter_indexes")
+BEFORE = ("shipments", "0013_figures_hot_rechoose")
 LINES = [
     "P1,1,2026-03-02,72081000,CN,Exporter A,Imp,1000000,2700000,4000,",
     "P1,2,2026-03-02,72081000,CN,Exporter A,Imp,10000,100,4000,",
@@ -96,7 +96,7 @@ def _command(*args: str) -> str:
 
 
 def test_the_migration_partitions_a_populated_table_in_place_and_back(postgres_tx, users, tmp_path):
-    """0012's plain table, filled by real ingests (estimates, both figures, flags, a
+    """0013's plain table, filled by real ingests (estimates, both figures, flags, a
     corrected line), migrated: every column of every line, the totals and the flags are
     as they were; the sequence goes on; backwards gives the plain table back as it was."""
     _migrate(BEFORE)

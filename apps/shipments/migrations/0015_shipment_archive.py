@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("evidence", "0006_evidence_blobs_and_ingest_chunks"),
-        ("shipments", "0013_partition_shipments_partition"),
+        ("shipments", "0014_partition_shipments"),
     ]
 
     operations = [

@@ -213,7 +213,7 @@ def unpartition(apps, schema_editor) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("shipments", "0012_list_filter_indexes")]
+    dependencies = [("shipments", "0013_figures_hot_rechoose")]
 
     operations = [
         # No foreign-key constraint can point at a partitioned table's ``id``.
