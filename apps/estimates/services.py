@@ -24,6 +24,7 @@ reconciliation flags, why this rung). The engine does not compute ``provenance``
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from collections.abc import Callable
@@ -35,6 +36,7 @@ import pandas as pd
 from django.db import transaction
 
 import methodologies
+from apps.adoption.selectors import Stamp, version_current
 from apps.audit.attribution import PUBLIC, Attribution
 from apps.audit.services import AuditEntry, audit_append, audit_append_many, audit_lock
 from apps.catalogue.selectors import default_value_candidates
@@ -48,6 +50,21 @@ from apps.estimates.models import (
 from methodologies import batch
 from methodologies.errors import MethodologyError
 from methodologies.trace import canonical_bytes, sha256_hex
+from methodologies.versions import apply_parameters
+
+#: Top-level trace keys the platform adds beside the engine's (cited, not computed): carried
+#: over to the recomputed trace before the bytes are compared.
+CARRIED_OVER = ("provenance", "adoption")
+
+
+def adoption_stamp(result: dict[str, Any], stamp: Stamp) -> dict[str, Any]:
+    """The result with its trace naming the methodology version it ran under (the
+    ``adoption`` object, docs/adoption.md) and ``trace_sha256`` over the stamped bytes.
+    Unchanged when the instance runs alone (no member keys)."""
+    if stamp.block is None:
+        return result
+    trace = {**result["trace"], "adoption": stamp.block}
+    return {**result, "trace": trace, "trace_sha256": sha256_hex(canonical_bytes(trace))}
 
 
 @dataclass
@@ -89,13 +106,14 @@ def _estimate_fields(
         "direct_only": bool(result.get("direct_only")),
         "reason": result.get("reason", ""),
         "trace": canonical_bytes(result["trace"]).decode(),
+        "preview": (result["trace"].get("adoption") or {}).get("status") == "preview",
     }
 
 
 def _default_case(origin: str, cn_code: str, year: int, *, without_markup: bool = False) -> dict:
     """The ``cbam.default`` case of (origin, CN code, year) with the candidate rows of the
     default-value table; ``without_markup`` for the best estimate's last rung."""
-    return {
+    case = {
         "methodology": "cbam.default",
         "cn_code": cn_code,
         "origin": origin,
@@ -103,6 +121,8 @@ def _default_case(origin: str, cn_code: str, year: int, *, without_markup: bool 
         **({"without_markup": True} if without_markup else {}),
         "default_values": default_value_candidates(origin=origin, cn_code=cn_code),
     }
+    # The parameter set of the version figures are computed under (docs/adoption.md).
+    return apply_parameters(case, version_current().parameters)
 
 
 def estimate_record(
@@ -121,13 +141,17 @@ def estimate_record(
 
     ``result["trace"]`` may carry a ``provenance`` object beside the engine's keys (see
     the module docstring); ``result["trace_sha256"]`` must then be the SHA-256 of it all.
+    The trace is stamped with the methodology version it ran under (:func:`adoption_stamp`).
     """
+    stamp = version_current()
+    result = adoption_stamp(result, stamp)
     estimate, created = Estimate.objects.get_or_create(
         subject_key=subject_key,
         trace_sha256=result["trace_sha256"],
         defaults={
             **_estimate_fields(result, tier, cn_code, origin, period_start, period_end),
             "installation": installation,
+            "adoption_version": stamp.version,
         },
     )
     if created:
@@ -173,6 +197,9 @@ def estimates_record_bulk(*, items: list[EstimateItem], actor: Any = None) -> Bu
     audit lock is taken first, so the check of what exists and the insert see no
     concurrent writer of the log."""
     audit_lock()
+    stamp = version_current()
+    if stamp.block is not None:
+        items = [dataclasses.replace(i, result=adoption_stamp(i.result, stamp)) for i in items]
     keys = {(i.subject_key, i.result["trace_sha256"]) for i in items}
     ids: dict[tuple[str, str], int] = {}
     subjects = sorted({k[0] for k in keys})
@@ -196,6 +223,7 @@ def estimates_record_bulk(*, items: list[EstimateItem], actor: Any = None) -> Bu
                 subject_key=item.subject_key,
                 trace_sha256=item.result["trace_sha256"],
                 installation_id=item.installation_id,
+                adoption_version=stamp.version,
                 **fields,
             )
         )
@@ -350,8 +378,9 @@ def estimate_verify(
     and the value the trace implies)."""
     stored = json.loads(estimate.trace)
     recomputed = methodologies.run_case(stored["case"])["trace"]
-    if "provenance" in stored:
-        recomputed["provenance"] = stored["provenance"]
+    for key in CARRIED_OVER:
+        if key in stored:
+            recomputed[key] = stored[key]
     recomputed_bytes = canonical_bytes(recomputed)
     recomputed_sha = sha256_hex(recomputed_bytes)
     stored_bytes = estimate.trace.encode()
