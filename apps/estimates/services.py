@@ -464,7 +464,13 @@ def default_estimates_ensure(
     subject = default_unmarked_subject_key if without_markup else default_subject_key
     keys = {subject(o, c, y): (o, c, y) for o, c, y in groups}
     found: dict[tuple[str, str, int], Estimate] = {}
-    for estimate in Estimate.objects.filter(subject_key__in=list(keys)).order_by("id"):
+    # Those computed under the version figures are computed under now (docs/adoption.md):
+    # after an adoption, the previews are recomputed as official figures.
+    stamp = version_current()
+    current = Estimate.objects.filter(
+        subject_key__in=list(keys), adoption_version=stamp.version, preview=stamp.preview
+    )
+    for estimate in current.order_by("id"):
         found[keys[estimate.subject_key]] = estimate
     for key, (o, c, y) in keys.items():
         if (o, c, y) in found:

@@ -5,21 +5,26 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('adoption', '0001_initial_adopt'),
-        ('estimates', '0003_integrity_estimate_immutable'),
+        ("adoption", "0001_initial_adopt"),
+        ("estimates", "0003_integrity_estimate_immutable"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='estimate',
-            name='adoption_version',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='adoption.methodologyversion'),
+            model_name="estimate",
+            name="adoption_version",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="adoption.methodologyversion",
+            ),
         ),
         migrations.AddField(
-            model_name='estimate',
-            name='preview',
+            model_name="estimate",
+            name="preview",
             field=models.BooleanField(default=False),
         ),
     ]
