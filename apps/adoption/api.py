@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 
 from apps.adoption.models import MethodologyVersion
 from apps.adoption.selectors import (
+    Coalition,
     coalition,
     version_current,
     version_list,
@@ -73,9 +74,16 @@ class VersionDetailSerializer(VersionSerializer):
     manifest = serializers.DictField(help_text="engine, code, tables, methodologies, parameters")
 
 
-def version_document(version: MethodologyVersion, *, detail: bool = False) -> dict:
-    members = coalition()
-    current = version_current().version
+def version_document(
+    version: MethodologyVersion,
+    *,
+    detail: bool = False,
+    members: Coalition | None = None,
+    current: MethodologyVersion | bool | None = False,
+) -> dict:
+    members = members or coalition()
+    if current is False:
+        current = version_current().version
     doc = {
         "label": version.label,
         "digest": version.digest,
@@ -109,9 +117,9 @@ class ProposeSerializer(serializers.Serializer):
 class VersionListView(APIView):
     @extend_schema(responses=VersionSerializer(many=True), operation_id="methodology_versions_list")
     def get(self, request) -> Response:
-        return Response(
-            VersionSerializer([version_document(v) for v in version_list()], many=True).data
-        )
+        members, current = coalition(), version_current().version
+        docs = [version_document(v, members=members, current=current) for v in version_list()]
+        return Response(VersionSerializer(docs, many=True).data)
 
     @extend_schema(
         request=ProposeSerializer,
