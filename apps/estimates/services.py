@@ -110,7 +110,14 @@ def _estimate_fields(
     }
 
 
-def _default_case(origin: str, cn_code: str, year: int, *, without_markup: bool = False) -> dict:
+def _default_case(
+    origin: str,
+    cn_code: str,
+    year: int,
+    *,
+    without_markup: bool = False,
+    stamp: Stamp | None = None,
+) -> dict:
     """The ``cbam.default`` case of (origin, CN code, year) with the candidate rows of the
     default-value table; ``without_markup`` for the best estimate's last rung."""
     case = {
@@ -122,7 +129,7 @@ def _default_case(origin: str, cn_code: str, year: int, *, without_markup: bool 
         "default_values": default_value_candidates(origin=origin, cn_code=cn_code),
     }
     # The parameter set of the version figures are computed under (docs/adoption.md).
-    return apply_parameters(case, version_current().parameters)
+    return apply_parameters(case, (stamp or version_current()).parameters)
 
 
 def estimate_record(
@@ -136,6 +143,7 @@ def estimate_record(
     period_end: dt.date,
     actor: Any = None,
     installation: Any = None,
+    stamp: Stamp | None = None,
 ) -> Estimate:
     """Store an engine result; the same trace for the same subject is stored once.
 
@@ -143,7 +151,7 @@ def estimate_record(
     the module docstring); ``result["trace_sha256"]`` must then be the SHA-256 of it all.
     The trace is stamped with the methodology version it ran under (:func:`adoption_stamp`).
     """
-    stamp = version_current()
+    stamp = stamp or version_current()  # a caller recording many passes it once
     result = adoption_stamp(result, stamp)
     estimate, created = Estimate.objects.get_or_create(
         subject_key=subject_key,
@@ -315,6 +323,7 @@ def estimates_choose(
     )
     identifiers = sorted({str(g[3]) for g in groups if g[3]})
     ladder = _ladder_candidates(identifiers=identifiers, years=sorted({int(g[2]) for g in groups}))
+    stamp = version_current()  # the methodology version, once for the batch
     estimate_ids = np.zeros(len(groups), dtype=np.int64)
     see_total = np.full(len(groups), np.nan)
     tiers = np.full(len(groups), "", dtype=object)
@@ -327,7 +336,7 @@ def estimates_choose(
             tiers[k] = better.tier
             continue
         try:
-            result = methodologies.run_case(_default_case(o, c, y))
+            result = methodologies.run_case(_default_case(o, c, y, stamp=stamp))
         except MethodologyError as exc:
             reasons.append(f"{o} {c} {y}: {exc}")
             continue
@@ -341,6 +350,7 @@ def estimates_choose(
                 period_start=dt.date(int(y), 1, 1),
                 period_end=dt.date(int(y), 12, 31),
                 actor=actor,
+                stamp=stamp,
             )
         estimate_ids[k] = estimate.pk
         see_total[k] = estimate.see_total_t_per_t
@@ -476,7 +486,9 @@ def default_estimates_ensure(
         if (o, c, y) in found:
             continue
         try:
-            result = methodologies.run_case(_default_case(o, c, y, without_markup=without_markup))
+            result = methodologies.run_case(
+                _default_case(o, c, y, without_markup=without_markup, stamp=stamp)
+            )
         except MethodologyError:
             continue
         with transaction.atomic():
@@ -489,5 +501,6 @@ def default_estimates_ensure(
                 period_start=dt.date(int(y), 1, 1),
                 period_end=dt.date(int(y), 12, 31),
                 actor=actor,
+                stamp=stamp,
             )
     return found
