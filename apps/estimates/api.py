@@ -114,7 +114,9 @@ class EstimateFilter(django_filters.FilterSet):
 class EstimateSerializer(serializers.ModelSerializer):
     # The methodology version it was computed under, and whether that was a preview
     # (not adopted by k members; docs/adoption.md); null on an instance without members.
-    adoption_version = serializers.SlugRelatedField(slug_field="label", read_only=True)
+    adoption_version = serializers.SlugRelatedField(
+        slug_field="label", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Estimate

@@ -262,13 +262,12 @@ API: dict[str, Rule] = {
         EVERYONE, status=201, body=lambda w, r, o: login_form(w, r, o)
     ),
     "api_v1_auth_tokens_list": read(rows="token"),
-    # Methodology versions are public method: every signed-in user reads them (the world
-    # has none: 404); officials and admins upload a member's line, admins propose and
-    # retire (an empty body: 400).
+    # Methodology versions are public method: every signed-in user reads them; officials
+    # and admins upload a member's line, admins propose and retire (an empty body: 400).
     "methodology_versions_list": read(),
-    "methodology_versions_detail": read(obj="methodology_version", status=404),
-    "methodology_versions_record": read(obj="methodology_version", status=404),
-    "methodology_versions_sign": Rule(DECIDERS, obj="methodology_version", status=404),
+    "methodology_versions_detail": read(obj="methodology_version"),
+    "methodology_versions_record": read(obj="methodology_version"),
+    "methodology_versions_sign": Rule(DECIDERS, obj="methodology_version", status=400),
     "methodology_versions_propose": Rule(frozenset({"admin"}), status=400),
     "methodology_versions_retire": Rule(
         frozenset({"admin"}), obj="methodology_version", status=400
@@ -434,7 +433,7 @@ def url_kwargs(world: World, obj: str | None, owner: str) -> dict[str, object]:
     if obj == "line_flag":
         return {"kind": "line", "pk": 999_999}
     if obj == "methodology_version":
-        return {"label": "2099.9"}  # the world proposes none
+        return {"label": world.refs[obj]}
     if obj == "disclosure_version":
         pk, number = world.versions[owner]
         return {"pk": pk, "id": pk, "number": number}
