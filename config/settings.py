@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "axes",
     "apps.accounts",
     "apps.audit",
+    "apps.adoption",
     "apps.catalogue",
     "apps.evidence",
     "apps.facilities",
@@ -307,6 +308,15 @@ WITNESS_LOGS = env_str("CM_WITNESS_LOGS")
 # by commas, e.g. "w1+1a2b3c4d+BK… https://member-b.example/witness".
 WITNESSES = env_str("CM_WITNESSES")
 WITNESS_TIMEOUT_S = env_int("CM_WITNESS_TIMEOUT_S", 10, minimum=1)
+
+# --- Methodology versions adopted together (docs/adoption.md) ----------------------------
+# The coalition's member keys, verifier keys "<name>+<key id>+<base64(0x01 || key)>"
+# separated by commas or whitespace. Unset: the instance runs alone, its figures carry no
+# adoption record. Set: figures are official only under a version whose adoption record
+# carries valid signatures of CM_ADOPTION_THRESHOLD of these keys (unset or 0: a majority);
+# until then they are marked preview.
+COALITION_KEYS = env_str("CM_COALITION_KEYS")
+ADOPTION_THRESHOLD = env_int("CM_ADOPTION_THRESHOLD", 0, minimum=0)
 
 # --- PACT events: what one client may post (each kept event is an audit-log entry) ------
 # Stored events per client per rolling minute (rate) and per rolling day (quota); beyond

@@ -12,6 +12,7 @@ from rest_framework.routers import APIRootView
 from rest_framework.urlpatterns import format_suffix_patterns
 
 from apps.accounts import urls as accounts
+from apps.adoption import urls as adoption
 from apps.audit import urls as audit
 from apps.catalogue import urls as catalogue
 from apps.disclosures import urls as disclosures
@@ -27,6 +28,7 @@ from apps.web import urls as web
 APPS = (
     accounts,
     audit,
+    adoption,
     catalogue,
     evidence,
     facilities,

@@ -16,6 +16,14 @@ CN code).
 differs (the first JSON path that differs is named), 2 when the file is unreadable or not
 a trace. What is not recomputed (``provenance``, the Python and numpy versions) is said,
 not left to make the digests differ (:mod:`methodologies.verify`, docs/auditors.md).
+
+A trace computed by a coalition member names the methodology version it ran under
+(``$.adoption``, docs/adoption.md). ``verify`` checks that record with the member keys of
+ITS OWN configuration, never the server's: ``--coalition FILE`` (JSON ``{"member_keys":
+[vkey, …], "threshold": k}``) or ``--member-key VKEY`` (repeatable) and ``--threshold K``
+(default a majority). A trace that says ``adopted`` without k valid member signatures
+fails (exit 1); a ``preview`` trace is said to be one, and fails with
+``--require-adopted``. Without member keys the record is named but not checked.
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ from methodologies.errors import (
     MethodologyError,
 )
 from methodologies.verify import verify_trace
+from verifier.errors import VerifierError
 
 
 def _read_case(path: str) -> object:
@@ -90,10 +99,23 @@ def cmd_verify(args: argparse.Namespace) -> int:
     except MethodologyError as exc:
         print(f"error: {args.trace}: {exc}", file=sys.stderr)
         return 2
+    try:
+        adoption = _adoption(stored, args)
+    except VerifierError as exc:
+        print(f"error: {args.trace}: {exc}", file=sys.stderr)
+        return 2
+    status = answer.exit_status
+    if adoption is not None and (
+        adoption["problems"] or (args.require_adopted and adoption["status"] != "adopted")
+    ):
+        status = 1
     if args.json:
-        json.dump(answer.as_dict(), sys.stdout, indent=2, sort_keys=True)
+        out = answer.as_dict()
+        out["adoption"] = adoption
+        out["match"] = status == 0
+        json.dump(out, sys.stdout, indent=2, sort_keys=True)
         sys.stdout.write("\n")
-        return answer.exit_status
+        return status
     method = stored.get("methodology") or {}
     print(
         f"{'MATCH' if answer.match else 'MISMATCH'}: {args.trace} "
@@ -108,7 +130,55 @@ def cmd_verify(args: argparse.Namespace) -> int:
             print(f"  also differs: {more}")
     for note in answer.notes:
         print(f"  note: {note}")
-    return answer.exit_status
+    if adoption is not None:
+        print(f"  adoption: {adoption['summary']}")
+        for problem in adoption["problems"]:
+            print(f"  adoption problem: {problem}")
+        if args.require_adopted and adoption["status"] != "adopted":
+            print("  adoption problem: a preview figure, and --require-adopted was given")
+    return status
+
+
+def _adoption(stored: dict, args: argparse.Namespace) -> dict | None:
+    """The trace's adoption record checked with the verifier's own member keys."""
+    from verifier.adoption import check_trace_adoption, parse_member_keys, read_coalition
+
+    block = stored.get("adoption")
+    if block is None:
+        if args.require_adopted:
+            return {"status": "none", "problems": ["the trace names no adoption record"],
+                    "summary": "none (computed by an instance without member keys)"}  # fmt: skip
+        return None
+    if args.coalition:
+        keys, threshold = read_coalition(args.coalition)
+    elif args.member_key:
+        keys = parse_member_keys(args.member_key)
+        threshold = args.threshold or len(keys) // 2 + 1
+    else:
+        version = block.get("version") if isinstance(block, dict) else None
+        status = block.get("status") if isinstance(block, dict) else None
+        return {
+            "status": status,
+            "version": version,
+            "problems": [],
+            "checked": False,
+            "summary": f"{status} under version {version} (NOT checked: give --coalition "
+            "or --member-key with your own member keys)",
+        }
+    found = check_trace_adoption(block, keys, threshold)
+    signers = found.check.signers if found.check else []
+    kind = "OFFICIAL" if found.official else "PREVIEW" if found.status == "preview" else "REFUSED"
+    return {
+        "status": found.status,
+        "version": found.version,
+        "signers": signers,
+        "threshold": threshold,
+        "members": len(keys),
+        "problems": found.problems,
+        "checked": True,
+        "summary": f"{kind}: version {found.version}, {len(signers)} of your {len(keys)} "
+        f"member keys signed ({', '.join(signers) or 'none'}), {threshold} required",
+    }
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -141,6 +211,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     p_verify.add_argument("trace", help="path of the trace JSON file, or - for stdin")
     p_verify.add_argument("--json", action="store_true", help="print the answer as JSON")
+    p_verify.add_argument("--coalition", help='your member keys: JSON {"member_keys", "threshold"}')
+    p_verify.add_argument("--member-key", action="append", help="a member's verifier key")
+    p_verify.add_argument("--threshold", type=int, help="member signatures required")
+    p_verify.add_argument(
+        "--require-adopted", action="store_true", help="fail unless the figure is official"
+    )
     p_verify.set_defaults(func=cmd_verify)
     args = parser.parse_args(argv)
     return args.func(args)

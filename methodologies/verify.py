@@ -142,7 +142,8 @@ def verify_trace(stored: Any, stored_bytes: bytes | None = None) -> Verification
         notes.append(
             "not recomputed, carried over as stored: "
             + ", ".join(f"$.{k}" for k in extra)
-            + " (citations of the evidence, not results of the engine)"
+            + " (added by the platform: citations of the evidence, the adoption record; "
+            "not results of the engine)"
         )
     if canonical != stored_bytes:
         notes.append(

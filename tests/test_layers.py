@@ -26,6 +26,7 @@ LAYERS: tuple[str, ...] = (
     # core: the kit, the audit log, who is who, evidence files and runs, the catalogue
     "common",
     "audit",
+    "adoption",
     "accounts",
     "evidence",
     "catalogue",

@@ -15,6 +15,10 @@
 
     python -m verifier note FILE [keys]
         verify a saved signed note (the ``note`` of a checkpoint document) offline.
+    python -m verifier adoption FILE (--coalition C.json | --member-key VKEY... [--threshold K])
+        verify a methodology version's adoption record (a signed note, as
+        ``GET /api/v1/methodology-versions/LABEL/record`` serves it) offline: at least K
+        valid signatures of distinct member keys from YOUR configuration (docs/adoption.md).
 
 Keys come from the auditor's own configuration, never from the server checked
 (docs/integrity.md §4): ``--config FILE`` (JSON ``{"log_key", "witness_keys",
@@ -373,7 +377,39 @@ def cmd_note(args: argparse.Namespace, api: Api | None) -> None:
     _say(True, f"note of {checkpoint.origin} at tree size {checkpoint.tree_size} is signed")
 
 
-COMMANDS = {"check": cmd_check, "inclusion": cmd_inclusion, "trace": cmd_trace, "note": cmd_note}
+def cmd_adoption(args: argparse.Namespace, api: Api | None) -> None:
+    from verifier.adoption import (
+        check_adoption,
+        parse_member_keys,
+        parse_record,
+        read_coalition,
+        require_adoption,
+    )
+
+    if args.coalition:
+        keys, threshold = read_coalition(args.coalition)
+    elif args.member_key:
+        keys = parse_member_keys(args.member_key)
+        threshold = args.threshold or len(keys) // 2 + 1
+    else:
+        raise FormatError("give your member keys: --coalition FILE or --member-key VKEY")
+    text, lines = parse_record(Path(args.file).read_text(encoding="utf-8"))
+    check = check_adoption(text, lines, keys, threshold)
+    for name in check.signers:
+        _say(True, f"signature by member {name}")
+    require_adoption(check)
+    _say(True, f"version {check.label} ({check.digest}) adopted: {len(check.signers)} of "
+               f"{len(keys)} member keys, {threshold} required")  # fmt: skip
+
+
+COMMANDS = {
+    "check": cmd_check,
+    "inclusion": cmd_inclusion,
+    "trace": cmd_trace,
+    "note": cmd_note,
+    "adoption": cmd_adoption,
+}
+OFFLINE = ("note", "adoption")
 
 
 def _attached(argv: list[str]) -> list[str]:
@@ -418,11 +454,16 @@ def main(argv: list[str] | None = None) -> int:
     sub.choices["trace"].add_argument("--estimate", type=int, required=True, help="estimate id")
     sub.choices["trace"].add_argument("--output", help="save the trace bytes here")
     sub.choices["note"].add_argument("file", help="a signed note, as text")
+    p = sub.add_parser("adoption", help="verify a methodology version's adoption record, offline")
+    p.add_argument("file", help="the adoption record, a signed note")
+    p.add_argument("--coalition", help='JSON: {"member_keys": [vkey, …], "threshold": k}')
+    p.add_argument("--member-key", action="append", help="a member's verifier key")
+    p.add_argument("--threshold", type=int, help="member signatures required (default majority)")
     args = parser.parse_args(_attached(sys.argv[1:] if argv is None else argv))
-    if args.command != "note" and not args.token:
+    if args.command not in OFFLINE and not args.token:
         parser.error("--token (or CM_API_TOKEN) is required")
     try:
-        api = Api(args.url, args.token) if args.command != "note" else None
+        api = Api(args.url, args.token) if args.command not in OFFLINE else None
         COMMANDS[args.command](args, api)
     except VerificationError as exc:
         _say(False, str(exc))

@@ -112,6 +112,12 @@ class EstimateFilter(django_filters.FilterSet):
 
 
 class EstimateSerializer(serializers.ModelSerializer):
+    # The methodology version it was computed under, and whether that was a preview
+    # (not adopted by k members; docs/adoption.md); null on an instance without members.
+    adoption_version = serializers.SlugRelatedField(
+        slug_field="label", read_only=True, allow_null=True
+    )
+
     class Meta:
         model = Estimate
         fields = [
@@ -134,6 +140,8 @@ class EstimateSerializer(serializers.ModelSerializer):
             "direct_only",
             "reason",
             "trace_sha256",
+            "preview",
+            "adoption_version",
             "created_at",
         ]
         read_only_fields = fields
@@ -293,7 +301,9 @@ class EstimateViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = EstimateFilter
 
     def get_queryset(self):
-        return estimate_list(user=self.request.user).order_by("-id")
+        return (
+            estimate_list(user=self.request.user).select_related("adoption_version").order_by("-id")
+        )
 
     @extend_schema(
         responses={(200, "application/json"): OpenApiTypes.OBJECT},

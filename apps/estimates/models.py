@@ -63,6 +63,16 @@ class Estimate(models.Model):
     superseded_by = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="supersedes"
     )
+    # The methodology version it was computed under (its trace's ``adoption`` object,
+    # docs/adoption.md); ``preview`` when that version was not adopted by k members then.
+    adoption_version = models.ForeignKey(
+        "adoption.MethodologyVersion",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    preview = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

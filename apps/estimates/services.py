@@ -24,6 +24,7 @@ reconciliation flags, why this rung). The engine does not compute ``provenance``
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from collections.abc import Callable
@@ -35,6 +36,7 @@ import pandas as pd
 from django.db import transaction
 
 import methodologies
+from apps.adoption.selectors import Stamp, version_current
 from apps.audit.attribution import PUBLIC, Attribution
 from apps.audit.services import AuditEntry, audit_append, audit_append_many, audit_lock
 from apps.catalogue.selectors import default_value_candidates
@@ -48,6 +50,21 @@ from apps.estimates.models import (
 from methodologies import batch
 from methodologies.errors import MethodologyError
 from methodologies.trace import canonical_bytes, sha256_hex
+from methodologies.versions import apply_parameters
+
+#: Top-level trace keys the platform adds beside the engine's (cited, not computed): carried
+#: over to the recomputed trace before the bytes are compared.
+CARRIED_OVER = ("provenance", "adoption")
+
+
+def adoption_stamp(result: dict[str, Any], stamp: Stamp) -> dict[str, Any]:
+    """The result with its trace naming the methodology version it ran under (the
+    ``adoption`` object, docs/adoption.md) and ``trace_sha256`` over the stamped bytes.
+    Unchanged when the instance runs alone (no member keys)."""
+    if stamp.block is None:
+        return result
+    trace = {**result["trace"], "adoption": stamp.block}
+    return {**result, "trace": trace, "trace_sha256": sha256_hex(canonical_bytes(trace))}
 
 
 @dataclass
@@ -89,13 +106,21 @@ def _estimate_fields(
         "direct_only": bool(result.get("direct_only")),
         "reason": result.get("reason", ""),
         "trace": canonical_bytes(result["trace"]).decode(),
+        "preview": (result["trace"].get("adoption") or {}).get("status") == "preview",
     }
 
 
-def _default_case(origin: str, cn_code: str, year: int, *, without_markup: bool = False) -> dict:
+def _default_case(
+    origin: str,
+    cn_code: str,
+    year: int,
+    *,
+    without_markup: bool = False,
+    stamp: Stamp | None = None,
+) -> dict:
     """The ``cbam.default`` case of (origin, CN code, year) with the candidate rows of the
     default-value table; ``without_markup`` for the best estimate's last rung."""
-    return {
+    case = {
         "methodology": "cbam.default",
         "cn_code": cn_code,
         "origin": origin,
@@ -103,6 +128,8 @@ def _default_case(origin: str, cn_code: str, year: int, *, without_markup: bool 
         **({"without_markup": True} if without_markup else {}),
         "default_values": default_value_candidates(origin=origin, cn_code=cn_code),
     }
+    # The parameter set of the version figures are computed under (docs/adoption.md).
+    return apply_parameters(case, (stamp or version_current()).parameters)
 
 
 def estimate_record(
@@ -116,18 +143,23 @@ def estimate_record(
     period_end: dt.date,
     actor: Any = None,
     installation: Any = None,
+    stamp: Stamp | None = None,
 ) -> Estimate:
     """Store an engine result; the same trace for the same subject is stored once.
 
     ``result["trace"]`` may carry a ``provenance`` object beside the engine's keys (see
     the module docstring); ``result["trace_sha256"]`` must then be the SHA-256 of it all.
+    The trace is stamped with the methodology version it ran under (:func:`adoption_stamp`).
     """
+    stamp = stamp or version_current()  # a caller recording many passes it once
+    result = adoption_stamp(result, stamp)
     estimate, created = Estimate.objects.get_or_create(
         subject_key=subject_key,
         trace_sha256=result["trace_sha256"],
         defaults={
             **_estimate_fields(result, tier, cn_code, origin, period_start, period_end),
             "installation": installation,
+            "adoption_version": stamp.version,
         },
     )
     if created:
@@ -173,6 +205,9 @@ def estimates_record_bulk(*, items: list[EstimateItem], actor: Any = None) -> Bu
     audit lock is taken first, so the check of what exists and the insert see no
     concurrent writer of the log."""
     audit_lock()
+    stamp = version_current()
+    if stamp.block is not None:
+        items = [dataclasses.replace(i, result=adoption_stamp(i.result, stamp)) for i in items]
     keys = {(i.subject_key, i.result["trace_sha256"]) for i in items}
     ids: dict[tuple[str, str], int] = {}
     subjects = sorted({k[0] for k in keys})
@@ -196,6 +231,7 @@ def estimates_record_bulk(*, items: list[EstimateItem], actor: Any = None) -> Bu
                 subject_key=item.subject_key,
                 trace_sha256=item.result["trace_sha256"],
                 installation_id=item.installation_id,
+                adoption_version=stamp.version,
                 **fields,
             )
         )
@@ -287,6 +323,7 @@ def estimates_choose(
     )
     identifiers = sorted({str(g[3]) for g in groups if g[3]})
     ladder = _ladder_candidates(identifiers=identifiers, years=sorted({int(g[2]) for g in groups}))
+    stamp = version_current()  # the methodology version, once for the batch
     estimate_ids = np.zeros(len(groups), dtype=np.int64)
     see_total = np.full(len(groups), np.nan)
     tiers = np.full(len(groups), "", dtype=object)
@@ -299,7 +336,7 @@ def estimates_choose(
             tiers[k] = better.tier
             continue
         try:
-            result = methodologies.run_case(_default_case(o, c, y))
+            result = methodologies.run_case(_default_case(o, c, y, stamp=stamp))
         except MethodologyError as exc:
             reasons.append(f"{o} {c} {y}: {exc}")
             continue
@@ -313,6 +350,7 @@ def estimates_choose(
                 period_start=dt.date(int(y), 1, 1),
                 period_end=dt.date(int(y), 12, 31),
                 actor=actor,
+                stamp=stamp,
             )
         estimate_ids[k] = estimate.pk
         see_total[k] = estimate.see_total_t_per_t
@@ -350,8 +388,9 @@ def estimate_verify(
     and the value the trace implies)."""
     stored = json.loads(estimate.trace)
     recomputed = methodologies.run_case(stored["case"])["trace"]
-    if "provenance" in stored:
-        recomputed["provenance"] = stored["provenance"]
+    for key in CARRIED_OVER:
+        if key in stored:
+            recomputed[key] = stored[key]
     recomputed_bytes = canonical_bytes(recomputed)
     recomputed_sha = sha256_hex(recomputed_bytes)
     stored_bytes = estimate.trace.encode()
@@ -435,13 +474,21 @@ def default_estimates_ensure(
     subject = default_unmarked_subject_key if without_markup else default_subject_key
     keys = {subject(o, c, y): (o, c, y) for o, c, y in groups}
     found: dict[tuple[str, str, int], Estimate] = {}
-    for estimate in Estimate.objects.filter(subject_key__in=list(keys)).order_by("id"):
+    # Those computed under the version figures are computed under now (docs/adoption.md):
+    # after an adoption, the previews are recomputed as official figures.
+    stamp = version_current()
+    current = Estimate.objects.filter(
+        subject_key__in=list(keys), adoption_version=stamp.version, preview=stamp.preview
+    )
+    for estimate in current.order_by("id"):
         found[keys[estimate.subject_key]] = estimate
     for key, (o, c, y) in keys.items():
         if (o, c, y) in found:
             continue
         try:
-            result = methodologies.run_case(_default_case(o, c, y, without_markup=without_markup))
+            result = methodologies.run_case(
+                _default_case(o, c, y, without_markup=without_markup, stamp=stamp)
+            )
         except MethodologyError:
             continue
         with transaction.atomic():
@@ -454,5 +501,6 @@ def default_estimates_ensure(
                 period_start=dt.date(int(y), 1, 1),
                 period_end=dt.date(int(y), 12, 31),
                 actor=actor,
+                stamp=stamp,
             )
     return found

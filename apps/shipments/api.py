@@ -25,6 +25,12 @@ class ShipmentSerializer(serializers.ModelSerializer):
         source="estimate.see_total_t_per_t", read_only=True, allow_null=True
     )
     tier = serializers.CharField(read_only=True, allow_null=True)
+    # True when the figure was computed under a methodology version not adopted by k
+    # members (docs/adoption.md): a preview, not an official figure.
+    preview = serializers.BooleanField(source="estimate.preview", read_only=True, allow_null=True)
+    best_preview = serializers.BooleanField(
+        source="best_estimate.preview", read_only=True, allow_null=True
+    )
     # The best estimate (docs/design.md, the two figures of a shipment).
     best_see_total_t_per_t = serializers.FloatField(
         source="best_estimate.see_total_t_per_t", read_only=True, allow_null=True
@@ -71,11 +77,13 @@ class ShipmentSerializer(serializers.ModelSerializer):
             "embedded_emissions_t",
             "tier",
             "estimate",
+            "preview",
             "best_see_total_t_per_t",
             "best_embedded_emissions_t",
             "best_tier",
             "best_estimate",
             "best_interval_t_per_t",
+            "best_preview",
             "installation",
             "implausible",
             "implausible_reason",
@@ -98,6 +106,8 @@ LIST_VALUES = {
         "estimate": "estimate_id",
         "best_see_total_t_per_t": "best_estimate__see_total_t_per_t",
         "best_estimate": "best_estimate_id",
+        "preview": "estimate__preview",
+        "best_preview": "best_estimate__preview",
         "best_interval_t_per_t": "best_estimate__interval_low_t_per_t",
         "installation": "installation__identifier",
     }.get(name, name)

@@ -52,7 +52,16 @@ EXPORT_HEADER = [
     "tier",
     "estimate",
     "installation_identifier",
+    "figure_status",
 ]
+
+
+def figure_status(estimate) -> str:
+    """``official``, ``preview`` (computed under a methodology version not adopted by k
+    members, docs/adoption.md) or empty (an instance without member keys)."""
+    if estimate is None or (estimate.adoption_version_id is None and not estimate.preview):
+        return ""
+    return "preview" if estimate.preview else "official"
 
 
 def _export_rows(qs):
@@ -76,6 +85,7 @@ def _export_rows(qs):
             s.tier,
             s.estimate_id,
             s.installation_identifier,
+            figure_status(e),
         ]
 
 
@@ -102,6 +112,7 @@ LIST_VALUES = (
     "tier",
     "implausible",
     "implausible_reason",
+    "estimate__preview",
 )
 
 
@@ -124,6 +135,9 @@ def _list_rows(rows: list[dict]) -> SafeString:
             if tier
             else "none"
         )
+        if s["estimate__preview"]:  # not an official figure (docs/adoption.md)
+            tier += ' <span class="tier tier-preview">Preview</span>'
+
         badge = ""
         if s["implausible"]:
             badge = (

@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from apps.web import flags, operations, views
+from apps.web import flags, methodology_versions, operations, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -26,6 +26,16 @@ urlpatterns = [
     ),
     path("operations/", operations.operations_view, name="operations"),
     path("methodologies/", views.methodology_list_view, name="methodology-list"),
+    path(
+        "methodology-versions/",
+        methodology_versions.methodology_versions_view,
+        name="methodology-versions",
+    ),
+    path(
+        "methodology-versions/compare/",
+        methodology_versions.methodology_versions_compare_view,
+        name="methodology-versions-compare",
+    ),
     path(
         "methodologies/<str:methodology_id>/",
         views.methodology_detail_view,

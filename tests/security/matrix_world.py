@@ -374,4 +374,8 @@ def build_world(tmp: Path) -> World:
         "audit_index": AuditEvent.objects.filter(public=True).order_by("index").first().index,
         "pf_id": "00000000-0000-4000-8000-000000000000",
     }
+    # A methodology version (docs/adoption.md): public method, every signed-in user reads it.
+    from apps.adoption.services import methodology_version_propose
+
+    world.refs["methodology_version"] = methodology_version_propose(label="2026.1").label
     return world

@@ -248,6 +248,11 @@ PAGES: dict[str, dict[str, Rule]] = {
     # C2SP tlog-witness: no account; the body must be a checkpoint signed by a followed
     # log's key (docs/integrity.md §4), so an empty POST is a 400 for everyone.
     "witness-add-checkpoint": {"POST": Rule(EVERYONE, status=400)},
+    # Methodology versions (docs/adoption.md): officials, auditors and admins read them;
+    # officials and admins add a member's signature line (an empty form names no version:
+    # 404). The comparison names every organisation's shipments: not for exporters.
+    "methodology-versions": {"GET": Rule(READERS), "POST": Rule(DECIDERS, status=404)},
+    "methodology-versions-compare": {"GET": Rule(READERS, status=404)},
 }
 
 #: API operations, by operationId (the method is the operation's).
@@ -257,6 +262,16 @@ API: dict[str, Rule] = {
         EVERYONE, status=201, body=lambda w, r, o: login_form(w, r, o)
     ),
     "api_v1_auth_tokens_list": read(rows="token"),
+    # Methodology versions are public method: every signed-in user reads them; officials
+    # and admins upload a member's line, admins propose and retire (an empty body: 400).
+    "methodology_versions_list": read(),
+    "methodology_versions_detail": read(obj="methodology_version"),
+    "methodology_versions_record": read(obj="methodology_version"),
+    "methodology_versions_sign": Rule(DECIDERS, obj="methodology_version", status=400),
+    "methodology_versions_propose": Rule(frozenset({"admin"}), status=400),
+    "methodology_versions_retire": Rule(
+        frozenset({"admin"}), obj="methodology_version", status=400
+    ),
     "api_v1_auth_tokens_retrieve": Rule(frozenset({EXPORTER, "admin"}), obj="token", refused=404),
     "api_v1_auth_tokens_destroy": Rule(frozenset({EXPORTER, "admin"}), obj="token", refused=404),
     # Shipments, estimates and their traces in every form.
@@ -417,6 +432,8 @@ def url_kwargs(world: World, obj: str | None, owner: str) -> dict[str, object]:
         return {"declarant": "DE0000000000", "year": 2026, "period": "Q1"}
     if obj == "line_flag":
         return {"kind": "line", "pk": 999_999}
+    if obj == "methodology_version":
+        return {"label": world.refs[obj]}
     if obj == "disclosure_version":
         pk, number = world.versions[owner]
         return {"pk": pk, "id": pk, "number": number}

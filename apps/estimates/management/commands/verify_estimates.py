@@ -36,7 +36,7 @@ import methodologies
 from apps.audit.models import AuditEvent
 from apps.estimates.api import EstimateFilter, trace_rows
 from apps.estimates.models import Estimate
-from apps.estimates.services import estimate_verify
+from apps.estimates.services import CARRIED_OVER, estimate_verify
 from apps.shipments.selectors import shipments_served_differences, totals_differences
 from methodologies.errors import MethodologyError
 
@@ -61,8 +61,9 @@ def differing_paths(stored: Any, recomputed: Any, limit: int = 3) -> list[str]:
 def _where(stored: dict) -> str:
     """Where a recomputed trace departs from the stored one (for the report)."""
     recomputed = methodologies.run_case(stored["case"])["trace"]
-    if "provenance" in stored:  # cited, not computed: carried over (estimate_verify)
-        recomputed["provenance"] = stored["provenance"]
+    for key in CARRIED_OVER:  # cited, not computed: carried over (estimate_verify)
+        if key in stored:
+            recomputed[key] = stored[key]
     paths = differing_paths(stored, recomputed)
     if not paths:
         return ""

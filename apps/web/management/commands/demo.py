@@ -20,6 +20,7 @@ from django.utils.module_loading import import_string
 
 from apps.accounts.models import Organisation, User
 from apps.accounts.services import api_token_create
+from apps.adoption import demo as adoption_demo
 from apps.audit.selectors import checkpoint_document
 from apps.audit.services import checkpoint_ensure
 from apps.evidence.models import IngestRun
@@ -47,6 +48,7 @@ DEMO_STEPS = [
     "apps.shipments.demo_reports.run",
     "apps.pact.demo.run",
     "apps.audit.demo.run",
+    "apps.adoption.demo.run",
 ]
 
 # Demo users: (username, password, role). The passwords are printed; demo use only.
@@ -74,6 +76,8 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         call_command("migrate", interactive=False, verbosity=0)
         self._users_ensure()
+        # Before any figure: the coalition's members adopt the methodology version 2 of 3.
+        adoption_demo.setup(command=self)
         work = settings.VAR_DIR / "demo"
         work.mkdir(parents=True, exist_ok=True)
 
