@@ -60,10 +60,10 @@ class IngestRun(models.Model):
     """One reading of one evidence file by one source's reader, executed by a task."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", _("pending")
-        RUNNING = "running", _("running")
-        DONE = "done", _("done")
-        FAILED = "failed", _("failed")
+        PENDING = "pending", _("Pending")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
 
     source = models.CharField(max_length=16, choices=EvidenceFile.Kind.choices)
     evidence = models.ForeignKey(EvidenceFile, on_delete=models.PROTECT, related_name="runs")

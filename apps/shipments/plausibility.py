@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 from django.db import connection
 from django.http import QueryDict
+from django.utils.translation import gettext_lazy as _
 
 from ingest.plausibility import customs_line_flags, customs_norms
 
@@ -161,4 +162,9 @@ def check_transition(current: str, status: str, note: str) -> None:
         raise FlagTransitionError("resolving a flag needs a note saying what was found")
 
 
-LABELS = {"open": "Open", "review": "Under review", "resolved": "Resolved", "closed": "Resolved"}
+LABELS = {
+    "open": _("Open"),
+    "review": _("Under review"),
+    "resolved": _("Resolved"),
+    "closed": _("Resolved"),
+}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 
 from apps.shipments.plausibility import toggle_query
 from apps.shipments.rankings import RANK_BY, RANK_SORTS, ranking
@@ -36,10 +37,10 @@ def _emptied_text(request: HttpRequest, query: dict) -> str:
     )
     if not found or not found["name"]:
         return ""
-    return (
-        f"No shipments match: the filter {found['label']} = “{found['value']}” left none of "
+    return _(
+        "No shipments match: the filter %(label)s = “%(value)s” left none of "
         "the lines that matched the filters before it."
-    )
+    ) % {"label": found["label"], "value": found["value"]}
 
 
 def _exporter_name(pk: int | None, user) -> str:
@@ -65,7 +66,7 @@ def ranking_view(request: HttpRequest) -> HttpResponse:
     descending = request.GET.get("dir", "desc") != "asc"
     result = ranking(user=request.user, by=by, sort=sort, descending=descending, **query)
     columns = []
-    for name, (label, _) in RANK_SORTS.items():
+    for name, (label, _key) in RANK_SORTS.items():
         if name == "exporters" and by == "exporter":
             continue
         params = request.GET.copy()

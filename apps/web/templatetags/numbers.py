@@ -32,8 +32,9 @@ def num(value, places: int = 0) -> str:
     text = f"{exact:,.{int(places)}f}"
     if text.startswith("-") and exact == 0:
         text = text[1:]
-    thousands, decimal = formats.get_format("THOUSAND_SEPARATOR"), formats.get_format(
-        "DECIMAL_SEPARATOR"
+    thousands, decimal = (
+        formats.get_format("THOUSAND_SEPARATOR"),
+        formats.get_format("DECIMAL_SEPARATOR"),
     )
     if (thousands, decimal) != (",", "."):
         text = text.translate({ord(","): thousands, ord("."): decimal})
