@@ -309,8 +309,10 @@ def test_an_official_walks_to_a_trace_with_the_keyboard_alone(
         page.keyboard.press("Tab")
         page.keyboard.type("pw-official")
         page.keyboard.press("Enter")
-        expect(page).to_have_url(f"{live_server.url}/shipments/")
-        page.goto("/dashboard/")
+        expect(page).to_have_url(f"{live_server.url}/shipments/")  # LOGIN_REDIRECT_URL
+        _tab_to(page, lambda: _focused(page, "e.textContent.trim() === 'Dashboard'"), "nav")
+        page.keyboard.press("Enter")
+        expect(page).to_have_url(f"{live_server.url}/dashboard/")
 
         # Dashboard → Shipments, from the main navigation.
         _tab_to(page, lambda: _focused(page, "e.textContent.trim() === 'Shipments'"), "nav")
