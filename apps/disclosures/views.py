@@ -21,6 +21,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllow
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods
@@ -71,11 +72,17 @@ def upload_request_check(request: HttpRequest) -> None:
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
-        raise UploadRefused("file: the request's Content-Length is not a number", 400) from None
+        raise UploadRefused(
+            "file: " + gettext("the request's Content-Length is not a number"), 400
+        ) from None
     if length > limit:
         raise UploadRefused(
-            f"file: the request body of {length:,} bytes is larger than the limit of "
-            f"{limit:,} bytes (a file of at most {upload_cap():,} bytes and the form)",
+            "file: "
+            + gettext(
+                "the request body of %(length)s bytes is larger than the limit of "
+                "%(limit)s bytes (a file of at most %(cap)s bytes and the form)"
+            )
+            % {"length": f"{length:,}", "limit": f"{limit:,}", "cap": f"{upload_cap():,}"},
             413,
         )
 
@@ -87,13 +94,24 @@ def upload_refusal(exc: BaseException) -> UploadRefused | None:
         return exc
     if isinstance(exc, TooManyFilesSent):
         limit = settings.DATA_UPLOAD_MAX_NUMBER_FILES
-        return UploadRefused(f"file: more than {limit} files in one request (send one)", 400)
+        return UploadRefused(
+            "file: "
+            + gettext("more than %(limit)s files in one request (send one)") % {"limit": limit},
+            400,
+        )
     if isinstance(exc, TooManyFieldsSent):
         limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
-        return UploadRefused(f"form: more than {limit} form fields in one request", 400)
+        return UploadRefused(
+            "form: " + gettext("more than %(limit)s form fields in one request") % {"limit": limit},
+            400,
+        )
     if isinstance(exc, RequestDataTooBig):
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        return UploadRefused(f"form: the form fields are larger than {limit:,} bytes", 413)
+        return UploadRefused(
+            "form: "
+            + gettext("the form fields are larger than %(limit)s bytes") % {"limit": f"{limit:,}"},
+            413,
+        )
     return None
 
 

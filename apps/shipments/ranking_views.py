@@ -127,7 +127,9 @@ def compare_view(request: HttpRequest) -> HttpResponse:
     cn_code = re.sub(r"[\s.]", "", request.GET.get("cn_code", ""))
     error = ""
     if cn_code and not re.fullmatch(r"[0-9]{8}", cn_code):
-        error = f"CN code {cn_code!r}: the compare view takes one 8-digit CN code, e.g. 72081000"
+        error = _("CN code %(code)s: the compare view takes one 8-digit CN code, e.g. 72081000") % {
+            "code": repr(cn_code)
+        }
     origin = query.get("origin", "")
     include = query.get("include_implausible", False)
     rows = (
