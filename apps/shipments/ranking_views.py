@@ -93,6 +93,7 @@ def ranking_view(request: HttpRequest) -> HttpResponse:
         "shipments/rankings.html",
         {
             "by": by,
+            "by_label": RANK_BY[by][0],
             "by_choices": [(k, v[0]) for k, v in RANK_BY.items()],
             "rows": result.rows,
             "summary": result.summary,
