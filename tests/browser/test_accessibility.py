@@ -258,6 +258,10 @@ def test_every_page_has_no_serious_violation_in_any_language(
                         continue
                     if page.get_attribute("html", "lang") != lang:
                         problems.append(f"{where}: <html lang> is not {lang}")
+                    # A catalog's escaped percent sign or markup shown as text.
+                    for shown in ("%%", "&lt;", "%(", "{{"):
+                        if page.evaluate("(s) => document.body.innerText.includes(s)", shown):
+                            problems.append(f"{where}: the page shows {shown!r}")
                     axe_start(page, WCAG_AA)
                     started.append((where, page))
                 for where, page in started:

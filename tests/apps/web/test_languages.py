@@ -39,6 +39,8 @@ def test_dates_decimals_and_export_headers_follow_the_language(world, client):
     assert "<td>02/03/2026</td>" in text  # the English list shows 2026-03-02
     assert "1000,000" in text  # net mass 1,000 t with three decimals, a comma before them
     assert "Masse nette" in text
+    # A literal percent sign survives translation once, never doubled (%% in a catalog).
+    assert "% des tonnes sur valeurs par défaut" in text and "%%" not in text
 
     def header(lang: str) -> list[str]:
         response = client.get("/shipments/?export=csv", HTTP_ACCEPT_LANGUAGE=lang)
