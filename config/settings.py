@@ -83,6 +83,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The page's language: the switcher's cookie, else the browser's Accept-Language.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -149,6 +151,7 @@ TEMPLATES = [
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
+                "django.template.context_processors.i18n",
                 "django.contrib.messages.context_processors.messages",
             ],
         },
@@ -207,9 +210,23 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "shipment-list"
 LOGOUT_REDIRECT_URL = "login"
 
+# --- Languages (docs/languages.md) -------------------------------------------------------
+# Pages, exports' column headers and error messages in each of LANGUAGES; the catalogs are
+# locale/<code>/LC_MESSAGES/django.po, compiled to the .mo files kept beside them. The API's
+# JSON field names, names of laws, CN descriptions and units are never translated.
 LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("fr", "Français"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# The switcher (POST /i18n/setlang/) remembers the choice in this cookie for a year.
+LANGUAGE_COOKIE_NAME = "cm_language"
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_SECURE = PRODUCTION
+USE_I18N = True
+# Dates and numbers per language: Django's formats, with the few this site overrides
+# (English keeps ISO dates) in apps/common/formats/<code>/formats.py.
+FORMAT_MODULE_PATH = ["apps.common.formats"]
 TIME_ZONE = "UTC"
-USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "static/"

@@ -64,6 +64,8 @@ urlpatterns = [
     # The split view serves its initialiser as a script file: no inline script (CSP).
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("admin/", admin.site.urls),
+    # The language switcher's POST /i18n/setlang/ (Django's set_language; docs/languages.md).
+    path("i18n/", include("django.conf.urls.i18n")),
     *[path("", include(module.urlpatterns)) for module in APPS if hasattr(module, "urlpatterns")],
 ]
 

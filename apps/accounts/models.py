@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Organisation(models.Model):
     class Kind(models.TextChoices):
-        EXPORTER = "exporter", "Exporter (producer or trader)"
-        IMPORTER = "importer", "Importer / declarant"
-        AUTHORITY = "authority", "Customs or ministry"
-        VERIFIER = "verifier", "Verifier or auditor"
+        EXPORTER = "exporter", _("Exporter (producer or trader)")
+        IMPORTER = "importer", _("Importer / declarant")
+        AUTHORITY = "authority", _("Customs or ministry")
+        VERIFIER = "verifier", _("Verifier or auditor")
 
     name = models.CharField(max_length=255)
     # Normalised name: the natural key customs records are matched on.
@@ -32,11 +33,11 @@ class Organisation(models.Model):
 
 class User(AbstractUser):
     class Role(models.TextChoices):
-        OFFICIAL = "official", "Trade official"
-        EXPORTER = "exporter", "Exporter member"
-        IMPORTER = "importer", "Importer member"
-        AUDITOR = "auditor", "Auditor"
-        ADMIN = "admin", "Administrator"
+        OFFICIAL = "official", _("Trade official")
+        EXPORTER = "exporter", _("Exporter member")
+        IMPORTER = "importer", _("Importer member")
+        AUDITOR = "auditor", _("Auditor")
+        ADMIN = "admin", _("Administrator")
 
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.OFFICIAL)
     organisation = models.ForeignKey(

@@ -72,9 +72,12 @@ def csv_writer(stream) -> Any:
 
 
 def csv_stream(header: list[str], rows: Iterable[Iterable[Any]]) -> Iterator[str]:
-    """The CSV text, line by line, starting with a byte-order mark; text neutralised."""
+    """The CSV text, line by line, starting with a byte-order mark; text neutralised. The
+    header's names may be lazy translations (``pgettext_lazy("export column", name)``: the
+    API's field name in English, its translation in the user's language): they are read in
+    the language active when the first line is written."""
     writer = csv_writer(_Echo())
-    yield BOM + writer.writerow([neutralise(h) for h in header])
+    yield BOM + writer.writerow([neutralise(str(h)) for h in header])
     for row in rows:
         yield writer.writerow([neutralise(v) for v in row])
 

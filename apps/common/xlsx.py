@@ -140,7 +140,7 @@ def xlsx_stream(
         zf.writestr("xl/styles.xml", _STYLES)
         with zf.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as part:
             part.write(_SHEET_START.encode())
-            part.write(_row(1, header, neutralise))
+            part.write(_row(1, [str(h) for h in header], neutralise))
             for r, row in enumerate(rows, start=2):
                 part.write(_row(r, row, neutralise))
                 if r % 500 == 0:

@@ -12,19 +12,20 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Status(models.TextChoices):
-    UPLOADED = "uploaded", "Uploaded"
-    PROCESSING = "processing", "Processing"
-    NEEDS_REVIEW = "needs_review", "Needs review (extraction failed)"
-    REVIEW = "review", "Ready for review"
-    CONFIRMED = "confirmed", "Confirmed"
-    FAILED = "failed", "Failed"
+    UPLOADED = "uploaded", _("Uploaded")
+    PROCESSING = "processing", _("Processing")
+    NEEDS_REVIEW = "needs_review", _("Needs review (extraction failed)")
+    REVIEW = "review", _("Ready for review")
+    CONFIRMED = "confirmed", _("Confirmed")
+    FAILED = "failed", _("Failed")
     # Confirmed by the exporter but implausible (apps.disclosures.plausibility): no
     # estimate until an official accepts it (then "confirmed") or rejects it.
-    HELD = "held", "Held for an official's review"
-    REJECTED = "rejected", "Rejected by an official"
+    HELD = "held", _("Held for an official's review")
+    REJECTED = "rejected", _("Rejected by an official")
 
 
 class Disclosure(models.Model):
@@ -62,10 +63,10 @@ class DisclosureVersion(models.Model):
     """One submitted file of a disclosure, numbered 1, 2, … within it."""
 
     class Kind(models.TextChoices):
-        TEMPLATE = "template", "Our template (CSV/XLSX)"
-        CBAM_TEMPLATE = "cbam_template", "CBAM communication template"
-        PDF = "pdf", "PDF report"
-        UNKNOWN = "", "Not read yet"
+        TEMPLATE = "template", _("Our template (CSV/XLSX)")
+        CBAM_TEMPLATE = "cbam_template", _("CBAM communication template")
+        PDF = "pdf", _("PDF report")
+        UNKNOWN = "", _("Not read yet")
 
     disclosure = models.ForeignKey(Disclosure, on_delete=models.PROTECT, related_name="versions")
     number = models.IntegerField()
@@ -132,10 +133,10 @@ class ExtractedValue(models.Model):
     ``corrected_value``/``corrected_unit`` (status ``corrected``) with the reason."""
 
     class ValueStatus(models.TextChoices):
-        EXTRACTED = "extracted", "Extracted"
-        CORRECTED = "corrected", "Corrected"
-        CONFIRMED = "confirmed", "Confirmed"
-        DROPPED = "dropped", "Dropped"
+        EXTRACTED = "extracted", _("Extracted")
+        CORRECTED = "corrected", _("Corrected")
+        CONFIRMED = "confirmed", _("Confirmed")
+        DROPPED = "dropped", _("Dropped")
 
     version = models.ForeignKey(DisclosureVersion, on_delete=models.PROTECT, related_name="values")
     index = models.IntegerField()
@@ -232,9 +233,9 @@ class VerificationReport(models.Model):
     """
 
     class Opinion(models.TextChoices):
-        POSITIVE = "positive", "Positive"
-        POSITIVE_WITH_COMMENTS = "positive_with_comments", "Positive with comments"
-        NEGATIVE = "negative", "Negative (not verified as satisfactory)"
+        POSITIVE = "positive", _("Positive")
+        POSITIVE_WITH_COMMENTS = "positive_with_comments", _("Positive with comments")
+        NEGATIVE = "negative", _("Negative (not verified as satisfactory)")
 
     disclosure = models.ForeignKey(
         Disclosure, on_delete=models.PROTECT, related_name="verification_reports"

@@ -21,6 +21,8 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllow
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods
 
@@ -70,11 +72,17 @@ def upload_request_check(request: HttpRequest) -> None:
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
-        raise UploadRefused("file: the request's Content-Length is not a number", 400) from None
+        raise UploadRefused(
+            "file: " + gettext("the request's Content-Length is not a number"), 400
+        ) from None
     if length > limit:
         raise UploadRefused(
-            f"file: the request body of {length:,} bytes is larger than the limit of "
-            f"{limit:,} bytes (a file of at most {upload_cap():,} bytes and the form)",
+            "file: "
+            + gettext(
+                "the request body of %(length)s bytes is larger than the limit of "
+                "%(limit)s bytes (a file of at most %(cap)s bytes and the form)"
+            )
+            % {"length": f"{length:,}", "limit": f"{limit:,}", "cap": f"{upload_cap():,}"},
             413,
         )
 
@@ -86,26 +94,39 @@ def upload_refusal(exc: BaseException) -> UploadRefused | None:
         return exc
     if isinstance(exc, TooManyFilesSent):
         limit = settings.DATA_UPLOAD_MAX_NUMBER_FILES
-        return UploadRefused(f"file: more than {limit} files in one request (send one)", 400)
+        return UploadRefused(
+            "file: "
+            + gettext("more than %(limit)s files in one request (send one)") % {"limit": limit},
+            400,
+        )
     if isinstance(exc, TooManyFieldsSent):
         limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
-        return UploadRefused(f"form: more than {limit} form fields in one request", 400)
+        return UploadRefused(
+            "form: " + gettext("more than %(limit)s form fields in one request") % {"limit": limit},
+            400,
+        )
     if isinstance(exc, RequestDataTooBig):
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        return UploadRefused(f"form: the form fields are larger than {limit:,} bytes", 413)
+        return UploadRefused(
+            "form: "
+            + gettext("the form fields are larger than %(limit)s bytes") % {"limit": f"{limit:,}"},
+            413,
+        )
     return None
 
 
 class UploadForm(forms.Form):
-    installation = forms.ModelChoiceField(queryset=None)
-    period = forms.IntegerField(min_value=2000, max_value=2100, label="Reporting year")
+    installation = forms.ModelChoiceField(queryset=None, label=_("Installation"))
+    period = forms.IntegerField(min_value=2000, max_value=2100, label=_("Reporting year"))
     cn_code = forms.RegexField(
         regex=r"^\d{4}(\d{2}){0,2}$",
         required=False,
-        label="CN code (PDF reports only)",
-        help_text="the good whose per-tonne figures the report gives (4, 6 or 8 digits)",
+        label=_("CN code (PDF reports only)"),
+        help_text=_("the good whose per-tonne figures the report gives (4, 6 or 8 digits)"),
     )
-    file = forms.FileField(help_text="our CSV/XLSX template, the CBAM template, or a PDF report")
+    file = forms.FileField(
+        label=_("File"), help_text=_("our CSV/XLSX template, the CBAM template, or a PDF report")
+    )
 
     def __init__(self, *args, user: User, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -115,7 +136,9 @@ class UploadForm(forms.Form):
     def clean_file(self):
         upload = self.cleaned_data["file"]
         if upload.size > upload_cap():
-            raise forms.ValidationError(f"the file is larger than {upload_cap():,} bytes")
+            raise forms.ValidationError(
+                _("the file is larger than %(cap)s bytes") % {"cap": f"{upload_cap():,}"}
+            )
         return upload
 
 
@@ -141,7 +164,7 @@ def disclosure_upload_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         try:
             upload_request_check(request)
-            _ = request.POST, request.FILES  # parsed now, under the DATA_UPLOAD_MAX_* limits
+            _parsed = request.POST, request.FILES  # parsed now, under the DATA_UPLOAD_MAX_* limits
         except (UploadRefused, RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent) as exc:
             refused = upload_refusal(exc)
             context = {"form": UploadForm(user=request.user), "cap": upload_cap()}
@@ -299,7 +322,7 @@ def _evidence_view(value: ExtractedValue, pages: dict[int, dict]) -> dict:
     """The quote in its page context, the number highlighted; or the sheet and cell."""
     out: dict = {"where": value.where}
     if value.cell:
-        sheet, _, cell = value.cell.rpartition("!")
+        sheet, _bang, cell = value.cell.rpartition("!")
         out.update(sheet=sheet, cell=cell)
     page = pages.get(value.page) if value.page is not None else None
     if page:

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Tier(models.TextChoices):
     """The data-quality ladder of docs/design.md §2, best first."""
 
-    VERIFIED = "verified", "Verified actual"
-    DISCLOSED = "disclosed", "Disclosed actual"
-    MODELLED = "modelled", "Modelled"
-    DEFAULT = "default", "Default value"
+    VERIFIED = "verified", _("Verified actual")
+    DISCLOSED = "disclosed", _("Disclosed actual")
+    MODELLED = "modelled", _("Modelled")
+    DEFAULT = "default", _("Default value")
 
 
 #: Rank on the ladder, best first (docs/design.md §2).

@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from django.utils.translation import gettext as _
+
 CONTEXT_LINES = 3
 CELL_PATTERN = re.compile(
     r"^(?:cell\s+)?(?:'?(?P<sheet>[^!]+?)'?!)?\$?(?P<col>[A-Za-z]{1,3})\$?(?P<row>\d{1,7})$"
@@ -49,7 +51,7 @@ def line_excerpt(path: Path, line: int, context: int = CONTEXT_LINES) -> Excerpt
                 rows.append((str(n), [text[:2000]], n == line))
     if not any(cited for _, _, cited in rows):
         raise ExcerptError(f"line {line}: the file has only {n if rows else 'fewer'} lines")
-    return Excerpt(kind="line", where=f"line {line}", rows=rows)
+    return Excerpt(kind="line", where=_("line %(line)s") % {"line": line}, rows=rows)
 
 
 def _column_index(letters: str) -> int:
@@ -94,7 +96,7 @@ def cell_excerpt(path: Path, ref: str, context: int = 2) -> Excerpt:
     finally:
         book.close()
     header = [get_column_letter(c) for c in range(first_col, last_col + 1)]
-    where = f"cell {sheet_name}!{match['col'].upper()}{row}"
+    where = _("cell %(cell)s") % {"cell": f"{sheet_name}!{match['col'].upper()}{row}"}
     return Excerpt(
         kind="cell", where=where, header=header, rows=rows, marked_column=col - first_col
     )
@@ -108,4 +110,4 @@ def page_excerpt(path: Path, page: int) -> Excerpt:
         if not 1 <= page <= len(pdf.pages):
             raise ExcerptError(f"page {page}: the PDF has {len(pdf.pages)} pages")
         text = pdf.pages[page - 1].extract_text() or ""
-    return Excerpt(kind="page", where=f"page {page}", text=text)
+    return Excerpt(kind="page", where=_("page %(page)s") % {"page": page}, text=text)

@@ -12,20 +12,21 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class EvidenceFile(models.Model):
     """An original file, kept byte-for-byte under its SHA-256 so any ingest can be replayed."""
 
     class Kind(models.TextChoices):
-        DEFAULTS = "defaults", "CBAM default values"
-        CUSTOMS = "customs", "Customs records"
-        GRID = "grid", "Grid telemetry"
-        FACTORS = "factors", "Emission-factor library"
-        RASTER = "raster", "Satellite raster"
-        FACILITIES = "facilities", "Facilities"
-        DISCLOSURE = "disclosure", "Facility disclosure"
-        CBAM_REPORT = "cbam_report", "CBAM Registry report"
+        DEFAULTS = "defaults", _("CBAM default values")
+        CUSTOMS = "customs", _("Customs records")
+        GRID = "grid", _("Grid telemetry")
+        FACTORS = "factors", _("Emission-factor library")
+        RASTER = "raster", _("Satellite raster")
+        FACILITIES = "facilities", _("Facilities")
+        DISCLOSURE = "disclosure", _("Facility disclosure")
+        CBAM_REPORT = "cbam_report", _("CBAM Registry report")
 
     sha256 = models.CharField(max_length=64, unique=True)
     size = models.BigIntegerField()
@@ -59,10 +60,10 @@ class IngestRun(models.Model):
     """One reading of one evidence file by one source's reader, executed by a task."""
 
     class Status(models.TextChoices):
-        PENDING = "pending"
-        RUNNING = "running"
-        DONE = "done"
-        FAILED = "failed"
+        PENDING = "pending", _("Pending")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
 
     source = models.CharField(max_length=16, choices=EvidenceFile.Kind.choices)
     evidence = models.ForeignKey(EvidenceFile, on_delete=models.PROTECT, related_name="runs")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from apps.common.exports import csv_response
 from apps.evidence.excerpts import ExcerptError, cell_excerpt, line_excerpt, page_excerpt
@@ -41,7 +43,13 @@ def ingest_run_errors_csv(request: HttpRequest, pk: int) -> HttpResponse:
     name = run.name
     return csv_response(
         f"errors-run-{run.pk}.csv",
-        ["file", "line", "field", "value", "reason"],
+        [
+            pgettext_lazy("export column", "file"),
+            pgettext_lazy("export column", "line"),
+            pgettext_lazy("export column", "field"),
+            pgettext_lazy("export column", "value"),
+            pgettext_lazy("export column", "reason"),
+        ],
         ((name, e["line"], e["field"], e["value"], e["reason"]) for e in run.errors),
     )
 
@@ -70,11 +78,14 @@ def ingest_run_excerpt_view(request: HttpRequest, pk: int) -> HttpResponse:
         with evidence_local_path(run.evidence) as path:
             excerpt = _excerpt(request, path)
     except EvidenceMissing:
-        problem = "the evidence file is not in this installation's store"
+        problem = _("the evidence file is not in this installation's store")
     except ExcerptError as exc:
         problem = str(exc)
     except Exception as exc:  # a file the reader cannot open as that kind
-        problem = f"{run.name} cannot be read that way: {type(exc).__name__}"
+        problem = _("%(name)s cannot be read that way: %(error)s") % {
+            "name": run.name,
+            "error": type(exc).__name__,
+        }
     return render(
         request,
         "evidence/run_excerpt.html",

@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 import django_filters
+from django.utils.translation import gettext_lazy as _
 
 from apps.facilities.models import Installation
 
 
 class InstallationFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(method="filter_q", label="Name or identifier")
-    country = django_filters.CharFilter(method="filter_country", label="Country (ISO alpha-2)")
-    owner = django_filters.CharFilter(method="filter_owner", label="Owner or parent")
+    q = django_filters.CharFilter(method="filter_q", label=_("Name or identifier"))
+    country = django_filters.CharFilter(method="filter_country", label=_("Country (ISO alpha-2)"))
+    owner = django_filters.CharFilter(method="filter_owner", label=_("Owner or parent"))
     route = django_filters.ChoiceFilter(
-        choices=Installation.Route.choices, method="filter_route", label="Route"
+        choices=Installation.Route.choices, method="filter_route", label=_("Route")
     )
-    status = django_filters.CharFilter(field_name="status", lookup_expr="iexact", label="Status")
+    status = django_filters.CharFilter(field_name="status", lookup_expr="iexact", label=_("Status"))
     source = django_filters.CharFilter(
-        field_name="source", label="Registry source (gem_steel, gem_cement)"
+        field_name="source", label=_("Registry source (gem_steel, gem_cement)")
     )
-    flagged = django_filters.BooleanFilter(method="filter_flagged", label="Has an open flag")
+    flagged = django_filters.BooleanFilter(method="filter_flagged", label=_("Has an open flag"))
 
     class Meta:
         model = Installation

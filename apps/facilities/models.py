@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Installation(models.Model):
     class Route(models.TextChoices):
-        BF_BOF = "bf_bof", "Steel: blast furnace – basic oxygen furnace"
-        DRI_EAF = "dri_eaf", "Steel: direct reduced iron – electric arc furnace"
-        SCRAP_EAF = "scrap_eaf", "Steel: scrap – electric arc furnace"
-        CEMENT = "cement", "Cement: clinker kiln"
-        CEMENT_GRINDING = "cement_grinding", "Cement: grinding of bought clinker"
-        AL_PRIMARY = "al_primary", "Aluminium: primary (electrolysis)"
-        AL_SECONDARY = "al_secondary", "Aluminium: secondary (remelting)"
-        H2_ELECTROLYSIS = "h2_electrolysis", "Hydrogen: electrolysis"
-        H2_SMR = "h2_smr", "Hydrogen: steam methane reforming"
-        MINERALS = "minerals", "Critical minerals processing"
+        BF_BOF = "bf_bof", _("Steel: blast furnace – basic oxygen furnace")
+        DRI_EAF = "dri_eaf", _("Steel: direct reduced iron – electric arc furnace")
+        SCRAP_EAF = "scrap_eaf", _("Steel: scrap – electric arc furnace")
+        CEMENT = "cement", _("Cement: clinker kiln")
+        CEMENT_GRINDING = "cement_grinding", _("Cement: grinding of bought clinker")
+        AL_PRIMARY = "al_primary", _("Aluminium: primary (electrolysis)")
+        AL_SECONDARY = "al_secondary", _("Aluminium: secondary (remelting)")
+        H2_ELECTROLYSIS = "h2_electrolysis", _("Hydrogen: electrolysis")
+        H2_SMR = "h2_smr", _("Hydrogen: steam methane reforming")
+        MINERALS = "minerals", _("Critical minerals processing")
 
     # Identifier as declared in customs records (e.g. the CBAM registry installation id).
     identifier = models.CharField(max_length=64, unique=True)
@@ -123,13 +124,13 @@ class MatchSuggestion(models.Model):
     An official confirms or rejects it; every decision is audited and can be reversed."""
 
     class Kind(models.TextChoices):
-        ORGANISATION = "organisation", "Same organisation"
-        INSTALLATION = "installation", "Exporter linked to installation"
+        ORGANISATION = "organisation", _("Same organisation")
+        INSTALLATION = "installation", _("Exporter linked to installation")
 
     class Status(models.TextChoices):
-        SUGGESTED = "suggested", "Suggested"
-        CONFIRMED = "confirmed", "Confirmed"
-        REJECTED = "rejected", "Rejected"
+        SUGGESTED = "suggested", _("Suggested")
+        CONFIRMED = "confirmed", _("Confirmed")
+        REJECTED = "rejected", _("Rejected")
 
     kind = models.CharField(max_length=16, choices=Kind.choices)
     organisation = models.ForeignKey(
@@ -179,11 +180,11 @@ class InstallationEmission(models.Model):
     ids of the per-good estimates whose traces explain it."""
 
     class ProductionSource(models.TextChoices):
-        REPORTED = "reported", "Reported by the registry"
-        SATELLITE = "satellite", "Capacity × satellite-informed utilisation"
-        CAPACITY = "capacity", "Capacity × sector utilisation"
-        DISCLOSED = "disclosed", "Disclosed by the operator"
-        VERIFIED = "verified", "Verified"
+        REPORTED = "reported", _("Reported by the registry")
+        SATELLITE = "satellite", _("Capacity × satellite-informed utilisation")
+        CAPACITY = "capacity", _("Capacity × sector utilisation")
+        DISCLOSED = "disclosed", _("Disclosed by the operator")
+        VERIFIED = "verified", _("Verified")
 
     installation = models.ForeignKey(
         Installation, on_delete=models.CASCADE, related_name="emissions"

@@ -10,11 +10,12 @@ they hold, so a worker opens only the slice it needs.
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Kind(models.TextChoices):
-    DIRECT = "direct", "Direct (combustion)"
-    LIFECYCLE = "lifecycle", "Life cycle"
+    DIRECT = "direct", _("Direct (combustion)")
+    LIFECYCLE = "lifecycle", _("Life cycle")
 
 
 class GridZone(models.Model):
@@ -78,9 +79,9 @@ class GridAverage(models.Model):
     harmonised factor (combined or operating margin, combustion CO2)."""
 
     class Basis(models.TextChoices):
-        EMBER = "ember_average", "Ember annual average (life cycle)"
-        IFI_CM = "ifi_combined_margin", "IFI combined margin (firm energy)"
-        IFI_OM = "ifi_operating_margin", "IFI operating margin"
+        EMBER = "ember_average", _("Ember annual average (life cycle)")
+        IFI_CM = "ifi_combined_margin", _("IFI combined margin (firm energy)")
+        IFI_OM = "ifi_operating_margin", _("IFI operating margin")
 
     basis = models.CharField(max_length=24, choices=Basis.choices)
     code = models.CharField(max_length=64, help_text="ISO3 code or region name (World, EU …)")

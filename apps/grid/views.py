@@ -13,6 +13,7 @@ import pandas as pd
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 
 from apps.grid import charts
 from apps.grid.selectors import (
@@ -70,13 +71,17 @@ def grid_zone_detail_view(request: HttpRequest, key: str) -> HttpResponse:
         }
         labels, arrays = charts.downsample(_labels(times, hourly), arrays, 1 if hourly else 24)
         context["intensity_chart"] = charts.line_chart(
-            title=f"Carbon intensity of {zone.key}, {year} "
-            f"({'hourly' if hourly else 'daily means'})",
+            title=(
+                _("Carbon intensity of %(zone)s, %(year)s (hourly)")
+                if hourly
+                else _("Carbon intensity of %(zone)s, %(year)s (daily means)")
+            )
+            % {"zone": zone.key, "year": year},
             labels=labels,
             series={"direct": arrays["direct"], "lifecycle": arrays["lifecycle"]},
             unit="gCO2eq/kWh",
             flags=[v > 0 for v in arrays["gap"]],
-            flag_label="gap-filled",
+            flag_label=_("gap-filled"),
         )
         context["monthly"] = intensity_monthly(frame).to_dict("records")
         context["gap_hours"] = (
@@ -110,15 +115,18 @@ def _mix_charts(key: str, year: int, mix: dict) -> dict:
             _labels(times, hourly), {m: gen[m] for m in order}, every
         )
         out["mix_chart"] = charts.stacked_area(
-            title=f"Generation mix of {key}, {year}", labels=labels, series=arrays, unit="MW"
+            title=_("Generation mix of %(zone)s, %(year)s") % {"zone": key, "year": year},
+            labels=labels,
+            series=arrays,
+            unit="MW",
         )
         total = np.nansum(np.array(list(gen.values())), axis=0)
         out["mix_shares"] = [
             {"mode": m, "share": float(np.nansum(gen[m]) / np.nansum(total))} for m in order
         ]
     for name, unit, label in (
-        ("load_mw", "MW", "Load"),
-        ("price_eur_per_mwh", "EUR/MWh", "Day-ahead price"),
+        ("load_mw", "MW", _("Load")),
+        ("price_eur_per_mwh", "EUR/MWh", _("Day-ahead price")),
     ):
         if name in mix:
             labels, arrays = charts.downsample(_labels(times, hourly), {label: mix[name]}, every)
@@ -142,7 +150,7 @@ def hydrogen_report_view(request: HttpRequest, pk: int) -> HttpResponse:
     for row, month in zip(monthly, months, strict=False):
         row["label"] = dt.date(start.year, month, 1).strftime("%b %Y")
     month_chart = charts.stacked_bars(
-        title="Month-by-month matching: renewable and grid electricity into the electrolyser",
+        title=_("Month-by-month matching: renewable and grid electricity into the electrolyser"),
         labels=[r["label"] for r in monthly],
         series={
             "renewable": [r["renewable_mwh"] for r in monthly],
@@ -175,7 +183,7 @@ def hydrogen_report_view(request: HttpRequest, pk: int) -> HttpResponse:
             }
         )
     hour_chart = charts.stacked_bars(
-        title=f"Hour-by-hour matching, week {week}",
+        title=_("Hour-by-hour matching, week %(week)s") % {"week": week},
         labels=[row["time"].strftime("%a %H:00") for row in week_rows],
         series={
             "renewable": [row["renewable_mwh"] for row in week_rows],

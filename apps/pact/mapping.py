@@ -36,6 +36,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 import pycountry
+from django.utils import translation
 
 from apps.catalogue.models import CNCode
 from apps.estimates.models import Estimate, Tier
@@ -148,6 +149,8 @@ def product_footprint(
     footprint_total = direct + indirect
     reference_end = estimate.period_end + dt.timedelta(days=1)  # the spec's end is exclusive
     tier = Tier(estimate.tier)
+    with translation.override("en"):  # the exchanged footprint is in English
+        tier_label = str(tier.label)
     technological, geographical, temporal = DQI_BY_TIER[tier]
     if tier == Tier.DEFAULT and json.loads(estimate.trace).get("result", {}).get("fallback"):
         geographical = 5
@@ -163,7 +166,7 @@ def product_footprint(
     )
     comment = (
         f"Specific embedded emissions under the EU CBAM (Reg. (EU) 2023/956), tier "
-        f"'{tier.label}', methodology {estimate.methodology} {estimate.methodology_version}: "
+        f"'{tier_label}', methodology {estimate.methodology} {estimate.methodology_version}: "
         f"direct {decimal_text(direct)} + indirect {decimal_text(indirect)} kgCO2e/kg."
         f"{cbam_note} {estimate.reason}".strip()
         + f" Trace (canonical JSON, SHA-256 {estimate.trace_sha256}): {trace_url}; "

@@ -8,6 +8,7 @@ import django_filters
 from django import forms
 from django.core.validators import RegexValidator
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import Organisation
 from apps.estimates.models import Tier
@@ -18,12 +19,12 @@ from methodologies.cbam_goods import SECTOR_BY_PREFIX
 
 #: Product groups: the CBAM sectors of Reg. 2023/956 Annex I, as the engine names them.
 PRODUCT_GROUPS = {
-    "cement": "Cement",
-    "iron_and_steel": "Iron and steel",
-    "aluminium": "Aluminium",
-    "fertilisers": "Fertilisers",
-    "hydrogen": "Hydrogen",
-    "electricity": "Electricity",
+    "cement": _("Cement"),
+    "iron_and_steel": _("Iron and steel"),
+    "aluminium": _("Aluminium"),
+    "fertilisers": _("Fertilisers"),
+    "hydrogen": _("Hydrogen"),
+    "electricity": _("Electricity"),
 }
 
 
@@ -35,7 +36,9 @@ def product_group_prefixes(group: str) -> list[str]:
     return sorted(p for p, sector in SECTOR_BY_PREFIX.items() if sector == group)
 
 
-ISO_DATE_ERROR = "Enter the date as YYYY-MM-DD, e.g. 2026-03-31 (day and month are never guessed)"
+ISO_DATE_ERROR = _(
+    "Enter the date as YYYY-MM-DD, e.g. 2026-03-31 (day and month are never guessed)"
+)
 
 
 class IsoDateInput(forms.DateInput):
@@ -54,34 +57,34 @@ def _digits(value: str) -> str:
 class ShipmentFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(
         method="filter_search",
-        label="Search",
-        help_text="declaration id, exporter or importer name",
+        label=_("Search"),
+        help_text=_("declaration id, exporter or importer name"),
     )
     cn_code = django_filters.CharFilter(
         method="filter_cn_code",
-        label="CN code or prefix",
-        help_text="e.g. 72 or 7208 or 72081000",
-        validators=[RegexValidator(r"^[0-9\s.\u00a0]*$", "a CN code or prefix is digits only")],
+        label=_("CN code or prefix"),
+        help_text=_("e.g. 72 or 7208 or 72081000"),
+        validators=[RegexValidator(r"^[0-9\s.\u00a0]*$", _("a CN code or prefix is digits only"))],
     )
     product_group = django_filters.ChoiceFilter(
         method="filter_product_group",
         choices=list(PRODUCT_GROUPS.items()),
-        label="Product group",
-        empty_label="Any",
+        label=_("Product group"),
+        empty_label=_("Any"),
     )
     origin = django_filters.CharFilter(
         method="filter_origin",
-        label="Origin",
-        help_text="ISO 3166-1 alpha-2 (US) or a country name (United States, Türkiye)",
+        label=_("Origin"),
+        help_text=_("ISO 3166-1 alpha-2 (US) or a country name (United States, Türkiye)"),
     )
-    exporter = django_filters.CharFilter(method="filter_exporter", label="Exporter")
-    importer = django_filters.CharFilter(method="filter_importer", label="Importer")
+    exporter = django_filters.CharFilter(method="filter_exporter", label=_("Exporter"))
+    importer = django_filters.CharFilter(method="filter_importer", label=_("Importer"))
     # ISO dates only (a date picker in the browser): 03/04/2026 is never guessed as 3 April
     # or 4 March.
     period_from = django_filters.DateFilter(
         field_name="date",
         lookup_expr="gte",
-        label="From",
+        label=_("From"),
         widget=IsoDateInput,
         input_formats=["%Y-%m-%d"],
         error_messages={"invalid": ISO_DATE_ERROR},
@@ -89,41 +92,41 @@ class ShipmentFilter(django_filters.FilterSet):
     period_to = django_filters.DateFilter(
         field_name="date",
         lookup_expr="lte",
-        label="To",
+        label=_("To"),
         widget=IsoDateInput,
         input_formats=["%Y-%m-%d"],
         error_messages={"invalid": ISO_DATE_ERROR},
     )
     tier = django_filters.ChoiceFilter(
-        method="filter_tier", choices=Tier.choices, label="Tier", empty_label="Any"
+        method="filter_tier", choices=Tier.choices, label=_("Tier"), empty_label=_("Any")
     )
     best_tier = django_filters.ChoiceFilter(
         method="filter_best_tier",
         choices=Tier.choices,
-        label="Best estimate tier",
-        empty_label="Any",
+        label=_("Best estimate tier"),
+        empty_label=_("Any"),
     )
     installation = django_filters.CharFilter(
         method="filter_installation",
-        label="Installation",
-        help_text="its identifier, as declared or as the platform knows it",
+        label=_("Installation"),
+        help_text=_("its identifier, as declared or as the platform knows it"),
     )
     flagged = django_filters.ChoiceFilter(
         method="filter_flagged",
-        choices=[("yes", "Flagged installation"), ("no", "Not flagged")],
-        label="Reconciliation flag",
-        empty_label="Any",
+        choices=[("yes", _("Flagged installation")), ("no", _("Not flagged"))],
+        label=_("Reconciliation flag"),
+        empty_label=_("Any"),
     )
 
     implausible = django_filters.ChoiceFilter(
         method="filter_implausible",
         choices=[
-            ("include", "Include flagged lines"),
-            ("only", "Only flagged lines"),
+            ("include", _("Include flagged lines")),
+            ("only", _("Only flagged lines")),
         ],
-        label="Implausible lines",
-        empty_label="Leave out (default)",
-        help_text="lines flagged at ingest as far outside their CN heading's norms",
+        label=_("Implausible lines"),
+        empty_label=_("Leave out (default)"),
+        help_text=_("lines flagged at ingest as far outside their CN heading's norms"),
     )
 
     class Meta:

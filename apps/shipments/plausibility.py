@@ -15,6 +15,8 @@ from pathlib import Path
 import pandas as pd
 from django.db import connection
 from django.http import QueryDict
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from ingest.plausibility import customs_line_flags, customs_norms
 
@@ -154,11 +156,19 @@ def line_flag_transition(*, flag, status: str, note: str, actor) -> None:
 def check_transition(current: str, status: str, note: str) -> None:
     if status not in TRANSITIONS.get(current, set()):
         raise FlagTransitionError(
-            f"a flag {LABELS.get(current, current).lower()} cannot become "
-            f"{LABELS.get(status, status).lower()} (open → under review → resolved)"
+            gettext("a flag %(current)s cannot become %(status)s (open → under review → resolved)")
+            % {
+                "current": str(LABELS.get(current, current)).lower(),
+                "status": str(LABELS.get(status, status)).lower(),
+            }
         )
     if status == "resolved" and not note.strip():
-        raise FlagTransitionError("resolving a flag needs a note saying what was found")
+        raise FlagTransitionError(gettext("resolving a flag needs a note saying what was found"))
 
 
-LABELS = {"open": "Open", "review": "Under review", "resolved": "Resolved", "closed": "Resolved"}
+LABELS = {
+    "open": _("Open"),
+    "review": _("Under review"),
+    "resolved": _("Resolved"),
+    "closed": _("Resolved"),
+}

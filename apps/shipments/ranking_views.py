@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 
 from apps.shipments.plausibility import toggle_query
 from apps.shipments.rankings import RANK_BY, RANK_SORTS, ranking
@@ -36,10 +37,10 @@ def _emptied_text(request: HttpRequest, query: dict) -> str:
     )
     if not found or not found["name"]:
         return ""
-    return (
-        f"No shipments match: the filter {found['label']} = “{found['value']}” left none of "
+    return _(
+        "No shipments match: the filter %(label)s = “%(value)s” left none of "
         "the lines that matched the filters before it."
-    )
+    ) % {"label": found["label"], "value": found["value"]}
 
 
 def _exporter_name(pk: int | None, user) -> str:
@@ -65,7 +66,7 @@ def ranking_view(request: HttpRequest) -> HttpResponse:
     descending = request.GET.get("dir", "desc") != "asc"
     result = ranking(user=request.user, by=by, sort=sort, descending=descending, **query)
     columns = []
-    for name, (label, _) in RANK_SORTS.items():
+    for name, (label, _key) in RANK_SORTS.items():
         if name == "exporters" and by == "exporter":
             continue
         params = request.GET.copy()
@@ -92,6 +93,7 @@ def ranking_view(request: HttpRequest) -> HttpResponse:
         "shipments/rankings.html",
         {
             "by": by,
+            "by_label": RANK_BY[by][0],
             "by_choices": [(k, v[0]) for k, v in RANK_BY.items()],
             "rows": result.rows,
             "summary": result.summary,
@@ -126,7 +128,9 @@ def compare_view(request: HttpRequest) -> HttpResponse:
     cn_code = re.sub(r"[\s.]", "", request.GET.get("cn_code", ""))
     error = ""
     if cn_code and not re.fullmatch(r"[0-9]{8}", cn_code):
-        error = f"CN code {cn_code!r}: the compare view takes one 8-digit CN code, e.g. 72081000"
+        error = _("CN code %(code)s: the compare view takes one 8-digit CN code, e.g. 72081000") % {
+            "code": repr(cn_code)
+        }
     origin = query.get("origin", "")
     include = query.get("include_implausible", False)
     rows = (

@@ -12,6 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db.models import Sum
+from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import User
 from apps.shipments.models import ShipmentTotal
@@ -19,20 +20,20 @@ from apps.shipments.selectors import flagged_lines, flagged_sums, minus_flagged
 
 #: What a ranking groups by: name → (label, field of ShipmentTotal).
 RANK_BY = {
-    "cn_code": ("CN code", "cn_code"),
-    "origin": ("Origin", "origin"),
-    "exporter": ("Exporter", "exporter_id"),
+    "cn_code": (_("CN code"), "cn_code"),
+    "origin": (_("Origin"), "origin"),
+    "exporter": (_("Exporter"), "exporter_id"),
 }
 
 #: Columns a ranking sorts by: name → (label with unit, key of a row).
 RANK_SORTS = {
-    "key": ("Name", "label"),
-    "lines": ("Lines", "lines"),
-    "tonnes": ("Net mass (t)", "tonnes"),
-    "tco2e": ("Embedded emissions (tCO₂e)", "tco2e"),
-    "see": ("SEE (tCO₂e/t)", "see"),
-    "exporters": ("Distinct exporters", "exporters"),
-    "default_share": ("On defaults (% of t)", "default_share"),
+    "key": (_("Name"), "label"),
+    "lines": (_("Lines"), "lines"),
+    "tonnes": (_("Net mass (t)"), "tonnes"),
+    "tco2e": (_("Embedded emissions (tCO₂e)"), "tco2e"),
+    "see": (_("SEE (tCO₂e/t)"), "see"),
+    "exporters": (_("Distinct exporters"), "exporters"),
+    "default_share": (_("On defaults (% of t)"), "default_share"),
 }
 
 _SUMS = ("shipments", "net_mass_t", "embedded_emissions_t", "estimated_mass_t", "default_mass_t")

@@ -12,6 +12,8 @@ from django.core.cache import cache
 from django.db import connection
 from django.db.models import F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, ExtractYear
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import Organisation, User
 from apps.accounts.services import organisation_key
@@ -107,8 +109,9 @@ def cached_on_totals(
     """``compute()``, kept in the cache under ``key`` until the totals change: reads of the
     pre-aggregated totals (dashboard sums, comparisons of exporters) are shared by every
     page view between two ingests instead of summed again per request. A page that makes
-    several such reads passes the ``version`` (``totals_version()``) it read once."""
-    versioned = f"{key}:{version or totals_version()}"
+    several such reads passes the ``version`` (``totals_version()``) it read once. The
+    language is part of the key: some values hold translated labels (product groups)."""
+    versioned = f"{key}:{get_language()}:{version or totals_version()}"
     value = cache.get(versioned, _MISSING)
     if value is _MISSING:  # (None is a value: "no default value published", say)
         value = compute()
@@ -244,11 +247,11 @@ def shipment_id_range_of_period(
 #: Sort orders of the list pages: name → (label, field, descending). Every order is a
 #: keyset on (field, id), so a page costs the same at any depth and no COUNT(*) is needed.
 SORTS: dict[str, tuple[str, str, bool]] = {
-    "newest": ("Newest first", "id", True),
-    "date": ("Date, newest first", "date", True),
-    "date_asc": ("Date, oldest first", "date", False),
-    "mass": ("Net mass, largest first", "net_mass_t", True),
-    "emissions": ("Embedded emissions, largest first", "embedded_emissions_t", True),
+    "newest": (_("Newest first"), "id", True),
+    "date": (_("Date, newest first"), "date", True),
+    "date_asc": (_("Date, oldest first"), "date", False),
+    "mass": (_("Net mass, largest first"), "net_mass_t", True),
+    "emissions": (_("Embedded emissions, largest first"), "embedded_emissions_t", True),
 }
 
 

@@ -6,8 +6,11 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import dateformat, formats
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from apps.audit.history import audit_history_of
 from apps.common.exports import csv_response
@@ -35,24 +38,24 @@ PAGE = 50
 LEFT_OUT_MAX = 1000
 
 EXPORT_HEADER = [
-    "id",
-    "declaration_id",
-    "line",
-    "version",
-    "date",
-    "cn_code",
-    "origin",
-    "exporter",
-    "importer",
-    "net_mass_t",
-    "see_direct_t_per_t",
-    "see_indirect_t_per_t",
-    "see_total_t_per_t",
-    "embedded_emissions_t",
-    "tier",
-    "estimate",
-    "installation_identifier",
-    "figure_status",
+    pgettext_lazy("export column", "id"),
+    pgettext_lazy("export column", "declaration_id"),
+    pgettext_lazy("export column", "line"),
+    pgettext_lazy("export column", "version"),
+    pgettext_lazy("export column", "date"),
+    pgettext_lazy("export column", "cn_code"),
+    pgettext_lazy("export column", "origin"),
+    pgettext_lazy("export column", "exporter"),
+    pgettext_lazy("export column", "importer"),
+    pgettext_lazy("export column", "net_mass_t"),
+    pgettext_lazy("export column", "see_direct_t_per_t"),
+    pgettext_lazy("export column", "see_indirect_t_per_t"),
+    pgettext_lazy("export column", "see_total_t_per_t"),
+    pgettext_lazy("export column", "embedded_emissions_t"),
+    pgettext_lazy("export column", "tier"),
+    pgettext_lazy("export column", "estimate"),
+    pgettext_lazy("export column", "installation_identifier"),
+    pgettext_lazy("export column", "figure_status"),
 ]
 
 
@@ -122,7 +125,16 @@ def _list_rows(rows: list[dict]) -> SafeString:
     (benchmarks/web.py)."""
     exporter_url, detail_url = id_url("exporter-detail"), id_url("shipment-detail")
 
-    tiers = dict(Tier.choices)
+    tiers = {value: escape(label) for value, label in Tier.choices}
+    # The active language's decimal separator and short date (per row, a str.replace and a
+    # strftime: the template engine's localisation would cost more than the query).
+    decimal = formats.get_format("DECIMAL_SEPARATOR")
+    short_date = formats.get_format("SHORT_DATE_FORMAT")
+
+    def number(value: float, places: int) -> str:
+        return f"{value:.{places}f}".replace(".", decimal)
+
+    no_tier, implausible = escape(_("none")), escape(_("flagged implausible"))
     out = []
     for s in rows:
         see = s["estimate__see_total_t_per_t"]
@@ -133,16 +145,16 @@ def _list_rows(rows: list[dict]) -> SafeString:
         tier = (
             f'<span class="tier tier-{tier}">{tiers.get(s["tier"], tier)}</span>'
             if tier
-            else "none"
+            else no_tier
         )
         if s["estimate__preview"]:  # not an official figure (docs/adoption.md)
-            tier += ' <span class="tier tier-preview">Preview</span>'
+            tier += f' <span class="tier tier-preview">{_("Preview")}</span>'
 
         badge = ""
         if s["implausible"]:
             badge = (
                 f' <span class="flag flag-implausible" title="{escape(s["implausible_reason"])}">'
-                "flagged implausible</span>"
+                f"{implausible}</span>"
             )
         out.append(
             _ROW.format(
@@ -150,14 +162,14 @@ def _list_rows(rows: list[dict]) -> SafeString:
                 escape(s["declaration_id"]),
                 s["line"],
                 badge,
-                s["date"].isoformat(),
+                dateformat.format(s["date"], short_date),
                 escape(s["cn_code"]),
                 escape(s["origin"]),
                 exporter,
                 escape(s["importer_name"] or "—"),
-                f"{s['net_mass_t']:.3f}",
-                f"{see:.4f}" if see is not None else "—",
-                f"{embedded:.2f}" if embedded is not None else "—",
+                number(s["net_mass_t"], 3),
+                number(see, 4) if see is not None else "—",
+                number(embedded, 2) if embedded is not None else "—",
                 tier,
             )
         )
@@ -417,24 +429,27 @@ def tier_label(estimate, trace: dict | None) -> str:
     case = (trace or {}).get("case", {})
     markup = (trace or {}).get("result", {}).get("markup")
     if estimate.tier == "default" and markup is not None:
-        label += f", {case.get('year')} mark-up (+{markup * 100:g} %)"
+        label += _(", %(year)s mark-up (+%(percent)s %%)") % {
+            "year": case.get("year"),
+            "percent": f"{markup * 100:g}",
+        }
     return label
 
 
 # --- The risk view (docs/web.md) ---------------------------------------------------------
 
 RISK_HEADER = [
-    "kind",
-    "id",
-    "name",
-    "country",
-    "shipments",
-    "net_mass_t",
-    "cbam_embedded_emissions_t",
-    "best_embedded_emissions_t",
-    "gap_t",
-    "flags",
-    "reasons",
+    pgettext_lazy("export column", "kind"),
+    pgettext_lazy("export column", "id"),
+    pgettext_lazy("export column", "name"),
+    pgettext_lazy("export column", "country"),
+    pgettext_lazy("export column", "shipments"),
+    pgettext_lazy("export column", "net_mass_t"),
+    pgettext_lazy("export column", "cbam_embedded_emissions_t"),
+    pgettext_lazy("export column", "best_embedded_emissions_t"),
+    pgettext_lazy("export column", "gap_t"),
+    pgettext_lazy("export column", "flags"),
+    pgettext_lazy("export column", "reasons"),
 ]
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from html import escape
 
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
 
 PALETTE = ("#0b5394", "#9a3b00", "#38761d", "#741b47", "#134f5c", "#7f6000", "#5b5b5b")
 _ids = itertools.count(1)
@@ -74,7 +75,7 @@ def bar_chart(
             f'<text x="{label_width + w + 4:.1f}" y="{y + bar_height * 0.7:.1f}" '
             f'font-size="11">{escape(_fmt(value))}</text>'
         )
-    desc = "; ".join(f"{label}: {value:,.1f} {unit}" for label, value in rows) or "no data"
+    desc = "; ".join(f"{label}: {value:,.1f} {unit}" for label, value in rows) or _("no data")
     return _frame(title, desc, width, height, body)
 
 
@@ -193,7 +194,7 @@ def histogram(
         f"{len(values)} groups, {sum(weights):,.1f} t, SEE from {min(values):.4g} to "
         f"{max(values):.4g} {unit}"
         if values
-        else "no data"
+        else _("no data")
     )
     if markers:
         desc += "; " + "; ".join(f"{m.label} at {m.value:.4g} {unit}" for m in markers)

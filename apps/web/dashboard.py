@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import QuerySet, Sum
+from django.utils.translation import gettext as _
 
 from apps.accounts.models import User
 from apps.catalogue.models import DefaultValue
@@ -51,9 +52,9 @@ def _group(qs: QuerySet[ShipmentTotal], key: str) -> list[dict[str, Any]]:
 
 def product_group_of(cn_code: str) -> str:
     try:
-        return PRODUCT_GROUPS.get(goods_sector(cn_code), "Other")
+        return str(PRODUCT_GROUPS.get(goods_sector(cn_code), _("Other")))
     except MethodologyError:
-        return "Other"
+        return _("Other")
 
 
 @dataclass

@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from apps.accounts.models import User
@@ -65,10 +66,16 @@ def _line_flags(user) -> list[dict]:
         out.append(
             {
                 "kind": "line",
-                "kind_label": "Implausible customs line",
+                "kind_label": _("Implausible customs line"),
                 "id": f.pk,
                 "status": f.status,
-                "subject": f"Shipment {s.declaration_id} / {s.line} (CN {s.cn_code}, {s.origin})",
+                "subject": _("Shipment %(declaration)s / %(line)s (CN %(cn)s, %(origin)s)")
+                % {
+                    "declaration": s.declaration_id,
+                    "line": s.line,
+                    "cn": s.cn_code,
+                    "origin": s.origin,
+                },
                 "url": reverse("shipment-detail", args=[s.pk]),
                 "reason": f.reason,
                 "note": f.note,
@@ -83,11 +90,15 @@ def _reconciliation_flags(user) -> list[dict]:
     return [
         {
             "kind": "reconciliation",
-            "kind_label": "Reconciliation (satellite)",
+            "kind_label": _("Reconciliation (satellite)"),
             "id": f.pk,
             "status": status[f.status],
-            "subject": f"Installation {f.installation.name} ({f.installation.identifier}), "
-            f"{f.period}",
+            "subject": _("Installation %(name)s (%(identifier)s), %(period)s")
+            % {
+                "name": f.installation.name,
+                "identifier": f.installation.identifier,
+                "period": f.period,
+            },
             "url": reverse("installation-detail", args=[f.installation_id]),
             "reason": f.reason,
             "note": f.closed_reason,
@@ -138,14 +149,20 @@ def flag_list_view(request: HttpRequest) -> HttpResponse:
             "shows": [
                 (key, label, counts[key])
                 for key, label in (
-                    ("unresolved", "Unresolved"),
-                    ("open", "Open"),
-                    ("review", "Under review"),
-                    ("resolved", "Resolved"),
-                    ("all", "All"),
+                    ("unresolved", _("Unresolved")),
+                    ("open", _("Open")),
+                    ("review", _("Under review")),
+                    ("resolved", _("Resolved")),
+                    ("all", _("All")),
                 )
             ],
             "may_review": may_review(request.user),
+            "show_label": {
+                "open": _("open"),
+                "review": _("under review"),
+                "resolved": _("resolved"),
+                "unresolved": _("unresolved"),
+            }.get(show, show),
         },
     )
 
@@ -177,7 +194,9 @@ def flag_transition_view(request: HttpRequest, kind: str, pk: int) -> HttpRespon
         else:
             raise Http404("No such kind of flag")
     except FlagTransitionError as exc:
-        messages.error(request, f"Flag {pk}: {exc}")
+        messages.error(request, _("Flag %(id)s: %(error)s") % {"id": pk, "error": exc})
         return redirect(back)
-    messages.success(request, f"Flag {pk}: {LABELS[status].lower()}.")
+    messages.success(
+        request, _("Flag %(id)s: %(status)s.") % {"id": pk, "status": LABELS[status].lower()}
+    )
     return redirect(back)

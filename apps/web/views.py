@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Sum
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 
 from apps.accounts.models import Organisation, User
 from apps.audit.history import audit_history_of
@@ -102,9 +103,9 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
     estimated = overall["estimated_mass_t"]
     actual = estimated - overall["default_mass_t"]
     coverage = [
-        ("Actual data", actual),
-        ("Default values", overall["default_mass_t"]),
-        ("No estimate", overall["net_mass_t"] - estimated),
+        (_("Actual data"), actual),
+        (_("Default values"), overall["default_mass_t"]),
+        (_("No estimate"), overall["net_mass_t"] - estimated),
     ]
     running = list(
         ingest_run_list(user=request.user)
@@ -139,10 +140,10 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
                 else 0,
             )
             for tier, label in (
-                ("verified", "Verified"),
-                ("disclosed", "Disclosed"),
-                ("modelled", "Modelled"),
-                ("default", "Default (without mark-up)"),
+                ("verified", _("Verified")),
+                ("disclosed", _("Disclosed")),
+                ("modelled", _("Modelled")),
+                ("default", _("Default (without mark-up)")),
             )
         ],
         "figures_gap": (overall["embedded_emissions_t"] or 0.0)
@@ -156,32 +157,32 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
         "running": running,
         "chart_groups": charts.bar_chart(
             [(r["group"], r["embedded_emissions_t"]) for r in data.by_group],
-            title="Embedded emissions by product group",
+            title=_("Embedded emissions by product group"),
             unit="tCO2e",
         ),
         "chart_origins": charts.bar_chart(
             [(r["origin"], r["embedded_emissions_t"] or 0.0) for r in data.by_origin],
-            title="Embedded emissions by origin",
+            title=_("Embedded emissions by origin"),
             unit="tCO2e",
         ),
         "chart_months": charts.column_chart(
             [(f"{r['month']:%Y-%m}", [r["embedded_emissions_t"] or 0.0]) for r in data.by_month],
-            series=["embedded emissions"],
-            title="Embedded emissions by month",
+            series=[_("embedded emissions")],
+            title=_("Embedded emissions by month"),
             unit="tCO2e",
         ),
         "chart_distribution": charts.histogram(
             [g["see_t_per_t"] for g in groups],
             [g["net_mass_t"] for g in groups],
-            title=f"SEE distribution of CN {cn} (tonnes by SEE)",
+            title=_("SEE distribution of CN %(cn)s (tonnes by SEE)") % {"cn": cn},
             unit="tCO2e/t",
             markers=markers,
         )
         if groups
         else None,
         "chart_coverage": charts.share_bar(
-            [(label, value) for label, value in coverage if value > 0] or [("No data", 1.0)],
-            title="Share of tonnage on actual data versus default values",
+            [(label, value) for label, value in coverage if value > 0] or [(_("No data"), 1.0)],
+            title=_("Share of tonnage on actual data versus default values"),
         ),
     }
     return render(request, "web/dashboard.html", context)
@@ -244,7 +245,8 @@ def exporter_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
             "chart_months": charts.column_chart(
                 [(f"{r['month']:%Y-%m}", [r["see_t_per_t"] or 0.0]) for r in by_month],
                 series=["mass-weighted SEE"],
-                title=f"Mass-weighted SEE of {organisation.name}'s goods by month",
+                title=_("Mass-weighted SEE of the goods of %(name)s by month")
+                % {"name": organisation.name},
                 unit="tCO2e/t",
             ),
         },

@@ -51,7 +51,7 @@ def test_an_importer_reads_only_its_own_lines_and_downloads_its_report(world):
     assert sorted(r["declaration_id"] for r in api["results"]) == ["R1", "R1"]
     assert client.get("/").url == "/importer/"
     home = client.get("/importer/")
-    assert home.status_code == 200 and "2 line(s)" in home.content.decode()
+    assert home.status_code == 200 and "2 lines" in home.content.decode()
     xml = client.get("/importer/report.xml?year=2026&quarter=1")
     assert xml.status_code == 200
     doc = etree.fromstring(xml.content)

@@ -153,7 +153,9 @@ def focused_html(page: Page) -> str:
 
 def test_the_skip_link_is_the_first_tab_stop_and_login_fields_are_labelled(world, page: Page):
     page.goto("/login/")
-    fields = page.locator("form input:not([type=hidden]), form select, form textarea")
+    fields = page.locator(
+        "main form input:not([type=hidden]), main form select, main form textarea"
+    )
     assert fields.count() == 2
     for i in range(fields.count()):
         labels = fields.nth(i).evaluate(
@@ -164,8 +166,12 @@ def test_the_skip_link_is_the_first_tab_stop_and_login_fields_are_labelled(world
     expect(page.get_by_label("Username")).to_have_id("id_username")
     expect(page.get_by_label("Password")).to_have_id("id_password")
     # The login form autofocuses the username; the skip link still comes first in the
-    # tab order, before the brand link and the form.
+    # tab order, before the brand link, the header's language selector and the form.
     expect(page.locator("#id_username")).to_be_focused()
+    page.keyboard.press("Shift+Tab")
+    expect(page.get_by_role("button", name="Change")).to_be_focused()
+    page.keyboard.press("Shift+Tab")
+    expect(page.get_by_label("Language")).to_be_focused()
     page.keyboard.press("Shift+Tab")
     expect(page.get_by_role("link", name="Carbon Manifest")).to_be_focused()
     page.keyboard.press("Shift+Tab")

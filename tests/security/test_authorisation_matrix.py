@@ -242,6 +242,9 @@ PAGES: dict[str, dict[str, Rule]] = {
     "api:api-root": {"GET": read()},
     # The schema and its docs are public, like any published API description.
     "schema": {"GET": Rule(EVERYONE)},
+    # The language switcher (Django's set_language, docs/languages.md): anyone, signed in
+    # or not, chooses the language of the pages; it sets a cookie and redirects.
+    "set_language": {"POST": Rule(EVERYONE, status=302)},
     # No icon (204) for a browser that asks while showing a JSON document.
     "favicon": {"GET": Rule(EVERYONE, status=204)},
     "api-docs": {"GET": Rule(EVERYONE)},

@@ -3,6 +3,8 @@
 The same text as ``floatformat:1|intcomma`` for the tables' non-negative sums, at a
 fraction of the cost (the dashboard shows hundreds of them; the two filters go through
 ``Decimal`` and a regular expression each). ``None`` and non-numbers show as "—".
+The separators are the active language's (1,234.5 in English, 1 234,5 in French,
+1.234,5 in Spanish).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 
 from django import template
+from django.utils import formats
 
 register = template.Library()
 
@@ -27,4 +30,12 @@ def num(value, places: int = 0) -> str:
     # Rounded half up on the number's shortest decimal form, as floatformat does.
     exact = Decimal(repr(number)).quantize(Decimal(1).scaleb(-int(places)), ROUND_HALF_UP)
     text = f"{exact:,.{int(places)}f}"
-    return text[1:] if text.startswith("-") and exact == 0 else text
+    if text.startswith("-") and exact == 0:
+        text = text[1:]
+    thousands, decimal = (
+        formats.get_format("THOUSAND_SEPARATOR"),
+        formats.get_format("DECIMAL_SEPARATOR"),
+    )
+    if (thousands, decimal) != (",", "."):
+        text = text.translate({ord(","): thousands, ord("."): decimal})
+    return text

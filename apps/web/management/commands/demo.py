@@ -193,6 +193,10 @@ class Command(BaseCommand):
                 lines.append(("its estimate", f"/estimates/{first_shipment.estimate_id}/"))
         for label, path in lines:
             self.stdout.write(f"  {label:<50} {base}{path}")
+        self.stdout.write(
+            "  Every page in English, French or Spanish: the Language selector in the header "
+            "(docs/languages.md)"
+        )
 
     def _summary(self, run: IngestRun) -> None:
         # Headline figures: current lines, without those flagged implausible at ingest.
