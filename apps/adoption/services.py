@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from apps.adoption.models import AdoptionSignature, MethodologyVersion
 from apps.adoption.selectors import ADOPTED, coalition, version_signers, version_status
@@ -86,18 +87,21 @@ def methodology_version_sign(
     reaches the threshold for the first time it is adopted (``methodology.adopt``)."""
     members = coalition()
     if not members.enabled:
-        raise AdoptionError("no member keys are configured (CM_COALITION_KEYS)")
+        raise AdoptionError(gettext("no member keys are configured (CM_COALITION_KEYS)"))
     if version.retired_at is not None:
-        raise AdoptionError(f"version {version.label} is retired")
+        raise AdoptionError(gettext("version %(label)s is retired") % {"label": version.label})
     line = line.strip()
     try:
         key = signature_valid(line, version.statement, members.keys)
     except FormatError as exc:
-        raise AdoptionError(f"not a signature line: {exc}") from None
+        raise AdoptionError(gettext("not a signature line: %(error)s") % {"error": exc}) from None
     if key is None:
         raise AdoptionError(
-            f"the line is not a valid signature of version {version.label} "
-            f"({version.digest[:12]}…) by a configured member key"
+            gettext(
+                "the line is not a valid signature of version %(label)s (%(digest)s…) by a "
+                "configured member key"
+            )
+            % {"label": version.label, "digest": version.digest[:12]}
         )
     existing = AdoptionSignature.objects.filter(version=version, key_id=key.key_id.hex()).first()
     if existing is not None:

@@ -14,10 +14,13 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext, pgettext_lazy
 
 from apps.accounts.models import User
 from apps.adoption.selectors import (
     ADOPTED,
+    PREVIEW,
+    RETIRED,
     SampleCase,
     coalition,
     version_compare,
@@ -36,6 +39,23 @@ from apps.shipments.services import shipment_figures_rechoose
 READERS = (User.Role.OFFICIAL, User.Role.AUDITOR, User.Role.ADMIN)
 SIGNERS = (User.Role.OFFICIAL, User.Role.ADMIN)
 SAMPLE = 12  # shipments compared, each with a distinct CBAM-figure estimate
+#: A version's status as a page shows it (the codes stay the API's, DESIGN §7).
+STATUS_LABELS = {
+    ADOPTED: pgettext_lazy("methodology version status", "Adopted"),
+    PREVIEW: pgettext_lazy("methodology version status", "Preview"),
+    RETIRED: pgettext_lazy("methodology version status", "Retired"),
+}
+
+#: The same in a sentence ("… 1 of 2 required signatures: preview.").
+STATUS_WORDS = {
+    ADOPTED: pgettext_lazy("methodology version status, in a sentence", "adopted"),
+    PREVIEW: pgettext_lazy("methodology version status, in a sentence", "preview"),
+    RETIRED: pgettext_lazy("methodology version status, in a sentence", "retired"),
+}
+
+
+def status_label(status: str) -> str:
+    return str(STATUS_LABELS.get(status, status))
 
 
 def _reader(user: User) -> None:
@@ -60,7 +80,8 @@ def methodology_versions_view(request: HttpRequest) -> HttpResponse:
         versions.append(
             {
                 "version": v,
-                "status": version_status(v, members),
+                "status": (status := version_status(v, members)),
+                "status_label": status_label(status),
                 "current": current is not None and current.pk == v.pk,
                 "signers": signers,
                 "missing": [k.name for k in members.keys if k.name not in signers],
@@ -92,7 +113,7 @@ def _add_signature(request: HttpRequest) -> HttpResponse:
             version=version, line=request.POST.get("line", ""), actor=request.user
         )
     except AdoptionError as exc:
-        messages.error(request, f"Signature refused: {exc}")
+        messages.error(request, gettext("Signature refused: %(reason)s") % {"reason": exc})
     else:
         version = version_list().get(pk=version.pk)
         status = version_status(version)
@@ -100,11 +121,22 @@ def _add_signature(request: HttpRequest) -> HttpResponse:
         if before != ADOPTED and status == ADOPTED:
             # The figures computed as previews are chosen again, now as official figures.
             outcome = shipment_figures_rechoose(actor=request.user)
-            redone = f" Figures chosen again: {outcome.shipments:,} shipments changed."
+            redone = " " + gettext("Figures chosen again: %(shipments)s shipments changed.") % {
+                "shipments": f"{outcome.shipments:,}"
+            }
         messages.success(
             request,
-            f"Signature stored. Version {version.label} has {len(version_signers(version))} of "
-            f"{coalition().threshold} required signatures: {status}.{redone}",
+            gettext(
+                "Signature stored. Version %(label)s has %(signed)s of %(k)s required "
+                "signatures: %(status)s."
+            )
+            % {
+                "label": version.label,
+                "signed": len(version_signers(version)),
+                "k": coalition().threshold,
+                "status": STATUS_WORDS.get(status, status),
+            }
+            + redone,
         )
     return redirect(reverse("methodology-versions") + f"#version-{version.pk}")
 
@@ -145,8 +177,10 @@ def methodology_versions_compare_view(request: HttpRequest) -> HttpResponse:
         {
             "a": a,
             "b": b,
-            "a_status": version_status(a, members),
-            "b_status": version_status(b, members),
+            "a_status": (a_status := version_status(a, members)),
+            "b_status": (b_status := version_status(b, members)),
+            "a_status_label": status_label(a_status),
+            "b_status_label": status_label(b_status),
             "rows": rows,
             "changed": sum(1 for r in rows if r["changed"]),
             "parameters": {
