@@ -63,11 +63,48 @@ def page_routes() -> set[str]:
     return names
 
 
-def build_world(users: dict, tmp_path) -> dict:
+#: The coalition of the world's methodology versions (docs/adoption.md): 2 of 3 members.
+MEMBERS = ("member-a.example", "member-b.example", "member-c.example")
+
+
+def build_coalition(settings) -> dict:
+    """Three member keys, a threshold of 2 and version 2026.1 proposed before any figure
+    is computed (so the world's figures are previews)."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from apps.adoption.services import methodology_version_propose
+    from verifier.note import ed25519_key, raw_public_key
+
+    keys = {name: Ed25519PrivateKey.generate() for name in MEMBERS}
+    settings.COALITION_KEYS = " ".join(
+        ed25519_key(n, raw_public_key(k)).vkey for n, k in keys.items()
+    )
+    settings.ADOPTION_THRESHOLD = 2
+    return {"keys": keys, "adopted": methodology_version_propose(label="2026.1")}
+
+
+def adopt_and_propose(coalition: dict) -> None:
+    """Members A and B sign 2026.1 (adopted, a table of signatures; the figures already
+    computed stay previews); 2026.2 is proposed beside it (a preview, and the comparison
+    form)."""
+    from apps.adoption.services import methodology_version_propose, methodology_version_sign
+    from verifier.adoption import sign_adoption
+
+    version = coalition["adopted"]
+    for name in MEMBERS[:2]:
+        line = sign_adoption(coalition["keys"][name], name, version.statement)
+        methodology_version_sign(version=version, line=line)
+    methodology_version_propose(
+        label="2026.2", parameters={"cbam.default": {"without_markup": True}}
+    )
+
+
+def build_world(users: dict, tmp_path, settings) -> dict:
     """One of each thing a page shows: customs lines (one declaring an installation, one
     implausible), a confirmed disclosure, an importer's declared report, a grid zone with a
-    hydrogen assessment. Built through the public commands and services, as the tests of
-    each area do."""
+    hydrogen assessment, an adopted methodology version beside a preview. Built through the
+    public commands and services, as the tests of each area do."""
+    coalition = build_coalition(settings)
     from apps.accounts.models import Organisation, User
     from apps.disclosures.services import disclosure_version_confirm
     from apps.evidence.models import IngestRun
@@ -138,6 +175,8 @@ def build_world(users: dict, tmp_path) -> dict:
     )
     declared = Shipment.objects.get(declaration_id="A1", line=2, is_current=True)
     assert declared.best_tier == "disclosed"
+    assert declared.estimate.preview and declared.best_estimate.preview
+    adopt_and_propose(coalition)
     return {
         **users,
         "importer": importer,
@@ -190,8 +229,22 @@ def pages_of(w: dict) -> dict[str, tuple[str | None, str]]:
             "exporter_a",
             f"/disclosures/{v.disclosure_id}/versions/{v.number}/review/",
         ),
+        "methodology-versions": ("official", "/methodology-versions/"),
+        "methodology-versions-compare": (
+            "auditor",
+            "/methodology-versions/compare/?a=2026.1&b=2026.2",
+        ),
     }
 
+
+#: What the world must put on a page for axe to check it (the markup of adoption:
+#: a figure's status, the signature form, the comparison form and the compared figures).
+SHOWN = {
+    "shipment-detail": ("#cbam-figure .figure-status .tier-preview",),
+    "estimate-detail": (".figure-status .tier-preview",),
+    "methodology-versions": ("form.sign textarea", "#compare-a", "[data-status=adopted]"),
+    "methodology-versions-compare": ("tbody td.num",),
+}
 
 #: Pages no route names: the error pages, seen by the roles that meet them.
 ERROR_PAGES = {
@@ -213,9 +266,9 @@ def _session_cookie(user, base_url: str) -> dict:
 
 
 def test_every_page_has_no_serious_violation_in_any_language(
-    postgres, users, tmp_path, browser, live_server
+    postgres, users, tmp_path, settings, browser, live_server
 ):
-    world = build_world(users, tmp_path)
+    world = build_world(users, tmp_path, settings)
     pages = pages_of(world)
     routes = page_routes()
     assert routes - pages.keys() - NOT_PAGES.keys() == set(), (
@@ -256,6 +309,9 @@ def test_every_page_has_no_serious_violation_in_any_language(
                     if response is None or response.status != status:
                         problems.append(f"{where}: HTTP {response and response.status}")
                         continue
+                    for selector in SHOWN.get(name, ()):
+                        if page.locator(selector).count() == 0:
+                            problems.append(f"{where}: nothing matches {selector!r}")
                     if page.get_attribute("html", "lang") != lang:
                         problems.append(f"{where}: <html lang> is not {lang}")
                     # A catalog's escaped percent sign or markup shown as text.
