@@ -208,3 +208,36 @@ def test_a_retired_version_computes_nothing_new(world):
     assert stamp.version is None and stamp.preview
     with pytest.raises(CommandError, match="retired"):
         command("add-signature", "2026.1", signed(NAMES[2], world["version"]))
+
+
+def test_an_official_signs_and_reads_the_figures_status_in_french_and_spanish(world, client):
+    """The pages, the signature messages, the status labels and the export's column in the
+    user's language (docs/languages.md); the status codes and the cells stay the API's."""
+    c = api(client, world["official"])
+    version = world["version"]
+    fr, es = {"HTTP_ACCEPT_LANGUAGE": "fr"}, {"HTTP_ACCEPT_LANGUAGE": "es"}
+    page = c.get("/methodology-versions/", **fr).content.decode()
+    assert "<h1>Versions des méthodologies</h1>" in page
+    assert 'data-status="preview">Aperçu</span>' in page
+
+    forged = sign_adoption(Ed25519PrivateKey.generate(), NAMES[1], version.statement)
+    page = c.post("/methodology-versions/", {"label": "2026.1", "line": forged}, follow=True, **es)
+    assert "Firma rechazada: la línea no es una firma válida de la versión 2026.1" in (
+        page.content.decode()
+    )
+    form = {"label": "2026.1", "line": signed(NAMES[0], version)}
+    page = c.post("/methodology-versions/", form, follow=True, **fr).content.decode()
+    assert "La version 2026.1 a 1 des 2 signatures requises : aperçu." in page
+
+    shipment = c.get("/api/v1/shipments/").json()["results"][0]
+    page = c.get(f"/shipments/{shipment['id']}/", **es).content.decode()
+    assert "no es una cifra oficial: calculada con la versión 2026.1" in page
+    assert '<span class="tier tier-preview">Vista previa</span>' in page
+    assert (
+        '<span class="tier tier-preview">Aperçu</span>'
+        in c.get("/shipments/", **fr).content.decode()
+    )
+    export = c.get("/shipments/?export=csv", **fr)
+    header, *lines = b"".join(export.streaming_content).decode("utf-8-sig").strip().splitlines()
+    assert header.split(",")[-1].strip('"') == "statut_chiffre"
+    assert [line.split(",")[-1].strip('"') for line in lines] == ["preview", "preview"]
