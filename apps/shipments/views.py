@@ -19,6 +19,7 @@ from apps.estimates.trace_view import trace_view
 from apps.estimates.traces import served_trace
 from apps.evidence.selectors import ingest_run_list
 from apps.shipments.filters import ShipmentFilter
+from apps.shipments.page_panels import shipment_panels
 from apps.shipments.plausibility import include_flagged, toggle_query
 from apps.shipments.reports import certificates_view, default_comparison, default_comparison_of
 from apps.shipments.selectors import (
@@ -337,10 +338,13 @@ def shipment_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
         [("ingest_run", shipment.ingest_run_id), ("estimate", shipment.estimate_id)],
         user=request.user,
     )
+    panels, panel_context = shipment_panels(request.user, shipment)
     return render(
         request,
         "shipments/shipment_detail.html",
         {
+            **panel_context,
+            "panels": panels,
             "shipment": shipment,
             # The customs file opens for whoever may see its run (docs/web.md).
             "file_open": ingest_run_list(user=request.user)
