@@ -18,6 +18,7 @@ from apps.estimates.models import Tier, default_subject_key
 from apps.estimates.trace_view import trace_view
 from apps.estimates.traces import served_trace
 from apps.evidence.selectors import ingest_run_list
+from apps.shipments.export_jobs import EXPORT_HEADER, export_rows
 from apps.shipments.filters import ShipmentFilter
 from apps.shipments.page_panels import shipment_panels
 from apps.shipments.plausibility import include_flagged, toggle_query
@@ -34,51 +35,6 @@ from apps.shipments.selectors import (
 PAGE = 50
 #: The most flagged lines the list's notice counts ("1,000 lines … or more").
 LEFT_OUT_MAX = 1000
-
-EXPORT_HEADER = [
-    "id",
-    "declaration_id",
-    "line",
-    "version",
-    "date",
-    "cn_code",
-    "origin",
-    "exporter",
-    "importer",
-    "net_mass_t",
-    "see_direct_t_per_t",
-    "see_indirect_t_per_t",
-    "see_total_t_per_t",
-    "embedded_emissions_t",
-    "tier",
-    "estimate",
-    "installation_identifier",
-]
-
-
-def _export_rows(qs):
-    for s in qs.order_by("-id").iterator(chunk_size=2000):
-        e = s.estimate
-        yield [
-            s.id,
-            s.declaration_id,
-            s.line,
-            s.version,
-            s.date,
-            s.cn_code,
-            s.origin,
-            s.exporter.name,
-            s.importer_name,
-            s.net_mass_t,
-            e.see_direct_t_per_t if e else None,
-            e.see_indirect_t_per_t if e else None,
-            e.see_total_t_per_t if e else None,
-            s.embedded_emissions_t,
-            s.tier,
-            s.estimate_id,
-            s.installation_identifier,
-        ]
-
 
 _ROW = (
     '<tr><td><a href="{}">{} / {}</a>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>'
@@ -159,9 +115,9 @@ def shipment_list_view(request: HttpRequest) -> HttpResponse:
     qs = filterset.qs if filterset.is_valid() else filterset.queryset.none()
     export = request.GET.get("export", "")
     if export == "csv":
-        return csv_response("shipments.csv", EXPORT_HEADER, _export_rows(qs))
+        return csv_response("shipments.csv", EXPORT_HEADER, export_rows(qs))
     if export == "xlsx":
-        return xlsx_response("shipments.xlsx", EXPORT_HEADER, _export_rows(qs))
+        return xlsx_response("shipments.xlsx", EXPORT_HEADER, export_rows(qs))
     sort = request.GET.get("sort", "newest")
     sort = sort if sort in SORTS else "newest"
     page = shipment_page(

@@ -215,3 +215,24 @@ def test_a_pdf_is_reviewed_by_table_beside_real_page_images(world, page: Page):
     log_in(page, "exporter_b")
     image_url = f"/disclosures/{version.disclosure_id}/versions/{version.number}/pages/2.png"
     assert page.goto(image_url).status == 404
+
+
+def test_an_export_runs_in_the_background_with_its_progress_and_a_link(world, page: Page):
+    log_in(page, "exporter_a")
+    page.goto("/shipments/?cn_code=7208")
+    page.get_by_role("button", name="Export CSV").click()
+    expect(page.get_by_role("heading", name="(CSV)")).to_be_visible()
+    expect(page.locator("#export-progress")).to_have_attribute("value", "100")
+    expect(page.get_by_role("status")).to_have_text("Ready")
+    expect(page.locator("#export-rows")).to_have_text("2")  # X1/1 and X3/1: A's 7208 lines
+    assert_accessible(page)
+    with page.expect_download() as got:
+        page.get_by_role("link", name="Download shipments-").click()
+    lines = open(got.value.path(), encoding="utf-8-sig").read().splitlines()
+    assert len(lines) == 3 and not any('"X2"' in line for line in lines), lines
+    job_url = page.url
+
+    page.context.clear_cookies()
+    log_in(page, "exporter_b")  # another user's export is not found
+    assert page.goto(job_url).status == 404
+    assert page.goto(job_url + "download").status == 404
