@@ -183,7 +183,7 @@ def _commission_examples(command, exporter: User) -> None:
         )
         agree = ", ".join(
             f"CN {p['cn_code']} SEE {p['see_direct_t_per_t']:.4f} direct "
-            f"({'agrees' if p['agrees'] else 'differs from'} the template)"
+            f"({'agrees with' if p['agrees'] else 'differs from'} the template)"
             for p in products
         )
         if index > 0 and version.status == "review":

@@ -35,9 +35,11 @@ def test_an_export_job_is_written_by_a_real_worker_once(
     assert report["accepted"] == len(LINES), report
     # Exporter A's lines from India only: two of its three, none of exporter B's.
     job = ExportJob.objects.create(user=users["exporter_a"], query="origin=IN", format="csv")
-    sender = Celery("sender", broker=service_env["CELERY_BROKER_URL"])
+    # Not the current app: later tests' tasks must stay on this process's own (eager) app.
+    sender = Celery("sender", broker=service_env["CELERY_BROKER_URL"], set_as_current=False)
     for _ in range(2):  # delivered twice: one file, written once
         sender.send_task("shipments.export_run", args=[job.pk], queue="carbon-manifest")
+    sender.close()
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         job.refresh_from_db()
