@@ -29,7 +29,8 @@ def _control(bf: forms.BoundField) -> str:
         options = "".join(
             f'<option value="{escape(key)}"{" selected" if str(key) == current else ""}>'
             f"{escape(label)}</option>"
-            for key, label in bf.field.choices
+            # A choice field's choices, else those of a plain field's select widget.
+            for key, label in getattr(bf.field, "choices", None) or widget.choices
         )
         return f"<select {attrs}>{options}</select>"
     if not isinstance(widget, Input):

@@ -2,7 +2,10 @@
 data in our spreadsheet template and uploads the JRC steel report (an excerpt: its title
 page and the page of Tables A3/A4), both through the queue; the spreadsheet's values are
 confirmed through the service and the shipments declared with that installation move
-from default values to "disclosed actual"."""
+from default values to "disclosed actual". Then the Commission's five filled example
+templates are loaded as disclosures of the installations they describe (invented by the
+Commission, and labelled so): the steel one for the demo exporter to review, the others
+confirmed."""
 
 from __future__ import annotations
 
@@ -24,6 +27,29 @@ from apps.facilities.models import Installation
 from apps.shipments.models import Shipment
 
 FIXTURES = settings.BASE_DIR / "fixtures" / "disclosures"
+EXAMPLES = settings.BASE_DIR / "fixtures" / "cbam" / "official" / "template_examples"
+#: The Commission's five filled examples of its communication template (v2.1, reporting
+#: period 2023; fixtures/cbam/README.md gives their source and licence): file, the
+#: installation as the example names it, its country, its route. The installations and
+#: their figures are the Commission's invented examples, and the demo says so.
+COMMISSION_EXAMPLES = [
+    (
+        "2_CBAM_SEE_V2.1_Example_Steel_1_Blast_furnace.xlsx",
+        "Example Blast Steelworks",
+        "CN",
+        "bf_bof",
+    ),
+    ("1_CBAM_SEE_V2.1_Example_Cement.xlsx", "Example Cement Producer", "TR", "cement"),
+    (
+        "3_CBAM_SEE_V2.1_Example_Steel_2_EAF_alloys.xlsx",
+        "Example EAF Steelworks",
+        "US",
+        "scrap_eaf",
+    ),
+    ("5_CBAM_SEE_V2.1_Example_Fertilizer.xlsx", "Example Fertiliser Producer", "VN", ""),
+    ("6_CBAM_SEE_V2.1_Example_Aluminium.xlsx", "Example Aluminium Producer", "US", "al_primary"),
+]
+EXAMPLES_YEAR = 2023
 TEMPLATE = FIXTURES / "template_example.csv"
 REPORT = FIXTURES / "JRC129297_01_excerpt.pdf"
 URL = "http://127.0.0.1:8000"
@@ -117,6 +143,58 @@ def _tiers(ident: str) -> dict[str, int]:
     return dict(rows.values_list("best_tier").annotate(n=Count("id")).order_by("best_tier"))
 
 
+def _commission_examples(command, exporter: User) -> None:
+    """The Commission's five example templates as disclosures, through the queue: the
+    blast-furnace steelworks for the demo exporter (a steel exporter), left for it to review
+    and preview in the portal; the other four for an organisation of their own
+    ("Commission template examples"), confirmed, so their recomputed SEE are estimates."""
+    from apps.accounts.models import Organisation
+
+    examples, _ = Organisation.objects.get_or_create(
+        key="commission template examples",
+        defaults={"name": "Commission template examples", "kind": Organisation.Kind.EXPORTER},
+    )
+    owner, created = User.objects.get_or_create(
+        username="examples",
+        defaults={"role": User.Role.EXPORTER, "organisation": examples},
+    )
+    if created:
+        owner.set_unusable_password()  # nobody logs in as it; officials read its data
+        owner.save(update_fields=["password"])
+    command.stdout.write(
+        "  the Commission's filled examples of its communication template (v2.1, 2023; "
+        "invented installations, labelled as such):"
+    )
+    for index, (name, installation_name, country, route) in enumerate(COMMISSION_EXAMPLES):
+        user = exporter if index == 0 else owner
+        ident = f"EXAMPLE-{Path(name).stem.split('_', 1)[0]}-{country}"
+        installation, _ = Installation.objects.get_or_create(
+            identifier=ident,
+            defaults={
+                "name": f"{installation_name} (the Commission's example, invented)",
+                "organisation": user.organisation,
+                "country": country,
+                "routes": [route] if route else [],
+            },
+        )
+        version = _submit(user, installation, EXAMPLES_YEAR, EXAMPLES / name)
+        products = ((getattr(version, "trace", None) and version.trace.recompute) or {}).get(
+            "products", []
+        )
+        agree = ", ".join(
+            f"CN {p['cn_code']} SEE {p['see_direct_t_per_t']:.4f} direct "
+            f"({'agrees with' if p['agrees'] else 'differs from'} the template)"
+            for p in products
+        )
+        if index > 0 and version.status == "review":
+            disclosure_version_confirm(version=version, user=user)
+            version.refresh_from_db()
+        command.stdout.write(
+            f"  {name}: {installation.identifier}, version {version.number} "
+            f"{version.get_status_display()}; {agree or 'no product recomputed'}"
+        )
+
+
 def run(*, command, number: int) -> None:
     """Add this area's sample data through the queue and print what it shows."""
     command._heading(f"{number}. Exporter disclosures")
@@ -171,6 +249,7 @@ def run(*, command, number: int) -> None:
         f"{report.extractor}: {report.values.count()} values ({page_values} from Tables "
         f"A3/A4), each with page, quote and box; awaiting the exporter's review"
     )
+    _commission_examples(command, exporter)
     reviewed = DisclosureVersion.objects.filter(pk=report.pk).first()
     command.stdout.write(
         f"  pages: {URL}/disclosures/  ·  {URL}/disclosures/{sheet.disclosure_id}/  ·  "

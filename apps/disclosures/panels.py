@@ -5,10 +5,12 @@ time, and the audit history of those and of its reconciliation flags."""
 from __future__ import annotations
 
 from apps.audit.history import audit_history_of
+from apps.disclosures.explain import shipment_default_explanation
 from apps.disclosures.selectors import disclosure_list
 from apps.estimates.models import Estimate
 from apps.facilities.panels import installation_panel
 from apps.satellite.models import ReconciliationFlag
+from apps.shipments.page_panels import shipment_panel
 
 
 @installation_panel(order=20, template="disclosures/_installation.html")
@@ -37,3 +39,9 @@ def disclosures_panel(user, installation) -> dict:
         "installation_estimates": estimates,
         "history": history,
     }
+
+
+@shipment_panel(order=10, template="disclosures/_shipment_default.html")
+def shipment_default_panel(user, shipment) -> dict:
+    """Why the shipment stays on the default value and what would move it."""
+    return {"default_explanation": shipment_default_explanation(shipment=shipment, user=user)}

@@ -5,6 +5,7 @@ confirmed version's inputs (:func:`disclosure_inputs`), read once before the pur
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db.models import QuerySet
 
 from apps.accounts.models import User
@@ -48,6 +49,41 @@ def extracted_value_list(*, user: User) -> QuerySet[ExtractedValue]:
             return qs.none()
         return qs.filter(version__disclosure__organisation_id=user.organisation_id)
     return qs
+
+
+#: The templates an exporter may download from the upload page, by file name: what each
+#: is, and where the repository keeps it (fixtures/README files give their sources).
+TEMPLATE_FILES: dict[str, dict] = {
+    "disclosure_template_example.csv": {
+        "path": settings.BASE_DIR / "fixtures/disclosures/template_example.csv",
+        "label": "Our disclosure template (CSV), filled with an example to overwrite",
+    },
+    "disclosure_template_example.xlsx": {
+        "path": settings.BASE_DIR / "fixtures/disclosures/template_example.xlsx",
+        "label": "Our disclosure template (XLSX), the same example as a workbook",
+    },
+    "CBAM_communication_template_v2.1.1.xlsx": {
+        "path": settings.BASE_DIR
+        / "fixtures/cbam/official/communication_template_v2.1.1_blank.xlsx",
+        "label": "The Commission's CBAM communication template v2.1.1 (XLSX, blank)",
+    },
+}
+
+
+def exporter_shipments_year(*, user: User) -> int | None:
+    """The year of the newest shipment of the user's organisation (None for another role
+    or none shipped): read from the (exporter, id) index, newest line first."""
+    from apps.shipments.models import Shipment
+
+    if user.role != User.Role.EXPORTER or not user.organisation_id:
+        return None
+    newest = (
+        Shipment.objects.filter(exporter_id=user.organisation_id, is_current=True)
+        .order_by("-id")
+        .values_list("date", flat=True)
+        .first()
+    )
+    return newest.year if newest else None
 
 
 def installation_choices(*, user: User) -> QuerySet[Installation]:

@@ -540,3 +540,35 @@ def disclosure_estimates_apply(
             key = before or "none"
             out["tiers_before"][key] = out["tiers_before"].get(key, 0) + n
     return json.loads(json.dumps(out))
+
+
+def extracted_values_confirm(*, version: DisclosureVersion, user: User, ids: list[int]) -> int:
+    """Confirm at once the values of ``version`` among ``ids`` that are still as extracted
+    (a table's worth on the review page); values already corrected, confirmed or dropped
+    keep their review. One audit event names every value confirmed. Returns their count."""
+    if version.status not in REVIEWABLE:
+        raise ReviewError(f"version {version.number} is {version.status}")
+    with transaction.atomic():
+        values = list(
+            version.values.select_for_update()
+            .filter(pk__in=ids, status=ExtractedValue.ValueStatus.EXTRACTED)
+            .order_by("index")
+        )
+        if not values:
+            return 0
+        now = timezone.now()
+        ExtractedValue.objects.filter(pk__in=[v.pk for v in values]).update(
+            status=ExtractedValue.ValueStatus.CONFIRMED, reviewed_by=user, reviewed_at=now
+        )
+        audit_append(
+            actor=user,
+            action="disclosure.value.confirm_many",
+            object_type="disclosure_version",
+            object_id=version.pk,
+            evidence_sha256=version.evidence.sha256,
+            payload={
+                "version": version.number,
+                "values": [{"id": v.pk, "field": v.field, "value": v.value} for v in values],
+            },
+        )
+    return len(values)

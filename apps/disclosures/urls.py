@@ -23,6 +23,16 @@ urlpatterns: list = [
         name="disclosure-review",
     ),
     path(
+        "disclosures/<int:pk>/versions/<int:number>/pages/<int:page>.png",
+        views.disclosure_page_image_view,
+        name="disclosure-page-image",
+    ),
+    path(
+        "disclosures/templates/<str:name>",
+        views.disclosure_template_file_view,
+        name="disclosure-template-file",
+    ),
+    path(
         "disclosures/<int:pk>/versions/<int:number>/decide/",
         views.disclosure_decide_view,
         name="disclosure-decide",

@@ -17,7 +17,13 @@ from django.core.exceptions import (
     TooManyFieldsSent,
     TooManyFilesSent,
 )
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotAllowed,
+)
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.html import format_html
@@ -29,9 +35,13 @@ from django.views.decorators.http import require_http_methods
 from apps.accounts.models import User
 from apps.audit.history import audit_history_of
 from apps.disclosures.models import DisclosureVersion, ExtractedValue, VerificationReport
+from apps.disclosures.preview import disclosure_goods_warnings, disclosure_version_preview
+from apps.disclosures.review import PagePreviewError, page_preview_png, review_groups
 from apps.disclosures.selectors import (
+    TEMPLATE_FILES,
     disclosure_list,
     disclosure_version_list,
+    exporter_shipments_year,
     extracted_value_list,
     installation_choices,
 )
@@ -41,6 +51,7 @@ from apps.disclosures.services import (
     disclosure_upload,
     disclosure_version_confirm,
     extracted_value_review,
+    extracted_values_confirm,
 )
 from apps.disclosures.verification import VerificationError, verification_report_attach
 from apps.estimates.models import Estimate
@@ -131,7 +142,12 @@ class UploadForm(forms.Form):
     def __init__(self, *args, user: User, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["installation"].queryset = installation_choices(user=user)
-        self.fields["period"].initial = dt.date.today().year - 1
+        # The year of the exporter's newest shipment: the year its importers declare and
+        # its disclosure should cover (last year when it has shipped nothing yet).
+        year = exporter_shipments_year(user=user)
+        self.fields["period"].initial = year or dt.date.today().year - 1
+        if year:
+            self.fields["period"].help_text = f"the year of your newest shipments ({year})"
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
@@ -167,7 +183,11 @@ def disclosure_upload_view(request: HttpRequest) -> HttpResponse:
             _parsed = request.POST, request.FILES  # parsed now, under the DATA_UPLOAD_MAX_* limits
         except (UploadRefused, RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent) as exc:
             refused = upload_refusal(exc)
-            context = {"form": UploadForm(user=request.user), "cap": upload_cap()}
+            context = {
+                "form": UploadForm(user=request.user),
+                "cap": upload_cap(),
+                "templates": TEMPLATE_FILES,
+            }
             context["refused"] = str(refused)
             return render(
                 request, "disclosures/disclosure_upload.html", context, status=refused.status
@@ -189,8 +209,19 @@ def _disclosure_upload_form(request: HttpRequest) -> HttpResponse:
         )
         return redirect("disclosure-detail", pk=version.disclosure_id)
     return render(
-        request, "disclosures/disclosure_upload.html", {"form": form, "cap": upload_cap()}
+        request,
+        "disclosures/disclosure_upload.html",
+        {"form": form, "cap": upload_cap(), "templates": TEMPLATE_FILES},
     )
+
+
+@login_required
+def disclosure_template_file_view(request: HttpRequest, name: str) -> HttpResponse:
+    """A template to fill in, as listed on the upload page (``TEMPLATE_FILES``)."""
+    entry = TEMPLATE_FILES.get(name)
+    if entry is None:
+        raise Http404("No such template")
+    return FileResponse(entry["path"].open("rb"), as_attachment=True, filename=name)
 
 
 def _disclosure(request: HttpRequest, pk: int):
@@ -345,23 +376,20 @@ def _evidence_view(value: ExtractedValue, pages: dict[int, dict]) -> dict:
             )
         else:
             out["quote_html"] = format_html("<mark>{}</mark>", quote)
-        if value.bbox and page.get("width"):
-            scale = 160 / page["width"]
+        if value.bbox and page.get("width") and page.get("height"):
+            # The value's box on the rendered page, in % of the page (apps.disclosures.review).
+            w, h = page["width"], page["height"]
             x0, top, x1, bottom = value.bbox
-            out["svg"] = {
-                "w": 160,
-                "h": round(page["height"] * scale, 1),
-                "x": round(x0 * scale, 1),
-                "y": round(top * scale, 1),
-                "bw": max(round((x1 - x0) * scale, 1), 2),
-                "bh": max(round((bottom - top) * scale, 1), 2),
+            out["box"] = {
+                "left": round(100 * x0 / w, 2),
+                "top": round(100 * top / h, 2),
+                "width": max(round(100 * (x1 - x0) / w, 2), 0.5),
+                "height": max(round(100 * (bottom - top) / h, 2), 0.5),
             }
     return out
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def disclosure_review_view(request: HttpRequest, pk: int, number: int) -> HttpResponse:
+def _review_version(request: HttpRequest, pk: int, number: int) -> DisclosureVersion:
     version = (
         disclosure_version_list(user=request.user)
         .select_related("trace")
@@ -370,36 +398,58 @@ def disclosure_review_view(request: HttpRequest, pk: int, number: int) -> HttpRe
     )
     if version is None:
         raise Http404("No such disclosure version")
-    can_review = request.user.role == User.Role.EXPORTER and version.status in (
-        "review",
-        "needs_review",
+    return version
+
+
+def _review_post(request: HttpRequest, version: DisclosureVersion, pk: int) -> HttpResponse:
+    """One review action: submit, confirm a group's open values, or review one value."""
+    if "submit" in request.POST:
+        disclosure_version_confirm(version=version, user=request.user)
+        return redirect("disclosure-detail", pk=pk)
+    if request.POST.get("action") == "confirm_many":
+        ids = [int(i) for i in request.POST.get("values", "").split(",") if i.strip().isdigit()]
+        extracted_values_confirm(version=version, user=request.user, ids=ids)
+        return redirect(f"{request.path}#{request.POST.get('group', '')}")
+    value = (
+        extracted_value_list(user=request.user)
+        .filter(version=version, pk=request.POST.get("value"))
+        .first()
     )
+    if value is None:
+        raise Http404("No such value")
+    corrected = request.POST.get("corrected_value", "").strip()
+    extracted_value_review(
+        value=value,
+        user=request.user,
+        action=request.POST.get("action", ""),
+        corrected_value=float(corrected) if corrected else None,
+        corrected_unit=request.POST.get("corrected_unit", ""),
+        reason=request.POST.get("reason", ""),
+    )
+    return redirect(f"{request.path}#v{value.pk}")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def disclosure_review_view(request: HttpRequest, pk: int, number: int) -> HttpResponse:
+    """The values beside their evidence, grouped by table; ``?preview=1`` adds what
+    confirming will change (apps.disclosures.preview), with the confirm button."""
+    version = _review_version(request, pk, number)
+    is_exporter = request.user.role == User.Role.EXPORTER
+    can_review = is_exporter and version.status in ("review", "needs_review")
     error = ""
     if request.method == "POST":
-        if request.user.role != User.Role.EXPORTER:
+        if not is_exporter:
             raise PermissionDenied("only the exporter reviews its disclosure")
         try:
-            if "submit" in request.POST:
-                disclosure_version_confirm(version=version, user=request.user)
-                return redirect("disclosure-detail", pk=pk)
-            value = (
-                extracted_value_list(user=request.user)
-                .filter(version=version, pk=request.POST.get("value"))
-                .first()
-            )
-            if value is None:
-                raise Http404("No such value")
-            corrected = request.POST.get("corrected_value", "").strip()
-            extracted_value_review(
-                value=value,
-                user=request.user,
-                action=request.POST.get("action", ""),
-                corrected_value=float(corrected) if corrected else None,
-                corrected_unit=request.POST.get("corrected_unit", ""),
-                reason=request.POST.get("reason", ""),
-            )
-            return redirect(f"{request.path}#v{value.pk}")
+            return _review_post(request, version, pk)
         except (ReviewError, ValueError) as exc:
+            error = str(exc)
+    preview = None
+    if can_review and version.status == "review" and request.GET.get("preview") and not error:
+        try:
+            preview = disclosure_version_preview(version=version, user=request.user)
+        except ReviewError as exc:
             error = str(exc)
     pages = {p["number"]: p for p in version.pages or []}
     values = list(version.values.all())
@@ -412,9 +462,14 @@ def disclosure_review_view(request: HttpRequest, pk: int, number: int) -> HttpRe
             "version": version,
             "disclosure": version.disclosure,
             "rows": rows,
+            "groups": review_groups(rows),
             "trace": trace,
             "can_review": can_review,
             "error": error,
+            "preview": preview,
+            "goods_warnings": disclosure_goods_warnings(version=version, user=request.user)
+            if can_review
+            else [],
             "counts": {
                 s: sum(v.status == s for v in values) for s in ExtractedValue.ValueStatus.values
             },
@@ -422,6 +477,21 @@ def disclosure_review_view(request: HttpRequest, pk: int, number: int) -> HttpRe
         },
         status=400 if error else 200,
     )
+
+
+@login_required
+def disclosure_page_image_view(request: HttpRequest, pk: int, number: int, page: int):
+    """Page ``page`` of the version's PDF as a PNG, for whoever may read the version."""
+    version = _review_version(request, pk, number)
+    if version.kind != DisclosureVersion.Kind.PDF:
+        raise Http404("Not a PDF")
+    try:
+        png = page_preview_png(evidence=version.evidence, page=page)
+    except PagePreviewError as exc:
+        raise Http404(str(exc)) from exc
+    response = HttpResponse(png, content_type="image/png")
+    response["Cache-Control"] = "private, max-age=86400"
+    return response
 
 
 @login_required

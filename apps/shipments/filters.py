@@ -147,6 +147,21 @@ class ShipmentFilter(django_filters.FilterSet):
             "implausible",
         ]
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        user = getattr(self.request, "user", None)
+        if getattr(user, "role", None) == "exporter":
+            # An exporter picks one of its own installations (owned or linked): the list
+            # names no other organisation's plant; a typed identifier still filters only
+            # its own lines (the queryset is scoped to them).
+            from apps.facilities.selectors import installation_list
+
+            own = installation_list(user=user).order_by("identifier")
+            choices = [("", "Any")] + [(i.identifier, f"{i.identifier} · {i.name}") for i in own]
+            if len(choices) > 1:
+                self.filters["installation"].extra["widget"] = forms.Select(choices=choices)
+                self.filters["installation"].extra["help_text"] = "one of your installations"
+
     def filter_cn_code(self, queryset, name, value):
         code = _digits(value)
         if len(code) == 8:  # a whole code: equality, read from its index in id order

@@ -333,3 +333,47 @@ class ShipmentArchive(models.Model):
 
     def __str__(self) -> str:
         return f"shipments of {self.period} (archived)"
+
+
+class ExportJob(models.Model):
+    """A shipment export (CSV or XLSX) of one user's filter, written by a background task
+    with its progress, then downloaded from a link (issue #19 §3: a 287,000-line export
+    took 47 s with nothing on the page). The file is kept under ``MEDIA_ROOT/exports``."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for a worker"
+        RUNNING = "running", "Writing"
+        DONE = "done", "Ready"
+        FAILED = "failed", "Failed"
+
+    user = models.ForeignKey(
+        "accounts.User", on_delete=models.CASCADE, related_name="shipment_exports"
+    )
+    query = models.TextField(blank=True, help_text="the list's filter, as its query string")
+    format = models.CharField(max_length=8, help_text='"csv" or "xlsx"')
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    rows_total = models.IntegerField(null=True, blank=True)
+    rows_done = models.IntegerField(default=0)
+    size_bytes = models.BigIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"export {self.pk} ({self.format}, {self.status})"
+
+    @property
+    def filename(self) -> str:
+        return f"shipments-{self.pk}.{self.format}"
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        if not self.rows_total:
+            return 0
+        return min(99, int(100 * self.rows_done / self.rows_total))

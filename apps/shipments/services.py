@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import os
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -29,11 +30,14 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Coalesce, ExtractYear
+from django.http import QueryDict
 from django.utils import timezone
 
-from apps.accounts.models import Organisation
+from apps.accounts.models import Organisation, User
 from apps.accounts.services import importers_ensure, organisations_ensure
 from apps.catalogue.selectors import cn_index
+from apps.common.exports import csv_stream
+from apps.common.xlsx import xlsx_stream
 from apps.estimates.models import Estimate, Tier
 from apps.estimates.services import estimates_choose
 from apps.evidence.models import IngestChunk, IngestRun
@@ -45,7 +49,16 @@ from apps.evidence.services import (
     ingest_run_finish,
 )
 from apps.evidence.store import evidence_local_path, evidence_open, evidence_read_range
-from apps.shipments.models import Shipment, ShipmentTotal, TradeAggregate
+from apps.shipments.export_jobs import (
+    EXPORT_HEADER,
+    FORMATS,
+    ExportError,
+    export_path,
+    export_queryset,
+    export_rows,
+    rows_counted,
+)
+from apps.shipments.models import ExportJob, Shipment, ShipmentTotal, TradeAggregate
 from apps.shipments.partitions import quarters_of, shipment_partitions_ensure
 from apps.shipments.plausibility import shipments_plausibility_flag
 from ingest.base import IngestError, MissingColumns
@@ -1481,3 +1494,60 @@ def shipment_estimates_apply(*, estimate: Estimate, actor=None) -> RechooseOutco
     if estimate.installation_id is None:
         return RechooseOutcome(0, [])
     return shipment_figures_rechoose(installations=[estimate.installation_id], actor=actor)
+
+
+# --- exports as background jobs (apps/shipments/export_jobs.py) ------------------------
+
+
+def shipment_export_request(*, user: User, query: str, fmt: str) -> ExportJob:
+    """Record an export of ``user``'s list filtered by ``query`` and queue its task."""
+    from apps.shipments.tasks import shipment_export_task
+
+    if fmt not in FORMATS:
+        raise ExportError(f"format: {fmt!r} is not one of {', '.join(FORMATS)}")
+    params = QueryDict(query, mutable=True)
+    for key in ("cursor", "export", "sort"):
+        params.pop(key, None)
+    with transaction.atomic():
+        job = ExportJob.objects.create(user=user, query=params.urlencode(), format=fmt)
+        transaction.on_commit(lambda: shipment_export_task.delay(job.pk))
+    return job
+
+
+def shipment_export_run(*, job_id: int) -> bool:
+    """Write the job's file (see the module docstring). False when another run claimed
+    the job already (nothing done)."""
+    claimed = ExportJob.objects.filter(pk=job_id, status=ExportJob.Status.PENDING).update(
+        status=ExportJob.Status.RUNNING, started_at=timezone.now()
+    )
+    if claimed != 1:
+        return False
+    job = ExportJob.objects.select_related("user").get(pk=job_id)
+    target = export_path(job)
+    partial = target.with_suffix(f".{os.getpid()}.part")
+    try:
+        qs = export_queryset(job)
+        ExportJob.objects.filter(pk=job.pk).update(rows_total=qs.order_by().count())
+        rows = rows_counted(export_rows(qs), job_id=job.pk)
+        with partial.open("wb") as out:
+            if job.format == "csv":
+                for text in csv_stream(EXPORT_HEADER, rows):
+                    out.write(text.encode("utf-8"))
+            else:
+                for chunk in xlsx_stream(EXPORT_HEADER, rows):
+                    out.write(chunk)
+        partial.replace(target)
+    except Exception as exc:  # the job says why; the worker goes on
+        partial.unlink(missing_ok=True)
+        ExportJob.objects.filter(pk=job.pk).update(
+            status=ExportJob.Status.FAILED, error=str(exc)[:2000], finished_at=timezone.now()
+        )
+        if not isinstance(exc, ExportError):
+            raise
+        return True
+    ExportJob.objects.filter(pk=job.pk).update(
+        status=ExportJob.Status.DONE,
+        size_bytes=target.stat().st_size,
+        finished_at=timezone.now(),
+    )
+    return True

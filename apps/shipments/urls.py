@@ -6,12 +6,33 @@ from __future__ import annotations
 from django.urls import include, path
 
 from apps.common.routers import ApiRouter
-from apps.shipments import importer_views, ranking_views, reconciliation_views, views
+from apps.shipments import (
+    export_views,
+    importer_views,
+    ranking_views,
+    reconciliation_views,
+    views,
+)
 from apps.shipments.api import RiskView, ShipmentViewSet, TotalsView, TradeAggregateViewSet
 
 urlpatterns: list = [
     path("shipments/", views.shipment_list_view, name="shipment-list"),
     path("shipments/<int:pk>/", views.shipment_detail_view, name="shipment-detail"),
+    path(
+        "shipments/exports/",
+        export_views.shipment_export_create_view,
+        name="shipment-export-create",
+    ),
+    path(
+        "shipments/exports/<int:pk>/",
+        export_views.shipment_export_detail_view,
+        name="shipment-export-detail",
+    ),
+    path(
+        "shipments/exports/<int:pk>/download",
+        export_views.shipment_export_download_view,
+        name="shipment-export-download",
+    ),
     path("risk/", views.risk_view, name="risk"),
     path("rankings/", ranking_views.ranking_view, name="rankings"),
     path("compare/", ranking_views.compare_view, name="compare"),

@@ -21,7 +21,9 @@ from apps.estimates.models import Tier, default_subject_key
 from apps.estimates.trace_view import trace_view
 from apps.estimates.traces import served_trace
 from apps.evidence.selectors import ingest_run_list
+from apps.shipments.export_jobs import EXPORT_HEADER, export_rows
 from apps.shipments.filters import ShipmentFilter
+from apps.shipments.page_panels import shipment_panels
 from apps.shipments.plausibility import include_flagged, toggle_query
 from apps.shipments.reports import certificates_view, default_comparison, default_comparison_of
 from apps.shipments.selectors import (
@@ -36,61 +38,6 @@ from apps.shipments.selectors import (
 PAGE = 50
 #: The most flagged lines the list's notice counts ("1,000 lines … or more").
 LEFT_OUT_MAX = 1000
-
-EXPORT_HEADER = [
-    pgettext_lazy("export column", "id"),
-    pgettext_lazy("export column", "declaration_id"),
-    pgettext_lazy("export column", "line"),
-    pgettext_lazy("export column", "version"),
-    pgettext_lazy("export column", "date"),
-    pgettext_lazy("export column", "cn_code"),
-    pgettext_lazy("export column", "origin"),
-    pgettext_lazy("export column", "exporter"),
-    pgettext_lazy("export column", "importer"),
-    pgettext_lazy("export column", "net_mass_t"),
-    pgettext_lazy("export column", "see_direct_t_per_t"),
-    pgettext_lazy("export column", "see_indirect_t_per_t"),
-    pgettext_lazy("export column", "see_total_t_per_t"),
-    pgettext_lazy("export column", "embedded_emissions_t"),
-    pgettext_lazy("export column", "tier"),
-    pgettext_lazy("export column", "estimate"),
-    pgettext_lazy("export column", "installation_identifier"),
-    pgettext_lazy("export column", "figure_status"),
-]
-
-
-def figure_status(estimate) -> str:
-    """``official``, ``preview`` (computed under a methodology version not adopted by k
-    members, docs/adoption.md) or empty (an instance without member keys)."""
-    if estimate is None or (estimate.adoption_version_id is None and not estimate.preview):
-        return ""
-    return "preview" if estimate.preview else "official"
-
-
-def _export_rows(qs):
-    for s in qs.order_by("-id").iterator(chunk_size=2000):
-        e = s.estimate
-        yield [
-            s.id,
-            s.declaration_id,
-            s.line,
-            s.version,
-            s.date,
-            s.cn_code,
-            s.origin,
-            s.exporter.name,
-            s.importer_name,
-            s.net_mass_t,
-            e.see_direct_t_per_t if e else None,
-            e.see_indirect_t_per_t if e else None,
-            e.see_total_t_per_t if e else None,
-            s.embedded_emissions_t,
-            s.tier,
-            s.estimate_id,
-            s.installation_identifier,
-            figure_status(e),
-        ]
-
 
 _ROW = (
     '<tr><td><a href="{}">{} / {}</a>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>'
@@ -184,9 +131,9 @@ def shipment_list_view(request: HttpRequest) -> HttpResponse:
     qs = filterset.qs if filterset.is_valid() else filterset.queryset.none()
     export = request.GET.get("export", "")
     if export == "csv":
-        return csv_response("shipments.csv", EXPORT_HEADER, _export_rows(qs))
+        return csv_response("shipments.csv", EXPORT_HEADER, export_rows(qs))
     if export == "xlsx":
-        return xlsx_response("shipments.xlsx", EXPORT_HEADER, _export_rows(qs))
+        return xlsx_response("shipments.xlsx", EXPORT_HEADER, export_rows(qs))
     sort = request.GET.get("sort", "newest")
     sort = sort if sort in SORTS else "newest"
     page = shipment_page(
@@ -363,10 +310,13 @@ def shipment_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
         [("ingest_run", shipment.ingest_run_id), ("estimate", shipment.estimate_id)],
         user=request.user,
     )
+    panels, panel_context = shipment_panels(request.user, shipment)
     return render(
         request,
         "shipments/shipment_detail.html",
         {
+            **panel_context,
+            "panels": panels,
             "shipment": shipment,
             # The customs file opens for whoever may see its run (docs/web.md).
             "file_open": ingest_run_list(user=request.user)

@@ -189,9 +189,9 @@ def test_postgres_stopped_mid_ingest_keeps_whole_batches_and_a_rerun_is_exact(cl
         f"ingest_run_execute(run_id={run_id})",
     )
     assert rerun.wait(timeout=600) == 0, rerun.stdout.read()
-    assert _scalar(url, "SELECT status FROM evidence_ingestrun WHERE id = %s", [run_id]) == "done", (
-        _scalar(url, "SELECT failure FROM evidence_ingestrun WHERE id = %s", [run_id])
-    )
+    assert (
+        _scalar(url, "SELECT status FROM evidence_ingestrun WHERE id = %s", [run_id]) == "done"
+    ), _scalar(url, "SELECT failure FROM evidence_ingestrun WHERE id = %s", [run_id])
     assert (
         _scalar(url, "SELECT COUNT(*) FROM shipments_shipment WHERE ingest_run_id = %s", [run_id])
         == made["valid_lines"]

@@ -90,9 +90,11 @@ def test_an_official_goes_from_the_dashboard_to_a_report_its_trace_and_an_export
     expect(rows.locator("td:first-child")).to_have_text(["J1 / 1", "J2 / 1"])
     shot(page, "2_filtered_list")
 
-    # The CSV export of the current filter.
+    # The CSV export of the current filter, written in the background (its page shows the
+    # progress, then the download link).
+    page.get_by_role("button", name="Export CSV").click()
     with page.expect_download() as info:
-        page.get_by_role("link", name="CSV", exact=True).click()
+        page.get_by_role("link", name="Download shipments-").click()
     saved = tmp_path / "shipments.csv"
     info.value.save_as(saved)
     exported = list(csv.DictReader(io.StringIO(saved.read_text(encoding="utf-8-sig"))))
@@ -101,7 +103,9 @@ def test_an_official_goes_from_the_dashboard_to_a_report_its_trace_and_an_export
     assert {r["see_total_t_per_t"] for r in exported} == {"3.5056"}
     assert sum(float(r["embedded_emissions_t"]) for r in exported) == pytest.approx(5258.4)
 
-    # The report, then its evidence and trace links.
+    # Back to the filtered list (the export's page links to it), then the report, its
+    # evidence and trace links.
+    page.get_by_role("link", name="← Shipments").click()
     page.get_by_role("link", name="J1 / 1", exact=True).click()
     expect(page).to_have_url(re.compile(rf"/shipments/{world['steel'].pk}/$"))
     expect(page.locator("#cbam-figure .tier")).to_have_text("Default value, 2026 mark-up (+10 %)")
@@ -132,8 +136,9 @@ def test_an_official_goes_from_the_dashboard_to_a_report_its_trace_and_an_export
 def test_the_xlsx_export_neutralises_formulas(world, page: Page, tmp_path):
     log_in(page, "official")
     page.goto("/shipments/?origin=IN")
+    page.get_by_role("button", name="Export XLSX").click()
     with page.expect_download() as info:
-        page.get_by_role("link", name="XLSX", exact=True).click()
+        page.get_by_role("link", name="Download shipments-").click()
     saved = tmp_path / "shipments.xlsx"
     info.value.save_as(saved)
     sheet = openpyxl.load_workbook(saved).active

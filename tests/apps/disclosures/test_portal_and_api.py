@@ -89,7 +89,8 @@ def test_a_pdf_value_is_shown_with_its_page_and_highlighted_quote(
     assert "<strong>page 2</strong>" in html
     assert "<mark>Direct emissions: 1,250,000 t</mark>" in html
     assert "Our figures for 2025" in html  # the line before, for context
-    assert "<svg" in html and "<rect" in html  # where on the page
+    # where on the page: the rendered page with the value's box (apps/disclosures/review.py)
+    assert "/pages/2.png" in html and 'class="page-box"' in html
     assert "rule-based extractor ran" in html
 
 

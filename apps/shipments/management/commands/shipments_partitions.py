@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from apps.shipments.archive import shipment_period_archive, shipment_period_reattach
 from apps.shipments.models import ShipmentArchive
 from apps.shipments.partitions import (
     PartitionError,
@@ -33,8 +34,6 @@ from apps.shipments.partitions import (
     shipment_integrity_problems,
     shipment_partitions,
     shipment_partitions_ensure,
-    shipment_period_archive,
-    shipment_period_reattach,
 )
 
 

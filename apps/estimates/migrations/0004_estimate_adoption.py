@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("adoption", "0001_initial_adopt"),
+        ("adoption", "0001_initial"),
         ("estimates", "0003_integrity_estimate_immutable"),
     ]
 
