@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from apps.accounts.models import User
 from apps.disclosures.models import Status
@@ -52,11 +53,14 @@ def _disclosure_steps(shipment, installation: Installation, user: User) -> list[
     if disclosure is None:
         return [
             _step(
-                f"No disclosure of {installation.identifier} covers {year}. Upload its data "
-                f"for {year} (our template, the Commission's template or a report) naming CN "
-                f"{cn}.",
+                _(
+                    "No disclosure of %(installation)s covers %(year)s. Upload its data for "
+                    "%(year)s (our template, the Commission's template or a report) naming CN "
+                    "%(cn)s."
+                )
+                % {"installation": installation.identifier, "year": year, "cn": cn},
                 upload if user.role == User.Role.EXPORTER else "",
-                "Upload a disclosure",
+                _("Upload a disclosure"),
             )
         ]
     versions = sorted(disclosure.versions.all(), key=lambda v: v.number)
@@ -68,18 +72,28 @@ def _disclosure_steps(shipment, installation: Installation, user: User) -> list[
             review = reverse("disclosure-review", args=[disclosure.pk, latest.number])
             return [
                 _step(
-                    f"Version {latest.number} of the {year} disclosure is waiting for its "
-                    "review: confirming it moves the shipments it covers.",
+                    _(
+                        "Version %(number)s of the %(year)s disclosure is waiting for its "
+                        "review: confirming it moves the shipments it covers."
+                    )
+                    % {"number": latest.number, "year": year},
                     review,
-                    "Review and confirm",
+                    _("Review and confirm"),
                 )
             ]
         return [
             _step(
-                f"Version {latest.number} of the {year} disclosure is "
-                f"{latest.get_status_display().lower()}: no confirmed data yet.",
+                _(
+                    "Version %(number)s of the %(year)s disclosure is %(status)s: no confirmed "
+                    "data yet."
+                )
+                % {
+                    "number": latest.number,
+                    "year": year,
+                    "status": latest.get_status_display().lower(),
+                },
                 detail,
-                "Open the disclosure",
+                _("Open the disclosure"),
             )
         ]
     estimate = Estimate.objects.filter(
@@ -92,11 +106,14 @@ def _disclosure_steps(shipment, installation: Installation, user: User) -> list[
     if not estimate:
         return [
             _step(
-                f"The confirmed {year} disclosure of {installation.identifier} gives no "
-                f"figure for CN {cn}: upload a new version that names this good with its "
-                "production.",
+                _(
+                    "The confirmed %(year)s disclosure of %(installation)s gives no figure "
+                    "for CN %(cn)s: upload a new version that names this good with its "
+                    "production."
+                )
+                % {"year": year, "installation": installation.identifier, "cn": cn},
                 detail,
-                "Open the disclosure",
+                _("Open the disclosure"),
             )
         ]
     return []
@@ -123,20 +140,26 @@ def shipment_default_explanation(*, shipment, user: User) -> dict[str, Any] | No
             if not plants:
                 best.append(
                     _step(
-                        "The customs line declares no installation, and the exporter has no "
-                        f"installation in {origin} on the platform: the importer can declare "
-                        "the installation's id on the line, or the installation can be "
-                        "linked to the exporter; then its data for "
-                        f"{year} can be disclosed."
+                        _(
+                            "The customs line declares no installation, and the exporter has "
+                            "no installation in %(origin)s on the platform: the importer can "
+                            "declare the installation's id on the line, or the installation "
+                            "can be linked to the exporter; then its data for %(year)s can be "
+                            "disclosed."
+                        )
+                        % {"origin": origin, "year": year}
                     )
                 )
             else:
                 names = ", ".join(p.identifier for p in plants[:5])
                 best.append(
                     _step(
-                        "The customs line declares no installation; the exporter's "
-                        f"installations in {origin} ({names}) have no disclosed or modelled "
-                        f"figure for CN {cn} in {year}."
+                        _(
+                            "The customs line declares no installation; the exporter's "
+                            "installations in %(origin)s (%(names)s) have no disclosed or "
+                            "modelled figure for CN %(cn)s in %(year)s."
+                        )
+                        % {"origin": origin, "names": names, "cn": cn, "year": year}
                     )
                 )
                 for plant in plants[:3]:
@@ -144,13 +167,20 @@ def shipment_default_explanation(*, shipment, user: User) -> dict[str, Any] | No
         elif installation is None:
             best.append(
                 _step(
-                    f"The line declares installation {shipment.installation_identifier}, "
-                    "which is not an installation of your organisation on the platform: "
-                    "an official can register it to your organisation, then you can "
-                    "disclose its data."
-                    if user.role == User.Role.EXPORTER
-                    else f"The line declares installation {shipment.installation_identifier}, "
-                    "which the platform does not know."
+                    (
+                        _(
+                            "The line declares installation %(installation)s, which is not an "
+                            "installation of your organisation on the platform: an official "
+                            "can register it to your organisation, then you can disclose its "
+                            "data."
+                        )
+                        if user.role == User.Role.EXPORTER
+                        else _(
+                            "The line declares installation %(installation)s, which the "
+                            "platform does not know."
+                        )
+                    )
+                    % {"installation": shipment.installation_identifier}
                 )
             )
         else:
@@ -158,8 +188,11 @@ def shipment_default_explanation(*, shipment, user: User) -> dict[str, Any] | No
             if not best:
                 best.append(
                     _step(
-                        f"{installation.identifier} has a figure for CN {cn} in {year}, but "
-                        "the shipment was not re-chosen yet: it moves at the next update."
+                        _(
+                            "%(installation)s has a figure for CN %(cn)s in %(year)s, but the "
+                            "shipment was not re-chosen yet: it moves at the next update."
+                        )
+                        % {"installation": installation.identifier, "cn": cn, "year": year}
                     )
                 )
     cbam: list[dict] = []
@@ -167,18 +200,24 @@ def shipment_default_explanation(*, shipment, user: User) -> dict[str, Any] | No
         if not declared:
             cbam.append(
                 _step(
-                    "The CBAM figure takes actual data only for a line that declares its "
-                    "installation; until then it is the default value with the "
-                    f"{year} mark-up."
+                    _(
+                        "The CBAM figure takes actual data only for a line that declares its "
+                        "installation; until then it is the default value with the %(year)s "
+                        "mark-up."
+                    )
+                    % {"year": year}
                 )
             )
         else:
             cbam.append(
                 _step(
-                    "The CBAM figure stays the default value with the "
-                    f"{year} mark-up until a verifier accredited for the activity confirms "
-                    f"the installation's {year} data (IR 2025/2546): attach a verification "
-                    "report with a positive opinion to the confirmed disclosure."
+                    _(
+                        "The CBAM figure stays the default value with the %(year)s mark-up "
+                        "until a verifier accredited for the activity confirms the "
+                        "installation's %(year)s data (IR 2025/2546): attach a verification "
+                        "report with a positive opinion to the confirmed disclosure."
+                    )
+                    % {"year": year}
                 )
             )
     return {

@@ -18,6 +18,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
+from django.utils.translation import gettext as _
 
 from apps.accounts.models import User
 from apps.disclosures import cases
@@ -114,21 +115,37 @@ def disclosure_goods_warnings(*, version: DisclosureVersion, user: User) -> list
         sector = _sector(cn)
         if products["sectors"] and sector and sector not in products["sectors"]:
             out.append(
-                f"CN {cn} is a {sector.replace('_', ' ')} good, but {installation.identifier}'s "
-                f"routes make {', '.join(s.replace('_', ' ') for s in products['sectors'])} "
-                "goods: is this the right installation?"
+                _(
+                    "CN %(cn)s is a %(sector)s good, but %(installation)s's routes make "
+                    "%(sectors)s goods: is this the right installation?"
+                )
+                % {
+                    "cn": cn,
+                    "sector": sector.replace("_", " "),
+                    "installation": installation.identifier,
+                    "sectors": ", ".join(s.replace("_", " ") for s in products["sectors"]),
+                }
             )
         elif products["cn_codes"] and cn not in products["cn_codes"]:
             out.append(
-                f"CN {cn}: none of your shipments from {installation.identifier} declares "
-                f"this good (they declare {', '.join(products['cn_codes'][:8])}); its "
-                "estimate will move no shipment"
+                _(
+                    "CN %(cn)s: none of your shipments from %(installation)s declares this "
+                    "good (they declare %(declared)s); its estimate will move no shipment"
+                )
+                % {
+                    "cn": cn,
+                    "installation": installation.identifier,
+                    "declared": ", ".join(products["cn_codes"][:8]),
+                }
             )
     if goods and not products["cn_codes"]:
         out.append(
-            f"none of your shipments declares {installation.identifier} yet: confirming "
-            "records the estimates, but moves no shipment until a customs line declares it "
-            "(or the installation is linked to your organisation)"
+            _(
+                "none of your shipments declares %(installation)s yet: confirming records the "
+                "estimates, but moves no shipment until a customs line declares it (or the "
+                "installation is linked to your organisation)"
+            )
+            % {"installation": installation.identifier}
         )
     return out
 

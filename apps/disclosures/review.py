@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from apps.disclosures.models import ExtractedValue
 from apps.evidence.models import EvidenceFile
@@ -40,16 +41,19 @@ def value_group(value: ExtractedValue) -> str:
     numbers, its sheet, or its template section."""
     context = value.context or {}
     if context.get("table"):
-        return f"Table {context['table']} (page {value.page})"
+        return _("Table %(table)s (page %(page)s)") % {
+            "table": context["table"],
+            "page": value.page,
+        }
     if value.page is not None:
-        return f"Page {value.page}: labelled numbers"
+        return _("Page %(page)s: labelled numbers") % {"page": value.page}
     if value.cell:
         sheet = value.cell.rpartition("!")[0]
-        return f"Sheet {sheet}" if sheet else "Cells"
+        return _("Sheet %(sheet)s") % {"sheet": sheet} if sheet else _("Cells")
     match = _FIELD.match(value.field)
     if match:
-        return f"Section {match['section']}"
-    return "Other values"
+        return _("Section %(section)s") % {"section": match["section"]}
+    return _("Other values")
 
 
 def review_groups(rows: Iterable[tuple[ExtractedValue, dict]]) -> list[dict]:
@@ -66,7 +70,7 @@ def review_groups(rows: Iterable[tuple[ExtractedValue, dict]]) -> list[dict]:
         group["counts"][value.status] = group["counts"].get(value.status, 0) + 1
     for group in groups.values():
         group["open"] = group["counts"].get(ExtractedValue.ValueStatus.EXTRACTED, 0)
-        group["ids"] = ",".join(str(v.pk) for v, _ in group["rows"])
+        group["ids"] = ",".join(str(v.pk) for v, _evidence in group["rows"])
     return list(groups.values())
 
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from django.conf import settings
 from django.http import QueryDict
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import gettext, pgettext_lazy
 
 from apps.accounts.models import User
 from apps.shipments.models import ExportJob
@@ -113,7 +113,9 @@ def export_queryset(job: ExportJob):
         QueryDict(job.query), queryset=shipment_list(user=job.user), request=request
     )
     if not filterset.is_valid():
-        raise ExportError(f"the filter is not valid: {filterset.errors.as_text()}")
+        raise ExportError(
+            gettext("the filter is not valid: %(errors)s") % {"errors": filterset.errors.as_text()}
+        )
     return filterset.qs
 
 

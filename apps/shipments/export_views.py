@@ -8,6 +8,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from apps.shipments.export_jobs import ExportError, export_job_list, export_path
@@ -18,7 +20,7 @@ from apps.shipments.services import shipment_export_request
 def _job(request: HttpRequest, pk: int) -> ExportJob:
     job = export_job_list(user=request.user).filter(pk=pk).first()
     if job is None:
-        raise Http404("No such export")
+        raise Http404(_("No such export"))
     return job
 
 
@@ -30,6 +32,7 @@ def shipment_export_create_view(request: HttpRequest) -> HttpResponse:
             user=request.user,
             query=request.POST.get("query", ""),
             fmt=request.POST.get("format", ""),
+            language=get_language() or "",
         )
     except ExportError as exc:
         return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
@@ -67,5 +70,5 @@ def shipment_export_download_view(request: HttpRequest, pk: int) -> HttpResponse
     job = _job(request, pk)
     path = export_path(job)
     if job.status != ExportJob.Status.DONE or not path.is_file():
-        raise Http404("The export is not ready")
+        raise Http404(_("The export is not ready"))
     return FileResponse(path.open("rb"), as_attachment=True, filename=job.filename)

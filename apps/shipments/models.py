@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from apps.estimates.models import Tier
 
@@ -341,10 +342,10 @@ class ExportJob(models.Model):
     took 47 s with nothing on the page). The file is kept under ``MEDIA_ROOT/exports``."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Waiting for a worker"
-        RUNNING = "running", "Writing"
-        DONE = "done", "Ready"
-        FAILED = "failed", "Failed"
+        PENDING = "pending", _("Waiting for a worker")
+        RUNNING = "running", _("Writing")
+        DONE = "done", _("Ready")
+        FAILED = "failed", _("Failed")
 
     user = models.ForeignKey(
         "accounts.User", on_delete=models.CASCADE, related_name="shipment_exports"
@@ -356,6 +357,9 @@ class ExportJob(models.Model):
     rows_done = models.IntegerField(default=0)
     size_bytes = models.BigIntegerField(null=True, blank=True)
     error = models.TextField(blank=True)
+    # The requester's page language: the file's column headers are written in it (the
+    # task has no request; docs/languages.md). Empty: the site's default.
+    language = models.CharField(max_length=16, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

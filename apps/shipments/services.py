@@ -31,7 +31,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Coalesce, ExtractYear
 from django.http import QueryDict
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from apps.accounts.models import Organisation, User
 from apps.accounts.services import importers_ensure, organisations_ensure
@@ -1499,17 +1499,24 @@ def shipment_estimates_apply(*, estimate: Estimate, actor=None) -> RechooseOutco
 # --- exports as background jobs (apps/shipments/export_jobs.py) ------------------------
 
 
-def shipment_export_request(*, user: User, query: str, fmt: str) -> ExportJob:
-    """Record an export of ``user``'s list filtered by ``query`` and queue its task."""
+def shipment_export_request(*, user: User, query: str, fmt: str, language: str = "") -> ExportJob:
+    """Record an export of ``user``'s list filtered by ``query`` and queue its task; its
+    column headers are written in ``language`` (the page's; empty: the site's default)."""
     from apps.shipments.tasks import shipment_export_task
 
     if fmt not in FORMATS:
-        raise ExportError(f"format: {fmt!r} is not one of {', '.join(FORMATS)}")
+        raise ExportError(
+            "format: "
+            + translation.gettext("%(format)s is not one of %(formats)s")
+            % {"format": repr(fmt), "formats": ", ".join(FORMATS)}
+        )
     params = QueryDict(query, mutable=True)
     for key in ("cursor", "export", "sort"):
         params.pop(key, None)
     with transaction.atomic():
-        job = ExportJob.objects.create(user=user, query=params.urlencode(), format=fmt)
+        job = ExportJob.objects.create(
+            user=user, query=params.urlencode(), format=fmt, language=language
+        )
         transaction.on_commit(lambda: shipment_export_task.delay(job.pk))
     return job
 
@@ -1525,17 +1532,20 @@ def shipment_export_run(*, job_id: int) -> bool:
     job = ExportJob.objects.select_related("user").get(pk=job_id)
     target = export_path(job)
     partial = target.with_suffix(f".{os.getpid()}.part")
+    # The headers (and a refusal) in the requester's language: the task has no request.
+    language = translation.override(job.language or settings.LANGUAGE_CODE)
     try:
-        qs = export_queryset(job)
-        ExportJob.objects.filter(pk=job.pk).update(rows_total=qs.order_by().count())
-        rows = rows_counted(export_rows(qs), job_id=job.pk)
-        with partial.open("wb") as out:
-            if job.format == "csv":
-                for text in csv_stream(EXPORT_HEADER, rows):
-                    out.write(text.encode("utf-8"))
-            else:
-                for chunk in xlsx_stream(EXPORT_HEADER, rows):
-                    out.write(chunk)
+        with language:
+            qs = export_queryset(job)
+            ExportJob.objects.filter(pk=job.pk).update(rows_total=qs.order_by().count())
+            rows = rows_counted(export_rows(qs), job_id=job.pk)
+            with partial.open("wb") as out:
+                if job.format == "csv":
+                    for text in csv_stream(EXPORT_HEADER, rows):
+                        out.write(text.encode("utf-8"))
+                else:
+                    for chunk in xlsx_stream(EXPORT_HEADER, rows):
+                        out.write(chunk)
         partial.replace(target)
     except Exception as exc:  # the job says why; the worker goes on
         partial.unlink(missing_ok=True)

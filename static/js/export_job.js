@@ -5,7 +5,8 @@
   var box = document.getElementById("export-job");
   if (!box) return;
   var url = box.getAttribute("data-state-url");
-  var number = new Intl.NumberFormat("en-GB");
+  // Thousands grouped as the page's language groups them (<html lang>).
+  var number = new Intl.NumberFormat(document.documentElement.lang || "en");
 
   function show(state) {
     document.getElementById("export-rows").textContent = number.format(state.rows_done);
