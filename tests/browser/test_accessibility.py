@@ -41,6 +41,10 @@ NOT_PAGES = {
     "ingest-run-file": "a file download",
     "importer-report": "an XML download",
     "disclosure-template": "an XLSX download",
+    "disclosure-template-file": "a template download",
+    "disclosure-page-image": "a PNG of a report's page",
+    "shipment-export-create": "POST only (the list's Export buttons)",
+    "shipment-export-download": "a CSV or XLSX download",
     "witness-add-checkpoint": "the C2SP tlog-witness protocol (text bodies)",
     "pact-token": "the PACT API (JSON)",
     "pact-footprint-list": "the PACT API (JSON)",
@@ -111,7 +115,8 @@ def build_world(users: dict, tmp_path, settings) -> dict:
     from apps.evidence.services import evidence_store_path, ingest_run_create
     from apps.facilities.models import Installation
     from apps.grid.services import hydrogen_assessment_run
-    from apps.shipments.models import Shipment
+    from apps.shipments.models import ExportJob, Shipment
+    from apps.shipments.services import shipment_export_run
     from tests.apps.disclosures.conftest import template_2026, upload
     from tests.apps.grid.conftest import PT_WEEK, hourly_csv
 
@@ -137,6 +142,11 @@ def build_world(users: dict, tmp_path, settings) -> dict:
     )
     version = upload(users["exporter_a"], installation, template_2026(tmp_path), 2026)
     disclosure_version_confirm(version=version, user=users["exporter_a"])
+    # A second version waiting for review: what confirming it changes (?preview=1).
+    pending = upload(
+        users["exporter_a"], installation, template_2026(tmp_path, **{"410,kt": "500,kt"}), 2026
+    )
+    assert pending.status == "review", pending.status
     report = tmp_path / "a11y-q1.xml"
     call_command(
         "cbam_report", "--importer", "Imp", "--eori", EORI, "--year", "2026",
@@ -177,6 +187,11 @@ def build_world(users: dict, tmp_path, settings) -> dict:
     assert declared.best_tier == "disclosed"
     assert declared.estimate.preview and declared.best_estimate.preview
     adopt_and_propose(coalition)
+    # An official's export of the list, written (as its task does) and ready to download.
+    export = ExportJob.objects.create(
+        user=users["official"], query="cn_code=72081000", format="csv"
+    )
+    assert shipment_export_run(job_id=export.pk)
     return {
         **users,
         "importer": importer,
@@ -184,6 +199,8 @@ def build_world(users: dict, tmp_path, settings) -> dict:
         "estimate": declared.best_estimate,
         "installation": installation,
         "version": version,
+        "pending": pending,
+        "export": export,
         "assessment": assessment,
         "customs_run": IngestRun.objects.filter(source="customs").first(),
     }
@@ -229,6 +246,7 @@ def pages_of(w: dict) -> dict[str, tuple[str | None, str]]:
             "exporter_a",
             f"/disclosures/{v.disclosure_id}/versions/{v.number}/review/",
         ),
+        "shipment-export-detail": ("official", f"/shipments/exports/{w['export'].pk}/"),
         "methodology-versions": ("official", "/methodology-versions/"),
         "methodology-versions-compare": (
             "auditor",
@@ -240,7 +258,11 @@ def pages_of(w: dict) -> dict[str, tuple[str | None, str]]:
 #: What the world must put on a page for axe to check it (the markup of adoption:
 #: a figure's status, the signature form, the comparison form and the compared figures).
 SHOWN = {
-    "shipment-detail": ("#cbam-figure .figure-status .tier-preview",),
+    "shipment-detail": ("#cbam-figure .figure-status .tier-preview", "#why-default li"),
+    "disclosure-upload": ("#templates li",),
+    "disclosure-review": (".review-group table",),
+    "disclosure-review (confirm preview)": ("#preview-summary", "#preview form button"),
+    "shipment-export-detail": ("#export-download a",),
     "estimate-detail": (".figure-status .tier-preview",),
     "methodology-versions": ("form.sign textarea", "#compare-a", "[data-status=adopted]"),
     "methodology-versions-compare": ("tbody td.num",),
@@ -251,6 +273,14 @@ ERROR_PAGES = {
     "404": ("official", "/estimates/999999999/", 404),
     "403": ("exporter_a", "/operations/", 403),
 }
+
+
+def more_pages_of(w: dict) -> dict[str, tuple[str | None, str, int]]:
+    """Other states of a route's page: the error pages, and what confirming a version
+    waiting for review changes."""
+    p = w["pending"]
+    review = f"/disclosures/{p.disclosure_id}/versions/{p.number}/review/?preview=1"
+    return {**ERROR_PAGES, "disclosure-review (confirm preview)": ("exporter_a", review, 200)}
 
 
 def _session_cookie(user, base_url: str) -> dict:
@@ -279,7 +309,8 @@ def test_every_page_has_no_serious_violation_in_any_language(
     visits: dict[str | None, list[tuple[str, str, int]]] = {}
     for name, (role, url) in pages.items():
         visits.setdefault(role, []).append((name, url, 200))
-    for name, (role, url, status) in ERROR_PAGES.items():
+    extra = more_pages_of(world)
+    for name, (role, url, status) in extra.items():
         visits.setdefault(role, []).append((name, url, status))
 
     problems: list[str] = []
@@ -326,7 +357,7 @@ def test_every_page_has_no_serious_violation_in_any_language(
         finally:
             for context in contexts:
                 context.close()
-    assert checked == (len(pages) + len(ERROR_PAGES)) * len(LANGUAGES)
+    assert checked == (len(pages) + len(extra)) * len(LANGUAGES)
     assert not problems, "\n".join(problems)
 
 
