@@ -73,3 +73,28 @@ def test_the_switcher_remembers_the_language_over_the_browser(world, client):
     client.logout()
     login = client.get("/login/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
     assert "<h1>Se connecter</h1>" in login and 'name="language"' in login
+
+
+def test_a_background_export_is_written_in_its_requesters_language(world, client):
+    """The export job's task has no request: the job keeps the page's language and the
+    file's headers are written in it (the cells stay codes and numbers)."""
+    from django.utils import translation
+
+    from apps.shipments.export_jobs import export_path
+    from apps.shipments.models import ExportJob
+    from apps.shipments.services import shipment_export_run
+
+    client.force_login(world["official"])
+    response = client.post(
+        "/shipments/exports/",
+        {"query": "cn_code=72081000", "format": "csv"},
+        HTTP_ACCEPT_LANGUAGE="es",
+    )
+    job = ExportJob.objects.get(pk=int(response.url.rstrip("/").rsplit("/", 1)[1]))
+    assert job.language == "es"
+    with translation.override("en"):  # a worker's language, whatever the request's was
+        assert shipment_export_run(job_id=job.pk)
+    header = next(csv.reader(io.StringIO(export_path(job).read_text(encoding="utf-8-sig"))))
+    assert header[:3] == ["id", "id_declaracion", "linea"] and "masa_neta_t" in header
+    page = client.get(response.url, HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert f"<h1>Exportation {job.pk} (CSV)</h1>" in page and "Prête" in page
