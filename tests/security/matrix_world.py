@@ -378,4 +378,11 @@ def build_world(tmp: Path) -> World:
     from apps.adoption.services import methodology_version_propose
 
     world.refs["methodology_version"] = methodology_version_propose(label="2026.1").label
+    # An export job of each exporter, written (a job is its user's alone: docs/web.md).
+    from apps.shipments.services import shipment_export_request, shipment_export_run
+
+    for owner in OWNERS:
+        job = shipment_export_request(user=exporters[owner], query="", fmt="csv")
+        shipment_export_run(job_id=job.pk)  # in place of the worker (idempotent: claimed once)
+        world.ids.setdefault("export_job", {})[owner] = job.pk
     return world

@@ -159,6 +159,14 @@ PAGES: dict[str, dict[str, Rule]] = {
     "logout": {"GET": Rule(NOBODY, refused=405, anonymous=405), "POST": Rule(EVERYONE, status=302)},
     "dashboard": {"GET": read()},
     "shipment-list": {"GET": read(rows="shipment")},
+    # Exports run as jobs: anyone signed in starts one of their own list; a job is its
+    # user's alone (another user, an official included, gets 404).
+    "shipment-export-create": {
+        "GET": Rule(NOBODY, refused=405),
+        "POST": Rule(SIGNED_IN, status=302, body=lambda w, r, o: {"format": "csv", "query": ""}),
+    },
+    "shipment-export-detail": {"GET": Rule(frozenset({EXPORTER}), obj="export_job", refused=404)},
+    "shipment-export-download": {"GET": Rule(frozenset({EXPORTER}), obj="export_job", refused=404)},
     "shipment-detail": {"GET": read(obj="shipment")},
     "ingest-run-list": {"GET": read(rows="ingest_run")},
     "ingest-run-detail": {"GET": read(obj="ingest_run")},
@@ -213,6 +221,11 @@ PAGES: dict[str, dict[str, Rule]] = {
     },
     # The world's version 2 is in review: its template download answers 409 (confirmed only).
     "disclosure-template": {"GET": read(obj="disclosure_version", status=409)},
+    # The world's versions are spreadsheets: a page image answers 404 (PDFs only), after
+    # the same access check as the review page (another exporter's version: 404 as well).
+    "disclosure-page-image": {"GET": read(obj="disclosure_version", status=404)},
+    # The blank templates of the upload page: reference files every signed-in user reads.
+    "disclosure-template-file": {"GET": read(obj="template_file")},
     # Importers and reconciliations name every organisation's lines: not for exporters.
     "importer-list": {
         "GET": Rule(READERS),
@@ -439,7 +452,11 @@ def url_kwargs(world: World, obj: str | None, owner: str) -> dict[str, object]:
         return {"label": world.refs[obj]}
     if obj == "disclosure_version":
         pk, number = world.versions[owner]
-        return {"pk": pk, "id": pk, "number": number}
+        return {"pk": pk, "id": pk, "number": number, "page": 1}
+    if obj == "template_file":
+        from apps.disclosures.views import TEMPLATE_FILES
+
+        return {"name": next(iter(TEMPLATE_FILES))}
     if obj in world.ids:
         pk = world.ids[obj][owner]
     else:
@@ -557,6 +574,7 @@ def expected(rule: Rule, role: str, owner: str, *, api: bool):
 
 
 OWNED_KINDS = {
+    "export_job",
     "shipment",
     "estimate",
     "installation",
@@ -731,6 +749,8 @@ def test_no_page_or_api_answer_names_the_other_exporters_things(owner, matrix_wo
         rule = methods.get("GET")
         if rule is None or EXPORTER not in rule.allow or rule.status != 200:
             continue
+        if rule.obj == "template_file":
+            continue  # a published example file: world a's disclosure was made from it
         route = next(r for r in ROUTES if r.name == key)
         kwargs = url_kwargs(world, rule.obj, owner)
         url = reverse(key, kwargs={k: kwargs[k] for k in route.pattern.pattern.converters})
