@@ -51,7 +51,7 @@ class SignatureSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-class VersionSerializer(serializers.Serializer):
+class MethodologyVersionSerializer(serializers.Serializer):
     label = serializers.CharField()
     digest = serializers.CharField(help_text="SHA-256 of the manifest's canonical JSON")
     status = serializers.CharField(help_text="preview, adopted or retired")
@@ -70,7 +70,7 @@ class VersionSerializer(serializers.Serializer):
     record = serializers.CharField(help_text="the adoption record, a C2SP signed note")
 
 
-class VersionDetailSerializer(VersionSerializer):
+class MethodologyVersionDetailSerializer(MethodologyVersionSerializer):
     manifest = serializers.DictField(help_text="engine, code, tables, methodologies, parameters")
 
 
@@ -115,15 +115,17 @@ class ProposeSerializer(serializers.Serializer):
 
 
 class VersionListView(APIView):
-    @extend_schema(responses=VersionSerializer(many=True), operation_id="methodology_versions_list")
+    @extend_schema(
+        responses=MethodologyVersionSerializer(many=True), operation_id="methodology_versions_list"
+    )
     def get(self, request) -> Response:
         members, current = coalition(), version_current().version
         docs = [version_document(v, members=members, current=current) for v in version_list()]
-        return Response(VersionSerializer(docs, many=True).data)
+        return Response(MethodologyVersionSerializer(docs, many=True).data)
 
     @extend_schema(
         request=ProposeSerializer,
-        responses={201: VersionDetailSerializer},
+        responses={201: MethodologyVersionDetailSerializer},
         operation_id="methodology_versions_propose",
     )
     def post(self, request) -> Response:
@@ -135,7 +137,7 @@ class VersionListView(APIView):
         except AdoptionError as exc:
             raise ValidationError({"label": [str(exc)]}) from None
         return Response(
-            VersionDetailSerializer(version_document(version, detail=True)).data,
+            MethodologyVersionDetailSerializer(version_document(version, detail=True)).data,
             status=status.HTTP_201_CREATED,
         )
 
@@ -145,9 +147,13 @@ def _get(label: str) -> MethodologyVersion:
 
 
 class VersionDetailView(APIView):
-    @extend_schema(responses=VersionDetailSerializer, operation_id="methodology_versions_detail")
+    @extend_schema(
+        responses=MethodologyVersionDetailSerializer, operation_id="methodology_versions_detail"
+    )
     def get(self, request, label: str) -> Response:
-        return Response(VersionDetailSerializer(version_document(_get(label), detail=True)).data)
+        return Response(
+            MethodologyVersionDetailSerializer(version_document(_get(label), detail=True)).data
+        )
 
 
 class VersionRecordView(APIView):
@@ -168,7 +174,7 @@ class SignSerializer(serializers.Serializer):
 class VersionSignView(APIView):
     @extend_schema(
         request=SignSerializer,
-        responses={201: VersionSerializer},
+        responses={201: MethodologyVersionSerializer},
         operation_id="methodology_versions_sign",
     )
     def post(self, request, label: str) -> Response:
@@ -183,7 +189,8 @@ class VersionSignView(APIView):
         except AdoptionError as exc:
             raise ValidationError({"line": [str(exc)]}) from None
         return Response(
-            VersionSerializer(version_document(_get(label))).data, status=status.HTTP_201_CREATED
+            MethodologyVersionSerializer(version_document(_get(label))).data,
+            status=status.HTTP_201_CREATED,
         )
 
 
@@ -194,7 +201,7 @@ class RetireSerializer(serializers.Serializer):
 class VersionRetireView(APIView):
     @extend_schema(
         request=RetireSerializer,
-        responses=VersionSerializer,
+        responses=MethodologyVersionSerializer,
         operation_id="methodology_versions_retire",
     )
     def post(self, request, label: str) -> Response:
@@ -207,4 +214,4 @@ class VersionRetireView(APIView):
             )
         except AdoptionError as exc:
             raise ValidationError({"reason": [str(exc)]}) from None
-        return Response(VersionSerializer(version_document(version)).data)
+        return Response(MethodologyVersionSerializer(version_document(version)).data)
