@@ -17,6 +17,8 @@ from urllib.parse import urlparse, urlunparse
 import pytest
 from django.db.backends.signals import connection_created
 
+pytest_plugins = ["tests.ordering"]  # the order tests reach the xdist workers
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
 REQUIRE_SERVICES = os.environ.get("CM_REQUIRE_SERVICES", "") in {"1", "true", "yes"}

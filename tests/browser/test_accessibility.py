@@ -395,9 +395,13 @@ def test_an_official_walks_to_a_trace_with_the_keyboard_alone(
     context.set_default_timeout(15_000)
     page = context.new_page()
     try:
-        page.goto("/login/")  # the username field has the focus
+        page.goto("/login/")
+        # The username field takes the focus itself (autofocus): wait for it, so that no
+        # keystroke is typed before it has (the page may still be loading under load).
+        expect(page.locator("#id_username")).to_be_focused()
         page.keyboard.type("official")
         page.keyboard.press("Tab")
+        expect(page.locator("#id_password")).to_be_focused()
         page.keyboard.type("pw-official")
         page.keyboard.press("Enter")
         expect(page).to_have_url(f"{live_server.url}/shipments/")  # LOGIN_REDIRECT_URL
