@@ -782,7 +782,9 @@ def seal_good(plant: Mapping[str, Any], cn_code: str) -> dict[str, Any]:
     data = (
         b"{"
         + b",".join(
-            jcs(key).encode() + b":" + (factor_bytes if key == "factors" else jcs(value).encode())
+            canonical_bytes(key)
+            + b":"
+            + (factor_bytes if key == "factors" else canonical_bytes(value))
             for key, value in trace.items()
         )
         + b"}"
@@ -791,9 +793,8 @@ def seal_good(plant: Mapping[str, Any], cn_code: str) -> dict[str, Any]:
 
 
 def jcs(obj: Any) -> str:
-    """RFC 8785 canonical JSON of plain JSON data, as text: the same text as
-    :func:`methodologies.trace.canonical_bytes` (tests/methodologies/test_modelled.py
-    checks it)."""
+    """RFC 8785 canonical JSON of plain JSON data, as text: the text of
+    :func:`methodologies.trace.canonical_bytes` (which the sealing above calls directly)."""
     return canonical_bytes(obj).decode()
 
 
@@ -810,7 +811,7 @@ def _factors_sealed(
             "year": year,
         }
     )
-    return factors, jcs(factors).encode()
+    return factors, canonical_bytes(factors)
 
 
 def run(case: Mapping[str, Any]) -> dict[str, Any]:
