@@ -53,14 +53,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
-import xarray as xr
 
 from methodologies.errors import MethodologyError
 from methodologies.trace import factor_item
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import xarray as xr
 
 KINDS = ("direct", "lifecycle")
 DEFAULT_ZONE = "_DEFAULT"
@@ -112,6 +114,8 @@ def factors_at(
     after t; NaN where neither the zone nor ``_DEFAULT`` has one. One ``searchsorted``
     per candidate zone. Reference: Electricity Maps config schema (shared/data README §3).
     """
+    import pandas as pd
+
     stamps = pd.DatetimeIndex(times)
     stamps = stamps.tz_convert(None) if stamps.tz is not None else stamps
     t = stamps.as_unit("ns").asi8
@@ -142,6 +146,9 @@ def factor_cube(
 ) -> xr.DataArray:
     """Factors ``(zone, mode, time)`` [gCO2eq/kWh] from :func:`factors_at`; attribute
     ``fallback`` lists the (zone, mode) pairs that used ``_DEFAULT`` at some hour."""
+    import pandas as pd
+    import xarray as xr
+
     times = pd.DatetimeIndex(times)
     out = np.empty((len(zones), len(modes), len(times)))
     used_default = []
@@ -167,6 +174,8 @@ def mix_from_frame(frame: pd.DataFrame) -> xr.DataArray:
     ``ingest.entsoe.to_hourly`` (or any frame with ``zone``, ``time_utc``, ``mode``,
     ``value``): generation into the zone only (``kind`` generation, ``direction`` in), modes
     summed over their production types; an absent (zone, time, mode) is 0."""
+    import pandas as pd
+
     rows = frame
     if "kind" in rows:
         rows = rows[rows["kind"] == "generation"]
@@ -191,6 +200,8 @@ def intensity_from_mix(generation: xr.DataArray, factors: pd.DataFrame) -> xr.Da
     provenance ``computed``, or ``missing`` where the zone generated nothing that hour.
     Negative generation (storage charging) counts as 0. Raises :class:`GridError` naming
     the modes that have no factor at some hour."""
+    import pandas as pd
+
     gen = generation.transpose("zone", "time", "mode").clip(min=0.0)
     zones = [str(z) for z in gen["zone"].values]
     modes = [str(m) for m in gen["mode"].values]
@@ -227,6 +238,9 @@ def intensity_dataset(
 ) -> xr.Dataset:
     """The canonical intensity Dataset (see the module docstring) from ``(zone, time)``
     arrays; ``times`` UTC (aware or naive-as-UTC)."""
+    import pandas as pd
+    import xarray as xr
+
     index = pd.DatetimeIndex(times).rename(None)
     index = index.tz_convert(None) if index.tz is not None else index
     if fill_method is None:
@@ -264,6 +278,8 @@ def from_hourly_export(frame: pd.DataFrame) -> xr.Dataset:
     ``zone``, ``time_utc``, ``direct_g_per_kwh``, ``lifecycle_g_per_kwh``, ``estimated``):
     provenance ``measured``, or ``gap_filled`` with method ``source_estimate`` where the
     publisher estimated the value."""
+    import pandas as pd
+
     wide = frame.pivot_table(
         index="zone",
         columns="time_utc",
@@ -358,6 +374,8 @@ def fill_gaps(ds: xr.Dataset, max_linear_hours: int = 3) -> xr.Dataset:
     weeks, zone annual mean), each filled value flagged ``gap_filled`` with its method.
     Direct and lifecycle are filled alike; an hour is filled only if both can be. The time
     axis must be regular hourly."""
+    import pandas as pd
+
     times = pd.DatetimeIndex(ds["time"].values)
     _check_hourly(times)
     direct = ds["direct"].transpose("zone", "time").to_numpy().astype(np.float64)
@@ -445,6 +463,8 @@ class IntensityRecord:
 
 
 def _naive_utc(when: datetime | str | None) -> pd.Timestamp | None:
+    import pandas as pd
+
     if when is None:
         return None
     stamp = pd.Timestamp(when)
@@ -475,6 +495,8 @@ def lookup_intensity(
 
     Raises :class:`GridError` when no level has a value.
     """
+    import pandas as pd
+
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     t0, t1 = _naive_utc(start), _naive_utc(end)
@@ -578,6 +600,8 @@ def indirect_emissions_t(
     that stays in cache, so no n × H copy is made; float64 throughout.
     Reference: IR 2025/2547 Annex III (AttrEm_indir = E_el × EF_el).
     """
+    import pandas as pd
+
     consumption = np.asarray(consumption_mwh, dtype=np.float64)
     zones = np.asarray(zone_index, dtype=np.intp)
     intensity = np.asarray(intensity_g_per_kwh, dtype=np.float64)
@@ -629,6 +653,9 @@ def open_intensity(
     """Open a stored intensity Dataset lazily and select ``zones`` and hours in
     ``[start, end)`` (aware datetimes). Nothing is read until values are used
     (``.load()``, ``.to_numpy()``), and then only the selected zones' chunks."""
+    import pandas as pd
+    import xarray as xr
+
     ds = xr.open_dataset(path, engine="netcdf4", cache=False)
     if zones is not None:
         ds = ds.sel(zone=list(zones))

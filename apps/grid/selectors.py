@@ -19,10 +19,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 from django.db.models import QuerySet
 
 from apps.accounts.models import User
@@ -36,6 +35,9 @@ from apps.grid.models import (
 )
 from methodologies import grid as g
 from methodologies.trace import build_trace, factor_item, input_item, seal, step_item
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Provenance codes of :class:`HourlyIntensity` beyond those of ``methodologies.grid``.
 FALLBACK_COUNTRY, FALLBACK_WORLD = 4, 5
@@ -122,6 +124,8 @@ def hourly_intensity_for(
 ) -> HourlyIntensity:
     """Intensity of each hour of ``times`` (aware, hourly) through the chain of the module
     docstring: the zone's stored hours, then country, then world for the hours left."""
+    import pandas as pd
+
     if kind not in g.KINDS:
         raise ValueError(f"kind must be one of {g.KINDS}, got {kind!r}")
     times = pd.DatetimeIndex(times).tz_convert("UTC")
@@ -254,6 +258,8 @@ def _mix_hours_without_intensity(zone: str, times: pd.DatetimeIndex, have: np.nd
 
 
 def _year_hours(year: int) -> pd.DatetimeIndex:
+    import pandas as pd
+
     return pd.date_range(
         dt.datetime(year, 1, 1, tzinfo=dt.UTC),
         dt.datetime(year + 1, 1, 1, tzinfo=dt.UTC),
@@ -480,6 +486,8 @@ def factors_effective(*, zone: str, at: dt.datetime) -> list[dict[str, Any]]:
 def intensity_slice(*, zone: str, start: dt.datetime, end: dt.datetime) -> pd.DataFrame:
     """The stored hours of ``zone`` in [start, end) as a frame (time_utc, direct,
     lifecycle, provenance, fill_method), read lazily from the zone-year files."""
+    import pandas as pd
+
     ds = store.open_intensity([zone], start=start, end=end)
     columns = ["time_utc", "direct", "lifecycle", "provenance", "fill_method"]
     if ds is None:
@@ -500,6 +508,8 @@ def intensity_slice(*, zone: str, start: dt.datetime, end: dt.datetime) -> pd.Da
 
 def intensity_monthly(frame: pd.DataFrame) -> pd.DataFrame:
     """Monthly means of an :func:`intensity_slice` with the hours of each provenance."""
+    import pandas as pd
+
     if frame.empty:
         return pd.DataFrame(
             columns=["month", "direct", "lifecycle", "hours", *g.PROVENANCE.values()]
@@ -521,6 +531,8 @@ def intensity_monthly(frame: pd.DataFrame) -> pd.DataFrame:
 def mix_slice(*, zone: str, year: int) -> dict[str, Any] | None:
     """The zone-year's mix file as plain arrays: ``times``, ``generation`` {mode: [MW]},
     ``load_mw``, ``price_eur_per_mwh`` (absent variables are left out)."""
+    import pandas as pd
+
     ds = store.load_mix(zone, year)
     if ds is None:
         return None

@@ -33,13 +33,15 @@ import hashlib
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
-import xarray as xr
 from django.conf import settings
 
 from methodologies import grid as g
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 
 def root() -> Path:
@@ -135,6 +137,8 @@ def _evidence_list(ds: xr.Dataset) -> list[str]:
 
 def load_intensity(zone: str, year: int) -> xr.Dataset | None:
     """The stored zone-year fully in memory (for merging), or None."""
+    import xarray as xr
+
     path = _current(intensity_path(zone, year))
     if path is None:
         return None
@@ -148,6 +152,8 @@ def merge_intensity(
     """Merge ``new`` (one zone, hours of one year, provenance measured/computed/estimated)
     into ``old``; returns (dataset with gaps refilled, hours added, hours corrected, hours
     unchanged). ``new``'s values carry ``evidence_sha256``."""
+    import pandas as pd
+
     zone = str(new["zone"].values[0])
     new_times = pd.DatetimeIndex(new["time"].values)
     evidence = _evidence_list(old) if old is not None else []
@@ -215,6 +221,9 @@ def open_intensity(
     """Lazily open the stored hours of ``zones`` in [start, end) (aware datetimes): only
     the files of those zone-years are opened and nothing is read until values are used.
     Zones without a file are left out; None when no zone has one."""
+    import pandas as pd
+    import xarray as xr
+
     if years is None:
         y0 = start.year if start is not None else 1970
         y1 = (end - pd.Timedelta("1ns")).year if end is not None else 2100
@@ -263,6 +272,8 @@ def save_mix(ds: xr.Dataset, zone: str, year: int) -> Path:
 
 
 def load_mix(zone: str, year: int) -> xr.Dataset | None:
+    import xarray as xr
+
     path = _current(mix_path(zone, year))
     if path is None:
         return None

@@ -10,32 +10,53 @@ platform explicitly: ``LLMExtractor(LLMConfig(...)).extract(read_pdf_text(path))
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
-from ingest.disclosure.cbam_template import read_cbam_template
-from ingest.disclosure.llm import (
-    LLMConfig,
-    LLMError,
-    LLMExtractor,
-    LLMOutputInvalid,
-    LLMRequestFailed,
-    LLMUnavailable,
-)
-from ingest.disclosure.model import (
-    DisclosureError,
-    Dropped,
-    ExtractedValue,
-    Extraction,
-    Flag,
-    PdfError,
-    UnsafeFile,
-)
-from ingest.disclosure.pdf_text import Document, read_pdf_text
-from ingest.disclosure.rules import RuleExtractor
-from ingest.disclosure.safety import check_file
-from ingest.disclosure.template import read_template
+    from ingest.disclosure.model import Extraction
+
+#: Where each public name lives. Imported on first use (PEP 562): a program that only needs
+#: the units or the model (Django's start-up, a Celery worker, ``manage.py``) does not pay
+#: for pandas, openpyxl and pdfplumber (docs/testing.md, "Start-up cost").
+_LAZY: dict[str, str] = {
+    "read_cbam_template": "cbam_template",
+    "LLMConfig": "llm",
+    "LLMError": "llm",
+    "LLMExtractor": "llm",
+    "LLMOutputInvalid": "llm",
+    "LLMRequestFailed": "llm",
+    "LLMUnavailable": "llm",
+    "DisclosureError": "model",
+    "Dropped": "model",
+    "ExtractedValue": "model",
+    "Extraction": "model",
+    "Flag": "model",
+    "PdfError": "model",
+    "UnsafeFile": "model",
+    "Document": "pdf_text",
+    "read_pdf_text": "pdf_text",
+    "RuleExtractor": "rules",
+    "check_file": "safety",
+    "read_template": "template",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
+
 
 __all__ = [
     "DisclosureError",
@@ -66,6 +87,8 @@ VALUE_COLUMNS = ["field", "value", "unit", "page", "quote", "period", "source_li
 
 def extraction_frame(extraction: Extraction) -> pd.DataFrame:
     """An extraction's accepted values as a DataFrame (``source_line`` = page)."""
+    import pandas as pd
+
     rows = [
         {
             "field": v.field,
@@ -98,6 +121,11 @@ def read_disclosure(path: str | Path) -> tuple[pd.DataFrame, dict]:
     :class:`PdfError` or another :class:`~ingest.base.IngestError` when nothing can be read.
     """
     from ingest.disclosure import cbam_template, template
+    from ingest.disclosure.cbam_template import read_cbam_template
+    from ingest.disclosure.pdf_text import read_pdf_text
+    from ingest.disclosure.rules import RuleExtractor
+    from ingest.disclosure.safety import check_file
+    from ingest.disclosure.template import read_template
 
     path = Path(path)
     kind = check_file(path)

@@ -18,8 +18,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-import pint
+if TYPE_CHECKING:
+    import pint
 
 # Canonical unit → the pint expression it stands for.
 CANONICAL: dict[str, str] = {
@@ -88,6 +90,8 @@ class Converted:
 
 @lru_cache(maxsize=1)
 def registry() -> pint.UnitRegistry:
+    import pint  # on first use: a program that converts no unit does not load it
+
     ureg = pint.UnitRegistry()
     ureg.define("normal_cubic_meter = [normal_volume]")
     return ureg
@@ -126,7 +130,7 @@ def parse_unit(text: str) -> pint.Quantity:
         quantity = registry().parse_expression(" ".join(parts))
     except Exception as exc:  # pint raises several kinds for a malformed expression
         raise UnitError(f"unit '{text}' cannot be read ({exc})") from exc
-    if not isinstance(quantity, pint.Quantity):  # a bare number such as "1000"
+    if not isinstance(quantity, registry().Quantity):  # a bare number such as "1000"
         raise UnitError(f"unit '{text}' is a number, not a unit")
     return quantity
 

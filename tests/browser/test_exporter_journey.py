@@ -192,7 +192,10 @@ def test_a_pdf_is_reviewed_by_table_beside_real_page_images(world, page: Page):
     # The page preview is the rendered page, not a blank box.
     image = group.locator("img").first
     expect(image).to_have_attribute("alt", f"page 2 of the report, the place of {field} marked")
-    assert page.evaluate("(img) => img.complete && img.naturalWidth", image.element_handle())
+    # (rendered on request by the server: it may take a while on a loaded machine)
+    page.wait_for_function(
+        "(img) => img.complete && img.naturalWidth > 0", arg=image.element_handle(), timeout=30_000
+    )
     png = page.request.get(image.get_attribute("src"))
     assert png.headers["content-type"] == "image/png"
     low, high = Image.open(io.BytesIO(png.body())).convert("L").getextrema()
