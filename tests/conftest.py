@@ -219,6 +219,9 @@ def _create_test_db_from_template(original):
             # clusters of their own, tests/apps/test_database_faults.py). Every connection
             # to it takes this, the workers' and commands' started by a test too.
             admin.execute(f'ALTER DATABASE "{test_name}" SET synchronous_commit = off')
+            # Nor compile its queries (PostgreSQL's JIT costs more than it saves on tables
+            # of test size, and what a test asks of a plan does not depend on it).
+            admin.execute(f'ALTER DATABASE "{test_name}" SET jit = off')
         finally:
             admin.execute("SELECT pg_advisory_unlock(%s)", [lock])
             admin.close()

@@ -14,13 +14,14 @@ import time
 
 import pytest
 from celery import Celery
+from django.db import connection
 from django.db.models import Count
 
 from apps.evidence.models import IngestRun
 from apps.evidence.services import evidence_store_path
 from apps.shipments.models import Shipment
 from fixtures.trade.generate_declarations import EXTRACT, generate_declarations
-from tests.apps.helpers import DEFAULTS_CSV, ROOT
+from tests.apps.helpers import DEFAULTS_CSV, ROOT, ingest_json
 from tests.conftest import Worker
 
 # Minutes of ingest, bounded by the waits below: more than the global 300 s timeout when
@@ -87,16 +88,15 @@ def test_sigkill_mid_ingest_then_restart_gives_exact_counts(service_env, tmp_pat
 
 
 def _defaults_ingest(env: dict[str, str]) -> None:
-    """Reference data through the public command, in-process. The default-value table also
-    extends the CN catalogue, so the generated files' lines are all CBAM goods."""
-    subprocess.run(
-        [sys.executable, "manage.py", "ingest", "defaults", str(DEFAULTS_CSV)],
-        cwd=ROOT,
-        env={k: v for k, v in env.items() if k != "CELERY_BROKER_URL"},
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
+    """Reference data through the public command, in this process (its tasks run here, as
+    without a broker; committed, so the workers read them). The default-value table also
+    extends the CN catalogue, so the generated files' lines are all CBAM goods. ``env``:
+    the workers' environment, whose database this process's is."""
+    from tests.conftest import database_url_of
+
+    assert env["DATABASE_URL"] == database_url_of(connection), "not the workers' database"
+    summary = ingest_json("defaults", DEFAULTS_CSV)
+    assert summary["accepted"] > 0, summary
 
 
 def _send(env: dict[str, str], run: IngestRun) -> None:
