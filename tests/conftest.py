@@ -476,6 +476,21 @@ def users(db):
     return make_users()
 
 
+def pytest_ignore_collect(collection_path: Path, config) -> bool | None:
+    """The load pass (``./run test`` runs ``-m load`` alone, after the others) collects only
+    ``tests/load``, where the ``load`` mark lives, instead of importing every test module
+    to deselect them (about 10 s of CPU). ``tests/test_layers.py`` checks that no test
+    elsewhere carries the mark."""
+    if config.getoption("markexpr", "") != "load" or collection_path.is_dir():
+        return None
+    if collection_path.suffix != ".py" or not collection_path.name.startswith("test_"):
+        return None
+    return LOAD_TESTS not in collection_path.parents
+
+
+LOAD_TESTS = ROOT / "tests" / "load"
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     """Tests reading a module world (tests/worlds.py) share an xdist group per module;

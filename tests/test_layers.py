@@ -184,3 +184,22 @@ def test_the_reading_finds_known_imports():
     assert "apps.audit.services" in graph["apps.accounts.services"]
     assert "apps.disclosures.panels" in graph["apps.disclosures.apps"]  # from . import panels
     assert _loops({"a": {"b"}, "b": {"a"}, "c": {"a"}}) == [frozenset({"a", "b"})]
+
+
+def test_the_load_mark_lives_only_under_tests_load():
+    """The load pass collects ``tests/load`` alone (tests/conftest.py,
+    ``pytest_ignore_collect``): a ``load`` mark anywhere else would never run."""
+    tests = Path(__file__).resolve().parent
+    marked = []
+    for path in tests.rglob("*.py"):
+        if tests / "load" in path.parents:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr == "load"
+                and isinstance(node.value, ast.Attribute)
+                and node.value.attr == "mark"
+            ):
+                marked.append(f"{path.relative_to(tests)}:{node.lineno}")
+    assert not marked, marked
