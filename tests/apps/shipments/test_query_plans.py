@@ -270,3 +270,46 @@ def test_a_period_filter_reads_only_its_partition(world, client, name, partition
     # And a whole year's lines: its four quarters, not 2025Q3 nor the default partition.
     year = f"SELECT id FROM {TABLE} WHERE date BETWEEN '2026-01-01' AND '2026-12-31'"  # noqa: S608
     assert _scanned(year) == {f"{TABLE}_p2026q{q}" for q in (1, 2, 3, 4)}
+
+
+#: The admin's list of shipments: unsearched, and each search it offers.
+ADMIN_SEARCHES = {
+    "unsearched": ("", None),
+    "a declaration": ("q=D000012345", 4),
+    "CN prefix common": ("q=7208", None),
+    "CN prefix rare": ("q=2814", 10),
+}
+
+
+@pytest.mark.parametrize("name", list(ADMIN_SEARCHES))
+def test_the_admin_list_of_shipments_reads_no_table_whole(world, client, name):
+    """The admin is a page too: no list filter, searches by a whole declaration id or a CN
+    prefix, and the count PostgreSQL estimates (an exact one for a handful of lines)."""
+    query, exact = ADMIN_SEARCHES[name]
+    client.force_login(world["admin"])
+    url = f"/admin/shipments/shipment/?{query}"
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200
+    queries = [
+        q["sql"]
+        for q in ctx.captured_queries
+        if f'"{TABLE}"' in q["sql"] and not q["sql"].startswith("EXPLAIN")
+    ]
+    assert queries
+    faults = {sql: plan_faults(sql) for sql in queries}
+    assert not {sql: f for sql, f in faults.items() if f}, faults
+    count = response.context["cl"].result_count
+    if exact is not None:
+        assert count == exact  # under the paginator's bound: counted, not estimated
+    elif not query:
+        assert abs(count - N) < N // 20, count  # the planner's estimate of the whole table
+    else:
+        assert count > 10_000
+
+
+def test_the_archived_periods_are_listed_in_the_admin_and_read_only(world, client):
+    client.force_login(world["admin"])
+    response = client.get("/admin/shipments/shipmentarchive/")
+    assert response.status_code == 200
+    assert client.get("/admin/shipments/shipmentarchive/add/").status_code == 403
