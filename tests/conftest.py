@@ -147,6 +147,37 @@ def database_from_template(dbname: str) -> bool:
     return True
 
 
+def migrated_into(url: str) -> bool:
+    """Fill the empty database at ``url`` (another cluster's: a test's own PostgreSQL) with
+    this session's migrated template, schema and the migrations' rows, by ``pg_dump |
+    pg_restore`` (about a second), instead of running every migration there (13 s of CPU).
+    False when there is no template (SQLite, ``--reuse-db``, ``CM_TEST_DB_TEMPLATE=0``):
+    the caller migrates."""
+    if not _TEMPLATE:
+        return False
+    import glob
+
+    binaries = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_dump"))
+    if not binaries:
+        return False
+    folder = Path(binaries[-1]).parent
+    connect = _TEMPLATE["connect"]
+    source = (
+        f"postgresql://{connect.get('user') or 'postgres'}@{connect['host']}:{connect['port']}"
+        f"/{_TEMPLATE['name']}"
+    )
+    dump = subprocess.run(
+        [folder / "pg_dump", "-Fc", "--no-owner", "--no-privileges", "-d", source],
+        capture_output=True, check=True, timeout=300,
+    )  # fmt: skip
+    subprocess.run(
+        [folder / "pg_restore", "--no-owner", "--no-privileges", "--exit-on-error", "-d",
+         url.replace("postgres://", "postgresql://", 1)],
+        input=dump.stdout, capture_output=True, check=True, timeout=300,
+    )  # fmt: skip
+    return True
+
+
 def _create_test_db_from_template(original):
     """``create_test_db`` on PostgreSQL: migrate once into a template database, then each
     test database (each xdist worker's, the load pass's) is a copy of it, ``CREATE DATABASE

@@ -18,6 +18,7 @@ from django.test import Client
 from django.urls import reverse
 
 from apps.common.replica import PIN_COOKIE, replica_forget
+from tests.conftest import migrated_into
 from tests.replica_pair import ReplicaPair
 from tests.worlds import MODULE_WORLD_FIXTURES
 
@@ -85,7 +86,13 @@ def replica_world(django_db_blocker, tmp_path_factory):
             media = tmp_path_factory.mktemp("replica-media")
             settings.MEDIA_ROOT, settings.EVIDENCE_ROOT = media, media / "evidence"
             settings.LLM_BASE_URL = None
-            call_command("migrate", verbosity=0, interactive=False)
+            primary = pair.settings_dict("primary")
+            url = (
+                f"postgresql://{primary['USER']}@{primary['HOST']}:{primary['PORT']}"
+                f"/{primary['NAME']}"
+            )
+            if not migrated_into(url):  # the session's template copied in, else migrated
+                call_command("migrate", verbosity=0, interactive=False)
             users = make_users()
             installation = Installation.objects.create(
                 identifier="IN-MH-0042",
