@@ -176,6 +176,12 @@ class Figures:
     mixtures: int
 
 
+def _quarter_keys(dates: pd.Series) -> np.ndarray:
+    """Each date's quarter as a number (year × 4 + quarter index): the partition key."""
+    months = dates.to_numpy().astype("datetime64[M]").astype(np.int64)
+    return months // 3
+
+
 def _no_lap(step: str) -> None:
     """No timing of the steps of a choice made at ingest."""
 
@@ -354,6 +360,11 @@ def shipments_ingest(*, run: IngestRun) -> IngestOutcome | None:
         writers = 1 if connection.in_atomic_block else settings.CUSTOMS_WRITERS
     else:
         write, step, writers = _write_batch_orm, 10_000, 1
+    if writers > 1:
+        # In the order of the partitions (quarters; the file's order within each): the
+        # writers, each taking a run of consecutive batches, then fill different
+        # partitions and their indexes rather than the same pages at once.
+        staged = staged.iloc[np.argsort(_quarter_keys(staged["date"]), kind="stable")]
     batches = [staged.iloc[start : start + step] for start in range(0, len(staged), step)]
     _batches_store(batches, run=run, write=write, writers=writers)
     if implausible:  # a flag to review for each flagged line
@@ -620,9 +631,10 @@ def _batch_store(batch: pd.DataFrame, *, run: IngestRun, write) -> None:
 
 def _batches_store(batches: list[pd.DataFrame], *, run: IngestRun, write, writers: int) -> None:
     """Store the batches, each in its own transaction, with ``writers`` threads (each on
-    its own database connection) taking every ``writers``-th batch. The server parses and
-    indexes one batch while Python formats the next; an error in any thread is raised
-    here after all have stopped (the batches already committed stay, as after a crash)."""
+    its own database connection) each taking a run of consecutive batches. The server
+    parses and indexes one batch while Python formats the next; an error in any thread
+    is raised here after all have stopped (the batches already committed stay, as after
+    a crash)."""
     if writers <= 1 or len(batches) <= 1:
         for batch in batches:
             _batch_store(batch, run=run, write=write)
@@ -636,7 +648,8 @@ def _batches_store(batches: list[pd.DataFrame], *, run: IngestRun, write, writer
             connection.close()  # this thread's own connection
 
     with ThreadPoolExecutor(max_workers=writers) as pool:
-        futures = [pool.submit(work, batches[k::writers]) for k in range(writers)]
+        size = -(-len(batches) // writers)  # consecutive batches to each writer
+        futures = [pool.submit(work, batches[k * size : (k + 1) * size]) for k in range(writers)]
     for future in futures:
         future.result()
 
