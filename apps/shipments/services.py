@@ -167,9 +167,8 @@ class Figures:
     """The two figures chosen for the lines of an ingest, before they are stored: by
     distinct (origin, CN code, year, installation identifier, exporter) of the lines
     (``combos``), the installation and the chosen figures (``choice``, comparable between
-    two choices), and each line's place among the combos (``code``)."""
+    two choices)."""
 
-    code: np.ndarray
     combos: pd.DataFrame
     choice: pd.DataFrame
     groups: int
@@ -267,7 +266,7 @@ def _figures_prechoose(staged: pd.DataFrame, actor) -> Figures:
     staged["best_estimate_id"] = ids("best_id")
     staged["best_tier"] = choice["best_tier"].to_numpy(dtype=object)[code]
     staged["best_embedded_emissions_t"] = mass * choice["best_see"].to_numpy()[code]
-    return Figures(code, combos, choice, groups, mixtures)
+    return Figures(combos, choice, groups, mixtures)
 
 
 def _flagged_lines(staged: pd.DataFrame) -> pd.DataFrame:
