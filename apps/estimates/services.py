@@ -482,6 +482,7 @@ def default_estimates_ensure(
     )
     for estimate in current.order_by("id"):
         found[keys[estimate.subject_key]] = estimate
+    missing = []
     for key, (o, c, y) in keys.items():
         if (o, c, y) in found:
             continue
@@ -491,8 +492,8 @@ def default_estimates_ensure(
             )
         except MethodologyError:
             continue
-        with transaction.atomic():
-            found[(o, c, y)] = estimate_record(
+        missing.append(
+            EstimateItem(
                 result=result,
                 subject_key=key,
                 tier=Tier.DEFAULT,
@@ -500,7 +501,12 @@ def default_estimates_ensure(
                 origin=o,
                 period_start=dt.date(int(y), 1, 1),
                 period_end=dt.date(int(y), 12, 31),
-                actor=actor,
-                stamp=stamp,
             )
+        )
+    if missing:  # recorded together: one insert of the estimates, one of their events
+        with transaction.atomic():
+            recorded = estimates_record_bulk(items=missing, actor=actor)
+        stored = Estimate.objects.in_bulk(recorded.ids)
+        for item, pk in zip(missing, recorded.ids, strict=True):
+            found[keys[item.subject_key]] = stored[pk]
     return found

@@ -83,11 +83,44 @@ def evidence_save(*, spooled: BinaryIO, sha: str, size: int) -> EvidenceFile:
         evidence = EvidenceFile.objects.select_for_update().get(pk=evidence.pk)
         if not EvidenceBlobChunk.objects.filter(evidence=evidence).exists():
             spooled.seek(0)
-            seq = 0
-            while data := spooled.read(BLOB_CHUNK):
-                EvidenceBlobChunk.objects.create(evidence=evidence, seq=seq, data=data)
-                seq += 1
+            if connection.vendor == "postgresql":
+                _chunks_copy(evidence, spooled)
+            else:
+                seq = 0
+                while data := spooled.read(BLOB_CHUNK):
+                    EvidenceBlobChunk.objects.create(evidence=evidence, seq=seq, data=data)
+                    seq += 1
     return evidence
+
+
+_COPY_CHUNKS_IN = (
+    "COPY evidence_evidenceblobchunk (evidence_id, seq, data) FROM STDIN (FORMAT binary)"
+)
+_COPY_CHUNKS_OUT = (
+    "COPY (SELECT data FROM evidence_evidenceblobchunk WHERE evidence_id = %s ORDER BY seq) "
+    "TO STDOUT (FORMAT binary)"
+)
+
+
+def _chunks_copy(evidence: EvidenceFile, spooled: BinaryIO) -> None:
+    """The chunks of ``spooled`` in one binary ``COPY``: the bytes go as they are, where an
+    insert per chunk sends each as hex text for the server to parse back (18 MB: 0.1 s
+    against 0.65–0.93 s, docs/scaling.md "Measured cost and size")."""
+    with connection.cursor() as cursor, cursor.cursor.copy(_COPY_CHUNKS_IN) as copy:
+        copy.set_types(["bigint", "integer", "bytea"])
+        seq = 0
+        while data := spooled.read(BLOB_CHUNK):
+            copy.write_row((evidence.pk, seq, data))
+            seq += 1
+
+
+def _chunks_write_to(evidence: EvidenceFile, out: BinaryIO) -> None:
+    """Write the stored chunks of ``evidence`` to ``out``, in order, read by one binary
+    ``COPY`` (one chunk in memory at a time)."""
+    with connection.cursor() as cursor, cursor.cursor.copy(_COPY_CHUNKS_OUT, [evidence.pk]) as copy:
+        copy.set_types(["bytea"])
+        for (data,) in copy.rows():
+            out.write(data)
 
 
 def evidence_spool(*, stream: BinaryIO, name: str = "", max_bytes: int | None = None):
@@ -200,8 +233,14 @@ def evidence_local_path(evidence: EvidenceFile, *, name: str = "") -> Iterator[P
             yield link
             return
         path = Path(folder) / (name or evidence.sha256)
-        with evidence_open(evidence) as stream, open(path, "wb") as out:
-            shutil.copyfileobj(stream, out, BLOB_CHUNK)
+        if connection.vendor == "postgresql":
+            if not evidence_exists(evidence):
+                raise EvidenceMissing(evidence, "postgres")
+            with open(path, "wb") as out:
+                _chunks_write_to(evidence, out)
+        else:
+            with evidence_open(evidence) as stream, open(path, "wb") as out:
+                shutil.copyfileobj(stream, out, BLOB_CHUNK)
         yield path
 
 

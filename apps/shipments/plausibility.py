@@ -55,55 +55,55 @@ def toggle_query(params: QueryDict, *, include: bool) -> str:
     return out.urlencode()
 
 
-_FLAG = """
-UPDATE shipments_shipment AS s SET implausible = TRUE, implausible_reason = f.reason
-FROM (SELECT unnest(%s::text[]) AS declaration_id, unnest(%s::int[]) AS line,
-             unnest(%s::text[]) AS reason) AS f
-WHERE s.declaration_id = f.declaration_id AND s.line = f.line AND s.ingest_run_id = %s
-  AND s.is_current AND NOT s.implausible
+def shipments_plausibility_mark(staged: pd.DataFrame) -> int:
+    """Mark the lines of ``staged`` (the ingest's frame, before it is stored) that lie far
+    outside their heading's norms: columns ``implausible`` and ``implausible_reason``,
+    written with the lines themselves (no pass over the stored lines afterwards); returns
+    how many lines are marked. The review flags (:func:`line_flags_ensure`) follow once
+    the lines are stored."""
+    flags = customs_line_flags(
+        staged["cn_code"].to_numpy(),
+        staged["net_mass_t"].to_numpy(dtype=float),
+        staged["statistical_value_eur"].to_numpy(dtype=float),
+        heading_norms(),
+    )
+    staged["implausible"] = flags.flagged
+    staged["implausible_reason"] = flags.reason
+    return int(flags.flagged.sum())
+
+
+# The flags of the given lines (declaration id, line, date) stored by a run: each found by
+# the natural key, so the cost follows the flagged lines, not the size of the table.
+_FLAGS_OF_LINES = """
+INSERT INTO shipments_lineflag (shipment_id, reason, status, note, created_at, updated_at)
+SELECT s.id, s.implausible_reason, %s, '', now(), now()
+FROM unnest(%s::text[], %s::int[], %s::date[]) AS f (declaration_id, line, date)
+JOIN shipments_shipment s ON s.declaration_id = f.declaration_id AND s.line = f.line
+    AND s.date = f.date
+WHERE s.ingest_run_id = %s AND s.implausible AND s.is_current
+ON CONFLICT (shipment_id) DO NOTHING
 """
 
 
-def shipments_plausibility_flag(staged: pd.DataFrame, *, run_id: int) -> int:
-    """Flag the lines of ``staged`` (the ingest's frame) stored by run ``run_id`` that lie
-    far outside their heading's norms; returns how many lines the file has flagged.
-    Idempotent: a line already flagged is left as it is."""
-    flags = customs_line_flags(
-        staged["cn_code"].to_numpy(),
-        staged["net_mass_t"].to_numpy(),
-        staged["statistical_value_eur"].to_numpy(dtype=object),
-        heading_norms(),
-    )
-    if not flags.flagged.any():
-        return 0
-    rows = staged.loc[flags.flagged, ["declaration_id", "line"]]
-    reasons = [r for r, f in zip(flags.reason, flags.flagged, strict=True) if f]
-    if connection.vendor == "postgresql":
+def line_flags_ensure(*, run_id: int, lines: pd.DataFrame | None = None) -> None:
+    """A flag to review (``LineFlag``, open) for each flagged current line of the run
+    that has none yet: idempotent. ``lines`` (``declaration_id``, ``line``, ``date``):
+    the flagged lines of the run's file, looked up by their key (PostgreSQL)."""
+    from apps.shipments.models import LineFlag, Shipment
+
+    if lines is not None and connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(
-                _FLAG,
+                _FLAGS_OF_LINES,
                 [
-                    rows["declaration_id"].tolist(),
-                    [int(x) for x in rows["line"]],
-                    reasons,
+                    LineFlag.Status.OPEN.value,
+                    lines["declaration_id"].tolist(),
+                    [int(x) for x in lines["line"]],
+                    [d.date() for d in pd.to_datetime(lines["date"])],
                     run_id,
                 ],
             )
-    else:
-        from apps.shipments.models import Shipment
-
-        for (decl, line), reason in zip(rows.itertuples(index=False), reasons, strict=True):
-            Shipment.objects.filter(
-                declaration_id=decl, line=int(line), ingest_run_id=run_id, is_current=True
-            ).update(implausible=True, implausible_reason=reason)
-    line_flags_ensure(run_id=run_id)
-    return len(reasons)
-
-
-def line_flags_ensure(*, run_id: int) -> None:
-    """A flag to review (``LineFlag``, open) for each flagged current line of the run
-    that has none yet: idempotent."""
-    from apps.shipments.models import LineFlag, Shipment
+        return
 
     have = LineFlag.objects.filter(shipment__ingest_run_id=run_id).values("shipment_id")
     new = Shipment.objects.filter(ingest_run_id=run_id, implausible=True, is_current=True).exclude(

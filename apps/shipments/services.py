@@ -60,7 +60,7 @@ from apps.shipments.export_jobs import (
 )
 from apps.shipments.models import ExportJob, Shipment, ShipmentTotal, TradeAggregate
 from apps.shipments.partitions import quarters_of, shipment_partitions_ensure
-from apps.shipments.plausibility import shipments_plausibility_flag
+from apps.shipments.plausibility import line_flags_ensure, shipments_plausibility_mark
 from ingest.base import IngestError, MissingColumns
 from ingest.customs import read_customs
 from ingest.plausibility import unit_value_flags
@@ -84,7 +84,19 @@ CONTENT = [
 # What the ingest writes with each line: the importer's organisation resolved for it (not
 # content: it follows from the name and EORI) and the estimate chosen before it is stored.
 ESTIMATE = ["importer_id", "estimate_id", "tier", "embedded_emissions_t"]
-STAGED = ["declaration_id", "line", *CONTENT, "source_line", *ESTIMATE]
+# Also chosen before a line is stored, so that no pass rewrites the stored lines after: the
+# installation its declared identifier names, its best estimate (the CBAM figure is in
+# ESTIMATE; docs/design.md, the two figures), and its plausibility flag.
+FIGURES = [
+    "installation_id",
+    "best_estimate_id",
+    "best_tier",
+    "best_embedded_emissions_t",
+    "implausible",
+    "implausible_reason",
+]
+STAGED = ["declaration_id", "line", *CONTENT, "source_line", *ESTIMATE, *FIGURES]
+_BEST_TIERS = ("verified", "disclosed", "modelled", "default")
 _TOTALS_LOCK = 0x434D_544F  # "CMTO"
 
 
@@ -150,6 +162,143 @@ def _importer_ids(data: pd.DataFrame) -> pd.Series:
     return pd.Series(out, index=data.index)
 
 
+@dataclass
+class Figures:
+    """The two figures chosen for the lines of an ingest, before they are stored: by
+    distinct (origin, CN code, year, installation identifier, exporter) of the lines
+    (``combos``), the installation and the chosen figures (``choice``, comparable between
+    two choices)."""
+
+    combos: pd.DataFrame
+    choice: pd.DataFrame
+    groups: int
+    mixtures: int
+
+
+def _quarter_keys(dates: pd.Series) -> np.ndarray:
+    """Each date's quarter as a number (year × 4 + quarter index): the partition key."""
+    months = dates.to_numpy().astype("datetime64[M]").astype(np.int64)
+    return months // 3
+
+
+def _no_lap(step: str) -> None:
+    """No timing of the steps of a choice made at ingest."""
+
+
+def _lines_combos(staged: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
+    """Each line's combo (what its figures depend on), and the distinct combos."""
+    key = pd.DataFrame(
+        {
+            "origin": staged["origin"],
+            "cn_code": staged["cn_code"],
+            "year": staged["date"].dt.year.astype("int64"),
+            "identifier": staged["installation_identifier"],
+            "exporter_id": staged["exporter_id"],
+        }
+    )
+    code = key.groupby(list(key.columns), sort=False).ngroup().to_numpy()
+    return code, key.drop_duplicates().reset_index(drop=True)
+
+
+def _combos_choose(combos: pd.DataFrame, actor) -> tuple[pd.DataFrame, int, int]:
+    """The installation and both figures of each combo, by the rules of
+    :func:`shipment_figures_rechoose` (the same groups, the same :func:`_figures_choose`);
+    returns them with the number of groups and of mixtures."""
+    from apps.facilities.models import Installation
+    from apps.facilities.selectors import exporter_installation_links
+
+    links = exporter_installation_links()
+    identifiers = sorted({i for i in combos["identifier"] if i})
+    known = dict(
+        Installation.objects.filter(identifier__in=identifiers).values_list("identifier", "id")
+        if identifiers
+        else []
+    )
+    inst = combos["identifier"].map(known).fillna(0).astype("int64").to_numpy()
+    exporter = combos["exporter_id"].to_numpy(dtype="int64")
+    ek = np.where((inst == 0) & np.isin(exporter, list(links)), exporter, 0)
+    keys = list(
+        zip(
+            combos["origin"],
+            combos["cn_code"],
+            combos["year"].astype(int),
+            inst.tolist(),
+            ek.tolist(),
+            strict=True,
+        )
+    )
+    groups = sorted(set(keys))
+    table, mixtures = ([], 0) if not groups else _figures_choose(groups, links, actor, _no_lap)
+    by_group = {g: row for g, row in zip(groups, table, strict=True)}
+    rows = [by_group[k] for k in keys]
+    choice = pd.DataFrame(
+        {
+            "installation_id": inst,
+            "cbam_id": [r[6] or 0 for r in rows],
+            "cbam_tier": [r[7] for r in rows],
+            "cbam_see": np.array([np.nan if r[8] is None else r[8] for r in rows], dtype=float),
+            "best_id": [r[9] or 0 for r in rows],
+            "best_tier": [r[10] for r in rows],
+            "best_see": np.array([np.nan if r[11] is None else r[11] for r in rows], dtype=float),
+        }
+    )
+    return choice, len(groups), mixtures
+
+
+def _figures_prechoose(staged: pd.DataFrame, actor) -> Figures:
+    """Choose both figures of the lines of ``staged`` and write them into it (installation,
+    CBAM figure, best estimate): the lines are then stored with their figures, and
+    :func:`_figures_confirm` checks after the write that the choice still holds."""
+    code, combos = _lines_combos(staged)
+    choice, groups, mixtures = _combos_choose(combos, actor)
+    mass = staged["net_mass_t"].to_numpy(dtype=float)
+
+    def ids(column: str) -> pd.array:
+        values = choice[column].to_numpy(dtype="int64")[code]
+        out = pd.array(values, dtype="Int64")
+        out[values == 0] = pd.NA
+        return out
+
+    staged["installation_id"] = ids("installation_id")
+    staged["estimate_id"] = ids("cbam_id")
+    staged["tier"] = choice["cbam_tier"].to_numpy(dtype=object)[code]
+    staged["embedded_emissions_t"] = mass * choice["cbam_see"].to_numpy()[code]
+    staged["best_estimate_id"] = ids("best_id")
+    staged["best_tier"] = choice["best_tier"].to_numpy(dtype=object)[code]
+    staged["best_embedded_emissions_t"] = mass * choice["best_see"].to_numpy()[code]
+    return Figures(combos, choice, groups, mixtures)
+
+
+def _flagged_lines(staged: pd.DataFrame) -> pd.DataFrame:
+    return staged.loc[staged["implausible"], ["declaration_id", "line", "date"]]
+
+
+def _figures_summary(staged: pd.DataFrame, figures: Figures) -> dict:
+    """For the audit of the ingest: the groups and mixtures of the choice, the lines by
+    best tier."""
+    tiers = staged["best_tier"].replace("", "none").value_counts()
+    return {
+        "groups": figures.groups,
+        "mixtures": figures.mixtures,
+        "best_tiers": {str(k): int(v) for k, v in sorted(tiers.items())},
+    }
+
+
+def _figures_confirm(figures: Figures, *, run: IngestRun) -> bool:
+    """After the lines are stored: choose their figures again; where anything changed
+    meanwhile (an estimate recorded, an installation registered or linked between the
+    choice and the commit of the lines, whose own re-choice did not see them), re-choose
+    the run's lines in the database. Returns whether the first choice held.
+
+    Evidence recorded after the lines committed re-chooses them itself (its re-choice
+    waits for the lines' writes: ``shipment_figures_rechoose`` locks the table)."""
+    again, _, _ = _combos_choose(figures.combos, run.requested_by)
+    if again.equals(figures.choice):
+        return True
+    shipment_figures_rechoose(ingest_run_id=run.pk, actor=run.requested_by)
+    return False
+
+
 def shipments_ingest(*, run: IngestRun) -> IngestOutcome | None:
     """Read, validate, estimate, then store declaration lines in batches; refresh totals.
 
@@ -179,6 +328,7 @@ def shipments_ingest(*, run: IngestRun) -> IngestOutcome | None:
     staged = _staged_frame(data)
     IngestRun.objects.filter(pk=run.pk).update(rows_read=meta["rows_read"], rejected=rejected)
 
+    # The estimate pass: what could be estimated and why not (the outcome reports it).
     chosen = estimates_choose(
         origin=staged["origin"].to_numpy(),
         cn_code=staged["cn_code"].to_numpy(),
@@ -188,10 +338,11 @@ def shipments_ingest(*, run: IngestRun) -> IngestOutcome | None:
         # A line declaring an installation with a current actual estimate gets it.
         installation_identifier=staged["installation_identifier"].to_numpy(),
     )
-    staged["estimate_id"] = pd.array(chosen.estimate_id, dtype="Int64")
-    staged.loc[staged["estimate_id"] == 0, "estimate_id"] = pd.NA  # no estimate could be made
-    staged["tier"] = chosen.tier
-    staged["embedded_emissions_t"] = chosen.embedded_emissions_t
+    # Each line is stored as it will stay: both figures chosen (by group of lines, as a
+    # re-choice would), the plausibility flag set; no pass rewrites the stored lines.
+    figures = _figures_prechoose(staged, run.requested_by)
+    # Lines far outside their heading's norms: kept, flagged with the reason.
+    implausible = shipments_plausibility_mark(staged)
 
     if connection.vendor == "postgresql":
         # The partitions of the file's quarters, before any line is written.
@@ -208,10 +359,15 @@ def shipments_ingest(*, run: IngestRun) -> IngestOutcome | None:
         writers = 1 if connection.in_atomic_block else settings.CUSTOMS_WRITERS
     else:
         write, step, writers = _write_batch_orm, 10_000, 1
+    if writers > 1:
+        # In the order of the partitions (quarters; the file's order within each): the
+        # writers, each taking a run of consecutive batches, then fill different
+        # partitions and their indexes rather than the same pages at once.
+        staged = staged.iloc[np.argsort(_quarter_keys(staged["date"]), kind="stable")]
     batches = [staged.iloc[start : start + step] for start in range(0, len(staged), step)]
     _batches_store(batches, run=run, write=write, writers=writers)
-    # Lines far outside their heading's norms: kept, flagged with the reason.
-    implausible = shipments_plausibility_flag(staged, run_id=run.pk)
+    if implausible:  # a flag to review for each flagged line
+        line_flags_ensure(run_id=run.pk, lines=_flagged_lines(staged))
 
     with transaction.atomic():
         if connection.vendor != "postgresql":
@@ -230,13 +386,14 @@ def shipments_ingest(*, run: IngestRun) -> IngestOutcome | None:
                 "unestimated_reasons": chosen.reasons[:100],
                 "corrections": run.corrections,
                 "implausible": implausible,
+                "figures": _figures_summary(staged, figures),
             },
         )
         ingest_run_finish(run=run, outcome=outcome)
     shipment_installations_link()
-    # The best estimate of the new lines (and the CBAM figure of a line reaching a
-    # verified installation through a link): docs/design.md, the two figures.
-    shipment_figures_rechoose(ingest_run_id=run.pk, actor=run.requested_by)
+    # The figures were chosen before the lines were written: re-chosen in the database
+    # only if the evidence changed meanwhile (docs/design.md, the two figures).
+    _figures_confirm(figures, run=run)
     return outcome
 
 
@@ -366,18 +523,17 @@ def shipments_chunk_ingest(*, run: IngestRun, chunk: IngestChunk, worker: str = 
         actor=run.requested_by,
         installation_identifier=staged["installation_identifier"].to_numpy(),
     )
-    staged["estimate_id"] = pd.array(chosen.estimate_id, dtype="Int64")
-    staged.loc[staged["estimate_id"] == 0, "estimate_id"] = pd.NA
-    staged["tier"] = chosen.tier
-    staged["embedded_emissions_t"] = chosen.embedded_emissions_t
+    # Stored as they will stay, as in shipments_ingest: figures chosen, flags set.
+    figures = _figures_prechoose(staged, run.requested_by)
+    implausible = shipments_plausibility_mark(staged)
     fresh = not _any_stored(staged["declaration_id"].unique().tolist())
     shipment_partitions_ensure(quarters=quarters_of(staged["date"].unique()))
     with transaction.atomic():
         stored, corrected = (
             _write_batch_postgres(staged, run, fresh=fresh) if len(staged) else (0, 0)
         )
-        # Lines far outside their heading's norms: kept, flagged with the reason.
-        implausible = shipments_plausibility_flag(staged, run_id=run.pk) if len(staged) else 0
+        if implausible:  # a flag to review for each flagged line
+            line_flags_ensure(run_id=run.pk, lines=_flagged_lines(staged))
         outcome = IngestOutcome(
             rows_read=meta["rows_read"],
             accepted=stored,
@@ -389,18 +545,22 @@ def shipments_chunk_ingest(*, run: IngestRun, chunk: IngestChunk, worker: str = 
                 "unestimated": chosen.unestimated,
                 "unestimated_reasons": chosen.reasons[:100],
                 "implausible": implausible,
+                "figures": _figures_summary(staged, figures),
             },
         )
         ingest_chunk_done(chunk=chunk, outcome=outcome, corrections=corrected, worker=worker)
+        # Once the chunk's lines are committed: does their choice of figures still hold?
+        transaction.on_commit(partial(_figures_confirm, figures, run=run))
 
 
 def _stored_by_run(run: IngestRun, declaration_ids: list[str]) -> dict[tuple[str, int], int]:
     """{(declaration id, line): file line} of the lines ``run`` stored among these."""
+    array, value = _ids_param(declaration_ids)
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT declaration_id, line, source_line FROM shipments_shipment "
-            "WHERE ingest_run_id = %s AND declaration_id = ANY(%s)",
-            [run.pk, declaration_ids],
+            f"WHERE ingest_run_id = %s AND declaration_id = ANY({array})",
+            [run.pk, value],
         )
         return {(d, int(n)): int(at) for d, n, at in cursor.fetchall()}
 
@@ -428,11 +588,9 @@ def shipments_chunks_finish(*, run: IngestRun, chunks: list[IngestChunk]) -> Ing
         },
     )
 
-    def after() -> None:
-        shipment_installations_link()
-        shipment_figures_rechoose(ingest_run_id=run.pk, actor=run.requested_by)
-
-    transaction.on_commit(after)
+    # Each chunk's lines were stored with their figures, confirmed after its commit
+    # (_figures_confirm); lines declaring an installation registered since are linked.
+    transaction.on_commit(shipment_installations_link)
     return outcome
 
 
@@ -472,9 +630,10 @@ def _batch_store(batch: pd.DataFrame, *, run: IngestRun, write) -> None:
 
 def _batches_store(batches: list[pd.DataFrame], *, run: IngestRun, write, writers: int) -> None:
     """Store the batches, each in its own transaction, with ``writers`` threads (each on
-    its own database connection) taking every ``writers``-th batch. The server parses and
-    indexes one batch while Python formats the next; an error in any thread is raised
-    here after all have stopped (the batches already committed stay, as after a crash)."""
+    its own database connection) each taking a run of consecutive batches. The server
+    parses and indexes one batch while Python formats the next; an error in any thread
+    is raised here after all have stopped (the batches already committed stay, as after
+    a crash)."""
     if writers <= 1 or len(batches) <= 1:
         for batch in batches:
             _batch_store(batch, run=run, write=write)
@@ -488,7 +647,8 @@ def _batches_store(batches: list[pd.DataFrame], *, run: IngestRun, write, writer
             connection.close()  # this thread's own connection
 
     with ThreadPoolExecutor(max_workers=writers) as pool:
-        futures = [pool.submit(work, batches[k::writers]) for k in range(writers)]
+        size = -(-len(batches) // writers)  # consecutive batches to each writer
+        futures = [pool.submit(work, batches[k * size : (k + 1) * size]) for k in range(writers)]
     for future in futures:
         future.result()
 
@@ -499,37 +659,56 @@ CREATE TEMP TABLE IF NOT EXISTS shipment_stage (
     exporter_id bigint, importer_name text, importer_eori text, net_mass_t double precision,
     mass_unit text, statistical_value_eur double precision, supplementary_units double precision,
     procedure text, installation_identifier text, source_line integer,
-    importer_id bigint, estimate_id bigint, tier text, embedded_emissions_t double precision
+    importer_id bigint, estimate_id bigint, tier text, embedded_emissions_t double precision,
+    installation_id bigint, best_estimate_id bigint, best_tier text,
+    best_embedded_emissions_t double precision, implausible boolean, implausible_reason text
 ) ON COMMIT DELETE ROWS
 """
 _CONTENT_C = ", ".join(f"c.{f}" for f in CONTENT)
 _CONTENT_S = ", ".join(f"s.{f}" for f in CONTENT)
 _COLUMNS = (
     f"declaration_id, line, version, is_current, {', '.join(CONTENT)}, source_line, "
-    f"{', '.join(ESTIMATE)}, ingest_run_id, created_at"
+    f"{', '.join(ESTIMATE + FIGURES)}, ingest_run_id, created_at"
 )
-_VALUES = f"{_CONTENT_S}, s.source_line, {', '.join('s.' + f for f in ESTIMATE)}, %(run)s, %(now)s"
+_VALUES = (
+    f"{_CONTENT_S}, s.source_line, {', '.join('s.' + f for f in ESTIMATE + FIGURES)}, "
+    "%(run)s, %(now)s"
+)
 _TOTALS_OF = (
-    "origin, cn_code, exporter_id, date, net_mass_t, embedded_emissions_t, estimate_id, tier"
+    "origin, cn_code, exporter_id, date, net_mass_t, embedded_emissions_t, estimate_id, tier, "
+    "best_embedded_emissions_t, best_tier"
 )
 _TOTALS_OF_C = ", ".join("c." + f for f in _TOTALS_OF.split(", "))
+# The sums of the monthly totals.
+_TOTAL_SUMS = [
+    "shipments",
+    "net_mass_t",
+    "embedded_emissions_t",
+    "estimated_mass_t",
+    "default_mass_t",
+    "best_embedded_emissions_t",
+    *(f"best_{b}_mass_t" for b in _BEST_TIERS),
+]
 # Add (sign +1) or take away (sign -1) rows from the totals of their (origin, CN, exporter,
 # month), in the transaction that writes them: the totals are always those of the
 # current versions.
-_TOTALS_DELTA = """
+_TOTALS_DELTA = f"""
 INSERT INTO shipments_shipmenttotal AS t (origin, cn_code, exporter_id, month, shipments,
-    net_mass_t, embedded_emissions_t, estimated_mass_t, default_mass_t)
+    net_mass_t, embedded_emissions_t, estimated_mass_t, default_mass_t,
+    best_embedded_emissions_t, {", ".join(f"best_{b}_mass_t" for b in _BEST_TIERS)})
 SELECT origin, cn_code, exporter_id, date_trunc('month', date)::date, SUM(sign),
     SUM(sign * net_mass_t), COALESCE(SUM(sign * embedded_emissions_t), 0),
     COALESCE(SUM(sign * net_mass_t) FILTER (WHERE estimate_id IS NOT NULL), 0),
-    COALESCE(SUM(sign * net_mass_t) FILTER (WHERE tier = 'default'), 0)
+    COALESCE(SUM(sign * net_mass_t) FILTER (WHERE tier = 'default'), 0),
+    COALESCE(SUM(sign * best_embedded_emissions_t), 0),
+    {
+    ", ".join(
+        f"COALESCE(SUM(sign * net_mass_t) FILTER (WHERE best_tier = '{b}'), 0)" for b in _BEST_TIERS
+    )
+}
 FROM delta GROUP BY 1, 2, 3, 4
 ON CONFLICT (origin, cn_code, exporter_id, month) DO UPDATE SET
-    shipments = t.shipments + excluded.shipments,
-    net_mass_t = t.net_mass_t + excluded.net_mass_t,
-    embedded_emissions_t = t.embedded_emissions_t + excluded.embedded_emissions_t,
-    estimated_mass_t = t.estimated_mass_t + excluded.estimated_mass_t,
-    default_mass_t = t.default_mass_t + excluded.default_mass_t
+    {", ".join(f"{c} = t.{c} + excluded.{c}" for c in _TOTAL_SUMS)}
 RETURNING 1
 """
 # 1. New lines (an anti-join on the natural key) go in as version 1. A line stored
@@ -580,11 +759,25 @@ WHERE c.declaration_id = s.declaration_id AND c.line = s.line AND c.is_current
 _COPY = f"COPY shipment_stage ({', '.join(STAGED)}) FROM STDIN (FORMAT csv)"
 
 
+_SEPARATOR = "\x1f"  # ASCII unit separator: in no declaration id the reader keeps
+
+
+def _ids_param(ids: list[str]) -> tuple[str, object]:
+    """A list of text ids as one query parameter: ``(SQL of the array, value)``. The ids
+    joined by a separator, split by the server: the client quotes one string instead of
+    each of 50,000 (measured: 0.3–0.7 s less per 200,000 lines); a list as an array where
+    an id holds the separator."""
+    if any(_SEPARATOR in i for i in ids):
+        return "%s::text[]", ids
+    return f"string_to_array(%s, '{_SEPARATOR}')", _SEPARATOR.join(ids)
+
+
 def _any_stored(declaration_ids: list[str]) -> bool:
+    array, value = _ids_param(declaration_ids)
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT EXISTS (SELECT 1 FROM shipments_shipment WHERE declaration_id = ANY(%s))",
-            [declaration_ids],
+            f"SELECT EXISTS (SELECT 1 FROM shipments_shipment WHERE declaration_id = ANY({array}))",
+            [value],
         )
         return cursor.fetchone()[0]
 
@@ -597,26 +790,16 @@ _DIRECT = [
     *CONTENT,
     "source_line",
     *ESTIMATE,
+    *FIGURES,
     "ingest_run_id",
     "created_at",
 ]
 _COPY_DIRECT = f"COPY shipments_shipment ({', '.join(_DIRECT)}) FROM STDIN (FORMAT csv)"
-_TOTAL_COLUMNS = [
-    "origin",
-    "cn_code",
-    "exporter_id",
-    "month",
-    "shipments",
-    "net_mass_t",
-    "embedded_emissions_t",
-    "estimated_mass_t",
-    "default_mass_t",
-]
-_TOTALS_STAGE_DDL = """
+_TOTAL_COLUMNS = ["origin", "cn_code", "exporter_id", "month", *_TOTAL_SUMS]
+_TOTALS_STAGE_DDL = f"""
 CREATE TEMP TABLE IF NOT EXISTS shipmenttotal_stage (
     origin text, cn_code text, exporter_id bigint, month date, shipments integer,
-    net_mass_t double precision, embedded_emissions_t double precision,
-    estimated_mass_t double precision, default_mass_t double precision
+    {", ".join(f"{c} double precision" for c in _TOTAL_SUMS[1:])}
 ) ON COMMIT DELETE ROWS
 """
 _COPY_TOTALS = f"COPY shipmenttotal_stage ({', '.join(_TOTAL_COLUMNS)}) FROM STDIN (FORMAT csv)"
@@ -624,11 +807,7 @@ _TOTALS_ADD = f"""
 INSERT INTO shipments_shipmenttotal AS t ({", ".join(_TOTAL_COLUMNS)})
 SELECT {", ".join(_TOTAL_COLUMNS)} FROM shipmenttotal_stage
 ON CONFLICT (origin, cn_code, exporter_id, month) DO UPDATE SET
-    shipments = t.shipments + excluded.shipments,
-    net_mass_t = t.net_mass_t + excluded.net_mass_t,
-    embedded_emissions_t = t.embedded_emissions_t + excluded.embedded_emissions_t,
-    estimated_mass_t = t.estimated_mass_t + excluded.estimated_mass_t,
-    default_mass_t = t.default_mass_t + excluded.default_mass_t
+    {", ".join(f"{c} = t.{c} + excluded.{c}" for c in _TOTAL_SUMS)}
 """
 
 
@@ -672,6 +851,8 @@ def _copy_direct(batch: pd.DataFrame, run: IngestRun) -> None:
             embedded=rows["embedded_emissions_t"].fillna(0.0),
             estimated=mass.where(rows["estimate_id"].notna(), 0.0),
             on_default=mass.where(rows["tier"] == "default", 0.0),
+            best_embedded=rows["best_embedded_emissions_t"].fillna(0.0),
+            **{f"best_{b}": mass.where(rows["best_tier"] == b, 0.0) for b in _BEST_TIERS},
         )
         .groupby(["origin", "cn_code", "exporter_id", "month"], sort=False)
         .agg(
@@ -680,6 +861,8 @@ def _copy_direct(batch: pd.DataFrame, run: IngestRun) -> None:
             embedded_emissions_t=("embedded", "sum"),
             estimated_mass_t=("estimated", "sum"),
             default_mass_t=("on_default", "sum"),
+            best_embedded_emissions_t=("best_embedded", "sum"),
+            **{f"best_{b}_mass_t": (f"best_{b}", "sum") for b in _BEST_TIERS},
         )
         .reset_index()
     )
@@ -769,8 +952,12 @@ def _orm_fields(r: dict) -> dict:
         "embedded_emissions_t",
         "estimate_id",
         "importer_id",
+        "installation_id",
+        "best_estimate_id",
+        "best_embedded_emissions_t",
     ):
         fields[name] = None if pd.isna(fields[name]) else fields[name]
+    fields["implausible"] = bool(fields["implausible"])
     fields["date"] = fields["date"].date()  # a midnight Timestamp → the calendar date
     return fields
 
@@ -1283,7 +1470,6 @@ def _figures_choose(groups: list[tuple], links: dict, actor, lap) -> tuple[list[
     return table, len(mixed)
 
 
-_BEST_TIERS = ("verified", "disclosed", "modelled", "default")
 _DELTAS = "shipment_figures_deltas"
 _DELTA_TOTALS = (
     "embedded_emissions_t",
