@@ -373,7 +373,16 @@ def main() -> None:
         help="measure the reads and sizes again on the database an earlier run left "
         "(no ingest, no bulk load): the reads of a big table measured on a quiet machine",
     )
+    parser.add_argument(
+        "--ingest-only",
+        action="store_true",
+        help="ingest BENCH_INGEST_LINES new lines into the table an earlier run left, beside "
+        "the storage floor of the same rows (step 3 alone, on a quiet machine)",
+    )
     args = parser.parse_args()
+    if args.ingest_only:
+        ingest_only(parse_rows(os.environ.get("BENCH_INGEST_LINES", "1M")))
+        return
     if args.reads_only:
         reads_only(int(os.environ.get("BENCH_REQUESTS", "30")))
         return
@@ -446,6 +455,34 @@ def main() -> None:
         print(f"{name:<40}{size / 1e6:10.1f} MB  {size / held:8.1f} B/row")
     load = os.getloadavg()
     print(f"\nmachine load average: {load[0]:.1f} ({os.cpu_count()} CPUs)")
+
+
+def ingest_only(lines: int) -> None:
+    """Step 3 on the table an earlier run built: new lines (their own prefix) through the
+    real ingest, and the storage floor of the same rows in the same run."""
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    with connection.cursor() as c:
+        c.execute("SELECT count(*) FROM shipments_shipment")
+        held = c.fetchone()[0]
+    tmp = Path(tempfile.mkdtemp())
+    path = tmp / "more.csv"
+    prefix = f"G{int(time.time()) % 100_000:05d}"
+    write_customs(path, lines, prefix=prefix, seed=3)
+    print(f"3. ingest of {lines:,} new lines into the table holding {held:,} …", flush=True)
+    n, seconds, estimate_s, run_id = timed_ingest(path)
+    floor_rows, floor_s = storage_floor(run_id, tmp)
+    path.unlink()
+    rate, floor = n / seconds, floor_rows / floor_s
+    print(f"into the table holding {held:,}: {n:,} lines in {seconds:.1f} s = {rate:,.0f} rows/s "
+          f"(estimate pass {estimate_s:.1f} s, not counted)")  # fmt: skip
+    print(f"storage floor (COPY of the stored rows into the indexed table): {floor:,.0f} rows/s")
+    print(f"ratio to the storage floor: {rate / floor:.2f}  (target >= 0.80)")
+    load = os.getloadavg()
+    print(f"machine load average: {load[0]:.1f} ({os.cpu_count()} CPUs)")
 
 
 def reads_only(requests: int) -> None:
