@@ -442,6 +442,10 @@ def main() -> None:
     print(f"into the table holding {held - n2:,}: {n2:,} lines in {s2:.1f} s = "
           f"{r_full:,.0f} rows/s (estimate pass {est2:.1f} s)")  # fmt: skip
     print(f"ratio full / empty: {r_full / r_empty:.2f}  (target >= 0.80)")
+    print_reads_and_sizes(reads, held)
+
+
+def print_reads_and_sizes(reads: list[tuple[str, float, float]], held: int) -> None:
     print("\n== reads (p95 target < 100 ms) ==")
     worst = max(reads, key=lambda r: r[2])
     missed = [r[0] for r in reads if r[2] >= TARGET_MS]
@@ -501,19 +505,7 @@ def reads_only(requests: int) -> None:
         held = c.fetchone()[0]
     print(f"4. reads on {held:,} shipments (ms)   {'p50':>8}{'p95':>8}", flush=True)
     reads = measure_reads(requests, busy.pk)
-    print("\n== reads (p95 target < 100 ms) ==")
-    worst = max(reads, key=lambda r: r[2])
-    missed = [r[0] for r in reads if r[2] >= TARGET_MS]
-    print(f"{len(reads)} figures; worst p95 {worst[2]:.1f} ms ({worst[0]}), ratio to "
-          f"target {worst[2] / TARGET_MS:.2f}; missed: {', '.join(missed) or 'none'}")  # fmt: skip
-    print("\n== sizes ==")
-    for name, size in sizes():
-        if name == "partitions":
-            print(f"{'partitions (incl. default)':<40}{size:10d}")
-            continue
-        print(f"{name:<40}{size / 1e6:10.1f} MB  {size / held:8.1f} B/row")
-    load = os.getloadavg()
-    print(f"\nmachine load average: {load[0]:.1f} ({os.cpu_count()} CPUs)")
+    print_reads_and_sizes(reads, held)
 
 
 if __name__ == "__main__":

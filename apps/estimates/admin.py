@@ -10,20 +10,12 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from apps.common.admin import ReadOnlyModelAdmin
 from apps.estimates.models import Estimate
 
 
 @admin.register(Estimate)
-class EstimateAdmin(admin.ModelAdmin):
+class EstimateAdmin(ReadOnlyModelAdmin):
     list_display = ("pk", "subject_key", "tier", "see_total_t_per_t", "trace_sha256")
     list_filter = ("tier", "methodology")
     search_fields = ("subject_key", "trace_sha256")
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import admin
 from django.db import models
 
+from apps.common.admin import ReadOnlyModelAdmin
 from apps.pact.models import PactAccessToken, PactClient, ReceivedEvent, SentEvent
 
 
@@ -47,17 +48,8 @@ class PactAccessTokenAdmin(admin.ModelAdmin):
     readonly_fields = ("client", "key_sha256", "created_at", "expires_at")
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ReadOnlyModelAdmin):
     """Events are records of an exchange: looked at, never edited."""
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(ReceivedEvent)

@@ -4,6 +4,7 @@ made and undone by ``manage.py shipments_partitions``)."""
 
 from django.contrib import admin
 
+from apps.common.admin import ReadOnlyModelAdmin
 from apps.common.pagination import EstimatedCountPaginator
 from apps.shipments.models import Shipment, ShipmentArchive
 
@@ -32,7 +33,7 @@ class ShipmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(ShipmentArchive)
-class ShipmentArchiveAdmin(admin.ModelAdmin):
+class ShipmentArchiveAdmin(ReadOnlyModelAdmin):
     list_display = (
         "period",
         "start",
@@ -44,12 +45,3 @@ class ShipmentArchiveAdmin(admin.ModelAdmin):
         "archived_at",
     )
     ordering = ("-start",)
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
