@@ -136,16 +136,14 @@ def customs_line_flags(cn_code, net_mass_t, value_eur, norms: pd.DataFrame) -> U
     value is judged on its mass only; a heading without norms flags nothing."""
     # By distinct CN code (a handful in a file of a million lines), then to each line.
     codes, distinct = pd.factorize(np.asarray(cn_code, dtype=object), use_na_sentinel=False)
-    heading = np.array([str(c)[:4] for c in distinct] or [""], dtype=object)
-    cn4 = pd.Series(heading[codes] if len(codes) else heading[:0])
+    heading = pd.Series([str(c)[:4] for c in distinct], dtype=object)
     t = pd.to_numeric(pd.Series(np.asarray(net_mass_t, dtype=float)), errors="coerce")
     values = np.asarray(value_eur)
     if values.dtype.kind != "f":  # text or objects: numbers where they parse, else NaN
         values = values.astype(object)
     v = pd.to_numeric(pd.Series(values), errors="coerce")
-    by_heading = pd.Series(heading)
-    median = by_heading.map(norms["median_eur_per_t"]).to_numpy(dtype=float)[codes]
-    max_cell = by_heading.map(norms["max_cell_t"]).to_numpy(dtype=float)[codes]
+    median = heading.map(norms["median_eur_per_t"]).to_numpy(dtype=float)[codes]
+    max_cell = heading.map(norms["max_cell_t"]).to_numpy(dtype=float)[codes]
     tt, vv = t.to_numpy(dtype=float), v.to_numpy(dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
         uv = np.where((tt > 0) & (vv > 0), vv / tt, np.nan)
@@ -157,19 +155,19 @@ def customs_line_flags(cn_code, net_mass_t, value_eur, norms: pd.DataFrame) -> U
     )
     by_mass = np.isfinite(max_cell) & (tt > BAND_FACTOR * max_cell)
     # The reasons are written for the flagged lines only (a few in a large file).
-    reasons = [""] * len(cn4)
+    reasons = [""] * len(codes)
     for i in np.flatnonzero(by_value | by_mass):
         parts = []
         if by_value[i]:
             parts.append(
                 f"value per tonne EUR {uv[i]:,.0f} is {_times(ratio[i])}× the median of CN "
-                f"{cn4.iat[i]} in trade statistics (EUR {median[i]:,.0f}/t), outside "
+                f"{heading.iat[codes[i]]} in trade statistics (EUR {median[i]:,.0f}/t), outside "
                 f"×/÷{BAND_FACTOR:g}"
             )
         if by_mass[i]:
             parts.append(
                 f"net mass {tt[i]:,.1f} t is over {BAND_FACTOR:g}× the largest month of CN "
-                f"{cn4.iat[i]} in trade statistics ({max_cell[i]:,.1f} t)"
+                f"{heading.iat[codes[i]]} in trade statistics ({max_cell[i]:,.1f} t)"
             )
         reasons[i] = "; ".join(parts) + ": likely a unit or keying error (e.g. kg declared as t)"
     return UnitValueFlags(flagged=by_value | by_mass, reason=reasons, reference_eur_per_t=median)

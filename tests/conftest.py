@@ -147,6 +147,18 @@ def database_from_template(dbname: str) -> bool:
     return True
 
 
+def postgres_binary(name: str) -> str:
+    """The newest installed PostgreSQL's program ``name`` (``initdb``, ``pg_ctl``,
+    ``pg_dump``…), for the tests that run clusters of their own; none is a missing
+    service."""
+    import glob
+
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    if not found:
+        service_missing(f"needs the PostgreSQL server binaries ({name})")
+    return found[-1]
+
+
 def migrated_into(url: str) -> bool:
     """Fill the empty database at ``url`` (another cluster's: a test's own PostgreSQL) with
     this session's migrated template, schema and the migrations' rows, by ``pg_dump |
@@ -155,23 +167,17 @@ def migrated_into(url: str) -> bool:
     the caller migrates."""
     if not _TEMPLATE:
         return False
-    import glob
-
-    binaries = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_dump"))
-    if not binaries:
-        return False
-    folder = Path(binaries[-1]).parent
     connect = _TEMPLATE["connect"]
     source = (
         f"postgresql://{connect.get('user') or 'postgres'}@{connect['host']}:{connect['port']}"
         f"/{_TEMPLATE['name']}"
     )
     dump = subprocess.run(
-        [folder / "pg_dump", "-Fc", "--no-owner", "--no-privileges", "-d", source],
+        [postgres_binary("pg_dump"), "-Fc", "--no-owner", "--no-privileges", "-d", source],
         capture_output=True, check=True, timeout=300,
     )  # fmt: skip
     subprocess.run(
-        [folder / "pg_restore", "--no-owner", "--no-privileges", "--exit-on-error", "-d",
+        [postgres_binary("pg_restore"), "--no-owner", "--no-privileges", "--exit-on-error", "-d",
          url.replace("postgres://", "postgresql://", 1)],
         input=dump.stdout, capture_output=True, check=True, timeout=300,
     )  # fmt: skip
@@ -292,19 +298,25 @@ def _flush_by_delete(original):
     reset, when the user may not set the role (not a superuser), or with
     ``CM_TEST_FLUSH_DELETE=0`` (docs/testing.md)."""
 
+    def may_delete(connection) -> bool:
+        """Whether the connection's user may switch triggers off (a superuser): asked once
+        per connection."""
+        if os.environ.get("CM_TEST_FLUSH_DELETE", "1") == "0":
+            return False
+        if not hasattr(connection, "_cm_may_delete"):
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+                row = cursor.fetchone()
+            connection._cm_may_delete = bool(row and row[0])
+        return connection._cm_may_delete
+
     def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):
         tables = list(tables)
-        if reset_sequences or not tables or os.environ.get("CM_TEST_FLUSH_DELETE", "1") == "0":
+        if reset_sequences or not tables or not may_delete(self.connection):
             return original(
                 self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade
             )
         with self.connection.cursor() as cursor:
-            cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
-            row = cursor.fetchone()
-            if not row or not row[0]:
-                return original(
-                    self, style, tables, reset_sequences=False, allow_cascade=allow_cascade
-                )
             probe = " UNION ALL ".join(
                 f"(SELECT {i} FROM {self.quote_name(t)} LIMIT 1)"  # noqa: S608 (table names)
                 for i, t in enumerate(tables)

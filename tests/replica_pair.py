@@ -8,7 +8,6 @@ replication, and other tests share it. As root, the server tools run as ``postgr
 
 from __future__ import annotations
 
-import glob
 import os
 import shutil
 import socket
@@ -19,14 +18,7 @@ from pathlib import Path
 
 import psycopg
 
-from tests.conftest import service_missing
-
-
-def _bin(name: str) -> str:
-    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
-    if not found:
-        service_missing(f"needs the PostgreSQL server binaries ({name})")
-    return found[-1]
+from tests.conftest import postgres_binary as _bin
 
 
 def _as_postgres(args: list[str]) -> subprocess.CompletedProcess:

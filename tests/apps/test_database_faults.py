@@ -10,7 +10,6 @@ CI installs; without them it fails unless services are not required.
 
 from __future__ import annotations
 
-import glob
 import os
 import shutil
 import socket
@@ -25,7 +24,8 @@ import pytest
 
 from fixtures.trade.generate_declarations import EXTRACT, generate_declarations
 from tests.apps.helpers import DEFAULTS_CSV, ROOT
-from tests.conftest import migrated_into, service_missing
+from tests.conftest import migrated_into
+from tests.conftest import postgres_binary as _bin
 
 # Minutes of ingest, bounded by the waits below: more than the global 300 s timeout when
 # the suite runs in parallel (xdist) on a small machine.
@@ -34,13 +34,6 @@ pytestmark = [pytest.mark.services, pytest.mark.timeout(1200)]
 # Lines per batch (CM_CUSTOMS_BATCH_ROWS): small, so that a file of a few batches is quick
 # to generate and load while the stop still falls between whole batches.
 BATCH = 10_000
-
-
-def _bin(name: str) -> str:
-    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
-    if not found:
-        service_missing(f"needs the PostgreSQL server binaries ({name})")
-    return found[-1]
 
 
 def _as_postgres(args: list[str], **kwargs) -> subprocess.CompletedProcess:
